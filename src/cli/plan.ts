@@ -1,0 +1,56 @@
+/**
+ * npm run plan -- --stack <stack> [--set key=value ...] [--json] [--preview] [--inputs] [--from <other-stack>]
+ *
+ * Runs the program for a stack offline under the Pulumi SDK's mock engine and prints what `pulumi up` would
+ * create (a tree, or --json), or with --from what changes when a deployment moves from another stack's config
+ * to this one. A config error exits 2 with one line per problem.
+ */
+import { planStack } from "../plan/engine";
+import { diffPlans } from "../plan/diff";
+import { formatDiff, formatTree } from "../plan/format";
+import { parseArgs } from "./args";
+import { ConfigError } from "../config/load";
+
+export async function runPlanCli(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { flags: ["json", "preview", "inputs"], values: ["stack", "from"] });
+  const stack = args.values.get("stack");
+  if (!stack) throw new Error("--stack <name> is required (stage1 .. stage4)");
+  const preview = args.flags.has("preview");
+  const plan = await planStack({ stack, sets: args.sets, preview });
+  const from = args.values.get("from");
+  if (from) {
+    const old = await planStack({ stack, configStack: from, preview });
+    const diff = diffPlans(old, plan, from);
+    if (args.flags.has("json")) {
+      process.stdout.write(JSON.stringify({ stack, from, stage: plan.stage, diff }, null, 2) + "\n");
+    } else {
+      process.stdout.write(formatDiff(diff) + "\n");
+    }
+    return 0;
+  }
+  if (args.flags.has("json")) {
+    process.stdout.write(JSON.stringify({ stack: plan.stack, stage: plan.stage, preview, resources: plan.resources, outputs: plan.outputs }, null, 2) + "\n");
+  } else {
+    process.stdout.write(formatTree(plan, { inputs: args.flags.has("inputs") }) + "\n");
+  }
+  return 0;
+}
+
+/** Print a config error as its lines, anything else as one line, and pick the exit code. */
+export function reportError(e: unknown): number {
+  const err = e instanceof Error ? e : new Error(String(e));
+  // The program wraps ConfigError in pulumi.RunError; both carry the same lines.
+  if (err instanceof ConfigError || /invalid stack configuration/.test(err.message)) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`error: ${err.message}\n`);
+  return 1;
+}
+
+if (require.main === module) {
+  runPlanCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => process.exit(reportError(e)),
+  );
+}

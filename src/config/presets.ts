@@ -1,0 +1,339 @@
+/**
+ * Stage presets: the seed's numbers (../shared/seed/scaling-guide.md) as data. A stack file overrides any of
+ * them; nothing else in the program knows which stage it is in except through these values.
+ */
+import type { Config, Stage } from "./schema";
+
+/** Values a preset needs from the stack before it can be built (they name things). */
+export interface PresetBase {
+  project: string;
+  region: string;
+  prefix: string;
+  domain: string;
+}
+
+type Preset = Omit<Config, "project" | "region" | "prefix" | "domain" | "stage">;
+
+/** Third-party images pinned by version: a preset that said `latest` would drift under a deployed stack. */
+function images(base: PresetBase): Config["images"] {
+  return {
+    backend: `${base.region}-docker.pkg.dev/${base.project}/${base.prefix}-images/backend:1.0.0`,
+    nginx: "nginx:1.27.3-alpine",
+    postgres: "postgres:15.10-alpine",
+    redis: "redis:7.2.7-alpine",
+    pgbouncer: "edoburu/pgbouncer:v1.24.1-p1",
+    jitsiWeb: "jitsi/web:stable-9823",
+    jitsiProsody: "jitsi/prosody:stable-9823",
+    jitsiJicofo: "jitsi/jicofo:stable-9823",
+    jitsiJvb: "jitsi/jvb:stable-9823",
+    prometheus: "prom/prometheus:v2.55.1",
+    nodeExporter: "prom/node-exporter:v1.8.2",
+    grafana: "grafana/grafana:11.4.0",
+    certbot: "certbot/certbot:v3.0.1",
+  };
+}
+
+/** Seed "Monitoring & Alerts" key metrics table: warning / critical. */
+const seedThresholds = {
+  cpuPercent: { warning: 70, critical: 85 },
+  memoryPercent: { warning: 75, critical: 90 },
+  apiLatencyMs: { warning: 200, critical: 500 },
+  dbConnectionsPercent: { warning: 70, critical: 90 },
+  websocketConnectionsPercent: { warning: 75, critical: 90 },
+  diskPercent: { warning: 70, critical: 85 },
+  errorRatePercent: { warning: 1, critical: 5 },
+};
+
+const stage1: Preset = {
+  secondaryRegions: [],
+  meetDomain: "",
+  alertEmails: ["ops@example.org"],
+  labels: {},
+  images: undefined as never, // filled from the base in presetFor()
+  // Seed Stage 1: 0-500 concurrent, ~50 req/s, 200-300 WebSockets, ~100 queries/s, <10 GB media.
+  load: {
+    concurrentUsers: 500,
+    requestsPerSecond: 50,
+    websocketConnections: 300,
+    dbQueriesPerSecond: 100,
+    mediaStorageGb: 10,
+    videoParticipants: 50,
+    egressGbPerMonth: 100,
+    pubsubGbPerMonth: 0,
+  },
+  network: {
+    subnetCidr: "10.10.0.0/20",
+    podsCidr: "10.16.0.0/14",
+    servicesCidr: "10.12.0.0/20",
+    privateServicesPrefixLength: 16,
+    privateServiceAccess: false,
+  },
+  vm: {
+    enabled: true,
+    retained: false,
+    // Seed: "e2-medium/e2-standard-2 ... 8-16GB RAM". e2-medium has 4 GB, so 8 GB means e2-standard-2.
+    machineType: "e2-standard-2",
+    bootDiskGb: 30,
+    // Seed: 50GB SSD. Kept at 50 on stage 2 too: a disk cannot shrink, so a way back must not ask for less.
+    dataDiskGb: 50,
+    dataDiskType: "pd-ssd",
+    snapshotRetentionDays: 7,
+    snapshotStartTime: "03:00",
+    backendReplicas: 1,
+    gunicornWorkers: 3,
+    gunicornThreads: 2,
+    redisMaxmemory: "512mb",
+    redisMaxmemoryPolicy: "allkeys-lru",
+    redisSave: [
+      [900, 1],
+      [300, 10],
+      [60, 10000],
+    ],
+    databaseIndexes: true,
+  },
+  media: {
+    enabled: false,
+    location: "",
+    publicMedia: false,
+    staticCacheDays: 30,
+    mediaCacheDays: 7,
+    nearlineAfterDays: 365,
+    softDeleteDays: 7,
+    copyFromVm: true,
+  },
+  loadBalancer: {
+    enabled: false,
+    rateLimitPerMinute: 600,
+    logSampleRate: 0.1,
+    gkeTrafficPercent: 0,
+    extraDomains: [],
+  },
+  // Seed Stage 3 "Backend Instance Group (HTTP API)" and "Auto-scaling Configuration".
+  httpPool: {
+    enabled: false,
+    machineType: "n2-standard-2",
+    minReplicas: 2,
+    maxReplicas: 10,
+    cooldownSeconds: 60,
+    scaleInMaxReplicas: 1,
+    scaleInWindowSeconds: 300,
+    healthPath: "/api/health",
+    cpuTargetPercent: 70,
+    requestsPerSecondPerInstance: 100,
+  },
+  // Seed Stage 3 "WebSocket Instance Group (Channels)".
+  wsPool: {
+    enabled: false,
+    machineType: "n2-standard-4",
+    minReplicas: 2,
+    maxReplicas: 5,
+    cooldownSeconds: 120,
+    scaleInMaxReplicas: 1,
+    scaleInWindowSeconds: 600,
+    healthPath: "/health",
+    memoryTargetPercent: 75,
+    connectionsPerInstance: 1000,
+  },
+  // Seed Stage 3 "Managed Database (Cloud SQL)": db-n1-standard-4 (4 vCPU, 15 GB) is db-custom-4-15360 today.
+  database: {
+    enabled: false,
+    version: "POSTGRES_15",
+    tier: "db-custom-4-15360",
+    availabilityType: "REGIONAL",
+    diskGb: 100,
+    diskAutoresizeLimitGb: 1000,
+    readReplicas: 1,
+    maxConnections: 500,
+    pitrDays: 7,
+    backupStartTime: "02:00",
+    backupRetainedCount: 14,
+    maintenanceDay: "SUNDAY",
+    maintenanceHour: 4,
+    crossRegionReplicas: false,
+    shards: 0,
+    shardTier: "db-custom-2-7680",
+    analyticsReplica: false,
+    pgbouncerPoolSize: 20,
+    migrateFromVm: false,
+    cutover: true,
+  },
+  // Seed Stage 3 "Managed Redis (Memorystore)": Standard tier, 5 GB.
+  cache: {
+    enabled: false,
+    tier: "STANDARD_HA",
+    memoryGb: 5,
+    redisVersion: "REDIS_7_0",
+    channelLayerInstances: 0,
+    channelLayerMemoryGb: 5,
+    clusterEnabled: false,
+    clusterShards: 3,
+    clusterReplicasPerShard: 1,
+    clusterNodeType: "REDIS_HIGHMEM_MEDIUM",
+    memcachedEnabled: false,
+    memcachedNodes: 3,
+    memcachedCpu: 1,
+    memcachedMemoryMb: 4096,
+  },
+  // Seed "Jitsi Scaling": n2-highcpu-8 per JVB, ~500 participants each, balanced by Jicofo.
+  video: {
+    mode: "vm",
+    signalingMachineType: "e2-standard-4",
+    bridgeMachineType: "n2-highcpu-8",
+    bridgesPerRegion: 3,
+    maxBridgesPerRegion: 6,
+    participantsPerBridge: 500,
+    cpuTargetPercent: 70,
+    relay: false,
+  },
+  // Seed Stage 4 "Kubernetes Deployment" and its architecture drawing's replica ranges.
+  kubernetes: {
+    enabled: false,
+    releaseChannel: "REGULAR",
+    nodeMachineType: "n2-standard-8",
+    nodesPerZoneMin: 1,
+    nodesPerZoneMax: 10,
+    masterCidrBase: "172.16.0.0/28",
+    maintenanceStartTime: "03:00",
+    primary: {
+      api: { initial: 20, min: 10, max: 50 },
+      ws: { initial: 10, min: 10, max: 20 },
+      worker: { initial: 5, min: 5, max: 10 },
+    },
+    secondary: {
+      api: { initial: 10, min: 10, max: 20 },
+      ws: { initial: 5, min: 5, max: 10 },
+      worker: { initial: 2, min: 2, max: 5 },
+    },
+    cpuTargetPercent: 70,
+    memoryTargetPercent: 75,
+    requestsPerSecondPerPod: 100,
+    connectionsPerPod: 1000,
+    backlogPerWorker: 100,
+  },
+  queue: {
+    enabled: false,
+    ackDeadlineSeconds: 60,
+    maxDeliveryAttempts: 5,
+    retentionDays: 7,
+    minBackoffSeconds: 10,
+    maxBackoffSeconds: 600,
+  },
+  dns: { enabled: false, dnssec: true },
+  monitoring: {
+    ...seedThresholds,
+    durationSeconds: 300,
+    monthlyBudgetUsd: 100,
+    uptimeRegions: ["USA", "EUROPE", "ASIA_PACIFIC"],
+  },
+};
+
+const stage2: Preset = {
+  ...stage1,
+  // Seed Stage 2: 500-2,000 concurrent, ~200 req/s, ~1,000 WebSockets, ~500 queries/s, 50-100 GB media.
+  load: {
+    concurrentUsers: 2000,
+    requestsPerSecond: 200,
+    websocketConnections: 1000,
+    dbQueriesPerSecond: 500,
+    mediaStorageGb: 100,
+    videoParticipants: 500,
+    egressGbPerMonth: 600,
+    pubsubGbPerMonth: 0,
+  },
+  vm: {
+    ...stage1.vm,
+    // Seed "Upgrade VM Tier": n2-standard-4 (4 vCPU, 16 GB); "Backend Scaling": 2 replicas x 4 workers x 2 threads.
+    machineType: "n2-standard-4",
+    backendReplicas: 2,
+    gunicornWorkers: 4,
+    gunicornThreads: 2,
+    // Seed "Redis Configuration".
+    redisMaxmemory: "2gb",
+    redisMaxmemoryPolicy: "allkeys-lru",
+  },
+  media: { ...stage1.media, enabled: true },
+  loadBalancer: { ...stage1.loadBalancer, enabled: true },
+  monitoring: { ...stage1.monitoring, monthlyBudgetUsd: 300 },
+};
+
+const stage3: Preset = {
+  ...stage2,
+  // Seed Stage 3: 2,000-10,000 concurrent, ~1,000 req/s, ~5,000 WebSockets, ~2,000 queries/s, 200 GB-1 TB media.
+  load: {
+    concurrentUsers: 10000,
+    requestsPerSecond: 1000,
+    websocketConnections: 5000,
+    dbQueriesPerSecond: 2000,
+    mediaStorageGb: 1000,
+    videoParticipants: 1500,
+    egressGbPerMonth: 3000,
+    pubsubGbPerMonth: 0,
+  },
+  network: { ...stage2.network, privateServiceAccess: true },
+  // The VM stops serving; it stays (stopped, with a final snapshot) until its data lives in Cloud SQL.
+  vm: { ...stage2.vm, enabled: false, retained: true },
+  httpPool: { ...stage2.httpPool, enabled: true },
+  wsPool: { ...stage2.wsPool, enabled: true },
+  database: { ...stage2.database, enabled: true },
+  cache: { ...stage2.cache, enabled: true },
+  video: { ...stage2.video, mode: "pool" },
+  monitoring: { ...stage2.monitoring, monthlyBudgetUsd: 2000 },
+};
+
+const stage4: Preset = {
+  ...stage3,
+  // Seed Stage 4 (the seed's "europe-west1" replica region).
+  secondaryRegions: ["europe-west1"],
+  load: {
+    concurrentUsers: 50000,
+    requestsPerSecond: 5000,
+    websocketConnections: 25000,
+    dbQueriesPerSecond: 10000,
+    mediaStorageGb: 10240,
+    videoParticipants: 7500,
+    egressGbPerMonth: 20000,
+    pubsubGbPerMonth: 50,
+  },
+  vm: { ...stage3.vm, enabled: false, retained: false },
+  // Instance groups stay until the weighted cut-over to GKE is finished (loadBalancer.gkeTrafficPercent).
+  httpPool: { ...stage3.httpPool, enabled: false },
+  wsPool: { ...stage3.wsPool, enabled: false },
+  loadBalancer: { ...stage3.loadBalancer, gkeTrafficPercent: 100 },
+  database: {
+    ...stage3.database,
+    // "The stage-3 primary grows": 8 vCPU / 30 GB, same instance (a tier change is an in-place update).
+    tier: "db-custom-8-30720",
+    readReplicas: 2,
+    crossRegionReplicas: true,
+    shards: 4,
+    analyticsReplica: true,
+  },
+  cache: {
+    ...stage3.cache,
+    channelLayerInstances: 2,
+    clusterEnabled: true,
+    memcachedEnabled: true,
+  },
+  video: { ...stage3.video, maxBridgesPerRegion: 8, relay: true },
+  kubernetes: { ...stage3.kubernetes, enabled: true },
+  queue: { ...stage3.queue, enabled: true },
+  dns: { ...stage3.dns, enabled: true },
+  monitoring: { ...stage3.monitoring, monthlyBudgetUsd: 8000 },
+};
+
+const presets: Record<Stage, Preset> = { 1: stage1, 2: stage2, 3: stage3, 4: stage4 };
+
+/** The full preset of a stage for a given project, region, prefix and domain. */
+export function presetFor(stage: Stage, base: PresetBase): Omit<Config, "stage"> {
+  const p = presets[stage];
+  return {
+    ...structuredClone(p),
+    project: base.project,
+    region: base.region,
+    prefix: base.prefix,
+    domain: base.domain,
+    meetDomain: `meet.${base.domain}`,
+    images: images(base),
+    media: { ...structuredClone(p.media), location: base.region.toUpperCase() },
+  };
+}

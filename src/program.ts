@@ -1,0 +1,30 @@
+/**
+ * The Pulumi program: read the stack's config, validate it, build the stack. Shared by `pulumi up` (through
+ * src/index.ts) and by the offline plan (src/plan), so both run exactly the same code.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parseConfig } from "./config/load";
+import type { Config } from "./config/schema";
+import { buildStack } from "./stack";
+
+/**
+ * The stack's raw config, as Pulumi passes it to the program (`pulumi config set` writes it). The whole map is
+ * read, not key by key through pulumi.Config, so that unknown keys can be refused.
+ */
+export function readStackConfig(): Config {
+  return parseConfig(pulumi.runtime.allConfig());
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+  let config: Config;
+  try {
+    config = readStackConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      // RunError prints its message without a stack trace; nothing has been registered yet.
+      throw new pulumi.RunError(e.message);
+    }
+    throw e;
+  }
+  return buildStack(config);
+}
