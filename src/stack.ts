@@ -37,8 +37,22 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     privateServicesPrefixLength: c.network.privateServicesPrefixLength,
   });
 
-  return {
-    stage: c.stage,
-    network: network.network.name,
-  };
+  /** Stack outputs; each section below adds its own. */
+  const outputs: Record<string, unknown> = { stage: c.stage, network: network.network.name };
+
+  // ── Identities, secrets, artifact registry (every stage) ──────────────────────────────────────────
+
+  // ── Single-VM platform (stages 1-2; retained, stopped, at stage 3) ───────────────────────────────
+
+  // ── Media buckets, CDN and the global load balancer (stage 2 on) ─────────────────────────────────
+
+  // ── Cloud SQL, Memorystore, app settings (stage 3 on) ────────────────────────────────────────────
+
+  // ── HTTP and WebSocket instance groups, Jitsi signaling and Videobridge pools (stage 3 on) ──────
+
+  // ── GKE, workloads, shards, Redis Cluster, Memcached, Pub/Sub, DNS (stage 4) ────────────────────
+
+  // ── Monitoring and alerting (every stage) ────────────────────────────────────────────────────────
+
+  return outputs;
 }

@@ -1,0 +1,44 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { physicalName } from "../src/naming";
+
+export interface ServiceAccountArgs {
+  prefix: string;
+  project: string;
+  /** Role in the account id: `<prefix>-<role>` (30 characters at most, cut deterministically). */
+  role: string;
+  description: string;
+  /** Project-level roles, each the narrowest that does the job (never roles/editor or owner). */
+  roles: string[];
+}
+
+/**
+ * A dedicated service account with only the project roles it needs. Every machine and workload runs as its own
+ * account, never as the default compute account.
+ */
+export class ServiceAccount extends pulumi.ComponentResource {
+  public readonly account: gcp.serviceaccount.Account;
+  public readonly email: pulumi.Output<string>;
+  public readonly member: pulumi.Output<string>;
+
+  constructor(name: string, args: ServiceAccountArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:identity:ServiceAccount", name, {}, opts);
+    const broad = args.roles.filter((r) => ["roles/owner", "roles/editor", "roles/viewer"].includes(r));
+    if (broad.length > 0) throw new pulumi.ResourceError(`service account ${name} must not get basic roles: ${broad.join(", ")}`, this);
+    this.account = new gcp.serviceaccount.Account(
+      `${name}-sa`,
+      { accountId: physicalName(args.prefix, args.role, "serviceAccount"), displayName: `${args.prefix} ${args.role}`, description: args.description },
+      { parent: this },
+    );
+    this.email = this.account.email;
+    this.member = pulumi.interpolate`serviceAccount:${this.account.email}`;
+    for (const role of args.roles) {
+      new gcp.projects.IAMMember(
+        `${name}-${role.replace(/^roles\//, "").replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase()}`,
+        { project: args.project, role, member: this.member },
+        { parent: this },
+      );
+    }
+    this.registerOutputs({ email: this.email });
+  }
+}
