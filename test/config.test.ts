@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig, ConfigError } from "../src/config/load";
+import { parseConfig, ConfigError, deepMerge, keyOf } from "../src/config/load";
+import { presetFor } from "../src/config/presets";
+import { configSchema } from "../src/config/schema";
 
 const base = {
   "gcp:project": "course-organizer-demo",
@@ -7,9 +9,11 @@ const base = {
   "course-organizer:domain": "courses.example.org",
 };
 
-function problems(extra: Record<string, string>): string[] {
+function problems(extra: Record<string, string | undefined>): string[] {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...base, "course-organizer:stage": "1", ...extra })) if (v !== undefined) raw[k] = v;
   try {
-    parseConfig({ ...base, ...extra });
+    parseConfig(raw);
   } catch (e) {
     if (e instanceof ConfigError) return e.problems;
     throw e;
@@ -17,15 +21,118 @@ function problems(extra: Record<string, string>): string[] {
   return [];
 }
 
+const j = (v: unknown) => JSON.stringify(v);
+
 describe("stage presets", () => {
-  it.each([1, 2, 3, 4])("stage %i preset is valid", (stage) => {
+  it.each([1, 2, 3, 4] as const)("stage %i preset passes the schema and the cross-key rules", (stage) => {
     const c = parseConfig({ ...base, "course-organizer:stage": String(stage) });
     expect(c.stage).toBe(stage);
+    expect(configSchema.safeParse(c).success).toBe(true);
+  });
+
+  it("carries the seed's numbers", () => {
+    const s = (n: 1 | 2 | 3 | 4) => parseConfig({ ...base, "course-organizer:stage": String(n) });
+    expect(s(1).vm.machineType).toBe("e2-standard-2");
+    expect(s(1).vm.dataDiskGb).toBe(50);
+    expect(s(1).vm.dataDiskType).toBe("pd-ssd");
+    expect(s(2).vm.machineType).toBe("n2-standard-4");
+    expect([s(2).vm.backendReplicas, s(2).vm.gunicornWorkers, s(2).vm.gunicornThreads]).toEqual([2, 4, 2]);
+    expect([s(2).vm.redisMaxmemory, s(2).vm.redisMaxmemoryPolicy]).toEqual(["2gb", "allkeys-lru"]);
+    expect(s(2).vm.redisSave).toEqual([[900, 1], [300, 10], [60, 10000]]);
+    expect(s(3).httpPool).toMatchObject({ machineType: "n2-standard-2", minReplicas: 2, maxReplicas: 10, cpuTargetPercent: 70, requestsPerSecondPerInstance: 100, cooldownSeconds: 60 });
+    expect(s(3).wsPool).toMatchObject({ machineType: "n2-standard-4", minReplicas: 2, maxReplicas: 5, memoryTargetPercent: 75, connectionsPerInstance: 1000, cooldownSeconds: 120 });
+    expect(s(3).database).toMatchObject({ tier: "db-custom-4-15360", availabilityType: "REGIONAL", diskGb: 100, maxConnections: 500, pitrDays: 7 });
+    expect(s(3).cache).toMatchObject({ tier: "STANDARD_HA", memoryGb: 5 });
+    expect(s(3).video).toMatchObject({ mode: "pool", bridgeMachineType: "n2-highcpu-8", bridgesPerRegion: 3, participantsPerBridge: 500 });
+    expect(s(4).secondaryRegions).toEqual(["europe-west1"]);
+    expect(s(4).kubernetes.primary).toEqual({ api: { initial: 20, min: 10, max: 50 }, ws: { initial: 10, min: 10, max: 20 }, worker: { initial: 5, min: 5, max: 10 } });
+    expect(s(4).kubernetes.secondary).toEqual({ api: { initial: 10, min: 10, max: 20 }, ws: { initial: 5, min: 5, max: 10 }, worker: { initial: 2, min: 2, max: 5 } });
+    expect(s(4).database.shards).toBe(4);
+    expect(s(1).monitoring.cpuPercent).toEqual({ warning: 70, critical: 85 });
+  });
+
+  it("lets a stack file override any preset value and keeps the rest", () => {
+    const c = parseConfig({ ...base, "course-organizer:stage": "2", "course-organizer:vm": j({ machineType: "n2-standard-8" }) });
+    expect(c.vm.machineType).toBe("n2-standard-8");
+    expect(c.vm.gunicornWorkers).toBe(4);
+  });
+
+  it("derives names from the prefix, never the stage", () => {
+    const p = presetFor(3, { project: "p-123456", region: "europe-west4", prefix: "acme", domain: "a.example.org" });
+    expect(p.images.backend).toBe("europe-west4-docker.pkg.dev/p-123456/acme-images/backend:1.0.0");
+    expect(p.media.location).toBe("EUROPE-WEST4");
+    expect(p.meetDomain).toBe("meet.a.example.org");
   });
 });
 
-describe("invalid configs", () => {
-  it("refuses stage 9 naming the key, value and allowed values", () => {
-    expect(problems({ "course-organizer:stage": "9" })).toEqual(["course-organizer:stage: 9 is not allowed; allowed: 1, 2, 3, 4"]);
+describe("invalid configs are refused with the key, the value and what is allowed", () => {
+  const cases: [string, Record<string, string | undefined>, string][] = [
+    ["stage 9", { "course-organizer:stage": "9" }, "course-organizer:stage: 9 is not allowed; allowed: 1, 2, 3, 4"],
+    ["stage not a number", { "course-organizer:stage": "two" }, 'course-organizer:stage: "two" is not allowed; allowed: 1, 2, 3, 4'],
+    ["stage missing", { "course-organizer:stage": undefined }, "course-organizer:stage: (not set) is required"],
+    ["project missing", { "gcp:project": undefined }, "gcp:project: (not set) is required"],
+    ["region missing", { "gcp:region": undefined }, "gcp:region: (not set) is required"],
+    ["domain missing", { "course-organizer:domain": undefined }, "course-organizer:domain: (not set) is required"],
+    ["unknown top-level key", { "course-organizer:vmm": j({}) }, "course-organizer:vmm: unknown key"],
+    ["unknown nested key", { "course-organizer:vm": j({ machineTyp: "e2-standard-2" }) }, "course-organizer:vm.machineTyp: unknown key"],
+    ["wrong type", { "course-organizer:vm": j({ dataDiskGb: "fifty" }) }, 'course-organizer:vm.dataDiskGb: "fifty" is not allowed; expected number'],
+    ["out of range", { "course-organizer:vm": j({ snapshotRetentionDays: 3 }) }, "course-organizer:vm.snapshotRetentionDays: 3 is not allowed; expected a number >= 7"],
+    ["bad enum", { "course-organizer:vm": j({ dataDiskType: "pd-fast" }) }, 'course-organizer:vm.dataDiskType: "pd-fast" is not allowed; allowed: "pd-ssd", "pd-balanced", "pd-standard"'],
+    ["bad machine type", { "course-organizer:vm": j({ machineType: "huge" }) }, 'course-organizer:vm.machineType: "huge" is not allowed; expected a Compute Engine machine type'],
+    ["bad region", { "gcp:region": "mars-north9x" }, 'gcp:region: "mars-north9x" is not allowed; expected a GCP region name'],
+    ["bad project id", { "gcp:project": "X" }, 'gcp:project: "X" is not allowed; expected a GCP project id'],
+    ["bad prefix", { "course-organizer:prefix": "Co_1" }, 'course-organizer:prefix: "Co_1" is not allowed; expected 2-10 lowercase letters or digits'],
+    ["bad domain", { "course-organizer:domain": "not a domain" }, 'course-organizer:domain: "not a domain" is not allowed; expected a lowercase fully qualified domain name'],
+    ["bad e-mail", { "course-organizer:alertEmails": j(["nobody"]) }, 'course-organizer:alertEmails[0]: "nobody" is not allowed; expected an e-mail address'],
+    ["no e-mails", { "course-organizer:alertEmails": j([]) }, "course-organizer:alertEmails: [] is not allowed; expected at least 1 items"],
+    ["not JSON for an object key", { "course-organizer:vm": "machineType=x" }, 'course-organizer:vm: "machineType=x" is not a structured value'],
+    ["bad image reference", { "course-organizer:images": j({ backend: "Not An Image!" }) }, 'course-organizer:images.backend: "Not An Image!" is not allowed; expected a container image reference'],
+    ["min above max", { "course-organizer:stage": "3", "course-organizer:httpPool": j({ minReplicas: 12 }) }, "course-organizer:httpPool.minReplicas/maxReplicas: min 12 is greater than max 10"],
+    ["warning above critical", { "course-organizer:monitoring": j({ cpuPercent: { warning: 90, critical: 85 } }) }, "course-organizer:monitoring.cpuPercent: warning 90 must be below critical 85"],
+    ["database without private service access", { "course-organizer:stage": "3", "course-organizer:network": j({ privateServiceAccess: false }) }, "course-organizer:database.enabled: true needs course-organizer:network.privateServiceAccess=true"],
+    ["retained and enabled VM exclude each other", { "course-organizer:vm": j({ retained: true }) }, "course-organizer:vm.retained: true excludes course-organizer:vm.enabled=true"],
+    ["nothing serving", { "course-organizer:vm": j({ enabled: false }) }, "leaves nothing serving the app"],
+    ["pools without a load balancer", { "course-organizer:stage": "3", "course-organizer:loadBalancer": j({ enabled: false }) }, "course-organizer:loadBalancer.enabled: false, but instance groups or GKE need the load balancer"],
+    ["cutover during migration", { "course-organizer:stage": "3", "course-organizer:database": j({ migrateFromVm: true }), "course-organizer:vm": j({ enabled: true, retained: false }) }, "course-organizer:database.cutover: true while database.migrateFromVm=true"],
+    ["relay without a second region", { "course-organizer:stage": "4", "course-organizer:secondaryRegions": j([]) }, "course-organizer:database.crossRegionReplicas: true needs at least one region"],
+    ["primary region listed again", { "course-organizer:stage": "4", "course-organizer:secondaryRegions": j(["us-central1"]) }, 'course-organizer:secondaryRegions: contains the primary region "us-central1"'],
+    ["initial replicas outside the range", { "course-organizer:stage": "4", "course-organizer:kubernetes": j({ primary: { api: { initial: 60 } } }) }, "course-organizer:kubernetes.primary.api.initial: 60 is outside min..max (10..50)"],
+    ["under-provisioned HTTP pool", { "course-organizer:stage": "3", "course-organizer:httpPool": j({ maxReplicas: 5 }) }, "course-organizer:load.requestsPerSecond: 1000 is not covered; the configured maximum is 500 (HTTP pool max 5 x 100 req/s = 500), short by 500"],
+    ["under-provisioned bridges", { "course-organizer:stage": "3", "course-organizer:video": j({ maxBridgesPerRegion: 2, bridgesPerRegion: 2 }) }, "course-organizer:load.videoParticipants: 1500 is not covered; the configured maximum is 1000"],
+  ];
+
+  it.each(cases)("%s", (_label, extra, expected) => {
+    const found = problems(extra);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.some((p) => p.includes(expected)), `expected a line containing:\n  ${expected}\ngot:\n  ${found.join("\n  ")}`).toBe(true);
+  });
+
+  it("reports every problem at once, one line each", () => {
+    const found = problems({
+      "course-organizer:vm": j({ dataDiskType: "pd-fast", snapshotRetentionDays: 1 }),
+      "course-organizer:media": j({ staticCacheDays: -1 }),
+    });
+    expect(found).toHaveLength(3);
+    expect(found.every((l) => !l.includes("\n"))).toBe(true);
+  });
+
+  it("checks naming values before deriving names from them", () => {
+    expect(problems({ "course-organizer:prefix": "X" })).toEqual([
+      'course-organizer:prefix: "X" is not allowed; expected 2-10 lowercase letters or digits, starting with a letter',
+    ]);
+  });
+
+  it("says nothing about a valid config", () => {
+    expect(problems({})).toEqual([]);
+  });
+});
+
+describe("config helpers", () => {
+  it("deep-merges objects and replaces arrays", () => {
+    expect(deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] } })).toEqual({ a: { b: 1, c: [3] }, d: 1 });
+  });
+  it("names keys as the stack file does", () => {
+    expect(keyOf(["region"])).toBe("gcp:region");
+    expect(keyOf(["vm", "redisSave", 1, 0])).toBe("course-organizer:vm.redisSave[1][0]");
   });
 });

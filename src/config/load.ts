@@ -244,6 +244,16 @@ export function parseConfig(raw: Record<string, string>): Config {
   if (values.domain === undefined) problems.push(`${NAMESPACE}:domain: (not set) is required; expected the site's domain, e.g. courses.example.org`);
   if (problems.length > 0) throw new ConfigError(problems);
 
+  // The preset derives names (image paths, bucket locations) from these: check them first, so that one bad
+  // prefix is one message rather than one per derived value.
+  const naming = configSchema.pick({ project: true, region: true, prefix: true, domain: true }).safeParse({
+    project,
+    region,
+    prefix: values.prefix ?? "co",
+    domain: values.domain,
+  });
+  if (!naming.success) throw new ConfigError(formatIssues(naming.error, { project, region, prefix: values.prefix, domain: values.domain }));
+
   const base = {
     project: project!,
     region: region!,

@@ -21,13 +21,15 @@ export function gcpFacts(): Record<string, TypeFacts> {
 }
 
 /**
- * Fields that can change in place on a resource GCP otherwise treats as immutable ("resourceImmutable"):
- * labels through setLabels, a disk's size through resize (growth only) and its snapshot schedule through
+ * Fields that can change in place on a resource Google defines as immutable as a whole ("resourceImmutable":
+ * only fields with their own update call can change): labels through setLabels, a network's routing mode
+ * through networks.patch, a disk's size through resize (growth only) and its snapshot schedule through
  * addResourcePolicies. Anything else on those types replaces.
  */
 const updatableOnImmutable: Record<string, string[]> = {
-  "*": ["labels", "description"],
-  "gcp:compute/disk:Disk": ["size", "resourcePolicies"],
+  "*": ["labels"],
+  "gcp:compute/network:Network": ["routingMode", "routingConfig", "mtu", "networkFirewallPolicyEnforcementOrder"],
+  "gcp:compute/disk:Disk": ["size", "resourcePolicies", "provisionedIops", "provisionedThroughput"],
 };
 
 export interface Change {

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { labels, nameLimits, physicalName } from "../src/naming";
+
+describe("physical names", () => {
+  it("are <prefix>-<role>, lowercase", () => {
+    expect(physicalName("co", "vpc")).toBe("co-vpc");
+    expect(physicalName("co", "Subnet_US-Central1")).toBe("co-subnet-us-central1");
+  });
+
+  it("stay within each kind's limit, deterministically, and keep long names apart", () => {
+    const role = "a-very-long-role-name-that-goes-on-and-on-well-past-what-gcp-allows-for-names";
+    for (const kind of Object.keys(nameLimits) as (keyof typeof nameLimits)[]) {
+      const n = physicalName("co", role, kind);
+      expect(n.length).toBeLessThanOrEqual(nameLimits[kind]);
+      expect(n).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+      expect(physicalName("co", role, kind)).toBe(n);
+    }
+    const a = physicalName("co", `${role}-alpha`, "serviceAccount");
+    const b = physicalName("co", `${role}-omega`, "serviceAccount");
+    expect(a).not.toBe(b);
+    expect(a.length).toBeLessThanOrEqual(30);
+    expect(a).toMatch(/-[0-9a-f]{4}$/);
+    expect(physicalName("co", "redis-channels-0", "redisInstance")).toBe("co-redis-channels-0");
+  });
+
+  it("refuse a name that would not start with a letter", () => {
+    expect(() => physicalName("1a", "x")).toThrow(/must start with a letter/);
+  });
+});
+
+describe("labels", () => {
+  it("carry app, component, stage and managed-by, plus extras that cannot override them", () => {
+    expect(labels({ stage: 3, extra: { team: "platform", app: "other" } }, "Load Balancer")).toEqual({
+      team: "platform",
+      app: "course-organizer",
+      component: "load-balancer",
+      stage: "3",
+      "managed-by": "pulumi",
+    });
+  });
+});
