@@ -3,11 +3,13 @@
  *
  * Runs the program for a stack offline under the Pulumi SDK's mock engine and prints what `pulumi up` would
  * create (a tree, or --json), or with --from what changes when a deployment moves from another stack's config
- * to this one. A config error exits 2 with one line per problem.
+ * to this one, guarded: a move that would replace or delete stored data without retention exits 3.
+ * A config error exits 2 with one line per problem.
  */
 import { planStack } from "../plan/engine";
 import { diffPlans } from "../plan/diff";
 import { formatDiff, formatTree } from "../plan/format";
+import { formatGuard, guardDiff } from "../plan/guard";
 import { parseArgs } from "./args";
 import { ConfigError } from "../config/load";
 
@@ -21,12 +23,14 @@ export async function runPlanCli(argv: string[]): Promise<number> {
   if (from) {
     const old = await planStack({ stack, configStack: from, preview });
     const diff = diffPlans(old, plan, from);
+    const guard = guardDiff(diff, old, plan);
     if (args.flags.has("json")) {
-      process.stdout.write(JSON.stringify({ stack, from, stage: plan.stage, diff }, null, 2) + "\n");
+      process.stdout.write(JSON.stringify({ stack, from, stage: plan.stage, diff, guard }, null, 2) + "\n");
     } else {
-      process.stdout.write(formatDiff(diff) + "\n");
+      process.stdout.write(formatDiff(diff) + "\n" + formatGuard(guard) + "\n");
     }
-    return 0;
+    // 3: the move would lose stored data (a config error is 2).
+    return guard.ok ? 0 : 3;
   }
   if (args.flags.has("json")) {
     process.stdout.write(JSON.stringify({ stack: plan.stack, stage: plan.stage, preview, resources: plan.resources, outputs: plan.outputs }, null, 2) + "\n");
