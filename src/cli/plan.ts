@@ -1,5 +1,6 @@
 /**
  * npm run plan -- --stack <stack> [--set key=value ...] [--json] [--preview] [--inputs] [--from <other-stack>]
+ *                  [--cost] [--capacity] [--deploy-time]
  *
  * Runs the program for a stack offline under the Pulumi SDK's mock engine and prints what `pulumi up` would
  * create (a tree, or --json), or with --from what changes when a deployment moves from another stack's config
@@ -11,10 +12,14 @@ import { diffPlans } from "../plan/diff";
 import { formatDiff, formatTree } from "../plan/format";
 import { formatGuard, guardDiff } from "../plan/guard";
 import { parseArgs } from "./args";
-import { ConfigError } from "../config/load";
+import { ConfigError, parseConfig } from "../config/load";
+import { capacityOf } from "../config/capacity";
+import { estimateCost, formatCost } from "../plan/cost";
+import { deployTime, formatDeployTime } from "../plan/deploy-time";
+import { readStackConfig } from "../plan/stackfile";
 
 export async function runPlanCli(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { flags: ["json", "preview", "inputs"], values: ["stack", "from"] });
+  const args = parseArgs(argv, { flags: ["json", "preview", "inputs", "cost", "capacity", "deploy-time"], values: ["stack", "from"] });
   const stack = args.values.get("stack");
   if (!stack) throw new Error("--stack <name> is required (stage1 .. stage4)");
   const preview = args.flags.has("preview");
@@ -32,11 +37,30 @@ export async function runPlanCli(argv: string[]): Promise<number> {
     // 3: the move would lose stored data (a config error is 2).
     return guard.ok ? 0 : 3;
   }
+  const config = parseConfig(readStackConfig(process.cwd(), stack, args.sets).config);
+  const cost = args.flags.has("cost") ? estimateCost(plan, config) : undefined;
+  const capacity = args.flags.has("capacity") ? { load: config.load, capacity: capacityOf(config) } : undefined;
+  const time = args.flags.has("deploy-time") ? deployTime(plan) : undefined;
   if (args.flags.has("json")) {
-    process.stdout.write(JSON.stringify({ stack: plan.stack, stage: plan.stage, preview, resources: plan.resources, outputs: plan.outputs }, null, 2) + "\n");
-  } else {
-    process.stdout.write(formatTree(plan, { inputs: args.flags.has("inputs") }) + "\n");
+    const record = { stack: plan.stack, stage: plan.stage, preview, resources: plan.resources, outputs: plan.outputs, cost, capacity, deployTime: time };
+    process.stdout.write(JSON.stringify(record, null, 2) + "\n");
+    return 0;
   }
+  process.stdout.write(formatTree(plan, { inputs: args.flags.has("inputs") }) + "\n");
+  if (cost) process.stdout.write(formatCost(cost) + "\n");
+  if (capacity) {
+    const c = capacity.capacity;
+    process.stdout.write(
+      [
+        "",
+        "Capacity at the configured maximum vs the stage's load targets (config load):",
+        `    requests/s            ${String(c.requestsPerSecond).padStart(7)} >= ${capacity.load.requestsPerSecond}   ${c.basis.requestsPerSecond}`,
+        `    WebSocket connections ${String(c.websocketConnections).padStart(7)} >= ${capacity.load.websocketConnections}   ${c.basis.websocketConnections}`,
+        `    video participants    ${String(c.videoParticipants).padStart(7)} >= ${capacity.load.videoParticipants}   ${c.basis.videoParticipants}`,
+      ].join("\n") + "\n",
+    );
+  }
+  if (time) process.stdout.write(formatDeployTime(time) + "\n");
   return 0;
 }
 

@@ -1,0 +1,302 @@
+/**
+ * Monthly cost of what a plan creates, from the versioned price table data/prices.json (every price keeps its
+ * source and date). Instance groups and node pools are counted at their minimum size and, for `atMax`, at their
+ * maximum; usage-priced items (storage, egress, CDN, Pub/Sub) use the stage's load assumptions (config `load`),
+ * which the output states. N2 machines running the whole month get Google's automatic sustained-use discount;
+ * E2 machines have none.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "../config/schema";
+import type { Plan, PlannedResource } from "./engine";
+
+export interface CostLine {
+  component: string;
+  item: string;
+  monthlyUsd: number;
+  atMaxMonthlyUsd: number;
+  basis: string;
+}
+
+export interface CostEstimate {
+  totalMonthlyUsd: number;
+  atMaxMonthlyUsd: number;
+  lines: CostLine[];
+  assumptions: string[];
+  priceTableVersion: string;
+  /** The seed's own estimate for the stage ("Cost Analysis"). */
+  seedEstimate: { stage: number; range: string; lowUsd: number; highUsd: number };
+}
+
+/** Seed "Cost Analysis" / "Scaling Summary", per stage. */
+export const seedEstimates: Record<number, { range: string; lowUsd: number; highUsd: number }> = {
+  1: { range: "$50-100", lowUsd: 50, highUsd: 100 },
+  2: { range: "$200-300", lowUsd: 200, highUsd: 300 },
+  3: { range: "$1,500-2,000", lowUsd: 1500, highUsd: 2000 },
+  4: { range: "$5,000-8,000", lowUsd: 5000, highUsd: 8000 },
+};
+
+type Prices = {
+  version: string;
+  hoursPerMonth: number;
+  machineMonthly: Record<string, { usd: number; sud?: number }>;
+  familyHourly: Record<string, { vcpu: number; gbRam: number; sudFactor: number }>;
+  diskGbMonth: Record<string, { usd: number }>;
+  snapshotGbMonth: { usd: number };
+  cloudSql: { vcpuHour: { usd: number }; gbRamHour: { usd: number }; ssdGbMonth: { usd: number }; backupGbMonth: { usd: number }; haFactor: { usd: number } };
+  redisGbHour: Record<string, Record<string, number | string>>;
+  redisClusterNodeMonth: Record<string, { usd: number }>;
+  memcached: { usd: number | null; source: string };
+  gcsStandardGbMonth: { usd: number };
+  cdnEgressGb: { usd: number };
+  lbForwardingRuleMonth: { firstFive: number; extra: number };
+  lbDataProcessedGb: { usd: number };
+  gkeClusterMonth: { usd: number };
+  natVmHour: { usd: number; capVms: number };
+  pubsubTib: { usd: number; freeGib: number };
+  dnsZoneMonth: { usd: number };
+  secretVersionMonth: { usd: number };
+  cloudArmor: { policyMonth: number; ruleMonth: number };
+  staticIpMonth: { inUse: number };
+  internetEgressGb: { usd: number };
+};
+
+let pricesCache: Prices | undefined;
+export function prices(): Prices {
+  pricesCache ??= JSON.parse(readFileSync(join(__dirname, "../../data/prices.json"), "utf8")) as Prices;
+  return pricesCache;
+}
+
+/** Share of egress the CDN serves once media and static are in Cloud Storage (seed: static -80 % on origin). */
+export const CDN_EGRESS_SHARE = 0.8;
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** Monthly price of a Compute Engine machine type, running the whole month. */
+export function machineMonthly(machineType: string): { usd: number; basis: string } {
+  const p = prices();
+  const listed = p.machineMonthly[machineType];
+  if (listed) return { usd: listed.sud ?? listed.usd, basis: listed.sud ? `${machineType} ${listed.sud}/month (sustained use)` : `${machineType} ${listed.usd}/month` };
+  const m = /^([a-z0-9]+)-(standard|highcpu|highmem)-(\d+)$/.exec(machineType);
+  const fam = m ? p.familyHourly[m[1]!] : undefined;
+  if (!m || !fam) throw new Error(`no price for machine type ${machineType} in data/prices.json`);
+  const vcpu = Number(m[3]);
+  const gbPerVcpu = { standard: 4, highcpu: 1, highmem: 8 }[m[2] as "standard"];
+  const usd = (vcpu * fam.vcpu + vcpu * gbPerVcpu * fam.gbRam) * p.hoursPerMonth * fam.sudFactor;
+  return { usd, basis: `${machineType}: ${vcpu} vCPU + ${vcpu * gbPerVcpu} GB at ${m[1]} rates${fam.sudFactor < 1 ? " (sustained use)" : ""}` };
+}
+
+function diskMonthly(type: string | undefined, gb: number): number {
+  const t = (type ?? "pd-balanced").replace(/^.*\//, "");
+  const price = prices().diskGbMonth[t] ?? prices().diskGbMonth["pd-balanced"]!;
+  return gb * price.usd;
+}
+
+/** Cloud SQL tier `db-custom-<vcpu>-<mb>` per month, before the HA factor. */
+export function sqlTierMonthly(tier: string): number {
+  const m = /^db-custom-(\d+)-(\d+)$/.exec(tier);
+  if (!m) throw new Error(`no price rule for Cloud SQL tier ${tier}`);
+  const p = prices();
+  return (Number(m[1]) * p.cloudSql.vcpuHour.usd + (Number(m[2]) / 1024) * p.cloudSql.gbRamHour.usd) * p.hoursPerMonth;
+}
+
+function redisCapacityTier(gb: number): string {
+  return gb <= 4 ? "M1" : gb <= 10 ? "M2" : gb <= 35 ? "M3" : gb <= 100 ? "M4" : "M5";
+}
+
+export function estimateCost(plan: Plan, config: Config): CostEstimate {
+  const p = prices();
+  const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+  const top = (r: PlannedResource): string => {
+    let cur = r;
+    while (cur.parent && byUrn.has(cur.parent)) cur = byUrn.get(cur.parent)!;
+    return cur.name;
+  };
+  const lines: CostLine[] = [];
+  const add = (r: PlannedResource | string, item: string, min: number, max: number, basis: string) =>
+    lines.push({ component: typeof r === "string" ? r : top(r), item, monthlyUsd: round(min), atMaxMonthlyUsd: round(max), basis });
+  const depOf = (r: PlannedResource, key: string, type: string) =>
+    (r.propertyDependencies[key] ?? r.dependencies).map((u) => byUrn.get(u)).find((x) => x?.type === type);
+  const inputs = (r: PlannedResource) => r.inputs as Record<string, any>;
+
+  let vmsMin = 0;
+  let vmsMax = 0;
+  const autoscalers = plan.resources.filter((r) => r.type.endsWith("utoscaler:RegionAutoscaler") || r.type === "gcp:compute/autoscaler:Autoscaler");
+  const forwardingRules = plan.resources.filter((r) => r.type === "gcp:compute/globalForwardingRule:GlobalForwardingRule" || r.type === "gcp:compute/forwardingRule:ForwardingRule");
+
+  for (const r of plan.resources) {
+    if (!r.custom) continue;
+    const i = inputs(r);
+    switch (r.type) {
+      case "gcp:compute/instance:Instance": {
+        const boot = i.bootDisk?.initializeParams ?? {};
+        const disk = diskMonthly(boot.type, Number(boot.size ?? 10));
+        if (i.desiredStatus === "TERMINATED") {
+          add(r, `${r.name} (stopped: disks only)`, disk, disk, `boot disk ${boot.size ?? 10} GB ${boot.type ?? "pd-balanced"}; no machine charge while stopped`);
+          break;
+        }
+        const m = machineMonthly(i.machineType);
+        add(r, `${r.name} (${i.machineType})`, m.usd + disk, m.usd + disk, `${m.basis} + boot disk ${boot.size ?? 10} GB`);
+        vmsMin++;
+        vmsMax++;
+        break;
+      }
+      case "gcp:compute/disk:Disk": {
+        const gb = Number(i.size ?? 10);
+        const d = diskMonthly(i.type, gb);
+        const scheduled = (i.resourcePolicies ?? []).length > 0 || plan.resources.some((a) => a.type === "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment" && a.inputs.disk === i.name);
+        const snap = scheduled ? gb * p.snapshotGbMonth.usd : 0;
+        add(r, `${r.name} (${gb} GB ${i.type ?? "pd-balanced"}${scheduled ? " + daily snapshots" : ""})`, d + snap, d + snap, scheduled ? `disk + snapshots stored ~ one full copy (${gb} GB x ${p.snapshotGbMonth.usd})` : "disk");
+        break;
+      }
+      case "gcp:compute/snapshot:Snapshot": {
+        const disk = depOf(r, "sourceDisk", "gcp:compute/disk:Disk");
+        const gb = Number(disk?.inputs.size ?? 0);
+        add(r, `${r.name} (final snapshot)`, gb * p.snapshotGbMonth.usd, gb * p.snapshotGbMonth.usd, `${gb} GB x ${p.snapshotGbMonth.usd}`);
+        break;
+      }
+      case "gcp:compute/address:Address":
+      case "gcp:compute/globalAddress:GlobalAddress":
+        if (i.addressType === "INTERNAL" || i.purpose === "VPC_PEERING") break;
+        add(r, `${r.name} (static IP)`, p.staticIpMonth.inUse, p.staticIpMonth.inUse, "static IPv4 in use");
+        break;
+      case "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
+      case "gcp:compute/instanceGroupManager:InstanceGroupManager": {
+        const tplUrn = (r.propertyDependencies.versions ?? r.dependencies).find((u) => /InstanceTemplate/.test(byUrn.get(u)?.type ?? ""));
+        const tpl = tplUrn ? byUrn.get(tplUrn) : undefined;
+        const machine = (tpl?.inputs.machineType as string | undefined) ?? "n2-standard-2";
+        const bootGb = Number(((tpl?.inputs.disks as any[]) ?? [])[0]?.diskSizeGb ?? 10);
+        const bootType = ((tpl?.inputs.disks as any[]) ?? [])[0]?.diskType;
+        const as = autoscalers.find((a) => (a.propertyDependencies.target ?? a.dependencies).includes(r.urn));
+        const pol = (as?.inputs.autoscalingPolicy ?? {}) as Record<string, number>;
+        const min = Number(pol.minReplicas ?? i.targetSize ?? 1);
+        const max = Number(pol.maxReplicas ?? i.targetSize ?? min);
+        const per = machineMonthly(machine).usd + diskMonthly(bootType, bootGb);
+        add(r, `${r.name} (${min}-${max} x ${machine})`, min * per, max * per, `${machineMonthly(machine).basis} + ${bootGb} GB boot disk, x ${min} (min) / x ${max} (max)`);
+        vmsMin += min;
+        vmsMax += max;
+        break;
+      }
+      case "gcp:sql/databaseInstance:DatabaseInstance": {
+        const s = (i.settings ?? {}) as Record<string, any>;
+        const ha = s.availabilityType === "REGIONAL" ? p.cloudSql.haFactor.usd : 1;
+        const gb = Number(s.diskSize ?? 10);
+        const inst = sqlTierMonthly(s.tier) * ha;
+        const disk = gb * p.cloudSql.ssdGbMonth.usd * ha;
+        const backups = i.masterInstanceName ? 0 : gb * p.cloudSql.backupGbMonth.usd;
+        add(r, `${i.name} (${s.tier}${ha > 1 ? ", HA" : ""}${i.masterInstanceName ? ", replica" : ""})`, inst + disk + backups, inst + disk + backups, `tier ${round(sqlTierMonthly(s.tier))}/month${ha > 1 ? " x 2 (HA)" : ""} + ${gb} GB SSD${backups ? " + backups ~ disk size" : ""}`);
+        break;
+      }
+      case "gcp:redis/instance:Instance": {
+        const gb = Number(i.memorySizeGb);
+        const tier = String(i.tier ?? "BASIC");
+        const ct = redisCapacityTier(gb);
+        const rate = Number(p.redisGbHour[tier]?.[ct]);
+        add(r, `${i.name} (Redis ${tier} ${gb} GB)`, gb * rate * p.hoursPerMonth, gb * rate * p.hoursPerMonth, `${gb} GB x ${rate}/GB-hour (${ct})`);
+        break;
+      }
+      case "gcp:redis/cluster:Cluster": {
+        const nodes = Number(i.shardCount) * (1 + Number(i.replicaCount ?? 0));
+        const per = p.redisClusterNodeMonth[String(i.nodeType)]?.usd ?? 0;
+        add(r, `${i.name} (Redis Cluster ${nodes} nodes ${i.nodeType})`, nodes * per, nodes * per, `${i.shardCount} shards x (1 + ${i.replicaCount ?? 0} replicas) x ${per}`);
+        break;
+      }
+      case "gcp:memcache/instance:Instance":
+        add(r, `${i.name} (Memcached ${i.nodeCount} nodes)`, 0, 0, `not counted: ${p.memcached.source}`);
+        break;
+      case "gcp:container/cluster:Cluster":
+        add(r, `${i.name} (GKE cluster fee)`, p.gkeClusterMonth.usd, p.gkeClusterMonth.usd, "regional cluster management fee");
+        break;
+      case "gcp:container/nodePool:NodePool": {
+        const zones = ((i.nodeLocations as string[] | undefined) ?? []).length || 3;
+        const nc = (i.nodeConfig ?? {}) as Record<string, any>;
+        const min = Number(i.autoscaling?.minNodeCount ?? i.autoscaling?.totalMinNodeCount ?? i.initialNodeCount ?? 1) * (i.autoscaling?.totalMinNodeCount ? 1 : zones);
+        const max = Number(i.autoscaling?.maxNodeCount ?? i.autoscaling?.totalMaxNodeCount ?? min) * (i.autoscaling?.totalMaxNodeCount ? 1 : zones);
+        const per = machineMonthly(nc.machineType ?? "e2-medium").usd + diskMonthly(nc.diskType, Number(nc.diskSizeGb ?? 100));
+        add(r, `${r.name} (${min}-${max} x ${nc.machineType})`, min * per, max * per, `${machineMonthly(nc.machineType ?? "e2-medium").basis} + boot disk, ${zones} zones`);
+        vmsMin += min;
+        vmsMax += max;
+        break;
+      }
+      case "gcp:compute/securityPolicy:SecurityPolicy": {
+        const rules = ((i.rules as unknown[]) ?? []).length;
+        const c = p.cloudArmor.policyMonth + rules * p.cloudArmor.ruleMonth;
+        add(r, `${r.name} (Cloud Armor, ${rules} rules)`, c, c, `${p.cloudArmor.policyMonth}/policy + ${p.cloudArmor.ruleMonth}/rule`);
+        break;
+      }
+      case "gcp:secretmanager/secretVersion:SecretVersion":
+        add(r, "secret versions", p.secretVersionMonth.usd, p.secretVersionMonth.usd, `${p.secretVersionMonth.usd}/active version`);
+        break;
+      case "gcp:dns/managedZone:ManagedZone":
+        add(r, `${i.name} (DNS zone)`, p.dnsZoneMonth.usd, p.dnsZoneMonth.usd, "per zone");
+        break;
+      case "gcp:compute/routerNat:RouterNat":
+        // NAT charges per VM using the gateway (capped); split the VM count later.
+        break;
+    }
+  }
+
+  const nats = plan.resources.filter((r) => r.type === "gcp:compute/routerNat:RouterNat");
+  if (nats.length > 0) {
+    const perGw = (vms: number) => Math.min(Math.ceil(vms / nats.length), p.natVmHour.capVms) * p.natVmHour.usd * p.hoursPerMonth;
+    for (const n of nats) add(n, `${n.name} (Cloud NAT)`, perGw(vmsMin), perGw(vmsMax), `${p.natVmHour.usd}/VM-hour, VMs split across ${nats.length} gateway(s), cap ${p.natVmHour.capVms}`);
+  }
+  if (forwardingRules.length > 0) {
+    const n = forwardingRules.length;
+    const c = p.lbForwardingRuleMonth.firstFive + Math.max(0, n - 5) * p.lbForwardingRuleMonth.extra;
+    add(forwardingRules[0]!, `${n} forwarding rules`, c, c, `first five ${p.lbForwardingRuleMonth.firstFive} together, ${p.lbForwardingRuleMonth.extra} each after`);
+  }
+
+  // Usage-priced items from the stage's load assumptions.
+  const l = config.load;
+  const assumptions: string[] = [`price table ${p.version} (data/prices.json), ${p.hoursPerMonth} h/month, us-central1 list prices`];
+  const hasBuckets = plan.resources.some((r) => r.type === "gcp:storage/bucket:Bucket");
+  const hasLb = forwardingRules.length > 0;
+  if (hasBuckets) {
+    add("usage", `Cloud Storage ${l.mediaStorageGb} GB media`, l.mediaStorageGb * p.gcsStandardGbMonth.usd, l.mediaStorageGb * p.gcsStandardGbMonth.usd, `${l.mediaStorageGb} GB x ${p.gcsStandardGbMonth.usd}`);
+    assumptions.push(`media stored: ${l.mediaStorageGb} GB (config load.mediaStorageGb)`);
+  } else {
+    assumptions.push(`media on the VM's data disk (${l.mediaStorageGb} GB fits the disk)`);
+  }
+  const cdnGb = hasBuckets && hasLb ? l.egressGbPerMonth * CDN_EGRESS_SHARE : 0;
+  const originGb = l.egressGbPerMonth - cdnGb;
+  if (cdnGb > 0) add("usage", `Cloud CDN egress ${Math.round(cdnGb)} GB`, cdnGb * p.cdnEgressGb.usd, cdnGb * p.cdnEgressGb.usd, `${CDN_EGRESS_SHARE * 100} % of ${l.egressGbPerMonth} GB served from cache x ${p.cdnEgressGb.usd}`);
+  add("usage", `internet egress ${Math.round(originGb)} GB`, originGb * p.internetEgressGb.usd, originGb * p.internetEgressGb.usd, `${Math.round(originGb)} GB x ${p.internetEgressGb.usd} (premium tier)`);
+  if (hasLb) add("usage", `load balancer data processed ${Math.round(originGb)} GB`, originGb * p.lbDataProcessedGb.usd, originGb * p.lbDataProcessedGb.usd, `${p.lbDataProcessedGb.usd}/GB`);
+  assumptions.push(`egress: ${l.egressGbPerMonth} GB/month (config load.egressGbPerMonth)${cdnGb > 0 ? `, ${CDN_EGRESS_SHARE * 100} % of it from the CDN` : ""}`);
+  if (plan.resources.some((r) => r.type === "gcp:pubsub/topic:Topic")) {
+    const billable = Math.max(0, l.pubsubGbPerMonth - p.pubsubTib.freeGib);
+    add("usage", `Pub/Sub ${l.pubsubGbPerMonth} GB`, (billable / 1024) * p.pubsubTib.usd, (billable / 1024) * p.pubsubTib.usd, `${p.pubsubTib.usd}/TiB after ${p.pubsubTib.freeGib} GiB free`);
+    assumptions.push(`Pub/Sub: ${l.pubsubGbPerMonth} GB/month (config load.pubsubGbPerMonth)`);
+  }
+  assumptions.push("instance groups and node pools at their minimum size (total) and at their maximum (atMax)");
+
+  const total = round(lines.reduce((s, x) => s + x.monthlyUsd, 0));
+  const atMax = round(lines.reduce((s, x) => s + x.atMaxMonthlyUsd, 0));
+  return {
+    totalMonthlyUsd: total,
+    atMaxMonthlyUsd: atMax,
+    lines,
+    assumptions,
+    priceTableVersion: p.version,
+    seedEstimate: { stage: config.stage, ...seedEstimates[config.stage]! },
+  };
+}
+
+export function formatCost(c: CostEstimate): string {
+  const out: string[] = ["", `Estimated monthly cost (USD), price table ${c.priceTableVersion}:`];
+  const byComponent = new Map<string, CostLine[]>();
+  for (const l of c.lines) byComponent.set(l.component, [...(byComponent.get(l.component) ?? []), l]);
+  for (const [comp, ls] of byComponent) {
+    const sum = round(ls.reduce((s, x) => s + x.monthlyUsd, 0));
+    const sumMax = round(ls.reduce((s, x) => s + x.atMaxMonthlyUsd, 0));
+    out.push(`  ${comp.padEnd(28)} ${sum.toFixed(2).padStart(10)}${sumMax !== sum ? `   (at max ${sumMax.toFixed(2)})` : ""}`);
+    for (const l of ls) out.push(`      ${l.item.padEnd(52)} ${l.monthlyUsd.toFixed(2).padStart(10)}   ${l.basis}`);
+  }
+  out.push(`  ${"TOTAL (minimum sizes)".padEnd(28)} ${c.totalMonthlyUsd.toFixed(2).padStart(10)}`);
+  out.push(`  ${"TOTAL (maximum sizes)".padEnd(28)} ${c.atMaxMonthlyUsd.toFixed(2).padStart(10)}`);
+  out.push(`  seed's estimate for stage ${c.seedEstimate.stage}: ${c.seedEstimate.range} per month`);
+  out.push("  assumptions:");
+  for (const a of c.assumptions) out.push(`    - ${a}`);
+  return out.join("\n");
+}

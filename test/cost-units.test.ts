@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { machineMonthly, sqlTierMonthly } from "../src/plan/cost";
+import { deployTime } from "../src/plan/deploy-time";
+import type { Plan, PlannedResource } from "../src/plan/engine";
+
+describe("price rules, against hand-computed values from data/prices.json", () => {
+  it("uses listed machine prices, with the sustained-use price for N2", () => {
+    expect(machineMonthly("e2-standard-2").usd).toBe(48.92);
+    expect(machineMonthly("n2-standard-4").usd).toBe(113.46);
+    expect(machineMonthly("n2-highcpu-8").usd).toBe(167.52);
+  });
+  it("prices unlisted machine types from per-vCPU and per-GB rates", () => {
+    // n2-standard-8: (8 x 0.031611 + 32 x 0.004237) x 730 x 0.8 = 226.86
+    expect(machineMonthly("n2-standard-8").usd).toBeCloseTo(226.8676, 3);
+    // e2-standard-8: (8 x 0.02181159 + 32 x 0.00292353) x 730 = 195.67
+    expect(machineMonthly("e2-standard-8").usd).toBeCloseTo(195.6733, 3);
+  });
+  it("prices Cloud SQL custom tiers per vCPU and GB", () => {
+    // db-custom-4-15360: (4 x 0.0413 + 15 x 0.0070) x 730 = 197.246 (gcp-prices.md: zonal 197.25)
+    expect(sqlTierMonthly("db-custom-4-15360")).toBeCloseTo(197.246, 3);
+    expect(sqlTierMonthly("db-custom-2-7680")).toBeCloseTo(98.623, 3);
+  });
+});
+
+describe("deploy time", () => {
+  const r = (name: string, type: string, deps: string[] = [], custom = true, parent?: string): PlannedResource => ({
+    urn: `u::${name}`, type, name, custom, parent, inputs: {}, dependencies: deps.map((d) => `u::${d}`), propertyDependencies: {},
+    protect: false, retainOnDelete: false, deleteBeforeReplace: false, aliases: [], ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [],
+  });
+  it("follows the longest chain, expanding dependencies on components to their children", () => {
+    const plan: Plan = {
+      stack: "s", stage: 3, preview: false, outputs: {},
+      resources: [
+        r("net", "course-organizer:network:Network", [], false),
+        r("vpc", "gcp:compute/network:Network", [], true, "u::net"),
+        r("psa", "gcp:servicenetworking/connection:Connection", ["vpc"], true, "u::net"),
+        r("sql", "gcp:sql/databaseInstance:DatabaseInstance", ["net"]),
+        r("topic", "gcp:pubsub/topic:Topic"),
+      ],
+    };
+    const d = deployTime(plan);
+    // vpc 30 s, then the peering 60 s, then Cloud SQL 600 s.
+    expect(d.totalSeconds).toBe(690);
+    expect(d.criticalPath.map((s) => [s.name, s.seconds, s.finishesAt])).toEqual([["vpc", 30, 30], ["psa", 60, 90], ["sql", 600, 690]]);
+  });
+});
