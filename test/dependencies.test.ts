@@ -1,0 +1,36 @@
+/**
+ * Every dependency in the plan is one the resources need: either an input that takes another resource's output
+ * (a property dependency, which Pulumi infers), or an explicit `dependsOn` listed here with the reason. An
+ * unneeded dependency lengthens `pulumi up` (see --deploy-time) and hides the real wiring.
+ */
+import { describe, expect, it } from "vitest";
+import { plan } from "./helpers/plan";
+
+/** Explicit dependencies we allow: [dependent type pattern, dependency type pattern, why]. */
+export const allowedExplicit: [RegExp, RegExp, string][] = [
+  [/^gcp:(sql|redis|memcache)\//, /^gcp:servicenetworking\/connection:Connection$/, "private IP needs the Private Service Access peering first"],
+  [/^gcp:(compute\/instance:Instance|compute\/(region)?InstanceTemplate|compute\/regionInstanceTemplate)/, /^gcp:(secretmanager\/secretIamMember|secretmanager\/secretVersion|projects\/iAMMember|storage\/bucketIAMMember|artifactregistry\/repositoryIamMember)/, "a machine reads its secrets and images at boot: the grants and values must exist before it starts"],
+  [/^kubernetes:/, /^kubernetes:/, "Kubernetes objects need their namespace and CRDs applied first"],
+  [/^kubernetes:/, /^gcp:(container\/nodePool|serviceaccount\/iAMMember|projects\/iAMMember)/, "workloads need nodes and their Workload Identity bindings"],
+  [/^gcp:databasemigrationservice\//, /^gcp:(sql|servicenetworking|compute\/firewall)/, "the migration job needs its destination, the peering and the firewall path"],
+  [/^gcp:compute\/snapshot:Snapshot$/, /^gcp:compute\/instance:Instance$/, "the final snapshot is taken after the VM is stopped"],
+];
+
+describe.each(["stage1", "stage2", "stage3", "stage4"])("dependencies of %s", (stack) => {
+  it("are property dependencies or explicit ones with a reason", async () => {
+    const p = await plan(stack);
+    const byUrn = new Map(p.resources.map((r) => [r.urn, r]));
+    const unexplained: string[] = [];
+    for (const r of p.resources) {
+      const inferred = new Set(Object.values(r.propertyDependencies).flat());
+      for (const d of r.dependencies) {
+        if (inferred.has(d) || d === r.parent) continue;
+        const dep = byUrn.get(d);
+        const depType = dep?.type ?? "?";
+        const ok = allowedExplicit.some(([a, b]) => a.test(r.type) && (b.test(depType) || (dep && !dep.custom)));
+        if (!ok) unexplained.push(`${r.type} ${r.name} -> ${depType} ${dep?.name ?? d}`);
+      }
+    }
+    expect(unexplained).toEqual([]);
+  });
+});
