@@ -27,6 +27,8 @@ export interface RegionRanges {
 export interface NetworkArgs {
   /** Physical-name prefix. */
   prefix: string;
+  /** Labels for the labelable children (VPC networks, subnets and routers take none; addresses do). */
+  labels: Record<string, string>;
   /** Regions with their ranges; the first is the primary region. */
   regions: RegionRanges[];
   /**
@@ -187,6 +189,7 @@ export class Network extends pulumi.ComponentResource {
           addressType: "INTERNAL",
           prefixLength: args.privateServicesPrefixLength,
           network: this.network.id,
+          labels: args.labels,
         },
         statefulOptions(this),
       );

@@ -30,6 +30,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
 
   const network = new Network("network", {
     prefix: c.prefix,
+    labels: ctx.labels("network"),
     regions: regionRanges(ctx.regions, c.network),
     // Once a load balancer fronts the web machines, only Google's proxies reach 80/443.
     webSourceRanges: c.loadBalancer.enabled ? GOOGLE_LB_RANGES : ["0.0.0.0/0"],
