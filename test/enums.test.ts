@@ -4,16 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { plan } from "./helpers/plan";
-import { gcpFacts } from "../src/plan/diff";
-
-/** Path segments compared loosely: list markers dropped, snake_case and camelCase alike, plural alike. */
-export function normPath(path: string): string {
-  return path
-    .split(/\.|\[\]|\[\d+\]/)
-    .filter(Boolean)
-    .map((s) => s.replace(/_/g, "").toLowerCase().replace(/s$/, "").replace(/e$/, ""))
-    .join(".");
-}
+import { gcpFacts, normPath } from "../src/plan/diff";
 
 function leaves(v: unknown, prefix = ""): [string, unknown][] {
   if (Array.isArray(v)) return v.flatMap((x) => leaves(x, `${prefix}[]`));

@@ -75,17 +75,22 @@ function changedPaths(a: unknown, b: unknown, prefix = ""): string[] {
   return [prefix || "(all)"];
 }
 
-/** Normalize a path for comparison with the facts: list indexes become [], plural list names singular-insensitive. */
-function normalize(path: string): string {
-  return path.replace(/\[\d+\]/g, "[]");
+/**
+ * A field path compared loosely with the definitions' names: list markers and indexes dropped, snake_case and
+ * camelCase alike, singular and plural alike (Pulumi pluralizes list blocks: backend -> backends).
+ */
+export function normPath(path: string): string {
+  return path
+    .split(/\.|\[\]|\[\d+\]/)
+    .filter(Boolean)
+    .map((s) => s.replace(/_/g, "").toLowerCase().replace(/s$/, "").replace(/e$/, ""))
+    .join(".");
 }
 
 function matchesImmutable(path: string, immutable: string): boolean {
-  // The facts use the API's singular block names; Pulumi pluralizes list blocks (backend -> backends).
-  const p = normalize(path).split(/\.|\[\]/).filter(Boolean).map((s) => s.replace(/s$/, "").toLowerCase());
-  const f = immutable.split(/\.|\[\]/).filter(Boolean).map((s) => s.replace(/s$/, "").toLowerCase());
-  if (f.length > p.length) return false;
-  return f.every((seg, i) => seg === p[i]);
+  const p = normPath(path).split(".");
+  const f = normPath(immutable).split(".");
+  return f.length <= p.length && f.every((seg, i) => seg === p[i]);
 }
 
 /** The changed paths that force replacement of a resource of this type. */
