@@ -1,0 +1,262 @@
+/**
+ * pgbouncer.ini, checked by the tools that consume it: a real PostgreSQL 15 (initdb + postgres as the postgres
+ * user in a temp dir, 127.0.0.1:15451) and a real PgBouncer started from the rendered ini (127.0.0.1:16401).
+ * Only the server TLS mode is overridden ("disable": the local PostgreSQL has no certificate); a second
+ * PgBouncer with the default ("require", 127.0.0.1:16402) shows that the default refuses a server without TLS.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pgbouncerIni, pgbouncerProblems, userlistLine, type PgbouncerOptions } from "../src/files/pgbouncer";
+
+const PG_BIN = "/usr/lib/postgresql/15/bin";
+const PG_PORT = 15451;
+const PGB_PORT = 16401;
+const PGB_REQUIRE_PORT = 16402;
+const DB = "course_organizer";
+const APP_USER = "app";
+const APP_PASSWORD = "app-test-password-1";
+const ADMIN = "pgbadmin";
+const ADMIN_PASSWORD = "admin-test-password-1";
+
+let dir = "";
+const pids: number[] = [];
+
+function idOf(flag: "-u" | "-g"): number {
+  return Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+}
+
+function giveToPostgres(path: string): void {
+  chownSync(path, idOf("-u"), idOf("-g"));
+}
+
+function asPostgres(cmd: string, args: string[]): string {
+  return execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function psql(port: number, db: string, user: string, password: string, ...commands: string[]): { status: number | null; out: string; err: string } {
+  const conn = `host=127.0.0.1 port=${port} dbname=${db} user=${user} connect_timeout=5`;
+  const r = spawnSync("psql", [conn, "-X", "-At", "-v", "ON_ERROR_STOP=1", ...commands.flatMap((c) => ["-c", c])], {
+    encoding: "utf8",
+    env: { ...process.env, PGPASSWORD: password, PGSSLMODE: "disable" },
+    timeout: 20_000,
+  });
+  return { status: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+}
+
+function ok(port: number, db: string, user: string, password: string, ...commands: string[]): string[] {
+  const r = psql(port, db, user, password, ...commands);
+  if (r.status !== 0) throw new Error(`psql failed (${r.status}): ${r.err}`);
+  return r.out.split("\n");
+}
+
+function options(over: Partial<PgbouncerOptions> = {}): PgbouncerOptions {
+  return {
+    listenAddr: "127.0.0.1",
+    listenPort: PGB_PORT,
+    dbHost: "127.0.0.1",
+    dbPort: PG_PORT,
+    databases: [DB],
+    poolSize: 1,
+    maxClientConn: 50,
+    authFile: join(dir, "userlist.txt"),
+    serverTlsSslmode: "disable",
+    adminUsers: [ADMIN],
+    pidFile: join(dir, "pgbouncer.pid"),
+    logFile: join(dir, "pgbouncer.log"),
+    ...over,
+  };
+}
+
+function startPgbouncer(ini: string, name: string): void {
+  const path = join(dir, `${name}.ini`);
+  writeFileSync(path, ini);
+  giveToPostgres(path);
+  // -d: daemonize, so the pid file names the PgBouncer process itself (runuser would otherwise sit between).
+  asPostgres("pgbouncer", ["-d", path]);
+  const pidFile = /^pidfile = (.*)$/m.exec(ini)![1]!;
+  for (let i = 0; i < 50 && !existsSync(pidFile); i++) spawnSync("sleep", ["0.1"]);
+  pids.push(Number(readFileSync(pidFile, "utf8").trim()));
+}
+
+function stop(pid: number): void {
+  try {
+    process.kill(pid, "SIGINT");
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    spawnSync("sleep", ["0.1"]);
+  }
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "pgbouncer-test-"));
+  chmodSync(dir, 0o755);
+  giveToPostgres(dir);
+  const data = join(dir, "data");
+  const pw = join(dir, "pw");
+  writeFileSync(pw, "postgres-test-password\n");
+  giveToPostgres(pw);
+  asPostgres(`${PG_BIN}/initdb`, ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pw}`, "-E", "UTF8"]);
+  asPostgres(`${PG_BIN}/pg_ctl`, [
+    "-D",
+    data,
+    "-l",
+    join(dir, "postgres.log"),
+    "-w",
+    "-o",
+    `-p ${PG_PORT} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=20 -c ssl=off`,
+    "start",
+  ]);
+  pids.push(Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]));
+  const local = (sql: string) => asPostgres("psql", ["-h", dir, "-p", String(PG_PORT), "-U", "postgres", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+  local(`CREATE ROLE ${APP_USER} LOGIN PASSWORD '${APP_PASSWORD}'`);
+  local(`CREATE DATABASE ${DB} OWNER ${APP_USER}`);
+
+  // What the instance's boot script writes from Secret Manager.
+  const userlist = join(dir, "userlist.txt");
+  writeFileSync(userlist, `${userlistLine(APP_USER, APP_PASSWORD)}\n${userlistLine(ADMIN, ADMIN_PASSWORD)}\n`, { mode: 0o600 });
+  giveToPostgres(userlist);
+
+  startPgbouncer(pgbouncerIni(options()), "pgbouncer");
+  startPgbouncer(
+    pgbouncerIni(
+      options({ listenPort: PGB_REQUIRE_PORT, serverTlsSslmode: undefined, pidFile: join(dir, "pgb-require.pid"), logFile: join(dir, "pgb-require.log") }),
+    ),
+    "pgb-require",
+  );
+}, 90_000);
+
+afterAll(() => {
+  // PgBouncers first (SIGINT: safe shutdown), then the postmaster (SIGINT: fast shutdown), each by PID.
+  for (const pid of [...pids].reverse()) stop(pid);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("pgbouncerIni (rendered text)", () => {
+  const text = pgbouncerIni({
+    listenAddr: "127.0.0.1",
+    listenPort: 6432,
+    dbHost: "10.100.0.5",
+    dbPort: 5432,
+    databases: ["course_organizer"],
+    poolSize: 20,
+    maxClientConn: 1000,
+    authFile: "/etc/pgbouncer/userlist.txt",
+    adminUsers: ["pgbouncer_admin"],
+  });
+
+  it("pools per transaction, requires TLS to the server and names the auth file, never a password", () => {
+    expect(text).toContain("pool_mode = transaction\n");
+    expect(text).toContain("server_tls_sslmode = require\n");
+    expect(text).toContain("auth_file = /etc/pgbouncer/userlist.txt\n");
+    expect(text).toContain("auth_type = scram-sha-256\n");
+    expect(text).toContain("course_organizer = host=10.100.0.5 port=5432 dbname=course_organizer\n");
+    expect(text).toContain("default_pool_size = 20\n");
+    expect(text).toContain("max_client_conn = 1000\n");
+    expect(text).toContain("max_db_connections = 25\n");
+    expect(text).toContain("server_reset_query_always = 1\n");
+    expect(text).not.toMatch(/password\s*=/i);
+    expect(text).not.toContain("max_prepared_statements");
+  });
+
+  it("refuses bad options with messages naming the field", () => {
+    const bad = pgbouncerProblems({
+      listenAddr: "127.0.0.1",
+      listenPort: 70000,
+      dbHost: "",
+      dbPort: 5432,
+      databases: ["bad name"],
+      poolSize: 10,
+      maxClientConn: 5,
+      authFile: "userlist.txt",
+      serverTlsSslmode: "verify-full",
+    });
+    expect(bad).toEqual([
+      "listenPort: 70000 is not a TCP port (1-65535)",
+      'databases: "bad name" is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)',
+      "maxClientConn: 5 must be an integer >= poolSize (10)",
+      "serverTlsCaFile: needed with serverTlsSslmode verify-full",
+      'authFile: "userlist.txt" must be an absolute path',
+      'dbHost: "" must be a host name or IP without spaces',
+    ]);
+    expect(() => pgbouncerIni({ ...options(), databases: [] })).toThrow(/databases: empty/);
+  });
+});
+
+describe("a real PgBouncer started from the rendered ini, in front of a real PostgreSQL 15", () => {
+  it("runs queries through PgBouncer with the password from the auth file, and refuses a wrong one", () => {
+    expect(ok(PGB_PORT, DB, APP_USER, APP_PASSWORD, "select current_user || ':' || current_database() || ':' || (6*7)")).toEqual([`${APP_USER}:${DB}:42`]);
+    const wrong = psql(PGB_PORT, DB, APP_USER, "not-the-password", "select 1");
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.err).toMatch(/SASL authentication failed|password authentication failed/);
+  });
+
+  it("reports pool_mode transaction on the admin console (SHOW CONFIG, SHOW POOLS)", () => {
+    const config = ok(PGB_PORT, "pgbouncer", ADMIN, ADMIN_PASSWORD, "SHOW CONFIG");
+    const row = (key: string) => config.find((l) => l.startsWith(`${key}|`))?.split("|")[1];
+    expect(row("pool_mode")).toBe("transaction");
+    expect(row("default_pool_size")).toBe("1");
+    expect(row("server_tls_sslmode")).toBe("disable");
+    expect(row("server_reset_query_always")).toBe("1");
+    const pools = ok(PGB_PORT, "pgbouncer", ADMIN, ADMIN_PASSWORD, "SHOW POOLS");
+    const dbPool = pools.map((l) => l.split("|")).find((cols) => cols[0] === DB && cols[1] === APP_USER);
+    expect(dbPool).toBeDefined();
+    expect(dbPool!.at(-1)).toBe("transaction");
+  });
+
+  it("shares one server connection between clients (transaction pooling, pool size 1)", () => {
+    const a = ok(PGB_PORT, DB, APP_USER, APP_PASSWORD, "select pg_backend_pid()")[0];
+    const b = ok(PGB_PORT, DB, APP_USER, APP_PASSWORD, "select pg_backend_pid()")[0];
+    expect(Number(a)).toBeGreaterThan(0);
+    expect(b).toBe(a);
+  });
+
+  it("does not let a session-level SET outlive its transaction, for the same or another client", () => {
+    // Two -c commands in one psql session are two transactions on (pool size 1) the same server connection.
+    const same = ok(PGB_PORT, DB, APP_USER, APP_PASSWORD, "SET statement_timeout = '4321ms'", "SHOW statement_timeout", "select pg_backend_pid()");
+    expect(same[0]).toBe("SET");
+    expect(same[1]).toBe("0");
+    // Within one transaction it holds.
+    const inTx = ok(PGB_PORT, DB, APP_USER, APP_PASSWORD, "BEGIN; SET statement_timeout = '4321ms'; SHOW statement_timeout; COMMIT");
+    expect(inTx.filter((l) => l.endsWith("ms"))).toEqual(["4321ms"]);
+    const other = ok(PGB_PORT, DB, APP_USER, APP_PASSWORD, "SHOW statement_timeout", "select pg_backend_pid()");
+    expect(other[0]).toBe("0");
+    // The same server process served both clients: the reset, not a fresh connection, cleared the setting.
+    expect(other[1]).toBe(same[2]);
+  });
+
+  it("drops SQL-level prepared statements between transactions (DISCARD ALL), so the app must not rely on them", () => {
+    const r = psql(PGB_PORT, DB, APP_USER, APP_PASSWORD, "PREPARE q AS select 1", "EXECUTE q");
+    expect(r.status).not.toBe(0);
+    expect(r.err).toMatch(/prepared statement "q" does not exist/);
+    expect(ok(PGB_PORT, DB, APP_USER, APP_PASSWORD, "BEGIN; PREPARE q2 AS select 7; EXECUTE q2; COMMIT").filter((l) => l === "7")).toEqual(["7"]);
+  });
+
+  it("with the default server_tls_sslmode (require), never opens a plain connection to a server without TLS", () => {
+    const r = psql(PGB_REQUIRE_PORT, DB, APP_USER, APP_PASSWORD, "select 1");
+    // The client waits (query_wait_timeout) while PgBouncer's logins fail ("server refused SSL"); psql gives up first.
+    expect(r.status).not.toBe(0);
+    expect(r.err).toMatch(/timeout expired/);
+    const admin = (q: string) => ok(PGB_REQUIRE_PORT, "pgbouncer", ADMIN, ADMIN_PASSWORD, q);
+    expect(admin("SHOW CONFIG").find((l) => l.startsWith("server_tls_sslmode|"))?.split("|")[1]).toBe("require");
+    const pools = admin("SHOW POOLS").map((l) => l.split("|"));
+    const pool = pools.find((c) => c[0] === DB && c[1] === APP_USER);
+    expect(pool).toBeDefined();
+    // Columns 3.. are cl_active, cl_waiting, ..., sv_active, ..., sv_idle, sv_used: no server connection exists.
+    const header = ok(PGB_REQUIRE_PORT, "pgbouncer", ADMIN, ADMIN_PASSWORD, "\\pset tuples_only off", "SHOW POOLS")
+      .find((l) => l.startsWith("database|"))!
+      .split("|");
+    const col = (name: string) => Number(pool![header.indexOf(name)]);
+    expect(header).toContain("sv_idle");
+    expect(col("sv_active") + col("sv_idle") + col("sv_used")).toBe(0);
+  });
+});
