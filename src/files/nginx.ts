@@ -1,0 +1,411 @@
+/**
+ * nginx.conf for the single-VM platform (stages 1 and 2): the only process that listens on the VM's 80/443.
+ *
+ * Stage 1 (`tls: true`): nginx terminates TLS itself. Port 80 answers Let's Encrypt's HTTP-01 challenge from
+ * `acmeRoot` and sends everything else to HTTPS; port 443 serves the app with HTTP/2. The certificate is read
+ * from `certDir/fullchain.pem` and `certDir/privkey.pem`, a certificate whose names cover `serverName` and
+ * `meetServerName`. nginx refuses to start when those files are missing, so the VM's boot script must write a
+ * self-signed placeholder there before nginx starts; certbot (webroot mode, `-w acmeRoot`) then replaces it and
+ * reloads nginx. That boot-script part belongs to cloud-init, not to this file.
+ *
+ * Stage 2 (`tls: false`): Google's external Application Load Balancer terminates TLS and redirects HTTP to HTTPS
+ * on its own forwarding rule, so nginx listens on 80 only and never redirects (a redirect here would loop: the
+ * LB always talks plain HTTP to the backend). The client address comes from X-Forwarded-For, trusted only when
+ * the TCP peer is in `loadBalancerRanges`; `/health` answers the LB's health check.
+ *
+ * Both stages: gzip for text types (seed "Migration Roadmap", months 1-3: "Enable gzip compression in Nginx"),
+ * `/static/` cached 30 days and `/media/` 7 days (seed stage 2 "Enable CDN": the same lifetimes the CDN uses),
+ * `/api/` and everything else to Gunicorn, `/ws/` to Daphne with the WebSocket upgrade, and the Jitsi host to
+ * jitsi-web. Upstream hosts are parameters: `nginx -t` resolves names, so tests pass 127.0.0.1 ports.
+ *
+ * Note on `listen 443 ssl http2`: the form nginx 1.22 (Debian 12, where it is tested) understands; nginx 1.25+
+ * (the container image) still accepts it with a deprecation warning, while `http2 on;` fails before 1.25.1.
+ */
+
+export interface NginxOptions {
+  /** Host name of the app (the stack's domain). */
+  serverName: string;
+  /** Host name of Jitsi Meet (meet.<domain>); with `jitsiUpstream` a second server block proxies it. */
+  meetServerName?: string;
+  /** Terminate TLS here (stage 1). false behind Google's load balancer (stage 2). */
+  tls: boolean;
+  /** Gunicorn addresses, "host:port" (one per backend replica). */
+  apiUpstreams: string[];
+  /** Daphne addresses, "host:port". */
+  wsUpstreams: string[];
+  /** jitsi-web address, "host:port" (it proxies /xmpp-websocket to Prosody and /colibri-ws to the bridge). */
+  jitsiUpstream?: string;
+  /** Directory with Django's collected static files (served as /static/). */
+  staticRoot: string;
+  /** Directory with uploaded media (served as /media/) while media lives on the VM's disk; unset once in Cloud Storage. */
+  mediaRoot?: string;
+  /** Directory holding fullchain.pem and privkey.pem (stage 1). */
+  certDir: string;
+  /** certbot's webroot: `/.well-known/acme-challenge/<token>` is read from `<acmeRoot>/.well-known/acme-challenge/`. */
+  acmeRoot: string;
+  /**
+   * Directory for the pid file, logs and temp files. Tests set it (a temp dir); production leaves it unset so the
+   * image's defaults apply (the nginx image links its logs to the container's stdout/stderr).
+   * @default undefined (nginx's compiled-in paths)
+   */
+  runtimeDir?: string;
+  /**
+   * Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (stage 2). Google's front ends connect from
+   * 130.211.0.0/22 and 35.191.0.0/16. Google appends the forwarding rule's own address after the client's
+   * (`<client>, <forwarding rule IP>`), and nginx walks the header from the right (`real_ip_recursive on`), so add
+   * the forwarding rule's address (x.x.x.x/32) here too, or the client address resolves to that address.
+   * @default [] (no forwarded header is believed: the TCP peer is the client)
+   */
+  loadBalancerRanges?: string[];
+  /** Plain HTTP port. @default 80 */
+  httpPort?: number;
+  /** HTTPS port (stage 1). @default 443 */
+  httpsPort?: number;
+  /** Address to listen on (tests: 127.0.0.1). @default undefined (all addresses) */
+  listenAddress?: string;
+  /** Largest request body (uploads through the API). @default "50m" */
+  clientMaxBodySize?: string;
+  /**
+   * How long a proxied WebSocket may stay silent before nginx closes it, in seconds. nginx's default is 60 s,
+   * which would cut idle chat sessions; Channels clients reconnect, but every reconnect is a new handshake.
+   * @default 3600
+   */
+  wsReadTimeoutSeconds?: number;
+  /** Cache lifetime of /static/ in days (collectstatic names carry a content hash, so it is also immutable). @default 30 */
+  staticCacheDays?: number;
+  /** Cache lifetime of /media/ in days. @default 7 */
+  mediaCacheDays?: number;
+  /** Path answered by nginx itself for load-balancer health checks. @default "/health" */
+  healthPath?: string;
+  /** nginx's MIME map. @default "/etc/nginx/mime.types" (Debian and the official image) */
+  mimeTypes?: string;
+}
+
+const HOST_PORT = /^[A-Za-z0-9.-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$/;
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const PATH = /^\/[A-Za-z0-9._\/-]*$/;
+const CIDR = /^[0-9]{1,3}(\.[0-9]{1,3}){3}(\/[0-9]{1,2})?$|^[0-9A-Fa-f:]+(\/[0-9]{1,3})?$/;
+
+/** Validate options: each message names the field, the bad value and what is allowed. */
+export function nginxProblems(o: NginxOptions): string[] {
+  const p: string[] = [];
+  const host = (field: string, v: string | undefined) => {
+    if (v !== undefined && !HOSTNAME.test(v)) p.push(`${field}: ${JSON.stringify(v)} is not a host name`);
+  };
+  const path = (field: string, v: string | undefined) => {
+    if (v !== undefined && !PATH.test(v)) p.push(`${field}: ${JSON.stringify(v)} is not an absolute path of [A-Za-z0-9._/-]`);
+  };
+  const port = (field: string, v: number | undefined) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 65535)) p.push(`${field}: ${v} is not a TCP port (1-65535)`);
+  };
+  const upstreams = (field: string, v: string[]) => {
+    if (v.length === 0) p.push(`${field}: empty; list at least one "host:port"`);
+    for (const u of v) if (!HOST_PORT.test(u)) p.push(`${field}: ${JSON.stringify(u)} is not "host:port"`);
+  };
+  host("serverName", o.serverName);
+  host("meetServerName", o.meetServerName);
+  upstreams("apiUpstreams", o.apiUpstreams);
+  upstreams("wsUpstreams", o.wsUpstreams);
+  if (o.jitsiUpstream !== undefined) upstreams("jitsiUpstream", [o.jitsiUpstream]);
+  if (o.jitsiUpstream !== undefined && o.meetServerName === undefined) p.push("jitsiUpstream: set, but meetServerName is not (the Jitsi server block needs its host name)");
+  path("staticRoot", o.staticRoot);
+  path("mediaRoot", o.mediaRoot);
+  path("certDir", o.certDir);
+  path("acmeRoot", o.acmeRoot);
+  path("runtimeDir", o.runtimeDir);
+  path("mimeTypes", o.mimeTypes);
+  path("healthPath", o.healthPath);
+  for (const r of o.loadBalancerRanges ?? []) if (!CIDR.test(r)) p.push(`loadBalancerRanges: ${JSON.stringify(r)} is not an address or CIDR range`);
+  port("httpPort", o.httpPort);
+  port("httpsPort", o.httpsPort);
+  if (o.listenAddress !== undefined && !CIDR.test(o.listenAddress)) p.push(`listenAddress: ${JSON.stringify(o.listenAddress)} is not an IP address`);
+  if (o.clientMaxBodySize !== undefined && !/^[0-9]+[kmg]?$/.test(o.clientMaxBodySize)) p.push(`clientMaxBodySize: ${JSON.stringify(o.clientMaxBodySize)} is not an nginx size (e.g. 50m)`);
+  for (const [f, v] of [["wsReadTimeoutSeconds", o.wsReadTimeoutSeconds], ["staticCacheDays", o.staticCacheDays], ["mediaCacheDays", o.mediaCacheDays]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) p.push(`${f}: ${v} must be a positive integer`);
+  }
+  return p;
+}
+
+/** Text types worth compressing (images other than SVG, video and fonts in woff2 are compressed already). */
+const gzipTypes = [
+  "text/plain",
+  "text/css",
+  "text/javascript",
+  "text/xml",
+  "application/javascript",
+  "application/json",
+  "application/manifest+json",
+  "application/xml",
+  "application/rss+xml",
+  "application/atom+xml",
+  "image/svg+xml",
+  "image/x-icon",
+  "font/ttf",
+  "font/otf",
+];
+
+/** The nginx.conf text. Throws listing every problem when the options are invalid. */
+export function nginxConf(o: NginxOptions): string {
+  const problems = nginxProblems(o);
+  if (problems.length > 0) throw new Error(`invalid nginx options:\n- ${problems.join("\n- ")}`);
+
+  const httpPort = o.httpPort ?? 80;
+  const httpsPort = o.httpsPort ?? 443;
+  const at = o.listenAddress ? `${o.listenAddress}:` : "";
+  const ranges = o.loadBalancerRanges ?? [];
+  const wsTimeout = o.wsReadTimeoutSeconds ?? 3600;
+  const staticMaxAge = (o.staticCacheDays ?? 30) * 86400;
+  const mediaMaxAge = (o.mediaCacheDays ?? 7) * 86400;
+  const health = o.healthPath ?? "/health";
+  const rt = o.runtimeDir;
+
+  // Headers every response of the app carries. nginx drops server-level add_header in any location that has an
+  // add_header of its own, so locations that add Cache-Control repeat these.
+  const hsts = o.tls ? `"max-age=63072000"` : "$hsts";
+  const common = [
+    // Two years, the value HSTS preload lists expect. Not includeSubDomains: other hosts of the domain are not ours.
+    `add_header Strict-Transport-Security ${hsts} always;`,
+    `add_header X-Content-Type-Options "nosniff" always;`,
+    `add_header Referrer-Policy "strict-origin-when-cross-origin" always;`,
+  ];
+
+  const proxyHeaders = [
+    "proxy_set_header Host $host;",
+    "proxy_set_header X-Real-IP $remote_addr;",
+    // $remote_addr is already the client (the realip module resolved it from trusted hops only); forwarding the
+    // client's own X-Forwarded-For would let anyone put an address of their choice first in the list.
+    "proxy_set_header X-Forwarded-For $remote_addr;",
+    "proxy_set_header X-Forwarded-Proto $forwarded_proto;",
+    "proxy_set_header X-Forwarded-Host $host;",
+  ];
+  const upgradeHeaders = ["proxy_http_version 1.1;", "proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"];
+
+  const appLocations = (): string[] => [
+    ...common,
+    "",
+    `location = ${health} {`,
+    "    access_log off;",
+    "    default_type text/plain;",
+    '    return 200 "ok\\n";',
+    "}",
+    "",
+    "# Django's collectstatic output: file names carry a content hash, so a month and immutable is safe",
+    "# (seed stage 2 \"Enable CDN\": static files cached 30 days).",
+    "location /static/ {",
+    `    alias ${withSlash(o.staticRoot)};`,
+    ...indent(common),
+    `    add_header Cache-Control "public, max-age=${staticMaxAge}, immutable";`,
+    "}",
+    ...(o.mediaRoot
+      ? [
+          "",
+          "# Uploads while they live on the VM's disk (seed stage 2 \"Enable CDN\": media cached 7 days).",
+          "location /media/ {",
+          `    alias ${withSlash(o.mediaRoot)};`,
+          ...indent(common),
+          `    add_header Cache-Control "public, max-age=${mediaMaxAge}";`,
+          "}",
+        ]
+      : []),
+    "",
+    "location /api/ {",
+    "    proxy_pass http://api;",
+    "    proxy_http_version 1.1;",
+    '    proxy_set_header Connection "";',
+    ...indent(proxyHeaders),
+    "}",
+    "",
+    "# Django Channels (Daphne). 1.1 and the Upgrade/Connection pair are what make the WebSocket handshake pass",
+    "# through; without them nginx speaks HTTP/1.0 to Daphne and drops the Upgrade header.",
+    "location /ws/ {",
+    "    proxy_pass http://ws;",
+    ...indent(upgradeHeaders),
+    ...indent(proxyHeaders),
+    `    proxy_read_timeout ${wsTimeout}s;`,
+    `    proxy_send_timeout ${wsTimeout}s;`,
+    "    proxy_buffering off;",
+    "}",
+    "",
+    "# Everything else (Django admin, auth pages) is the backend's too.",
+    "location / {",
+    "    proxy_pass http://api;",
+    "    proxy_http_version 1.1;",
+    '    proxy_set_header Connection "";',
+    ...indent(proxyHeaders),
+    "}",
+  ];
+
+  const meetLocations = (): string[] => [
+    `location = ${health} {`,
+    "    access_log off;",
+    "    default_type text/plain;",
+    '    return 200 "ok\\n";',
+    "}",
+    "",
+    "# Prosody's BOSH replacement and the bridge's data channel are WebSockets behind jitsi-web.",
+    "location = /xmpp-websocket {",
+    "    proxy_pass http://jitsi;",
+    ...indent(upgradeHeaders),
+    ...indent(proxyHeaders),
+    `    proxy_read_timeout ${wsTimeout}s;`,
+    "}",
+    "",
+    "location /colibri-ws/ {",
+    "    proxy_pass http://jitsi;",
+    ...indent(upgradeHeaders),
+    ...indent(proxyHeaders),
+    `    proxy_read_timeout ${wsTimeout}s;`,
+    "}",
+    "",
+    "location / {",
+    "    proxy_pass http://jitsi;",
+    "    proxy_http_version 1.1;",
+    '    proxy_set_header Connection "";',
+    ...indent(proxyHeaders),
+    "}",
+  ];
+
+  const servers: string[][] = [];
+  const names = [o.serverName, ...(o.meetServerName && o.jitsiUpstream ? [o.meetServerName] : [])];
+  if (o.tls) {
+    const tlsLines = [
+      `ssl_certificate ${withSlash(o.certDir)}fullchain.pem;`,
+      `ssl_certificate_key ${withSlash(o.certDir)}privkey.pem;`,
+    ];
+    const redirectTarget = httpsPort === 443 ? "https://$host$request_uri" : `https://$host:${httpsPort}$request_uri`;
+    servers.push([
+      "# Port 80 only answers ACME HTTP-01 challenges; everything else goes to HTTPS.",
+      `listen ${at}${httpPort} default_server;`,
+      `server_name ${names.join(" ")};`,
+      "",
+      "location /.well-known/acme-challenge/ {",
+      `    root ${o.acmeRoot};`,
+      "    default_type text/plain;",
+      "}",
+      "",
+      "location / {",
+      `    return 301 ${redirectTarget};`,
+      "}",
+    ]);
+    servers.push([`listen ${at}${httpsPort} ssl http2 default_server;`, `server_name ${o.serverName};`, ...tlsLines, "", ...appLocations()]);
+    if (o.meetServerName && o.jitsiUpstream) {
+      servers.push([`listen ${at}${httpsPort} ssl http2;`, `server_name ${o.meetServerName};`, ...tlsLines, ...common, "", ...meetLocations()]);
+    }
+  } else {
+    servers.push([
+      // default_server: Google's health checks send the backend's IP (or nothing) as Host.
+      `listen ${at}${httpPort} default_server;`,
+      `server_name ${o.serverName};`,
+      "",
+      ...appLocations(),
+    ]);
+    if (o.meetServerName && o.jitsiUpstream) {
+      servers.push([`listen ${at}${httpPort};`, `server_name ${o.meetServerName};`, ...common, "", ...meetLocations()]);
+    }
+  }
+
+  const lines: string[] = [
+    "# Rendered by src/files/nginx.ts; edits on the machine are overwritten at the next boot.",
+    "worker_processes auto;",
+    // Each proxied WebSocket holds two connections (client and Daphne); 4096 per worker covers the seed's
+    // stage-2 ~1,000 WebSockets on one worker with room left for HTTP.
+    "worker_rlimit_nofile 16384;",
+    ...(rt ? [`pid ${rt}/nginx.pid;`, `error_log ${rt}/error.log warn;`] : []),
+    "",
+    "events {",
+    "    worker_connections 4096;",
+    "}",
+    "",
+    "http {",
+    ...indent([
+      `include ${o.mimeTypes ?? "/etc/nginx/mime.types"};`,
+      "default_type application/octet-stream;",
+      "server_tokens off;",
+      "sendfile on;",
+      "tcp_nopush on;",
+      "keepalive_timeout 65s;",
+      `client_max_body_size ${o.clientMaxBodySize ?? "50m"};`,
+      "",
+      "log_format main '$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent '",
+      "                '\"$http_referer\" \"$http_user_agent\" rt=$request_time urt=$upstream_response_time';",
+      ...(rt
+        ? [
+            `access_log ${rt}/access.log main;`,
+            `client_body_temp_path ${rt}/client_body;`,
+            `proxy_temp_path ${rt}/proxy;`,
+            `fastcgi_temp_path ${rt}/fastcgi;`,
+            `uwsgi_temp_path ${rt}/uwsgi;`,
+            `scgi_temp_path ${rt}/scgi;`,
+          ]
+        : ["access_log /var/log/nginx/access.log main;"]),
+      "",
+      "gzip on;",
+      "gzip_vary on;",
+      // Google's load balancer adds "Via: 1.1 google" to every request; without `any` nginx treats those as
+      // proxied requests and sends them uncompressed.
+      "gzip_proxied any;",
+      // Below about 1 KB the gzip header and CPU cost outweigh the saving.
+      "gzip_min_length 1024;",
+      "gzip_comp_level 5;",
+      `gzip_types ${gzipTypes.join(" ")};`,
+      "",
+      ...(ranges.length > 0
+        ? [
+            "# Client address from X-Forwarded-For, believed only from the load balancer's ranges.",
+            ...ranges.map((r) => `set_real_ip_from ${r};`),
+            "real_ip_header X-Forwarded-For;",
+            "real_ip_recursive on;",
+            "",
+          ]
+        : []),
+      "# 1 when the TCP peer is the load balancer; only then is its X-Forwarded-Proto believed.",
+      "geo $realip_remote_addr $from_load_balancer {",
+      "    default 0;",
+      ...ranges.map((r) => `    ${r} 1;`),
+      "}",
+      "",
+      'map "$from_load_balancer:$http_x_forwarded_proto" $forwarded_proto {',
+      "    default $scheme;",
+      '    "1:https" https;',
+      '    "1:http" http;',
+      "}",
+      "",
+      "# Behind the load balancer HSTS is sent only on responses the client received over HTTPS; an empty value",
+      "# makes add_header skip the header.",
+      "map $forwarded_proto $hsts {",
+      '    https "max-age=63072000";',
+      '    default "";',
+      "}",
+      "",
+      "map $http_upgrade $connection_upgrade {",
+      "    default upgrade;",
+      "    '' close;",
+      "}",
+      "",
+      "upstream api {",
+      ...o.apiUpstreams.map((u) => `    server ${u};`),
+      // Reused connections to Gunicorn; needs proxy_http_version 1.1 and an empty Connection header.
+      "    keepalive 32;",
+      "}",
+      "",
+      "upstream ws {",
+      // WebSockets live long: send each new one to the Daphne with the fewest open, not round-robin.
+      "    least_conn;",
+      ...o.wsUpstreams.map((u) => `    server ${u};`),
+      "}",
+      ...(o.meetServerName && o.jitsiUpstream ? ["", "upstream jitsi {", `    server ${o.jitsiUpstream};`, "}"] : []),
+      ...servers.flatMap((s) => ["", "server {", ...indent(s), "}"]),
+    ]),
+    "}",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+function indent(lines: string[]): string[] {
+  return lines.map((l) => (l === "" ? "" : `    ${l}`));
+}
+
+function withSlash(dir: string): string {
+  return dir.endsWith("/") ? dir : `${dir}/`;
+}
