@@ -1,0 +1,434 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { physicalName } from "../src/naming";
+import { statefulOptions } from "../src/options";
+import { Secret } from "./secret";
+
+export type Weekday = "MONDAY" | "TUESDAY" | "WEDNESDAY" | "THURSDAY" | "FRIDAY" | "SATURDAY" | "SUNDAY";
+
+/** A read replica of the primary. */
+export interface DatabaseReplica {
+  /** Stable key in the replica's names (`<role>-replica-<key>`): "0", "1", "analytics", "europe-west1". */
+  key: string;
+  /** Region of the replica; another region than the primary's makes a cross-region replica. */
+  region: string;
+  /** Machine tier. @default the primary's tier */
+  tier?: string;
+  /**
+   * Reports only: sets `default_transaction_read_only=on` (the seed's "analytics" database options), so a
+   * client that forgets it is on a replica fails fast at BEGIN rather than at its first write.
+   * @default false
+   */
+  readOnly?: boolean;
+}
+
+/**
+ * The self-managed PostgreSQL to copy from with Database Migration Service (the stage 1-2 VM), reached over the
+ * VPC at its internal IP.
+ */
+export interface DatabaseMigrationSource {
+  /** Internal IP of the VM running PostgreSQL. */
+  host: pulumi.Input<string>;
+  /** @default 5432 */
+  port?: number;
+  /** A PostgreSQL user with REPLICATION and read access to every migrated table (DMS's migration user). */
+  user: pulumi.Input<string>;
+  /** Its password, as a Pulumi secret (DMS stores it encrypted and never returns it). */
+  password: pulumi.Input<string>;
+  /** Network tags of the VM: the migration firewall rule opens 5432 to them from the Private Service Access range. */
+  targetTags: string[];
+  /**
+   * Prefix length of the Private Service Access range. Cloud SQL's private IP and its outgoing connections come
+   * from that range; the rule's source range is the range around the instance's private IP.
+   */
+  privateServicesPrefixLength: number;
+}
+
+export interface DatabaseArgs {
+  /** Physical-name prefix. */
+  prefix: string;
+  labels: Record<string, string>;
+  /** Role in the physical names: "db" for the stage-3 primary, "db-shard-0".. for stage-4 shards. */
+  role: string;
+  /** Project id (names the databases' ids when they are adopted after a migration). */
+  project: string;
+  /** Region of the primary. Never changes for an instance (it forces replacement). */
+  region: string;
+  /** VPC the private IP lives in (network id, `projects/<p>/global/networks/<name>`). */
+  network: pulumi.Input<string>;
+  /**
+   * The Private Service Access peering (`Network.privateServiceConnection`); the instance cannot get a private
+   * IP before it exists.
+   */
+  privateServiceConnection?: pulumi.Resource;
+  /** @default "POSTGRES_15" (seed "Managed Database (Cloud SQL)") */
+  version: string;
+  /** Machine tier, e.g. "db-custom-4-15360". Changes in place (a restart), never a replacement. */
+  tier: string;
+  /** "REGIONAL" is HA: a standby in another zone, automatic failover (seed: "<60 seconds"). @default "REGIONAL" */
+  availabilityType: "ZONAL" | "REGIONAL";
+  /** Initial SSD size (GB); auto-resize grows it. @default 100 */
+  diskGb: number;
+  /** Auto-resize ceiling (GB); 0 means no limit. @default 1000 */
+  diskAutoresizeLimitGb: number;
+  /** Daily backup start, UTC "HH:MM". @default "02:00" */
+  backupStartTime: string;
+  /** Automated backups kept. @default 14 */
+  backupRetainedCount: number;
+  /** Point-in-time recovery window: days of write-ahead log kept. @default 7 */
+  pitrDays: number;
+  /** @default "SUNDAY" */
+  maintenanceDay: Weekday;
+  /** Hour (UTC) the maintenance window starts. @default 4 */
+  maintenanceHour: number;
+  /** PostgreSQL max_connections. @default 500 (seed: "Max connections: 500") */
+  maxConnections: number;
+  /** Further database flags (name -> value), on the primary and every replica. @default {} */
+  extraFlags?: Record<string, string>;
+  /** Databases to create on the primary. */
+  databases: string[];
+  /** The application's database user. */
+  userName: string;
+  /** Service-account e-mails that may read the user's password from Secret Manager. @default [] */
+  passwordAccessors?: pulumi.Input<string>[];
+  /** Read replicas. @default [] */
+  replicas?: DatabaseReplica[];
+  /**
+   * Copy an existing PostgreSQL into this instance with Database Migration Service (stage 2 to 3). While set,
+   * the instance is the migration's destination: DMS demotes it to a replica of the source, so `databases`
+   * are not created (the destination must hold only system data; DMS creates them) and no read replicas
+   * are created (Cloud SQL refuses replicas of a demoted instance until promotion).
+   * @default undefined (no migration)
+   */
+  migrateFrom?: DatabaseMigrationSource;
+  /**
+   * The databases already exist in the instance because a migration created them: adopt them into the stack
+   * (Pulumi `import` with their ids) instead of creating them. Set it on the first `up` after promotion; once
+   * adopted it changes nothing.
+   * @default false
+   */
+  adoptDatabases?: boolean;
+}
+
+const weekdayNumber: Record<Weekday, number> = { MONDAY: 1, TUESDAY: 2, WEDNESDAY: 3, THURSDAY: 4, FRIDAY: 5, SATURDAY: 6, SUNDAY: 7 };
+
+/** The database flags of the primary (and replicas: a hot standby needs max_connections >= the primary's). */
+export function databaseFlags(maxConnections: number, extra: Record<string, string> = {}): { name: string; value: string }[] {
+  const flags: Record<string, string> = {
+    // Seed: "Max connections: 500". Cloud SQL's default for 15 GB of memory is lower; PgBouncer on each app
+    // instance keeps the real count well under it.
+    max_connections: String(maxConnections),
+    // Seed target "Database Queries: <50ms (95th percentile)": statements 20x slower than that are logged.
+    log_min_duration_statement: "1000",
+    log_lock_waits: "on",
+    log_checkpoints: "on",
+    log_temp_files: "0",
+    // A transaction left open by a crashed worker holds locks and a PgBouncer server connection: end it after 5 min.
+    idle_in_transaction_session_timeout: "300000",
+    ...extra,
+  };
+  return Object.entries(flags).map(([name, value]) => ({ name, value }));
+}
+
+/** The CIDR of `prefixLength` bits around an IPv4 address (the Private Service Access range around Cloud SQL's IP). */
+export function containingCidr(ip: string, prefixLength: number): string {
+  const parts = ip.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) throw new Error(`prefix length ${prefixLength} is not in 0..32`);
+  const n = parts.reduce((a, p) => a * 256 + p, 0);
+  const size = 2 ** (32 - prefixLength);
+  const base = Math.floor(n / size) * size;
+  return `${[24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) % 256).join(".")}/${prefixLength}`;
+}
+
+/** Validation of the args: errors name the field. */
+export function databaseProblems(args: Pick<DatabaseArgs, "databases" | "userName" | "replicas" | "maintenanceHour" | "backupStartTime">): string[] {
+  const p: string[] = [];
+  const ident = /^[a-z_][a-z0-9_]{0,62}$/;
+  if (args.databases.length === 0) p.push("databases: empty; list the application's database");
+  for (const d of args.databases) if (!ident.test(d)) p.push(`databases: ${JSON.stringify(d)} is not a lowercase PostgreSQL identifier`);
+  if (!ident.test(args.userName)) p.push(`userName: ${JSON.stringify(args.userName)} is not a lowercase PostgreSQL identifier`);
+  const keys = (args.replicas ?? []).map((r) => r.key);
+  const dup = keys.filter((k, i) => keys.indexOf(k) !== i);
+  if (dup.length > 0) p.push(`replicas: key ${JSON.stringify(dup[0])} is used twice; keys name the replicas and must be unique`);
+  for (const k of keys) if (!/^[a-z0-9][a-z0-9-]*$/.test(k)) p.push(`replicas: key ${JSON.stringify(k)} must be lowercase letters, digits and hyphens`);
+  if (args.maintenanceHour < 0 || args.maintenanceHour > 23) p.push(`maintenanceHour: ${args.maintenanceHour} is not in 0..23`);
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.backupStartTime)) p.push(`backupStartTime: ${JSON.stringify(args.backupStartTime)} is not HH:MM`);
+  return p;
+}
+
+export interface DatabaseReplicaOutput {
+  key: string;
+  region: string;
+  instance: gcp.sql.DatabaseInstance;
+  privateIp: pulumi.Output<string>;
+}
+
+/**
+ * Cloud SQL for PostgreSQL: one primary with private IP only, its read replicas, the application's databases
+ * and user (password generated into Secret Manager), and optionally a Database Migration Service job that copies
+ * the stage 1-2 VM's PostgreSQL into it. Stage 4 creates one more per shard (role "db-shard-N").
+ *
+ * What keeps the data: the instance's name and region never change (they force replacement; see
+ * data/gcp-api-facts.json), GCP-side deletion protection, Pulumi `protect` + `retainOnDelete`, backups kept
+ * after a deletion, and tier/HA/disk changes being in-place updates.
+ *
+ * Cost (us-central1 list prices): db-custom-4-15360 is $394/month with HA ($197 zonal), 100 GB SSD $34/month with
+ * HA; each zonal replica of the same tier $197 + its disk. The seed's "~$300-400" leaves the replica out.
+ */
+export class Database extends pulumi.ComponentResource {
+  public readonly instance: gcp.sql.DatabaseInstance;
+  /** `project:region:instance`, for the Cloud SQL Auth Proxy and connectors. */
+  public readonly connectionName: pulumi.Output<string>;
+  /** The primary's private IP (Private Service Access range); what PgBouncer connects to on 5432 with TLS. */
+  public readonly privateIp: pulumi.Output<string>;
+  /** The server CA certificate (PEM), for clients that verify the server (PgBouncer `server_tls_sslmode = verify-ca`). */
+  public readonly serverCaCert: pulumi.Output<string>;
+  public readonly replicas: DatabaseReplicaOutput[];
+  public readonly databases: gcp.sql.Database[];
+  public readonly databaseNames: string[];
+  public readonly user: gcp.sql.User;
+  public readonly userName: string;
+  /** The user's password in Secret Manager. */
+  public readonly password: Secret;
+  /** Secret Manager id of the user's password. */
+  public readonly passwordSecretId: pulumi.Output<string>;
+  /** The Database Migration Service job, while `migrateFrom` is set. */
+  public readonly migrationJob?: gcp.databasemigrationservice.MigrationJob;
+
+  constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:database:Database", name, {}, opts);
+    const problems = databaseProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(`Database ${name}: ${problems.join("; ")}`, this);
+
+    const flags = databaseFlags(args.maxConnections, args.extraFlags);
+    const ipConfiguration = {
+      // Private IP only: no public address exists, so there is nothing to authorize or scan.
+      ipv4Enabled: false,
+      privateNetwork: args.network,
+      // SSL required for every connection (ssl_mode ENCRYPTED_ONLY; clients need no client certificate).
+      sslMode: "ENCRYPTED_ONLY",
+    };
+    const insightsConfig = {
+      queryInsightsEnabled: true,
+      queryStringLength: 1024,
+      recordApplicationTags: true,
+      recordClientAddress: true,
+    };
+    const migrating = args.migrateFrom !== undefined;
+
+    this.instance = new gcp.sql.DatabaseInstance(
+      `${name}-primary`,
+      {
+        // Name and region force replacement (and a lost instance loses its backups): both are stable by design.
+        name: physicalName(args.prefix, args.role, "sqlInstance"),
+        region: args.region,
+        databaseVersion: args.version,
+        // Pulumi/Terraform-side guard; settings.deletionProtectionEnabled below is GCP's own.
+        deletionProtection: true,
+        settings: {
+          // Seed: db-n1-standard-4 (4 vCPU, 15 GB). N1 predefined tiers are legacy; db-custom-4-15360 is the same
+          // shape and needs the ENTERPRISE edition (ENTERPRISE_PLUS only offers db-perf-optimized tiers).
+          tier: args.tier,
+          edition: "ENTERPRISE",
+          availabilityType: args.availabilityType,
+          diskType: "PD_SSD",
+          diskSize: args.diskGb,
+          diskAutoresize: true,
+          diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+          backupConfiguration: {
+            enabled: true,
+            startTime: args.backupStartTime,
+            pointInTimeRecoveryEnabled: true,
+            // PITR window = write-ahead log kept (seed: "Point-in-time recovery: 7 days").
+            transactionLogRetentionDays: args.pitrDays,
+            backupRetentionSettings: { retainedBackups: args.backupRetainedCount, retentionUnit: "COUNT" },
+          },
+          // Keep automated backups if the instance is ever deleted.
+          retainBackupsOnDelete: true,
+          maintenanceWindow: { day: weekdayNumber[args.maintenanceDay], hour: args.maintenanceHour, updateTrack: "stable" },
+          insightsConfig,
+          ipConfiguration,
+          databaseFlags: flags,
+          deletionProtectionEnabled: true,
+          userLabels: args.labels,
+        },
+      },
+      statefulOptions(this, {
+        dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [],
+        ignoreChanges: [
+          // Auto-resize grows the disk past diskGb; an update must never try to shrink it back (GCP refuses).
+          "settings.diskSize",
+          // While DMS has demoted the instance to a replica of the VM, GCP reports a master; never "fix" that.
+          ...(migrating ? ["masterInstanceName", "replicaConfiguration"] : []),
+        ],
+      }),
+    );
+    this.connectionName = this.instance.connectionName;
+    this.privateIp = this.instance.privateIpAddress;
+    this.serverCaCert = this.instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
+
+    // The destination of a migration must hold only system data: DMS creates the databases itself.
+    this.databaseNames = [...args.databases];
+    this.databases = migrating
+      ? []
+      : args.databases.map(
+          (db) =>
+            new gcp.sql.Database(
+              `${name}-db-${db}`,
+              { name: db, instance: this.instance.name },
+              statefulOptions(this, args.adoptDatabases ? { import: `projects/${args.project}/instances/${physicalName(args.prefix, args.role, "sqlInstance")}/databases/${db}` } : {}),
+            ),
+        );
+
+    this.password = new Secret(
+      `${name}-password`,
+      {
+        prefix: args.prefix,
+        labels: args.labels,
+        role: `${args.role}-${args.userName}-password`,
+        // Alphanumeric: the password is embedded in postgres:// URLs and PgBouncer's userlist.
+        special: false,
+        length: 32,
+        accessors: args.passwordAccessors ?? [],
+      },
+      { parent: this },
+    );
+    this.passwordSecretId = this.password.secretId;
+    this.userName = args.userName;
+    this.user = new gcp.sql.User(
+      `${name}-user`,
+      {
+        name: args.userName,
+        instance: this.instance.name,
+        type: "BUILT_IN",
+        password: this.password.value,
+        // Dropping a role that owns the app's tables fails in PostgreSQL; leave it in place instead.
+        deletionPolicy: "ABANDON",
+      },
+      { parent: this, dependsOn: this.databases },
+    );
+
+    // Replicas cannot exist while the primary is a demoted migration destination.
+    this.replicas = migrating
+      ? []
+      : (args.replicas ?? []).map((r) => {
+          const replica = new gcp.sql.DatabaseInstance(
+            `${name}-replica-${r.key}`,
+            {
+              name: physicalName(args.prefix, `${args.role}-replica-${r.key}`, "sqlInstance"),
+              region: r.region,
+              databaseVersion: args.version,
+              masterInstanceName: this.instance.name,
+              // A read replica, not a failover target: HA failover is the primary's regional standby.
+              replicaConfiguration: { failoverTarget: false },
+              // A replica holds no data of its own; it is retained (not deleted) when dropped from the program.
+              deletionProtection: false,
+              settings: {
+                tier: r.tier ?? args.tier,
+                edition: "ENTERPRISE",
+                availabilityType: "ZONAL",
+                diskType: "PD_SSD",
+                diskAutoresize: true,
+                diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+                insightsConfig,
+                ipConfiguration,
+                // Same max_connections as the primary: a hot standby refuses to start with fewer.
+                databaseFlags: r.readOnly ? [...flags, { name: "default_transaction_read_only", value: "on" }] : flags,
+                userLabels: { ...args.labels, "replica-of": physicalName(args.prefix, args.role, "sqlInstance").slice(0, 63) },
+              },
+            },
+            { parent: this, retainOnDelete: true, ignoreChanges: ["settings.diskSize"], dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [] },
+          );
+          return { key: r.key, region: r.region, instance: replica, privateIp: replica.privateIpAddress };
+        });
+
+    if (args.migrateFrom) this.migrationJob = this.migration(name, args, args.migrateFrom);
+
+    this.registerOutputs({
+      connectionName: this.connectionName,
+      privateIp: this.privateIp,
+      databaseNames: this.databaseNames,
+      userName: this.userName,
+      passwordSecretId: this.passwordSecretId,
+    });
+  }
+
+  /**
+   * Database Migration Service from the VM's PostgreSQL (issue 7, stage 2 to 3). The cut-over, step by step:
+   *  1. `database.migrateFromVm=true database.cutover=false vm.enabled=true vm.retained=false video.mode=vm`:
+   *     the VM keeps serving; this creates the profiles and the CONTINUOUS job (desiredState RUNNING), which
+   *     does a full dump and then streams changes (CDC). The VM's PostgreSQL needs pglogical loaded
+   *     (shared_preload_libraries), wal_level=logical and a replication user (DMS's source prerequisites).
+   *  2. Wait for phase CDC and a replication lag near 0
+   *     (`gcloud database-migration migration-jobs describe <prefix>-db-migration --region <region>`).
+   *  3. Stop writes on the VM (maintenance page), let the lag reach 0, then promote:
+   *     `gcloud database-migration migration-jobs promote <prefix>-db-migration --region <region>`.
+   *  4. `database.migrateFromVm=false database.cutover=true` (+ `database.adoptDatabases` for one up): the app
+   *     settings point at Cloud SQL, the job and profiles are removed, the migrated databases are adopted and
+   *     the read replicas are created (Cloud SQL allows them only after promotion).
+   */
+  private migration(name: string, args: DatabaseArgs, src: DatabaseMigrationSource): gcp.databasemigrationservice.MigrationJob {
+    // Cloud SQL reaches the VM from the Private Service Access range (its private IP and outgoing traffic come
+    // from there), so the VM's 5432 is opened to that range only, and only while the migration exists.
+    new gcp.compute.Firewall(
+      `${name}-migration-fw`,
+      {
+        name: physicalName(args.prefix, `allow-${args.role}-migration`),
+        network: args.network,
+        direction: "INGRESS",
+        description: "Database Migration Service: Cloud SQL (Private Service Access range) to the VM's PostgreSQL",
+        allows: [{ protocol: "tcp", ports: [String(src.port ?? 5432)] }],
+        sourceRanges: [this.privateIp.apply((ip) => containingCidr(ip, src.privateServicesPrefixLength))],
+        targetTags: src.targetTags,
+      },
+      { parent: this },
+    );
+    const source = new gcp.databasemigrationservice.ConnectionProfile(
+      `${name}-migration-source`,
+      {
+        connectionProfileId: physicalName(args.prefix, `${args.role}-source-vm`, "dms"),
+        location: args.region,
+        displayName: "PostgreSQL on the stage 1-2 VM",
+        labels: args.labels,
+        postgresql: {
+          host: src.host,
+          port: src.port ?? 5432,
+          username: src.user,
+          password: src.password,
+          // No ssl block: the VM's PostgreSQL has no server certificate; traffic stays inside the VPC peering.
+        },
+      },
+      { parent: this },
+    );
+    const destination = new gcp.databasemigrationservice.ConnectionProfile(
+      `${name}-migration-destination`,
+      {
+        connectionProfileId: physicalName(args.prefix, `${args.role}-destination`, "dms"),
+        location: args.region,
+        displayName: "Cloud SQL primary (existing instance)",
+        labels: args.labels,
+        // An existing Cloud SQL instance as destination: DMS demotes it to a replica of the source.
+        postgresql: { cloudSqlId: this.instance.name },
+      },
+      { parent: this, dependsOn: [this.user] },
+    );
+    return new gcp.databasemigrationservice.MigrationJob(
+      `${name}-migration`,
+      {
+        migrationJobId: physicalName(args.prefix, `${args.role}-migration`, "dms"),
+        location: args.region,
+        displayName: "VM PostgreSQL to Cloud SQL",
+        labels: args.labels,
+        // Full dump, then change data capture until promoted: the VM keeps serving during the copy.
+        type: "CONTINUOUS",
+        source: source.name,
+        destination: destination.name,
+        // Over the VPC peering to the VM's internal IP (no public IP on either side).
+        vpcPeeringConnectivity: { vpc: args.network },
+        desiredState: "RUNNING",
+      },
+      { parent: this },
+    );
+  }
+}

@@ -1,0 +1,124 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { physicalName } from "../src/naming";
+import { statefulOptions } from "../src/options";
+import { Secret } from "./secret";
+import type { Weekday } from "./database";
+
+export interface RedisArgs {
+  /** Physical-name prefix. */
+  prefix: string;
+  labels: Record<string, string>;
+  /** Role in the physical names: "cache" (stage 3 on), "channels-0", "channels-1" (stage 4 channel layer). */
+  role: string;
+  /** Region; it forces replacement, so it never changes for an instance. */
+  region: string;
+  /** VPC the instance is reachable from (network id). */
+  network: pulumi.Input<string>;
+  /** The Private Service Access peering (`Network.privateServiceConnection`); the instance is created after it. */
+  privateServiceConnection?: pulumi.Resource;
+  /** "STANDARD_HA": a replica in another zone with automatic failover (seed: "<60 seconds"). Forces replacement. @default "STANDARD_HA" */
+  tier: "BASIC" | "STANDARD_HA";
+  /** @default 5 (seed "Managed Redis (Memorystore)": 5GB) */
+  memoryGb: number;
+  /** @default "REDIS_7_0" */
+  redisVersion: string;
+  /**
+   * Eviction policy. The instance holds cache, sessions and (stage 3) the Channels layer; allkeys-lru keeps
+   * writes working when memory is full (the seed's stage-2 redis.conf uses the same).
+   * @default "allkeys-lru"
+   */
+  maxmemoryPolicy: string;
+  /** RDB snapshot period (seed: "Persistence: RDB snapshots"). @default "TWELVE_HOURS" */
+  rdbSnapshotPeriod: "ONE_HOUR" | "SIX_HOURS" | "TWELVE_HOURS" | "TWENTY_FOUR_HOURS";
+  /** @default "SUNDAY" */
+  maintenanceDay: Weekday;
+  /** UTC hour the one-hour maintenance window starts. @default 5 */
+  maintenanceHour: number;
+  /** Service-account e-mails that may read the AUTH string from Secret Manager. @default [] */
+  authAccessors?: pulumi.Input<string>[];
+}
+
+/** The app's Redis URL: TLS (`rediss`), AUTH string as password, database 0. */
+export function redisUrl(auth: string, host: string, port: number): string {
+  // Memorystore AUTH strings are UUIDs (hex and hyphens), safe in a URL; encoded anyway.
+  return `rediss://:${encodeURIComponent(auth)}@${host}:${port}/0`;
+}
+
+/**
+ * Memorystore for Redis, Standard tier: primary and replica in two zones with automatic failover, AUTH, in-transit
+ * TLS (server authentication, port 6378), RDB snapshots, private IP through Private Service Access.
+ *
+ * Stage 4 creates two more for the Channels layer (roles "channels-0", "channels-1"): channels_redis shards
+ * across independent hosts itself and cannot use Redis Cluster, because its Lua scripts touch keys that live on
+ * different cluster nodes (django/channels_redis issues 381 and 420).
+ *
+ * Cost (us-central1 list price): Standard tier 5 GB is $0.054/GB-hour, about $197/month; the seed's "~$150"
+ * is below that.
+ */
+export class Redis extends pulumi.ComponentResource {
+  public readonly instance: gcp.redis.Instance;
+  /** Private IP of the primary endpoint (moves with failover; the IP stays). */
+  public readonly host: pulumi.Output<string>;
+  /** 6378: Memorystore's TLS port when transit encryption is on. */
+  public readonly port: pulumi.Output<number>;
+  /** `rediss://:<auth>@host:6378/0`, a Pulumi secret. Clients must trust `caCert`. */
+  public readonly url: pulumi.Output<string>;
+  /** The instance's server CA (PEM): clients verify the TLS certificate against it (REDIS_CA_CERT). */
+  public readonly caCert: pulumi.Output<string>;
+  /** The AUTH string in Secret Manager. */
+  public readonly auth: Secret;
+  public readonly authSecretId: pulumi.Output<string>;
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:cache:Redis", name, {}, opts);
+    if (args.maintenanceHour < 0 || args.maintenanceHour > 23) {
+      throw new pulumi.ResourceError(`Redis ${name}: maintenanceHour ${args.maintenanceHour} is not in 0..23`, this);
+    }
+    this.instance = new gcp.redis.Instance(
+      `${name}-instance`,
+      {
+        // name, region, tier, connectMode and transitEncryptionMode force replacement: all fixed per role.
+        name: physicalName(args.prefix, args.role, "redisInstance"),
+        displayName: `${args.prefix} ${args.role}`,
+        region: args.region,
+        tier: args.tier,
+        memorySizeGb: args.memoryGb,
+        redisVersion: args.redisVersion,
+        authorizedNetwork: args.network,
+        connectMode: "PRIVATE_SERVICE_ACCESS",
+        authEnabled: true,
+        // TLS with server authentication: clients connect to 6378 and verify serverCaCerts.
+        transitEncryptionMode: "SERVER_AUTHENTICATION",
+        persistenceConfig: { persistenceMode: "RDB", rdbSnapshotPeriod: args.rdbSnapshotPeriod },
+        redisConfigs: { "maxmemory-policy": args.maxmemoryPolicy },
+        maintenancePolicy: {
+          weeklyMaintenanceWindows: [{ day: args.maintenanceDay, startTime: { hours: args.maintenanceHour, minutes: 0, seconds: 0, nanos: 0 } }],
+        },
+        labels: args.labels,
+        deletionProtection: true,
+      },
+      statefulOptions(this, {
+        dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [],
+        additionalSecretOutputs: ["authString"],
+      }),
+    );
+    this.host = this.instance.host;
+    this.port = this.instance.port;
+    this.caCert = this.instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
+    this.auth = new Secret(
+      `${name}-auth`,
+      {
+        prefix: args.prefix,
+        labels: args.labels,
+        role: `${args.role}-redis-auth`,
+        value: pulumi.secret(this.instance.authString),
+        accessors: args.authAccessors ?? [],
+      },
+      { parent: this },
+    );
+    this.authSecretId = this.auth.secretId;
+    this.url = pulumi.secret(pulumi.all([this.instance.authString, this.host, this.port]).apply(([auth, host, port]) => redisUrl(auth, host, port)));
+    this.registerOutputs({ host: this.host, port: this.port, authSecretId: this.authSecretId });
+  }
+}
