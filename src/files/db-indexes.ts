@@ -175,8 +175,10 @@ sql() {
   psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"
 }
 
-table_exists() {
-  [[ "$(sql "SELECT to_regclass('public.$1') IS NOT NULL")" == "t" ]]
+# "t" or "f". Callers assign the result to a variable: a failing psql inside [[ ]] or an if condition would not
+# stop the script (set -e is off there) and would read as "no such table".
+table_present() {
+  sql "SELECT to_regclass('public.$1') IS NOT NULL"
 }
 
 # Name of another valid btree index on the table whose leading key columns are exactly $2 (comma-separated).
@@ -196,8 +198,9 @@ covering_index() {
 }
 
 apply_index() {
-  local name="$1" table="$2" columns="$3" statement="$4" valid other
-  if ! table_exists "$table"; then
+  local name="$1" table="$2" columns="$3" statement="$4" present valid other
+  present="$(table_present "$table")"
+  if [[ "$present" != "t" ]]; then
     log "skip \${name}: table \${table} does not exist yet (the app has not migrated it); the next run adds it"
     return 0
   fi
@@ -219,17 +222,23 @@ apply_index() {
   sql "$statement"
 }
 
+# Fail early, with psql's own message, when the server cannot be reached or the password is wrong.
+sql "SELECT 1" >/dev/null
+log "connected to \${PGDATABASE} on \${PGHOST}:\${PGPORT} as \${PGUSER}"
+
 ${calls.join("\n")}
 
 for table in ${tables.join(" ")}; do
-  if table_exists "$table"; then
+  present="$(table_present "$table")"
+  if [[ "$present" == "t" ]]; then
     log "analyze \${table}"
     sql "ANALYZE public.\${table}"
   fi
 done
 
 # Autovacuum is on by default; the seed's statement restates it for the course table.
-if table_exists ${autovacuumTable}; then
+present="$(table_present ${autovacuumTable})"
+if [[ "$present" == "t" ]]; then
   sql "ALTER TABLE public.${autovacuumTable} SET (autovacuum_enabled = true)"
   log "autovacuum on for ${autovacuumTable}"
 else
