@@ -339,6 +339,20 @@ export function nginxConf(o: NginxOptions): string {
           ]
         : ["access_log /var/log/nginx/access.log main;"]),
       "",
+      ...(o.tls
+        ? [
+            // Mozilla's "intermediate" profile: TLS 1.2 and 1.3 only (nginx 1.22 still enables 1.0 and 1.1 by
+            // default), forward-secret AEAD ciphers for 1.2; clients choose (all listed ciphers are strong).
+            "ssl_protocols TLSv1.2 TLSv1.3;",
+            "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;",
+            "ssl_prefer_server_ciphers off;",
+            "ssl_session_cache shared:SSL:10m;",
+            "ssl_session_timeout 1d;",
+            // Tickets are encrypted with a key nginx never rotates while it runs: they would undo forward secrecy.
+            "ssl_session_tickets off;",
+            "",
+          ]
+        : []),
       "gzip on;",
       "gzip_vary on;",
       // Google's load balancer adds "Via: 1.1 google" to every request; without `any` nginx treats those as
