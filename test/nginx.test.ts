@@ -344,7 +344,7 @@ describe("stage 1 live: nginx terminating TLS", () => {
   });
 
   it("negotiates HTTP/2 over TLS 1.3 with the certificate from certDir", async () => {
-    const info = await new Promise<{ alpn: string | false; protocol: string | null; cn: unknown }>((resolve, reject) => {
+    const info = await new Promise<{ alpn: string | false | null; protocol: string | null; cn: unknown }>((resolve, reject) => {
       const s = tls.connect({ host: "127.0.0.1", port: ports.tlsHttps, servername: app, ALPNProtocols: ["h2", "http/1.1"], rejectUnauthorized: false }, () => {
         resolve({ alpn: s.alpnProtocol, protocol: s.getProtocol(), cn: s.getPeerCertificate().subject?.CN });
         s.destroy();
