@@ -145,7 +145,7 @@ export class AppSettings extends pulumi.ComponentResource {
       );
     this.keys = env.apply((e) => Object.keys(e));
     this.secret = new Secret(
-      `${name}-secret`,
+      `${name}-json`,
       {
         prefix: args.prefix,
         labels: args.labels,

@@ -306,7 +306,7 @@ export class Database extends pulumi.ComponentResource {
         // Dropping a role that owns the app's tables fails in PostgreSQL; leave it in place instead.
         deletionPolicy: "ABANDON",
       },
-      { parent: this, dependsOn: this.databases },
+      { parent: this },
     );
 
     // Replicas cannot exist while the primary is a demoted migration destination.
@@ -329,6 +329,8 @@ export class Database extends pulumi.ComponentResource {
                 edition: "ENTERPRISE",
                 availabilityType: "ZONAL",
                 diskType: "PD_SSD",
+                // At least the primary's size (a smaller replica disk is refused); auto-resize follows growth.
+                diskSize: args.diskGb,
                 diskAutoresize: true,
                 diskAutoresizeLimit: args.diskAutoresizeLimitGb,
                 insightsConfig,

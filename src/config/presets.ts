@@ -156,6 +156,7 @@ const stage1: Preset = {
     pgbouncerPoolSize: 20,
     migrateFromVm: false,
     cutover: true,
+    adoptDatabases: false,
   },
   // Seed Stage 3 "Managed Redis (Memorystore)": Standard tier, 5 GB.
   cache: {

@@ -210,6 +210,11 @@ export const databaseSchema = z
     migrateFromVm: z.boolean(),
     /** Point the app at Cloud SQL (true) or keep it on the VM's PostgreSQL during the migration (false). */
     cutover: z.boolean(),
+    /**
+     * Adopt the databases a finished migration created (Pulumi import by id) instead of creating them: set it for
+     * the first `up` after promoting the migration job (docs in components/database.ts).
+     */
+    adoptDatabases: z.boolean(),
   })
   .strict();
 

@@ -129,6 +129,16 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
       });
       break;
     }
+    case "gcp:databasemigrationservice/connectionProfile:ConnectionProfile":
+    case "gcp:databasemigrationservice/migrationJob:MigrationJob": {
+      const kind = type.endsWith("ConnectionProfile") ? "connectionProfiles" : "migrationJobs";
+      const id = inputs.connectionProfileId ?? inputs.migrationJobId;
+      out.name = `projects/${project}/locations/${inputs.location ?? "us-central1"}/${kind}/${id}`;
+      out.id = out.name;
+      out.state = kind === "connectionProfiles" ? "READY" : "RUNNING";
+      if (kind === "migrationJobs") out.phase = "FULL_DUMP";
+      break;
+    }
     case "gcp:redis/cluster:Cluster":
       Object.assign(out, {
         discoveryEndpoints: [{ address: ip("10.100", `cluster-${physical}`), port: 6379 }],

@@ -1,0 +1,217 @@
+/**
+ * Cloud SQL on the stage-3 plan: the exact inputs of the primary and its replica (the seed's "Managed Database
+ * (Cloud SQL)" numbers), protection, private IP only, the app's database, user and password secret, preview mode,
+ * the stage 3 -> 4 move (an in-place update of the primary), and the pure helpers.
+ */
+import { describe, expect, it } from "vitest";
+import { get, ofType, plan } from "./helpers/plan";
+import { diffPlans, gcpFacts } from "../src/plan/diff";
+import { containingCidr, databaseFlags, databaseProblems } from "../components/database";
+
+const SQL = "gcp:sql/databaseInstance:DatabaseInstance";
+const PSA = "urn:pulumi:stage3::course-organizer::course-organizer:network:Network$gcp:servicenetworking/connection:Connection::network-psa";
+const VPC_ID = "projects/course-organizer-demo/global/networks/co-vpc";
+const labels = { app: "course-organizer", component: "database", "managed-by": "pulumi", stage: "3" };
+const flags = [
+  { name: "max_connections", value: "500" },
+  { name: "log_min_duration_statement", value: "1000" },
+  { name: "log_lock_waits", value: "on" },
+  { name: "log_checkpoints", value: "on" },
+  { name: "log_temp_files", value: "0" },
+  { name: "idle_in_transaction_session_timeout", value: "300000" },
+];
+const insights = { queryInsightsEnabled: true, queryStringLength: 1024, recordApplicationTags: true, recordClientAddress: true };
+const ipConfiguration = { ipv4Enabled: false, privateNetwork: VPC_ID, sslMode: "ENCRYPTED_ONLY" };
+
+describe("Cloud SQL primary at stage 3", () => {
+  it("has the seed's shape: PostgreSQL 15, 4 vCPU / 15 GB, HA, 100 GB SSD, daily backups, 7-day PITR", async () => {
+    const p = await plan("stage3");
+    const primary = get(p, SQL, "database-primary");
+    expect(primary.inputs).toEqual({
+      name: "co-db",
+      region: "us-central1",
+      databaseVersion: "POSTGRES_15",
+      deletionProtection: true,
+      settings: {
+        tier: "db-custom-4-15360",
+        edition: "ENTERPRISE",
+        availabilityType: "REGIONAL",
+        diskType: "PD_SSD",
+        diskSize: 100,
+        diskAutoresize: true,
+        diskAutoresizeLimit: 1000,
+        backupConfiguration: {
+          enabled: true,
+          startTime: "02:00",
+          pointInTimeRecoveryEnabled: true,
+          transactionLogRetentionDays: 7,
+          backupRetentionSettings: { retainedBackups: 14, retentionUnit: "COUNT" },
+        },
+        retainBackupsOnDelete: true,
+        maintenanceWindow: { day: 7, hour: 4, updateTrack: "stable" },
+        insightsConfig: insights,
+        ipConfiguration,
+        databaseFlags: flags,
+        deletionProtectionEnabled: true,
+        userLabels: labels,
+      },
+    });
+  });
+
+  it("is protected and retained, waits for Private Service Access, and never shrinks its auto-resized disk", async () => {
+    const p = await plan("stage3");
+    const primary = get(p, SQL, "database-primary");
+    expect(primary.protect).toBe(true);
+    expect(primary.retainOnDelete).toBe(true);
+    expect(primary.dependencies).toContain(PSA);
+    expect(primary.ignoreChanges).toEqual(["settings.diskSize"]);
+    expect(primary.parent).toBe("urn:pulumi:stage3::course-organizer::course-organizer:database:Database::database");
+  });
+
+  it("has one read replica of the primary in the same region, zonal, with the primary's max_connections", async () => {
+    const p = await plan("stage3");
+    const replicas = ofType(p, SQL).filter((r) => r.name !== "database-primary");
+    expect(replicas.map((r) => r.name)).toEqual(["database-replica-0"]);
+    const r = replicas[0]!;
+    expect(r.inputs.name).toBe("co-db-replica-0");
+    expect(r.inputs.region).toBe("us-central1");
+    expect(r.inputs.masterInstanceName).toBe("co-db");
+    expect(r.propertyDependencies.masterInstanceName).toEqual([get(p, SQL, "database-primary").urn]);
+    // The provider marks replicaConfiguration secret (it can carry certificates); the value is still checked.
+    expect(r.inputs.replicaConfiguration).toEqual({ "[secret]": { failoverTarget: false } });
+    expect(r.inputs.deletionProtection).toBe(false);
+    expect(r.inputs.settings).toEqual({
+      tier: "db-custom-4-15360",
+      edition: "ENTERPRISE",
+      availabilityType: "ZONAL",
+      diskType: "PD_SSD",
+      diskSize: 100,
+      diskAutoresize: true,
+      diskAutoresizeLimit: 1000,
+      insightsConfig: insights,
+      ipConfiguration,
+      databaseFlags: flags,
+      userLabels: { ...labels, "replica-of": "co-db" },
+    });
+    expect(r.retainOnDelete).toBe(true);
+  });
+
+  it("creates the app's database (protected) and user, the password generated into Secret Manager for the app only", async () => {
+    const p = await plan("stage3");
+    const db = get(p, "gcp:sql/database:Database", "database-db-course_organizer");
+    expect(db.inputs).toEqual({ name: "course_organizer", instance: "co-db" });
+    expect(db.protect).toBe(true);
+    expect(db.retainOnDelete).toBe(true);
+    const user = get(p, "gcp:sql/user:User", "database-user");
+    const password = get(p, "random:index/randomPassword:RandomPassword", "database-password-value");
+    expect(user.inputs).toEqual({
+      name: "course_organizer",
+      instance: "co-db",
+      type: "BUILT_IN",
+      password: { "[secret]": expect.stringMatching(/^mock[0-9a-f]+$/) },
+      deletionPolicy: "ABANDON",
+    });
+    expect(user.propertyDependencies.password).toEqual([password.urn]);
+    expect(password.inputs).toMatchObject({ length: 32, special: false });
+    expect(get(p, "gcp:secretmanager/secret:Secret", "database-password-secret").inputs.secretId).toBe("co-db-course_organizer-password".replace(/_/g, "-"));
+    const grant = get(p, "gcp:secretmanager/secretIamMember:SecretIamMember", "database-password-accessor-0");
+    expect(grant.inputs).toEqual({
+      secretId: "projects/course-organizer-demo/secrets/co-db-course-organizer-password",
+      role: "roles/secretmanager.secretAccessor",
+      member: "serviceAccount:co-app@course-organizer-demo.iam.gserviceaccount.com",
+    });
+    expect(ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("database-"))).toHaveLength(1);
+  });
+
+  it("exports the connection name and private IP", async () => {
+    const p = await plan("stage3");
+    expect(p.outputs.databaseConnectionName).toBe("course-organizer-demo:us-central1:co-db");
+    expect(p.outputs.databasePrivateIp).toMatch(/^10\.100\.\d+\.\d+$/);
+    expect(p.outputs.databaseReplicaIps).toEqual([expect.stringMatching(/^10\.100\.\d+\.\d+$/)]);
+  });
+
+  it("exists from stage 3 on only", async () => {
+    expect(ofType(await plan("stage2"), SQL)).toEqual([]);
+    expect(ofType(await plan("stage1"), "gcp:sql/database:Database")).toEqual([]);
+  });
+
+  it("plans in preview mode with the names known and the computed values unknown", async () => {
+    const p = await plan("stage3", { preview: true });
+    const primary = get(p, SQL, "database-primary");
+    expect(primary.inputs.name).toBe("co-db");
+    expect((primary.inputs.settings as { ipConfiguration: { privateNetwork: string } }).ipConfiguration.privateNetwork).toBe("[unknown]");
+    // The name is an input, so it is known before creation (as in `pulumi preview`); what GCP computes is not.
+    expect(get(p, SQL, "database-replica-0").inputs.masterInstanceName).toBe("co-db");
+    expect(get(p, "gcp:sql/user:User", "database-user").inputs.instance).toBe("co-db");
+    // Unknown outputs are left out of the preview's stack outputs, and the settings built from them stay unknown.
+    expect(p.outputs.databasePrivateIp).toBeUndefined();
+    expect(p.outputs.databaseConnectionName).toBeUndefined();
+    expect(JSON.stringify(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version").inputs.secretData ?? "[unknown]")).toContain("[unknown]");
+  });
+
+  it("uses only values Google accepts for the migration service's enums", () => {
+    const f = gcpFacts();
+    expect(f["gcp:databasemigrationservice/migrationJob:MigrationJob"]!.enums.type).toContain("CONTINUOUS");
+    expect(f["gcp:databasemigrationservice/migrationJob:MigrationJob"]!.enums.desiredState).toContain("RUNNING");
+    // Name and region force replacement of an instance: the component never derives them from the stage.
+    expect(f[SQL]!.immutable).toEqual(expect.arrayContaining(["name", "region"]));
+  });
+});
+
+describe("stage 3 -> 4: the primary grows in place", () => {
+  it("updates tier (4 -> 8 vCPU) and labels without replacing the instance, and adds replicas", async () => {
+    const from = await plan("stage4", { configStack: "stage3" });
+    const to = await plan("stage4");
+    const d = diffPlans(from, to, "stage3");
+    const update = d.updates.find((u) => u.name === "database-primary");
+    expect(update?.paths.sort()).toEqual(["settings.tier", "settings.userLabels.stage"]);
+    expect(update?.replacePaths).toEqual([]);
+    expect(d.replaces.filter((r) => r.type.startsWith("gcp:sql/"))).toEqual([]);
+    expect(d.deletes.filter((r) => r.type.startsWith("gcp:sql/"))).toEqual([]);
+    expect(d.creates.filter((r) => r.type === SQL).map((r) => r.name).sort()).toEqual(
+      ["database-replica-1", "database-replica-analytics", "database-replica-europe-west1"],
+    );
+    const analytics = get(to, SQL, "database-replica-analytics");
+    expect((analytics.inputs.settings as { databaseFlags: unknown[] }).databaseFlags).toContainEqual({ name: "default_transaction_read_only", value: "on" });
+    const eu = get(to, SQL, "database-replica-europe-west1");
+    expect(eu.inputs.region).toBe("europe-west1");
+    expect(eu.inputs.masterInstanceName).toBe("co-db");
+  });
+});
+
+describe("pure helpers", () => {
+  it("databaseFlags puts max_connections first and lets extra flags override", () => {
+    expect(databaseFlags(500)[0]).toEqual({ name: "max_connections", value: "500" });
+    expect(databaseFlags(500, { log_min_duration_statement: "250", cloudsql_iam_authentication: "on" })).toEqual([
+      ...flags.map((f) => (f.name === "log_min_duration_statement" ? { ...f, value: "250" } : f)),
+      { name: "cloudsql_iam_authentication", value: "on" },
+    ]);
+  });
+
+  it("containingCidr gives the Private Service Access range around an address", () => {
+    expect(containingCidr("10.100.180.36", 16)).toBe("10.100.0.0/16");
+    expect(containingCidr("10.100.180.36", 20)).toBe("10.100.176.0/20");
+    expect(containingCidr("192.168.1.7", 32)).toBe("192.168.1.7/32");
+    expect(() => containingCidr("10.1.2", 16)).toThrow(/not an IPv4 address/);
+  });
+
+  it("databaseProblems names the bad field", () => {
+    expect(
+      databaseProblems({
+        databases: ["Course-Organizer"],
+        userName: "app",
+        replicas: [
+          { key: "0", region: "us-central1" },
+          { key: "0", region: "us-central1" },
+        ],
+        maintenanceHour: 24,
+        backupStartTime: "2:00",
+      }),
+    ).toEqual([
+      'databases: "Course-Organizer" is not a lowercase PostgreSQL identifier',
+      'replicas: key "0" is used twice; keys name the replicas and must be unique',
+      "maintenanceHour: 24 is not in 0..23",
+      'backupStartTime: "2:00" is not HH:MM',
+    ]);
+  });
+});
