@@ -1,0 +1,337 @@
+/**
+ * docker-compose.yml of the single VM (stages 1 and 2): nginx, the Django backend (Gunicorn, `backendReplicas`
+ * containers), Daphne, PostgreSQL 15, Redis 7, Jitsi (web, prosody, jicofo, jvb), node-exporter, Prometheus,
+ * Grafana and certbot. Started by co-app.service (`docker compose --env-file /run/course-organizer/app.env up -d`).
+ *
+ * No secret is in this file: passwords are `${VAR:?}` references, interpolated by compose from the env file that
+ * fetch-secrets.sh writes at boot from Secret Manager into /run (tmpfs). Redis reads its password from the ACL
+ * file written next to it. The Videobridge's public address (VM_PUBLIC_IP) comes from the metadata server at
+ * boot through the same env file, so the rendered file never carries an address.
+ *
+ * Persistent state lives on the data disk (`dataDir`, /mnt/data): PostgreSQL, Redis's RDB, media (while on the
+ * VM), Prometheus, Grafana, Jitsi's configuration, certificates. The boot disk holds nothing that matters.
+ *
+ * Checked with docker-compose 1.29 (`config -q`) in the tests; the VM runs Ubuntu's docker-compose-v2, which
+ * reads the same file (it ignores `version`). Seed stage 2 "Backend Scaling": `deploy.replicas` with
+ * GUNICORN_WORKERS / GUNICORN_THREADS in the environment.
+ */
+import { stringify } from "yaml";
+import { DATA_MOUNT, REDIS_ACL_FILE } from "./vm-scripts";
+
+/** Variables compose interpolates from the env file fetch-secrets.sh writes (and nothing else). */
+export const COMPOSE_ENV = [
+  "POSTGRES_PASSWORD",
+  "DJANGO_SECRET_KEY",
+  "REDIS_PASSWORD",
+  "JICOFO_AUTH_PASSWORD",
+  "JVB_AUTH_PASSWORD",
+  "GRAFANA_ADMIN_PASSWORD",
+  "VM_PUBLIC_IP",
+  "VM_INTERNAL_IP",
+] as const;
+export type ComposeEnv = (typeof COMPOSE_ENV)[number];
+
+export interface ComposeImages {
+  backend: string;
+  nginx: string;
+  postgres: string;
+  redis: string;
+  jitsiWeb: string;
+  jitsiProsody: string;
+  jitsiJicofo: string;
+  jitsiJvb: string;
+  prometheus: string;
+  nodeExporter: string;
+  grafana: string;
+  certbot: string;
+}
+
+export interface ComposeOptions {
+  images: ComposeImages;
+  /** The app's host name (Django ALLOWED_HOSTS, CSRF origin). */
+  domain: string;
+  /** Jitsi Meet's host name. */
+  meetDomain: string;
+  /** nginx terminates TLS (stage 1: ports 80 and 443, certbot); false behind the load balancer (port 80 only). */
+  tls: boolean;
+  /** Gunicorn containers (seed stage 2: 2). */
+  backendReplicas: number;
+  /** GUNICORN_WORKERS per container (seed stage 2: 4). */
+  gunicornWorkers: number;
+  /** GUNICORN_THREADS per worker (seed stage 2: 2). */
+  gunicornThreads: number;
+  /** PostgreSQL database and role of the app. */
+  dbName: string;
+  dbUser: string;
+  /** Media in Cloud Storage (stage 2): the bucket django-storages writes to. Unset: media on the data disk. */
+  mediaBucket?: string;
+  /** Public URL prefix of media when in Cloud Storage (served by the load balancer's CDN backend bucket). */
+  mediaUrl?: string;
+  /** Media objects are public-read (seed GS_DEFAULT_ACL publicRead) instead of private with signed URLs. @default false */
+  publicMedia?: boolean;
+  /** Mount of the data disk. @default "/mnt/data" */
+  dataDir?: string;
+  /** Path of the backend's health endpoint (Gunicorn). @default "/api/health" */
+  healthPath?: string;
+  /** Prometheus retention. @default "15d" */
+  prometheusRetention?: string;
+}
+
+/** Container paths nginx sees (passed to src/files/nginx.ts as staticRoot, mediaRoot, certDir, acmeRoot). */
+export const NGINX_PATHS = {
+  staticRoot: "/srv/static",
+  mediaRoot: "/srv/media",
+  letsencrypt: "/etc/letsencrypt",
+  acmeRoot: "/var/www/certbot",
+} as const;
+
+/** Data-disk directories and the uid:gid of the container process that writes them. */
+export function dataDirectories(): { path: string; owner: string }[] {
+  return [
+    { path: "postgres", owner: "70:70" }, // postgres alpine image: uid 70 (its entrypoint also fixes ownership)
+    { path: "redis", owner: "999:1000" }, // redis alpine image: uid 999, gid 1000
+    { path: "static", owner: "0:0" },
+    { path: "media", owner: "0:0" },
+    { path: "prometheus", owner: "65534:65534" }, // prom/prometheus runs as nobody
+    { path: "grafana", owner: "472:0" }, // grafana image: uid 472
+    { path: "jitsi", owner: "0:0" },
+    { path: "certbot", owner: "0:0" },
+  ];
+}
+
+const env = (name: ComposeEnv) => `\${${name}:?${name} comes from /run/course-organizer/app.env (fetch-secrets.sh)}`;
+
+/** The docker-compose.yml text. */
+export function composeFile(o: ComposeOptions): string {
+  const data = o.dataDir ?? DATA_MOUNT;
+  const health = o.healthPath ?? "/api/health";
+  const redisUrl = `redis://:${env("REDIS_PASSWORD")}@redis:6379`;
+  const logging = { driver: "journald" };
+  const restart = "unless-stopped";
+
+  const django: Record<string, string> = {
+    DJANGO_SECRET_KEY: env("DJANGO_SECRET_KEY"),
+    DJANGO_ALLOWED_HOSTS: o.domain,
+    CSRF_TRUSTED_ORIGINS: `https://${o.domain}`,
+    DATABASE_URL: `postgres://${o.dbUser}:${env("POSTGRES_PASSWORD")}@postgres:5432/${o.dbName}`,
+    // Seed stage 2 "Redis Configuration": one Redis for cache (db 0), sessions (db 1) and the Channels layer (db 2).
+    REDIS_URL: `${redisUrl}/0`,
+    CACHE_URL: `${redisUrl}/0`,
+    SESSION_REDIS_URL: `${redisUrl}/1`,
+    CHANNEL_LAYER_URL: `${redisUrl}/2`,
+    STATIC_ROOT: "/app/staticfiles",
+    MEDIA_ROOT: "/app/media",
+    JITSI_DOMAIN: o.meetDomain,
+  };
+  if (o.mediaBucket) {
+    // Seed stage 2 "Move Media to Object Storage": django-storages on Cloud Storage, credentials from the VM's
+    // service account (objectAdmin on this bucket only) through the metadata server.
+    Object.assign(django, {
+      DEFAULT_FILE_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
+      GS_BUCKET_NAME: o.mediaBucket,
+      GS_LOCATION: "media",
+      GS_DEFAULT_ACL: o.publicMedia ? "publicRead" : "",
+      // Private media is served through signed URLs; public media as plain CDN URLs (seed GS_QUERYSTRING_AUTH False).
+      GS_QUERYSTRING_AUTH: o.publicMedia ? "False" : "True",
+      MEDIA_URL: o.mediaUrl ?? `https://${o.domain}/media/`,
+      GS_CUSTOM_ENDPOINT: `https://${o.domain}`,
+    });
+  }
+  const backendVolumes = [`${data}/static:/app/staticfiles`, ...(o.mediaBucket ? [] : [`${data}/media:/app/media`])];
+  const dependsOnData = { postgres: { condition: "service_healthy" }, redis: { condition: "service_healthy" } };
+  const py = (url: string) => [
+    "CMD",
+    "python",
+    "-c",
+    `import urllib.request; urllib.request.urlopen('${url}', timeout=4)`,
+  ];
+
+  // Jitsi's internal XMPP domains (docker-jitsi-meet defaults); the public host is PUBLIC_URL.
+  const xmpp = {
+    XMPP_DOMAIN: "meet.jitsi",
+    XMPP_AUTH_DOMAIN: "auth.meet.jitsi",
+    XMPP_INTERNAL_MUC_DOMAIN: "internal-muc.meet.jitsi",
+    XMPP_MUC_DOMAIN: "muc.meet.jitsi",
+    XMPP_GUEST_DOMAIN: "guest.meet.jitsi",
+    XMPP_SERVER: "xmpp.meet.jitsi",
+    PUBLIC_URL: `https://${o.meetDomain}`,
+    TZ: "UTC",
+  };
+
+  const services: Record<string, unknown> = {
+    nginx: {
+      image: o.images.nginx,
+      restart,
+      // Stage 2: only port 80 (Google's load balancer terminates TLS; the firewall admits only its ranges).
+      ports: o.tls ? ["80:80", "443:443"] : ["80:80"],
+      volumes: [
+        "./nginx/nginx.conf:/etc/nginx/nginx.conf:ro",
+        `${data}/static:${NGINX_PATHS.staticRoot}:ro`,
+        ...(o.mediaBucket ? [] : [`${data}/media:${NGINX_PATHS.mediaRoot}:ro`]),
+        ...(o.tls ? [`${data}/certbot/conf:${NGINX_PATHS.letsencrypt}:ro`, `${data}/certbot/www:${NGINX_PATHS.acmeRoot}:ro`] : []),
+      ],
+      depends_on: { backend: { condition: "service_started" }, daphne: { condition: "service_started" }, "jitsi-web": { condition: "service_started" } },
+      // Behind the load balancer /health answers on port 80; with TLS port 80 only redirects, so check 443 is open.
+      healthcheck: {
+        test: ["CMD-SHELL", o.tls ? "nc -z 127.0.0.1 443 || exit 1" : "wget -q -O /dev/null http://127.0.0.1/health || exit 1"],
+        interval: "30s",
+        timeout: "5s",
+        retries: 3,
+      },
+      logging,
+    },
+    backend: {
+      image: o.images.backend,
+      restart,
+      deploy: { replicas: o.backendReplicas },
+      expose: ["8000"],
+      environment: {
+        ...django,
+        WORKER_TYPE: "gunicorn",
+        GUNICORN_WORKERS: String(o.gunicornWorkers),
+        GUNICORN_THREADS: String(o.gunicornThreads),
+        GUNICORN_BIND: "0.0.0.0:8000",
+      },
+      volumes: backendVolumes,
+      depends_on: dependsOnData,
+      healthcheck: { test: py(`http://127.0.0.1:8000${health}`), interval: "30s", timeout: "5s", retries: 3, start_period: "60s" },
+      logging,
+    },
+    daphne: {
+      image: o.images.backend,
+      restart,
+      expose: ["8001"],
+      environment: { ...django, WORKER_TYPE: "daphne", DAPHNE_BIND: "0.0.0.0", DAPHNE_PORT: "8001" },
+      volumes: backendVolumes,
+      depends_on: dependsOnData,
+      healthcheck: { test: py("http://127.0.0.1:8001/health"), interval: "30s", timeout: "5s", retries: 3, start_period: "60s" },
+      logging,
+    },
+    postgres: {
+      image: o.images.postgres,
+      restart,
+      environment: { POSTGRES_DB: o.dbName, POSTGRES_USER: o.dbUser, POSTGRES_PASSWORD: env("POSTGRES_PASSWORD"), PGDATA: "/var/lib/postgresql/data/pgdata" },
+      volumes: [`${data}/postgres:/var/lib/postgresql/data`],
+      shm_size: "256mb",
+      healthcheck: { test: ["CMD", "pg_isready", "-q", "-h", "/var/run/postgresql", "-U", o.dbUser, "-d", o.dbName], interval: "10s", timeout: "5s", retries: 5, start_period: "30s" },
+      stop_grace_period: "60s",
+      logging,
+    },
+    redis: {
+      image: o.images.redis,
+      restart,
+      command: ["redis-server", "/usr/local/etc/redis/redis.conf"],
+      volumes: [
+        "./redis/redis.conf:/usr/local/etc/redis/redis.conf:ro",
+        // src/files/redis.ts: aclfile /run/secrets/redis-users.acl, written by fetch-secrets.sh.
+        `${REDIS_ACL_FILE}:/run/secrets/redis-users.acl:ro`,
+        `${data}/redis:/data`,
+      ],
+      // redis-cli reads REDISCLI_AUTH, so the healthcheck authenticates without the password on its command line.
+      environment: { REDISCLI_AUTH: env("REDIS_PASSWORD") },
+      healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "10s", timeout: "5s", retries: 5 },
+      logging,
+    },
+    "jitsi-web": {
+      image: o.images.jitsiWeb,
+      restart,
+      expose: ["80"],
+      // nginx (ours) terminates TLS and proxies meet.<domain> here.
+      environment: { ...xmpp, DISABLE_HTTPS: "1", ENABLE_LETSENCRYPT: "0", ENABLE_HTTP_REDIRECT: "0" },
+      volumes: [`${data}/jitsi/web:/config`],
+      depends_on: { "jitsi-prosody": { condition: "service_started" } },
+      logging,
+    },
+    "jitsi-prosody": {
+      image: o.images.jitsiProsody,
+      restart,
+      expose: ["5222", "5347", "5280"],
+      environment: { ...xmpp, JICOFO_AUTH_PASSWORD: env("JICOFO_AUTH_PASSWORD"), JVB_AUTH_PASSWORD: env("JVB_AUTH_PASSWORD") },
+      volumes: [`${data}/jitsi/prosody:/config`],
+      networks: { default: { aliases: ["xmpp.meet.jitsi"] } },
+      logging,
+    },
+    "jitsi-jicofo": {
+      image: o.images.jitsiJicofo,
+      restart,
+      environment: { ...xmpp, JICOFO_AUTH_PASSWORD: env("JICOFO_AUTH_PASSWORD"), JVB_BREWERY_MUC: "jvbbrewery" },
+      volumes: [`${data}/jitsi/jicofo:/config`],
+      depends_on: { "jitsi-prosody": { condition: "service_started" } },
+      logging,
+    },
+    "jitsi-jvb": {
+      image: o.images.jitsiJvb,
+      restart,
+      // Media on UDP 10000 (the firewall's video rule); clients reach the VM's public address directly.
+      ports: ["10000:10000/udp"],
+      environment: {
+        ...xmpp,
+        JVB_AUTH_PASSWORD: env("JVB_AUTH_PASSWORD"),
+        JVB_BREWERY_MUC: "jvbbrewery",
+        JVB_PORT: "10000",
+        // The VM sees only its internal address (GCE's external IP is a 1:1 NAT): advertise the public one,
+        // read from the metadata server at boot, and the internal one for clients inside the VPC.
+        JVB_ADVERTISE_IPS: `${env("VM_PUBLIC_IP")},${env("VM_INTERNAL_IP")}`,
+        DOCKER_HOST_ADDRESS: env("VM_PUBLIC_IP"),
+        COLIBRI_REST_ENABLED: "true",
+      },
+      volumes: [`${data}/jitsi/jvb:/config`],
+      depends_on: { "jitsi-prosody": { condition: "service_started" } },
+      logging,
+    },
+    "node-exporter": {
+      image: o.images.nodeExporter,
+      restart,
+      command: ["--path.rootfs=/host"],
+      pid: "host",
+      volumes: ["/:/host:ro,rslave"],
+      expose: ["9100"],
+      logging,
+    },
+    prometheus: {
+      image: o.images.prometheus,
+      restart,
+      command: [
+        "--config.file=/etc/prometheus/prometheus.yml",
+        "--storage.tsdb.path=/prometheus",
+        `--storage.tsdb.retention.time=${o.prometheusRetention ?? "15d"}`,
+      ],
+      volumes: ["./prometheus:/etc/prometheus:ro", `${data}/prometheus:/prometheus`],
+      // Loopback only: reach it through `gcloud compute ssh --tunnel-through-iap -- -L 9090:localhost:9090`.
+      ports: ["127.0.0.1:9090:9090"],
+      logging,
+    },
+    grafana: {
+      image: o.images.grafana,
+      restart,
+      environment: {
+        GF_SECURITY_ADMIN_PASSWORD: env("GRAFANA_ADMIN_PASSWORD"),
+        GF_USERS_ALLOW_SIGN_UP: "false",
+        GF_ANALYTICS_REPORTING_ENABLED: "false",
+      },
+      volumes: ["./grafana/provisioning:/etc/grafana/provisioning:ro", `${data}/grafana:/var/lib/grafana`],
+      ports: ["127.0.0.1:3000:3000"],
+      depends_on: { prometheus: { condition: "service_started" } },
+      logging,
+    },
+  };
+  if (o.tls) {
+    // Not started by `up`: certificate.sh runs it for issue and renewal (webroot, HTTP-01 through nginx).
+    services.certbot = {
+      image: o.images.certbot,
+      profiles: ["certbot"],
+      volumes: [`${data}/certbot/conf:/etc/letsencrypt`, `${data}/certbot/www:/var/www/certbot`],
+      logging,
+    };
+  }
+  const doc = { version: "3.9", services };
+  return `# Rendered by src/files/compose.ts. Secrets are \${VAR} references filled from /run/course-organizer/app.env.\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** Grafana's provisioned data source: the Prometheus next to it. */
+export function grafanaDatasource(): string {
+  return `# Rendered by src/files/compose.ts\n${stringify({
+    apiVersion: 1,
+    datasources: [{ name: "Prometheus", type: "prometheus", access: "proxy", url: "http://prometheus:9090", isDefault: true, editable: false }],
+  })}`;
+}
