@@ -98,10 +98,8 @@ export class Redis extends pulumi.ComponentResource {
         labels: args.labels,
         deletionProtection: true,
       },
-      statefulOptions(this, {
-        dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [],
-        additionalSecretOutputs: ["authString"],
-      }),
+      // The provider itself marks authString a secret output.
+      statefulOptions(this, { dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [] }),
     );
     this.host = this.instance.host;
     this.port = this.instance.port;

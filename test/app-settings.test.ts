@@ -1,0 +1,106 @@
+/**
+ * The app's settings secret on the stage-3 plan: exact contents (database through the local PgBouncer, replica,
+ * Redis over TLS, buckets, CDN host), who may read it, Sentry only when configured, the `extra` map for stage 4,
+ * and that no secret value reaches a rendered file.
+ */
+import { describe, expect, it } from "vitest";
+import { get, ofType, plan } from "./helpers/plan";
+import { SETTINGS_KEYS, settingsEnv, type ResolvedSettings } from "../components/app-settings";
+
+const VERSION = "gcp:secretmanager/secretVersion:SecretVersion";
+const SECRET = "gcp:secretmanager/secret:Secret";
+const secretOf = (v: unknown) => (v as { "[secret]": string })["[secret]"];
+
+async function settings(sets: string[] = []): Promise<{ env: Record<string, string>; password: string; auth: string; p: Awaited<ReturnType<typeof plan>> }> {
+  const p = await plan("stage3", { sets });
+  const env = JSON.parse(secretOf(get(p, VERSION, "app-settings-json-version").inputs.secretData)) as Record<string, string>;
+  const password = secretOf(get(p, VERSION, "database-password-version").inputs.secretData);
+  const auth = secretOf(get(p, VERSION, "cache-auth-version").inputs.secretData);
+  return { env, password, auth, p };
+}
+
+describe("app settings at stage 3", () => {
+  it("hold the database (through PgBouncer on 127.0.0.1:6432), its replica, Redis over TLS, buckets and CDN host", async () => {
+    const { env, password, auth, p } = await settings();
+    const primaryIp = p.outputs.databasePrivateIp as string;
+    const replicaIp = (p.outputs.databaseReplicaIps as string[])[0]!;
+    expect(env).toEqual({
+      DATABASE_URL: `postgres://course_organizer:${password}@127.0.0.1:6432/course_organizer`,
+      DATABASE_REPLICA_URL: `postgres://course_organizer:${password}@${replicaIp}:5432/course_organizer?sslmode=require`,
+      DATABASE_DIRECT_HOST: primaryIp,
+      DATABASE_NAME: "course_organizer",
+      DATABASE_USER: "course_organizer",
+      DATABASE_DISABLE_SERVER_SIDE_CURSORS: "true",
+      REDIS_URL: `rediss://:${auth}@${p.outputs.redisHost}:6378/0`,
+      REDIS_CA_CERT: "-----BEGIN CERTIFICATE-----\nMOCKREDIS\n-----END CERTIFICATE-----",
+      MEDIA_BUCKET: expect.stringMatching(/^co-/),
+      STATIC_BUCKET: expect.stringMatching(/^co-/),
+      CDN_HOST: "courses.example.org",
+    });
+    expect(primaryIp).not.toBe(replicaIp);
+  });
+
+  it("are one protected secret readable by the app's service account only", async () => {
+    const { p } = await settings();
+    const secret = get(p, SECRET, "app-settings-json-secret");
+    expect(secret.inputs.secretId).toBe("co-app-settings");
+    expect(secret.inputs.deletionProtection).toBe(true);
+    expect(secret.protect).toBe(true);
+    const grants = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("app-settings-"));
+    expect(grants.map((g) => g.inputs)).toEqual([
+      {
+        secretId: "projects/course-organizer-demo/secrets/co-app-settings",
+        role: "roles/secretmanager.secretAccessor",
+        member: "serviceAccount:co-app@course-organizer-demo.iam.gserviceaccount.com",
+      },
+    ]);
+    expect(get(p, "gcp:serviceaccount/account:Account", "app-sa").inputs.accountId).toBe("co-app");
+    expect(p.outputs.appSettingsSecret).toBe("co-app-settings");
+  });
+
+  it("carry SENTRY_DSN only when monitoring.sentryDsn is set", async () => {
+    expect((await settings()).env.SENTRY_DSN).toBeUndefined();
+    const dsn = "https://abc123@o1.ingest.sentry.io/42";
+    expect((await settings([`monitoring.sentryDsn=${dsn}`])).env.SENTRY_DSN).toBe(dsn);
+  });
+
+  it("never reach a rendered file: no password, AUTH string or settings JSON in what machines receive", async () => {
+    const p = await plan("stage3", { withFiles: true });
+    const { password, auth } = await settings();
+    for (const f of p.files ?? []) {
+      expect(f.content, `${f.role}/${f.path}`).not.toContain(password);
+      expect(f.content, `${f.role}/${f.path}`).not.toContain(auth);
+      expect(f.content, `${f.role}/${f.path}`).not.toContain("DATABASE_URL\":");
+    }
+  });
+
+  it("do not exist before stage 3", async () => {
+    expect(ofType(await plan("stage2"), "course-organizer:app:AppSettings")).toEqual([]);
+  });
+});
+
+describe("settingsEnv", () => {
+  const base: ResolvedSettings = {
+    database: { name: "users", user: "app", password: "p@ss/word", directHost: "10.100.0.5" },
+    redisUrl: "rediss://:x@10.100.0.9:6378/0",
+    redisCaCert: "PEM",
+    mediaBucket: "m",
+    staticBucket: "s",
+    cdnHost: "cdn.example.org",
+    extra: {},
+  };
+
+  it("URL-encodes credentials and falls back to the primary when there is no replica", () => {
+    const env = settingsEnv(base);
+    expect(env.DATABASE_URL).toBe("postgres://app:p%40ss%2Fword@127.0.0.1:6432/users");
+    expect(env.DATABASE_REPLICA_URL).toBe("postgres://app:p%40ss%2Fword@10.100.0.5:5432/users?sslmode=require");
+    expect(Object.keys(env)).toEqual(SETTINGS_KEYS.filter((k) => k !== "SENTRY_DSN"));
+  });
+
+  it("adds stage 4's extra settings (the shard router's DATABASES map) and refuses to redefine built-ins", () => {
+    const databases = JSON.stringify({ default: { HOST: "10.100.0.5" }, shard_0: { HOST: "10.100.0.6" } });
+    expect(settingsEnv({ ...base, extra: { DATABASES_JSON: databases } }).DATABASES_JSON).toBe(databases);
+    expect(() => settingsEnv({ ...base, extra: { REDIS_URL: "x" } })).toThrow("extra: REDIS_URL redefines a built-in setting");
+    expect(() => settingsEnv({ ...base, extra: { "shard-map": "x" } })).toThrow('extra: "shard-map" must be UPPER_SNAKE_CASE');
+  });
+});
