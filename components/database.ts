@@ -413,7 +413,7 @@ export class Database extends pulumi.ComponentResource {
         // An existing Cloud SQL instance as destination: DMS demotes it to a replica of the source.
         postgresql: { cloudSqlId: this.instance.name },
       },
-      { parent: this, dependsOn: [this.user] },
+      { parent: this },
     );
     return new gcp.databasemigrationservice.MigrationJob(
       `${name}-migration`,
