@@ -245,7 +245,9 @@ export class VmPlatform extends pulumi.ComponentResource {
         description: "Course Organizer single-VM platform (docker compose)",
         bootDisk: {
           autoDelete: true,
-          initializeParams: { image: VM_IMAGE, size: args.bootDiskGb, type: "pd-balanced", labels: args.labels },
+          // No labels here: the boot disk's initializeParams are immutable, and the `stage` label changes with every
+          // stage move (a replaced VM). The instance carries the labels.
+          initializeParams: { image: VM_IMAGE, size: args.bootDiskGb, type: "pd-balanced" },
         },
         attachedDisks: [{ source: this.dataDisk.id, deviceName: DATA_DEVICE_NAME, mode: "READ_WRITE" }],
         networkInterfaces: [

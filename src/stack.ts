@@ -13,6 +13,10 @@ import { ServiceAccount } from "../components/service-account";
 import { Database, type DatabaseMigrationSource } from "../components/database";
 import { Redis } from "../components/redis";
 import { AppSettings } from "../components/app-settings";
+import { DB_NAME as VM_DB_NAME, DB_USER as VM_DB_USER } from "./files/vm-bundle";
+import { Secret } from "../components/secret";
+import { ArtifactRegistry } from "../components/artifact-registry";
+import { VmPlatform, VM_PROJECT_ROLES, type VmSecret } from "../components/vm-platform";
 
 export interface StackContext {
   config: Config;
@@ -48,8 +52,98 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   const outputs: Record<string, unknown> = { stage: c.stage, network: network.network.name };
 
   // ── Identities, secrets, artifact registry (every stage) ──────────────────────────────────────────
+  // The VM exists while it serves (stages 1-2) and, stopped, while its data is migrated (vm.retained, stage 3).
+  const vmPresent = c.vm.enabled || c.vm.retained;
+  // The VM's identity is created before the secrets and the repository, which grant it access on each resource.
+  const vmIdentity = vmPresent
+    ? new ServiceAccount("vm-identity", {
+        prefix: c.prefix,
+        project: c.project,
+        role: "vm",
+        description: "Course Organizer single VM: reads its secrets and images, writes logs and metrics",
+        roles: VM_PROJECT_ROLES,
+      })
+    : undefined;
+  const vmAccessors = vmIdentity ? [vmIdentity.email] : [];
+  /** The VM's generated secrets, one Secret each; kept at every stage so a value never changes under a move. */
+  const vmSecretDefs: { name: string; env: VmSecret["env"]; length?: number }[] = [
+    { name: "vm-db-password", env: "POSTGRES_PASSWORD" },
+    // Django's SECRET_KEY: 50 characters, as Django's own startproject generates.
+    { name: "django-secret-key", env: "DJANGO_SECRET_KEY", length: 50 },
+    { name: "jitsi-jicofo-password", env: "JICOFO_AUTH_PASSWORD" },
+    { name: "jitsi-jvb-password", env: "JVB_AUTH_PASSWORD" },
+    { name: "grafana-admin-password", env: "GRAFANA_ADMIN_PASSWORD" },
+    { name: "vm-redis-password", env: "REDIS_PASSWORD" },
+  ];
+  const vmSecrets = vmSecretDefs.map((d) => ({
+    env: d.env,
+    secret: new Secret(d.name, {
+      prefix: c.prefix,
+      labels: ctx.labels("secrets"),
+      role: d.name,
+      length: d.length,
+      // Alphanumeric: the values go into URLs (DATABASE_URL, REDIS_URL) and env files unquoted.
+      special: false,
+      accessors: vmAccessors,
+    }),
+  }));
+  const registry = new ArtifactRegistry("artifact-registry", {
+    prefix: c.prefix,
+    project: c.project,
+    location: c.region,
+    labels: ctx.labels("artifact-registry"),
+    readers: vmIdentity ? [vmIdentity.member] : [],
+  });
+  outputs.registryUrl = registry.url;
 
   // ── Single-VM platform (stages 1-2; retained, stopped, at stage 3) ───────────────────────────────
+  const vm =
+    vmPresent && vmIdentity
+      ? new VmPlatform("vm", {
+          prefix: c.prefix,
+          project: c.project,
+          region: c.region,
+          // GCP zones are not all a/b/c (europe-west1 has b, c, d); -b exists in every region we use.
+          zone: c.vm.zone ?? `${c.region}-b`,
+          labels: ctx.labels("vm"),
+          network: network.network.id,
+          subnetwork: network.subnets[c.region]!.id,
+          serviceAccountEmail: vmIdentity.email,
+          machineType: c.vm.machineType,
+          bootDiskGb: c.vm.bootDiskGb,
+          dataDiskGb: c.vm.dataDiskGb,
+          dataDiskType: c.vm.dataDiskType,
+          snapshotRetentionDays: c.vm.snapshotRetentionDays,
+          snapshotStartTime: c.vm.snapshotStartTime,
+          secrets: vmSecrets.map((s) => ({ env: s.env, secretId: s.secret.secretId })),
+          bootDependencies: [...vmSecrets.map((s) => s.secret), registry],
+          registryHosts: [...new Set([registry.host, ...registryHostsOf(Object.values(c.images))])],
+          images: c.images,
+          domain: c.domain,
+          meetDomain: c.meetDomain,
+          acmeEmail: c.alertEmails[0]!,
+          backendReplicas: c.vm.backendReplicas,
+          gunicornWorkers: c.vm.gunicornWorkers,
+          gunicornThreads: c.vm.gunicornThreads,
+          redis: { maxmemory: c.vm.redisMaxmemory, maxmemoryPolicy: c.vm.redisMaxmemoryPolicy, save: c.vm.redisSave },
+          databaseIndexes: c.vm.databaseIndexes,
+          publicMedia: c.media.publicMedia,
+          copyMediaToBucket: c.media.copyFromVm,
+          staticCacheDays: c.media.staticCacheDays,
+          mediaCacheDays: c.media.mediaCacheDays,
+          behindLoadBalancer: c.loadBalancer.enabled,
+          loadBalancerRanges: c.loadBalancer.enabled ? GOOGLE_LB_RANGES : undefined,
+          // Stage 3 (vm.enabled false, vm.retained true): stopped, out of the load balancer, final snapshot.
+          retired: !c.vm.enabled,
+        })
+      : undefined;
+  if (vm) {
+    outputs.vmIp = vm.address;
+    outputs.vmName = vm.instance.name;
+    outputs.vmZone = vm.instance.zone;
+    outputs.vmServiceAccount = vm.serviceAccountEmail;
+    outputs.vmDataDisk = vm.dataDisk.name;
+  }
 
   // ── Media buckets, CDN and the global load balancer (stage 2 on) ─────────────────────────────────
 
@@ -66,9 +160,9 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       })
     : undefined;
   const appAccessors = appIdentity ? [appIdentity.email] : [];
-  /** The app's database and role (the same names as the VM's PostgreSQL, so a migration keeps them). */
-  const APP_DATABASE = "course_organizer";
-  const APP_DB_USER = "course_organizer";
+  /** The app's database and role: the VM's PostgreSQL names (src/files/vm-bundle.ts), so a migration keeps them. */
+  const APP_DATABASE = VM_DB_NAME;
+  const APP_DB_USER = VM_DB_USER;
   /** The VM's PostgreSQL as the Database Migration Service source (stage 2 to 3, config database.migrateFromVm). */
   const vmMigrationSource: DatabaseMigrationSource | undefined = undefined;
   const database = c.database.enabled
@@ -163,4 +257,9 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   // ── Monitoring and alerting (every stage) ────────────────────────────────────────────────────────
 
   return outputs;
+}
+
+/** Artifact Registry hosts (`<region>-docker.pkg.dev`) among image references: docker logs in to each at boot. */
+function registryHostsOf(images: string[]): string[] {
+  return images.map((i) => i.split("/")[0]!).filter((h) => h.endsWith("-docker.pkg.dev"));
 }

@@ -70,8 +70,8 @@ export interface VmFile {
   permissions: string;
 }
 
-export const DB_NAME = "courseorganizer";
-export const DB_USER = "courseorganizer";
+export const DB_NAME = "course_organizer";
+export const DB_USER = "course_organizer";
 
 /** The minimal Prometheus config used until src/files/prometheus.ts provides the full one. */
 function minimalPrometheus(): string {

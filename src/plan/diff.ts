@@ -30,6 +30,25 @@ const updatableOnImmutable: Record<string, string[]> = {
   "*": ["labels"],
   "gcp:compute/network:Network": ["routingMode", "routingConfig", "mtu", "networkFirewallPolicyEnforcementOrder"],
   "gcp:compute/disk:Disk": ["size", "resourcePolicies", "provisionedIops", "provisionedThroughput"],
+  // Handwritten in the provider (resource_compute_instance.go): besides its `immutable` list (boot disk, network
+  // interfaces, zone, name ...), it updates these in place, stopping the VM first where GCP needs it
+  // (machine type, service account, shielded config, with allowStoppingForUpdate).
+  "gcp:compute/instance:Instance": [
+    "machineType",
+    "metadata",
+    "tags",
+    "desiredStatus",
+    "deletionProtection",
+    "allowStoppingForUpdate",
+    "description",
+    "serviceAccount",
+    "shieldedInstanceConfig",
+    "scheduling",
+    "attachedDisks",
+    "resourcePolicies",
+    "minCpuPlatform",
+    "enableDisplay",
+  ],
 };
 
 export interface Change {
