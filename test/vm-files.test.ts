@@ -1,0 +1,215 @@
+/**
+ * What the VM receives, through the tools that consume it: `cloud-init schema` on the user-data,
+ * `docker-compose config -q` (1.29) on the compose file, `shellcheck -S style` on every script. Plus the pieces
+ * a tool cannot judge: the user-data carries exactly the rendered files, the stage-2 numbers reach the
+ * containers, and the one-time media copy is idempotent (run against a stub gcloud).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { parse } from "yaml";
+import { file, plan } from "./helpers/plan";
+import { COMPOSE_ENV } from "../src/files/compose";
+import { copyMediaScript, mountDataDiskScript } from "../src/files/vm-scripts";
+
+let dir = "";
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "vm-files-"));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Mock values for the env file compose reads (no real secret exists in tests). */
+const composeEnv = Object.fromEntries(COMPOSE_ENV.map((k) => [k, k.startsWith("VM_") ? "203.0.113.7" : `test-${k.toLowerCase()}`]));
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, cwd, timeout: 60_000 });
+  if (r.error) throw r.error; // a missing tool is a failure, never a skip
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Write the VM's rendered files of a stack into dir/<stack>/ and return their paths. */
+async function renderVm(stack: string): Promise<{ root: string; paths: string[] }> {
+  const p = await plan(stack, { withFiles: true });
+  const root = join(dir, stack);
+  const files = (p.files ?? []).filter((f) => f.role === "vm");
+  for (const f of files) {
+    mkdirSync(dirname(join(root, f.path)), { recursive: true });
+    writeFileSync(join(root, f.path), f.content);
+  }
+  return { root, paths: files.map((f) => f.path) };
+}
+
+describe.each(["stage1", "stage2"])("the %s VM files pass their real tools", (stack) => {
+  it("user-data passes `cloud-init schema` and fits GCE's 256 KB metadata value limit", async () => {
+    const { root } = await renderVm(stack);
+    const r = run("cloud-init", ["schema", "--config-file", join(root, "cloud-init/user-data.yaml")]);
+    expect(r.out).toContain("Valid cloud-config");
+    expect(r.status).toBe(0);
+    // The checker does reject a wrong type in the same document (so the pass above means something).
+    const broken = join(root, "cloud-init/broken.yaml");
+    writeFileSync(broken, readFileSync(join(root, "cloud-init/user-data.yaml"), "utf8").replace("package_update: true", "package_update: 7"));
+    expect(run("cloud-init", ["schema", "--config-file", broken]).status).not.toBe(0);
+    expect(Buffer.byteLength(readFileSync(join(root, "cloud-init/user-data.yaml")))).toBeLessThan(256 * 1024);
+  });
+
+  it("the compose file passes `docker-compose config -q`, and refuses to start without the env file's values", async () => {
+    const { root } = await renderVm(stack);
+    const f = join(root, "docker-compose.yml");
+    const ok = run("docker-compose", ["-f", f, "config", "-q"], composeEnv, root);
+    expect(ok.out).toBe("");
+    expect(ok.status).toBe(0);
+    const missing = run("docker-compose", ["-f", f, "config", "-q"], {}, root);
+    expect(missing.status).not.toBe(0);
+    expect(missing.out).toMatch(/comes from \/run\/course-organizer\/app\.env/);
+  });
+
+  it("every script passes `shellcheck -S style`", async () => {
+    const { root, paths } = await renderVm(stack);
+    const scripts = paths.filter((p) => p.endsWith(".sh"));
+    expect(scripts.length).toBeGreaterThanOrEqual(6);
+    for (const s of scripts) {
+      const r = run("shellcheck", ["-S", "style", join(root, s)]);
+      expect(r.out, s).toBe("");
+      expect(r.status, s).toBe(0);
+    }
+  });
+
+  it("the user-data writes exactly the rendered files and starts the app through systemd", async () => {
+    const p = await plan(stack, { withFiles: true });
+    const userData = file(p, "vm", "cloud-init/user-data.yaml");
+    expect(userData.startsWith("#cloud-config\n")).toBe(true);
+    const doc = parse(userData) as { packages: string[]; write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] };
+    expect(doc.packages).toEqual(["docker.io", "docker-compose-v2"]);
+    const others = (p.files ?? []).filter((f) => f.role === "vm" && f.path !== "cloud-init/user-data.yaml");
+    expect(doc.write_files).toHaveLength(others.length);
+    for (const f of others) {
+      const vmPath = f.path.startsWith("systemd/") ? `/etc/systemd/system/${f.path.slice(8)}` : `/opt/course-organizer/${f.path}`;
+      const w = doc.write_files.find((x) => x.path === vmPath);
+      expect(w?.content, vmPath).toBe(f.content);
+      expect(w!.permissions).toBe(f.path.endsWith(".sh") ? "0755" : f.path === "docker-compose.yml" ? "0640" : "0644");
+    }
+    expect(doc.runcmd).toContainEqual(["systemctl", "start", "co-app.service"]);
+    const app = file(p, "vm", "systemd/co-app.service");
+    expect(app).toContain("RequiresMountsFor=/mnt/data");
+    expect(app).toContain("Requires=docker.service co-secrets.service co-data-disk.service");
+    expect(app).toContain("ExecStart=/usr/bin/docker compose --env-file /run/course-organizer/app.env -f /opt/course-organizer/docker-compose.yml up -d --remove-orphans");
+    expect(app).toContain("WantedBy=multi-user.target");
+  });
+});
+
+describe("what the containers get", () => {
+  it("stage 1: one Gunicorn container (3 workers x 2 threads), nginx with TLS on 80/443 and certbot", async () => {
+    const p = await plan("stage1", { withFiles: true });
+    const c = parse(file(p, "vm", "docker-compose.yml")).services;
+    expect(c.backend.deploy).toEqual({ replicas: 1 });
+    expect(c.backend.environment).toMatchObject({ WORKER_TYPE: "gunicorn", GUNICORN_WORKERS: "3", GUNICORN_THREADS: "2" });
+    expect(c.nginx.ports).toEqual(["80:80", "443:443"]);
+    expect(c.certbot.profiles).toEqual(["certbot"]);
+    expect(c.backend.volumes).toContain("/mnt/data/media:/app/media");
+    expect(c.backend.environment.GS_BUCKET_NAME).toBeUndefined();
+    expect(file(p, "vm", "redis/redis.conf")).toContain("maxmemory 512mb");
+  });
+
+  it("stage 2: seed's 2 replicas x 4 workers x 2 threads, plain HTTP behind the LB, Redis 2gb allkeys-lru", async () => {
+    const p = await plan("stage2", { withFiles: true });
+    const c = parse(file(p, "vm", "docker-compose.yml")).services;
+    expect(c.backend.deploy).toEqual({ replicas: 2 });
+    expect(c.backend.environment).toMatchObject({ WORKER_TYPE: "gunicorn", GUNICORN_WORKERS: "4", GUNICORN_THREADS: "2" });
+    expect(c.daphne.environment.WORKER_TYPE).toBe("daphne");
+    expect(c.nginx.ports).toEqual(["80:80"]);
+    expect(c.certbot).toBeUndefined();
+    const redis = file(p, "vm", "redis/redis.conf");
+    expect(redis).toContain("maxmemory 2gb");
+    expect(redis).toContain("maxmemory-policy allkeys-lru");
+    for (const s of ["save 900 1", "save 300 10", "save 60 10000"]) expect(redis).toContain(s);
+    expect(file(p, "vm", "bin/migrate.sh")).toContain("postgres bash -s < '/opt/course-organizer/bin/apply-db-indexes.sh'");
+  });
+
+  it("images come from config, PostgreSQL 15 and Redis 7, data on the data disk", async () => {
+    const p = await plan("stage1", { withFiles: true, sets: ["images.backend=us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend@sha256:" + "a".repeat(64)] });
+    const c = parse(file(p, "vm", "docker-compose.yml")).services;
+    expect(c.backend.image).toBe(`us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend@sha256:${"a".repeat(64)}`);
+    expect(c.daphne.image).toBe(c.backend.image);
+    expect(c.postgres.image).toBe("postgres:15.10-alpine");
+    expect(c.redis.image).toBe("redis:7.2.7-alpine");
+    expect(c["jitsi-jvb"].image).toBe("jitsi/jvb:stable-9823");
+    expect(c.postgres.volumes).toEqual(["/mnt/data/postgres:/var/lib/postgresql/data"]);
+    expect(c.redis.volumes).toContain("/mnt/data/redis:/data");
+    for (const [name, svc] of Object.entries(c) as [string, any][]) {
+      if (name !== "certbot") expect(svc.restart, name).toBe("unless-stopped");
+    }
+    for (const name of ["backend", "daphne", "postgres", "redis", "nginx"]) expect(c[name].healthcheck, name).toBeDefined();
+  });
+
+  it("the Videobridge advertises the VM's address read at boot, never an address baked into the file", async () => {
+    const p = await plan("stage1", { withFiles: true });
+    const compose = file(p, "vm", "docker-compose.yml");
+    const jvb = parse(compose).services["jitsi-jvb"];
+    expect(jvb.ports).toEqual(["10000:10000/udp"]);
+    expect(jvb.environment.DOCKER_HOST_ADDRESS).toMatch(/^\$\{VM_PUBLIC_IP:\?/);
+    expect(jvb.environment.JVB_ADVERTISE_IPS).toMatch(/^\$\{VM_PUBLIC_IP:\?.*\},\$\{VM_INTERNAL_IP:\?/);
+    expect(compose).not.toContain(String(p.outputs.vmIp));
+    expect(file(p, "vm", "bin/fetch-secrets.sh")).toContain("instance/network-interfaces/0/access-configs/0/external-ip");
+  });
+
+  it("secrets are fetched at boot by id into /run, root only", async () => {
+    const p = await plan("stage1", { withFiles: true });
+    const s = file(p, "vm", "bin/fetch-secrets.sh");
+    expect(s).toContain('gcloud secrets versions access latest --secret="$id" --project="$PROJECT"');
+    expect(s).toContain("umask 077");
+    expect(s).toContain("ENV_FILE='/run/course-organizer/app.env'");
+    for (const [env, id] of [
+      ["POSTGRES_PASSWORD", "co-vm-db-password"],
+      ["DJANGO_SECRET_KEY", "co-django-secret-key"],
+      ["JICOFO_AUTH_PASSWORD", "co-jitsi-jicofo-password"],
+      ["JVB_AUTH_PASSWORD", "co-jitsi-jvb-password"],
+      ["GRAFANA_ADMIN_PASSWORD", "co-grafana-admin-password"],
+      ["REDIS_PASSWORD", "co-vm-redis-password"],
+    ]) {
+      expect(s).toContain(`fetch '${env}' '${id}'`);
+    }
+  });
+});
+
+describe("scripts behave", () => {
+  it("mount-data-disk.sh formats only a disk without a filesystem and mounts by id with nofail", () => {
+    const s = mountDataDiskScript({ deviceName: "data", directories: [{ path: "postgres", owner: "70:70" }] });
+    expect(s).toContain("DEVICE='/dev/disk/by-id/google-data'");
+    expect(s).toMatch(/FSTYPE="\$\(blkid -o value -s TYPE "\$DEVICE" \|\| true\)"\nif \[\[ -z "\$FSTYPE" \]\]; then/);
+    expect(s).toContain('echo "$DEVICE $MOUNT ext4 discard,defaults,nofail 0 2" >> /etc/fstab');
+  });
+
+  it("copy-media-to-gcs.sh copies once, resumably, then skips (stub gcloud)", () => {
+    const root = join(dir, "media-copy");
+    const bin = join(root, "bin");
+    const media = join(root, "media");
+    mkdirSync(bin, { recursive: true });
+    mkdirSync(join(media, "uploads"), { recursive: true });
+    writeFileSync(join(media, "uploads", "a.pdf"), "pdf");
+    const log = join(root, "gcloud.log");
+    writeFileSync(join(bin, "gcloud"), `#!/bin/sh\necho "$*" >> '${log}'\n`);
+    chmodSync(join(bin, "gcloud"), 0o755);
+    const marker = join(root, ".media-copied-to-co-media");
+    const script = join(root, "copy.sh");
+    writeFileSync(script, copyMediaScript({ source: media, bucket: "co-media", doneMarker: marker }));
+    chmodSync(script, 0o755);
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const first = run("bash", [script], env);
+    expect(first.status).toBe(0);
+    expect(readFileSync(log, "utf8")).toBe(`storage rsync --recursive --quiet ${media} gs://co-media/media\n`);
+    expect(existsSync(marker)).toBe(true);
+    const second = run("bash", [script], env);
+    expect(second.status).toBe(0);
+    expect(second.out).toContain("media already copied");
+    expect(readFileSync(log, "utf8").split("\n").filter(Boolean)).toHaveLength(1);
+    // An interrupted copy (gcloud fails) leaves no marker, so the next run copies again.
+    rmSync(marker);
+    writeFileSync(join(bin, "gcloud"), "#!/bin/sh\nexit 1\n");
+    expect(run("bash", [script], env).status).not.toBe(0);
+    expect(existsSync(marker)).toBe(false);
+  });
+});
