@@ -369,6 +369,9 @@ export class Database extends pulumi.ComponentResource {
    *  4. `database.migrateFromVm=false database.cutover=true` (+ `database.adoptDatabases` for one up): the app
    *     settings point at Cloud SQL, the job and profiles are removed, the migrated databases are adopted and
    *     the read replicas are created (Cloud SQL allows them only after promotion).
+   *  5. The migrated tables belong to DMS's `cloudsqlexternalsync` role: as a cloudsqlsuperuser run
+   *     `REASSIGN OWNED BY cloudsqlexternalsync TO <userName>;` in each database so the app's migrations can
+   *     alter them. Then retire the VM (`vm.retained=false`): its disk is kept with a final snapshot.
    */
   private migration(name: string, args: DatabaseArgs, src: DatabaseMigrationSource): gcp.databasemigrationservice.MigrationJob {
     // Cloud SQL reaches the VM from the Private Service Access range (its private IP and outgoing traffic come

@@ -13,6 +13,7 @@ import { ServiceAccount } from "../components/service-account";
 import { Database, type DatabaseMigrationSource } from "../components/database";
 import { Redis } from "../components/redis";
 import { AppSettings } from "../components/app-settings";
+import { tags as networkTags } from "../components/network";
 import { DB_NAME as VM_DB_NAME, DB_USER as VM_DB_USER } from "./files/vm-bundle";
 import { Secret } from "../components/secret";
 import { ArtifactRegistry } from "../components/artifact-registry";
@@ -163,8 +164,24 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   /** The app's database and role: the VM's PostgreSQL names (src/files/vm-bundle.ts), so a migration keeps them. */
   const APP_DATABASE = VM_DB_NAME;
   const APP_DB_USER = VM_DB_USER;
-  /** The VM's PostgreSQL as the Database Migration Service source (stage 2 to 3, config database.migrateFromVm). */
-  const vmMigrationSource: DatabaseMigrationSource | undefined = undefined;
+  /**
+   * The VM's PostgreSQL as the Database Migration Service source (stage 2 to 3, config database.migrateFromVm):
+   * its internal IP over the VPC, its database owner (the postgres image makes POSTGRES_USER a superuser, which
+   * has REPLICATION) and that user's password from the VM's secret.
+   */
+  const vmDbPassword = vmSecrets.find((s) => s.env === "POSTGRES_PASSWORD")?.secret.value;
+  const vmMigrationSource: DatabaseMigrationSource | undefined =
+    c.database.migrateFromVm && vm && vmDbPassword
+      ? {
+          host: vm.instance.networkInterfaces.apply((n) => n[0]?.networkIp ?? ""),
+          port: 5432,
+          user: VM_DB_USER,
+          password: vmDbPassword,
+          // The VM carries the web tag (components/vm-platform.ts).
+          targetTags: [networkTags.web],
+          privateServicesPrefixLength: c.network.privateServicesPrefixLength,
+        }
+      : undefined;
   const database = c.database.enabled
     ? new Database("database", {
         prefix: c.prefix,
