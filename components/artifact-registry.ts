@@ -33,6 +33,8 @@ export class ArtifactRegistry extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
   /** The registry host docker logs in to (`<location>-docker.pkg.dev`). */
   public readonly host: string;
+  /** The reader grants, for machines that pull at boot (`dependsOn`). */
+  public readonly readerGrants: gcp.artifactregistry.RepositoryIamMember[];
 
   constructor(name: string, args: ArtifactRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:registry:ArtifactRegistry", name, {}, opts);
@@ -62,14 +64,14 @@ export class ArtifactRegistry extends pulumi.ComponentResource {
     this.url = pulumi.interpolate`${this.host}/${args.project}/${this.repository.repositoryId}`;
 
     const grant = (role: string, kind: string, members: pulumi.Input<string>[]) =>
-      members.forEach((member, i) => {
-        new gcp.artifactregistry.RepositoryIamMember(
+      members.map((member, i) => {
+        return new gcp.artifactregistry.RepositoryIamMember(
           `${name}-${kind}-${i}`,
           { project: args.project, location: args.location, repository: this.repository.name, role, member },
           { parent: this },
         );
       });
-    grant("roles/artifactregistry.reader", "reader", args.readers ?? []);
+    this.readerGrants = grant("roles/artifactregistry.reader", "reader", args.readers ?? []);
     grant("roles/artifactregistry.writer", "writer", args.writers ?? []);
 
     this.registerOutputs({ url: this.url });

@@ -34,6 +34,8 @@ export class Secret extends pulumi.ComponentResource {
   public readonly value: pulumi.Output<string>;
   /** The secret id (`<prefix>-<role>`), what machines pass to `gcloud secrets versions access latest --secret`. */
   public readonly secretId: pulumi.Output<string>;
+  /** The accessor grants, for machines that must not boot before they can read the value (`dependsOn`). */
+  public readonly accessorGrants: gcp.secretmanager.SecretIamMember[];
 
   constructor(name: string, args: SecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:secrets:Secret", name, {}, opts);
@@ -64,8 +66,8 @@ export class Secret extends pulumi.ComponentResource {
       { secret: this.secret.id, secretData: this.value, deletionPolicy: "ABANDON" },
       statefulOptions(this),
     );
-    (args.accessors ?? []).forEach((email, i) => {
-      new gcp.secretmanager.SecretIamMember(
+    this.accessorGrants = (args.accessors ?? []).map((email, i) => {
+      return new gcp.secretmanager.SecretIamMember(
         `${name}-accessor-${i}`,
         { secretId: this.secret.id, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${email}` },
         { parent: this },

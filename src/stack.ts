@@ -117,7 +117,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           snapshotRetentionDays: c.vm.snapshotRetentionDays,
           snapshotStartTime: c.vm.snapshotStartTime,
           secrets: vmSecrets.map((s) => ({ env: s.env, secretId: s.secret.secretId })),
-          bootDependencies: [...vmSecrets.map((s) => s.secret), registry],
+          // The first boot reads every secret and pulls the backend image: the values and grants exist before it.
+          bootDependencies: [...vmSecrets.flatMap((s) => [s.secret.version, ...s.secret.accessorGrants]), ...registry.readerGrants],
           registryHosts: [...new Set([registry.host, ...registryHostsOf(Object.values(c.images))])],
           images: c.images,
           domain: c.domain,
