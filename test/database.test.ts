@@ -158,6 +158,111 @@ describe("Cloud SQL primary at stage 3", () => {
   });
 });
 
+/** Stage 3 with the VM still serving and the migration job running (issue 7's stage 2 -> 3 move). */
+const MIGRATING = [
+  "database.migrateFromVm=true",
+  "database.cutover=false",
+  "vm.enabled=true",
+  "vm.retained=false",
+  "video.mode=vm",
+  // Jitsi stays on the VM during the migration: its one bridge covers the stage-2 load, not stage 3's.
+  "load.videoParticipants=500",
+];
+
+describe("Database Migration Service from the VM (database.migrateFromVm, stage 2 -> 3)", () => {
+  const DMS_PROFILE = "gcp:databasemigrationservice/connectionProfile:ConnectionProfile";
+  const DMS_JOB = "gcp:databasemigrationservice/migrationJob:MigrationJob";
+
+  it("creates a source profile at the VM's internal IP with the VM's database owner and password", async () => {
+    const p = await plan("stage3", { sets: MIGRATING });
+    const vm = get(p, "gcp:compute/instance:Instance", "vm-vm");
+    const source = get(p, DMS_PROFILE, "database-migration-source");
+    const vmPassword = get(p, "random:index/randomPassword:RandomPassword", "vm-db-password-value");
+    expect(source.inputs).toEqual({
+      connectionProfileId: "co-db-source-vm",
+      location: "us-central1",
+      displayName: "PostgreSQL on the stage 1-2 VM",
+      labels: { app: "course-organizer", component: "database", "managed-by": "pulumi", stage: "3" },
+      postgresql: { "[secret]": { host: expect.stringMatching(/^10\.10\.\d+\.\d+$/), port: 5432, username: "course_organizer", password: expect.stringMatching(/^mock/) } },
+    });
+    expect(source.dependencies).toEqual(expect.arrayContaining([vm.urn, vmPassword.urn]));
+  });
+
+  it("targets the existing Cloud SQL primary and runs a CONTINUOUS job over the VPC peering", async () => {
+    const p = await plan("stage3", { sets: MIGRATING });
+    const destination = get(p, DMS_PROFILE, "database-migration-destination");
+    expect(destination.inputs).toEqual({
+      connectionProfileId: "co-db-destination",
+      location: "us-central1",
+      displayName: "Cloud SQL primary (existing instance)",
+      labels: { app: "course-organizer", component: "database", "managed-by": "pulumi", stage: "3" },
+      postgresql: { cloudSqlId: "co-db" },
+    });
+    const job = get(p, DMS_JOB, "database-migration");
+    expect(job.inputs).toEqual({
+      migrationJobId: "co-db-migration",
+      location: "us-central1",
+      displayName: "VM PostgreSQL to Cloud SQL",
+      labels: { app: "course-organizer", component: "database", "managed-by": "pulumi", stage: "3" },
+      type: "CONTINUOUS",
+      source: "projects/course-organizer-demo/locations/us-central1/connectionProfiles/co-db-source-vm",
+      destination: "projects/course-organizer-demo/locations/us-central1/connectionProfiles/co-db-destination",
+      vpcPeeringConnectivity: { vpc: VPC_ID },
+      desiredState: "RUNNING",
+    });
+    expect(p.outputs.migrationJob).toBe("projects/course-organizer-demo/locations/us-central1/migrationJobs/co-db-migration");
+    // Enum values Google accepts.
+    const facts = gcpFacts();
+    expect(facts[DMS_JOB]!.enums.type).toContain(job.inputs.type);
+    expect(facts[DMS_JOB]!.enums.desiredState).toContain(job.inputs.desiredState);
+  });
+
+  it("opens the VM's 5432 to the Private Service Access range only", async () => {
+    const p = await plan("stage3", { sets: MIGRATING });
+    const fw = get(p, "gcp:compute/firewall:Firewall", "database-migration-fw");
+    const ip = p.outputs.databasePrivateIp as string;
+    expect(fw.inputs).toEqual({
+      name: "co-allow-db-migration",
+      network: VPC_ID,
+      direction: "INGRESS",
+      description: "Database Migration Service: Cloud SQL (Private Service Access range) to the VM's PostgreSQL",
+      allows: [{ protocol: "tcp", ports: ["5432"] }],
+      sourceRanges: [`${ip.split(".").slice(0, 2).join(".")}.0.0/16`],
+      targetTags: ["co-web"],
+    });
+    expect(get(p, "gcp:compute/instance:Instance", "vm-vm").inputs.tags).toContain("co-web");
+  });
+
+  it("leaves the destination empty and replica-free while the job runs, and never 'fixes' its demoted state", async () => {
+    const p = await plan("stage3", { sets: MIGRATING });
+    expect(ofType(p, "gcp:sql/database:Database")).toEqual([]);
+    expect(ofType(p, SQL).map((r) => r.name)).toEqual(["database-primary"]);
+    const primary = get(p, SQL, "database-primary");
+    expect(primary.ignoreChanges).toEqual(["settings.diskSize", "masterInstanceName", "replicaConfiguration"]);
+    expect(primary.protect).toBe(true);
+  });
+
+  it("keeps the primary's URN and inputs when the migration ends (cut-over): the job goes, databases are adopted", async () => {
+    const during = await plan("stage3", { sets: MIGRATING });
+    const after = await plan("stage3", { sets: ["database.adoptDatabases=true"] });
+    const d = diffPlans(during, after, "stage3");
+    expect(d.replaces.filter((r) => r.type.startsWith("gcp:sql/"))).toEqual([]);
+    expect(d.updates.filter((u) => u.name === "database-primary")).toEqual([]);
+    expect(d.deletes.map((x) => x.name)).toEqual(expect.arrayContaining(["database-migration", "database-migration-source", "database-migration-destination", "database-migration-fw"]));
+    expect(d.creates.map((x) => x.name)).toEqual(expect.arrayContaining(["database-db-course_organizer", "database-replica-0"]));
+  });
+
+  it("plans in preview mode (VM IP and Cloud SQL IP unknown)", async () => {
+    const p = await plan("stage3", { sets: MIGRATING, preview: true });
+    expect(get(p, DMS_JOB, "database-migration").inputs.type).toBe("CONTINUOUS");
+    expect(get(p, "gcp:compute/firewall:Firewall", "database-migration-fw").inputs.sourceRanges).toEqual(["[unknown]"]);
+  });
+
+  it("is absent without migrateFromVm", async () => {
+    expect(ofType(await plan("stage3"), DMS_JOB)).toEqual([]);
+  });
+});
+
 describe("stage 3 -> 4: the primary grows in place", () => {
   it("updates tier (4 -> 8 vCPU) and labels without replacing the instance, and adds replicas", async () => {
     const from = await plan("stage4", { configStack: "stage3" });
