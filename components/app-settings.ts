@@ -45,6 +45,7 @@ export const SETTINGS_KEYS = [
   "DATABASE_DIRECT_HOST",
   "DATABASE_NAME",
   "DATABASE_USER",
+  "DATABASE_PASSWORD",
   "DATABASE_DISABLE_SERVER_SIDE_CURSORS",
   "REDIS_URL",
   "REDIS_CA_CERT",
@@ -81,6 +82,8 @@ export function settingsEnv(s: ResolvedSettings): Record<string, string> {
     DATABASE_DIRECT_HOST: db.directHost,
     DATABASE_NAME: db.name,
     DATABASE_USER: db.user,
+    // For the boot script's PgBouncer auth_file (userlist.txt), so it need not parse the URL.
+    DATABASE_PASSWORD: db.password,
     // Django's docs: server-side cursors do not survive transaction pooling; the app must turn them off.
     DATABASE_DISABLE_SERVER_SIDE_CURSORS: "true",
     REDIS_URL: s.redisUrl,
@@ -107,6 +110,11 @@ export class AppSettings extends pulumi.ComponentResource {
   public readonly secret: Secret;
   /** Secret Manager id that boot scripts read. */
   public readonly secretId: pulumi.Output<string>;
+  /**
+   * What a machine reading the settings at boot must wait for: the secret's version and its accessor grants
+   * (pass them to the instance template's dependsOn, as the VM does with its secrets).
+   */
+  public readonly bootDependencies: pulumi.Resource[];
   /** The setting names in the secret (no values), for documentation and tests. */
   public readonly keys: pulumi.Output<string[]>;
 
@@ -156,6 +164,7 @@ export class AppSettings extends pulumi.ComponentResource {
       { parent: this },
     );
     this.secretId = this.secret.secretId;
+    this.bootDependencies = [this.secret.version, ...this.secret.accessorGrants];
     this.registerOutputs({ secretId: this.secretId });
   }
 }

@@ -30,6 +30,7 @@ describe("app settings at stage 3", () => {
       DATABASE_DIRECT_HOST: primaryIp,
       DATABASE_NAME: "course_organizer",
       DATABASE_USER: "course_organizer",
+      DATABASE_PASSWORD: password,
       DATABASE_DISABLE_SERVER_SIDE_CURSORS: "true",
       REDIS_URL: `rediss://:${auth}@${p.outputs.redisHost}:6378/0`,
       REDIS_CA_CERT: "-----BEGIN CERTIFICATE-----\nMOCKREDIS\n-----END CERTIFICATE-----",
