@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { file, plan } from "./helpers/plan";
-import { COMPOSE_ENV } from "../src/files/compose";
+import { COMPOSE_ENV, composeFile } from "../src/files/compose";
 import { copyMediaScript, mountDataDiskScript } from "../src/files/vm-scripts";
 
 let dir = "";
@@ -175,7 +175,36 @@ describe("what the containers get", () => {
   });
 });
 
+describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
+  it("points django-storages at the bucket and drops the disk's media mounts", () => {
+    const images = { backend: "b:1", nginx: "n:1", postgres: "postgres:15", redis: "redis:7", jitsiWeb: "w:1", jitsiProsody: "p:1", jitsiJicofo: "j:1", jitsiJvb: "v:1", prometheus: "pr:1", nodeExporter: "ne:1", grafana: "g:1", certbot: "c:1" };
+    const base = { images, domain: "courses.example.org", meetDomain: "meet.courses.example.org", tls: false, backendReplicas: 2, gunicornWorkers: 4, gunicornThreads: 2, dbName: "course_organizer", dbUser: "course_organizer" };
+    const c = parse(composeFile({ ...base, mediaBucket: "co-media" })).services;
+    expect(c.backend.environment).toMatchObject({
+      DEFAULT_FILE_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
+      GS_BUCKET_NAME: "co-media",
+      GS_LOCATION: "media",
+      GS_QUERYSTRING_AUTH: "True",
+      MEDIA_URL: "https://courses.example.org/media/",
+    });
+    expect(c.backend.environment.GS_DEFAULT_ACL).toBeUndefined();
+    expect(c.backend.volumes).toEqual(["/mnt/data/static:/app/staticfiles"]);
+    expect(c.nginx.volumes).toEqual(["./nginx/nginx.conf:/etc/nginx/nginx.conf:ro", "/mnt/data/static:/srv/static:ro"]);
+    expect(parse(composeFile({ ...base, mediaBucket: "co-media", publicMedia: true })).services.backend.environment.GS_QUERYSTRING_AUTH).toBe("False");
+  });
+});
+
 describe("scripts behave", () => {
+  it("a changed user-data is re-applied before the app starts (cloud-init runs write_files once per instance)", async () => {
+    const p = await plan("stage2", { withFiles: true });
+    const unit = file(p, "vm", "systemd/co-config-sync.service");
+    expect(unit).toContain("Before=co-app.service");
+    expect(unit).toContain("WantedBy=multi-user.target");
+    const script = file(p, "vm", "bin/config-sync.sh");
+    expect(script).toContain("cloud-init clean --logs");
+    expect(script).toContain('"$STATE/reset-for"');
+  });
+
   it("mount-data-disk.sh formats only a disk without a filesystem and mounts by id with nofail", () => {
     const s = mountDataDiskScript({ deviceName: "data", directories: [{ path: "postgres", owner: "70:70" }] });
     expect(s).toContain("DEVICE='/dev/disk/by-id/google-data'");

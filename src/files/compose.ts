@@ -130,8 +130,9 @@ export function composeFile(o: ComposeOptions): string {
       DEFAULT_FILE_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
       GS_BUCKET_NAME: o.mediaBucket,
       GS_LOCATION: "media",
-      GS_DEFAULT_ACL: o.publicMedia ? "publicRead" : "",
-      // Private media is served through signed URLs; public media as plain CDN URLs (seed GS_QUERYSTRING_AUTH False).
+      // Private media is served through signed URLs; public media as plain CDN URLs (seed GS_QUERYSTRING_AUTH
+      // False). No GS_DEFAULT_ACL (the seed's publicRead): the bucket has uniform bucket-level access, where
+      // object ACLs are refused; public-read is an IAM grant on the bucket (components/media.ts).
       GS_QUERYSTRING_AUTH: o.publicMedia ? "False" : "True",
       MEDIA_URL: o.mediaUrl ?? `https://${o.domain}/media/`,
       GS_CUSTOM_ENDPOINT: `https://${o.domain}`,

@@ -213,9 +213,10 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
     oneshotUnit({
       description: "Course Organizer: re-apply changed user-data",
       wants: ["network-online.target"],
-      after: ["network-online.target", "cloud-final.service"],
+      // At boot too, before the app starts with stale files (a resize stops and starts the VM with new metadata).
+      after: ["network-online.target"],
+      before: ["co-app.service"],
       exec: [`${BIN_DIR}/config-sync.sh`],
-      wantedBy: null,
       remainAfterExit: false,
     }),
   );
@@ -260,7 +261,7 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
 /** The cloud-init user-data that writes `files` and starts the app. */
 export function vmUserData(o: VmBundleOptions, files: VmFile[] = vmFiles(o)): string {
   const units = files.filter((f) => f.vmPath.startsWith("/etc/systemd/system/")).map((f) => f.vmPath.split("/").pop()!);
-  const services = ["co-data-disk.service", "co-secrets.service", "co-app.service", "co-migrate.service"];
+  const services = ["co-config-sync.service", "co-data-disk.service", "co-secrets.service", "co-app.service", "co-migrate.service"];
   const timers = units.filter((u) => u.endsWith(".timer"));
   return cloudInit({
     files: files.map((f) => ({ path: f.vmPath, content: f.content, permissions: f.permissions })),

@@ -385,6 +385,7 @@ ${HEADER}
 set -euo pipefail
 
 APPLIED=/var/lib/cloud/instance/user-data.txt
+STATE=/var/lib/course-organizer
 CURRENT="$(mktemp)"
 trap 'rm -f "$CURRENT"' EXIT
 curl -fsS --retry 5 -H 'Metadata-Flavor: Google' \\
@@ -392,9 +393,17 @@ curl -fsS --retry 5 -H 'Metadata-Flavor: Google' \\
 if [[ ! -f "$APPLIED" ]] || cmp -s "$CURRENT" "$APPLIED"; then
   exit 0
 fi
-if systemctl is-active --quiet cloud-final.service && [[ ! -f /var/lib/cloud/instance/boot-finished ]]; then
+if [[ ! -f /var/lib/cloud/instance/boot-finished ]]; then
   exit 0 # cloud-init is still applying the current user-data
 fi
+# One reset per user-data version: if cloud-init applied it and the copies still differ, never loop on reboots.
+HASH="$(sha256sum "$CURRENT" | cut -d' ' -f1)"
+install -d -m 0700 "$STATE"
+if [[ -f "$STATE/reset-for" ]] && [[ "$(cat "$STATE/reset-for")" == "$HASH" ]]; then
+  echo "user-data $HASH was re-applied already but still differs from cloud-init's copy; not rebooting again" >&2
+  exit 1
+fi
+echo "$HASH" > "$STATE/reset-for"
 echo "user-data changed since it was applied: re-running cloud-init from a clean state"
 cloud-init clean --logs
 systemctl reboot
