@@ -91,6 +91,12 @@ export interface VmPlatformArgs {
   behindLoadBalancer?: boolean;
   /** Ranges whose X-Forwarded-For nginx believes behind the load balancer. @default [] */
   loadBalancerRanges?: string[];
+  /**
+   * Serve PostgreSQL on the VM's internal address with logical decoding, as the source of a Database Migration
+   * Service job (stage 2 -> 3). `images.postgres` must then include pglogical (src/files/compose.ts).
+   * @default false
+   */
+  postgresMigrationSource?: boolean;
   /** Prometheus files (src/files/prometheus.ts) for the VM's self-hosted monitoring. */
   prometheusFiles?: { path: string; content: string }[];
   /**
@@ -221,6 +227,7 @@ export class VmPlatform extends pulumi.ComponentResource {
       staticCacheDays: args.staticCacheDays,
       mediaCacheDays: args.mediaCacheDays,
       prometheusFiles: args.prometheusFiles,
+      postgresMigrationSource: args.postgresMigrationSource,
     });
     const resolved = pulumi
       .all([pulumi.all(args.secrets.map((s) => s.secretId)), args.mediaBucket])

@@ -135,6 +135,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           mediaCacheDays: c.media.mediaCacheDays,
           behindLoadBalancer: c.loadBalancer.enabled,
           loadBalancerRanges: c.loadBalancer.enabled ? GOOGLE_LB_RANGES : undefined,
+          // The Database Migration Service job reads the VM's PostgreSQL over the VPC (Cloud SQL section).
+          postgresMigrationSource: c.database.migrateFromVm,
           // Stage 3 (vm.enabled false, vm.retained true): stopped, out of the load balancer, final snapshot.
           retired: !c.vm.enabled,
         })

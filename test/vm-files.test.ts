@@ -194,6 +194,25 @@ describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
   });
 });
 
+describe("the VM's PostgreSQL as the migration source (database.migrateFromVm)", () => {
+  it("listens on the internal address with DMS's logical-decoding settings, and passes docker-compose", async () => {
+    const sets = ["vm.enabled=true", "vm.retained=false", "database.migrateFromVm=true", "database.cutover=false", "video.mode=vm", "load.videoParticipants=500"];
+    const p = await plan("stage3", { withFiles: true, sets });
+    const text = file(p, "vm", "docker-compose.yml");
+    const pg = parse(text).services.postgres;
+    expect(pg.ports).toEqual(["${VM_INTERNAL_IP:?VM_INTERNAL_IP comes from /run/course-organizer/app.env (fetch-secrets.sh)}:5432:5432"]);
+    expect(pg.command).toEqual(expect.arrayContaining(["wal_level=logical", "shared_preload_libraries=pglogical"]));
+    const root = join(dir, "migration");
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, "docker-compose.yml"), text);
+    const r = run("docker-compose", ["-f", join(root, "docker-compose.yml"), "config"], composeEnv, root);
+    expect(r.status).toBe(0);
+    expect(r.out).toContain("- 203.0.113.7:5432:5432/tcp");
+    const stage2 = parse(file(await plan("stage2", { withFiles: true }), "vm", "docker-compose.yml")).services.postgres;
+    expect(stage2.ports).toBeUndefined();
+  });
+});
+
 describe("scripts behave", () => {
   it("a changed user-data is re-applied before the app starts (cloud-init runs write_files once per instance)", async () => {
     const p = await plan("stage2", { withFiles: true });

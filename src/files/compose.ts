@@ -73,6 +73,15 @@ export interface ComposeOptions {
   dataDir?: string;
   /** Path of the backend's health endpoint (Gunicorn). @default "/api/health" */
   healthPath?: string;
+  /**
+   * The VM's PostgreSQL is the source of a Database Migration Service job (stage 2 -> 3, config
+   * database.migrateFromVm): it listens on the VM's internal address (the firewall admits only the Private Service
+   * Access range) with the settings DMS requires (wal_level=logical, pglogical preloaded, replication slots and
+   * senders). DMS needs the pglogical extension in the image: `images.postgres` must then be an image that has it
+   * (e.g. postgres:15 plus Debian's postgresql-15-pglogical, built into Artifact Registry).
+   * @default false
+   */
+  migrationSource?: boolean;
   /** Prometheus retention. @default "15d" */
   prometheusRetention?: string;
 }
@@ -213,6 +222,20 @@ export function composeFile(o: ComposeOptions): string {
       restart,
       environment: { POSTGRES_DB: o.dbName, POSTGRES_USER: o.dbUser, POSTGRES_PASSWORD: env("POSTGRES_PASSWORD"), PGDATA: "/var/lib/postgresql/data/pgdata" },
       volumes: [`${data}/postgres:/var/lib/postgresql/data`],
+      ...(o.migrationSource
+        ? {
+            // Google's DMS source requirements for PostgreSQL (pglogical, logical decoding).
+            command: [
+              "postgres",
+              "-c", "wal_level=logical",
+              "-c", "shared_preload_libraries=pglogical",
+              "-c", "max_replication_slots=10",
+              "-c", "max_wal_senders=10",
+              "-c", "max_worker_processes=8",
+            ],
+            ports: [`${env("VM_INTERNAL_IP")}:5432:5432`],
+          }
+        : {}),
       shm_size: "256mb",
       healthcheck: { test: ["CMD", "pg_isready", "-q", "-h", "/var/run/postgresql", "-U", o.dbUser, "-d", o.dbName], interval: "10s", timeout: "5s", retries: 5, start_period: "30s" },
       stop_grace_period: "60s",

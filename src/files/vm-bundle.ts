@@ -57,6 +57,8 @@ export interface VmBundleOptions {
   /** Static/media cache lifetimes nginx sets (seed: 30 and 7 days). */
   staticCacheDays?: number;
   mediaCacheDays?: number;
+  /** The VM's PostgreSQL is a Database Migration Service source (src/files/compose.ts migrationSource). @default false */
+  postgresMigrationSource?: boolean;
   /** Prometheus files (path relative to the prometheus/ folder -> content); unset: a minimal self-scrape config. */
   prometheusFiles?: { path: string; content: string }[];
 }
@@ -115,6 +117,7 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       dbUser: DB_USER,
       mediaBucket: o.mediaBucket,
       publicMedia: o.publicMedia,
+      migrationSource: o.postgresMigrationSource,
     }),
     "0640",
   );
