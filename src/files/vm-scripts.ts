@@ -23,7 +23,11 @@ export const ENV_FILE = `${RUNTIME_DIR}/app.env`;
 /** Written by fetch-secrets.sh, read by Redis (the aclfile src/files/redis.ts names, mounted at /run/secrets). */
 export const REDIS_ACL_FILE = `${RUNTIME_DIR}/secrets/redis-users.acl`;
 
-const HEADER = "# Rendered by src/files/vm-scripts.ts. Runs as root under systemd on the Course Organizer VM.";
+const HEADER = [
+  "# Rendered by src/files/vm-scripts.ts. Runs as root under systemd on the Course Organizer VM.",
+  "# Ubuntu's GCE images install gcloud as a snap (/snap/bin), which is not on systemd's default PATH.",
+  'PATH="$PATH:/snap/bin"',
+].join("\n");
 
 /** Quote a value for bash (single quotes; option values are plain names, this only guards the rendering). */
 function q(v: string): string {
