@@ -40,5 +40,5 @@ export function cloudInit(o: CloudInitOptions): string {
     })),
     runcmd: o.runcmd,
   };
-  return `#cloud-config\n# Rendered by src/files/cloud-init.ts.\n${stringify(doc, { lineWidth: 0, blockQuote: "literal" })}`;
+  return `#cloud-config\n# Rendered by src/files/cloud-init.ts.\n${stringify(doc, { lineWidth: 0, blockQuote: "literal", aliasDuplicateObjects: false })}`;
 }

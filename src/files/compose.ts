@@ -349,7 +349,7 @@ export function composeFile(o: ComposeOptions): string {
     };
   }
   const doc = { version: "3.9", services };
-  return `# Rendered by src/files/compose.ts. Secrets are \${VAR} references filled from /run/course-organizer/app.env.\n${stringify(doc, { lineWidth: 0 })}`;
+  return `# Rendered by src/files/compose.ts. Secrets are \${VAR} references filled from /run/course-organizer/app.env.\n${stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
 
 /** Grafana's provisioned data source: the Prometheus next to it. */
