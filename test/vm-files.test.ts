@@ -224,11 +224,46 @@ describe("scripts behave", () => {
     expect(script).toContain('"$STATE/reset-for"');
   });
 
-  it("mount-data-disk.sh formats only a disk without a filesystem and mounts by id with nofail", () => {
+  it("mount-data-disk.sh mounts the disk by its GCE id with nofail", () => {
     const s = mountDataDiskScript({ deviceName: "data", directories: [{ path: "postgres", owner: "70:70" }] });
     expect(s).toContain("DEVICE='/dev/disk/by-id/google-data'");
-    expect(s).toMatch(/FSTYPE="\$\(blkid -o value -s TYPE "\$DEVICE" \|\| true\)"\nif \[\[ -z "\$FSTYPE" \]\]; then/);
-    expect(s).toContain('echo "$DEVICE $MOUNT ext4 discard,defaults,nofail 0 2" >> /etc/fstab');
+    expect(s).toContain("FSTAB='/etc/fstab'");
+    expect(s).toContain('echo "$DEVICE $MOUNT ext4 discard,defaults,nofail 0 2" >> "$FSTAB"');
+  });
+
+  it("mount-data-disk.sh formats a blank disk once and never again (a real ext4 image, mounted and re-run)", () => {
+    const root = join(dir, "disk");
+    mkdirSync(join(root, "mnt"), { recursive: true });
+    const image = join(root, "data.img");
+    const mnt = join(root, "mnt");
+    const fstab = join(root, "fstab");
+    writeFileSync(fstab, "# test fstab\n");
+    expect(run("truncate", ["-s", "64M", image]).status).toBe(0);
+    const script = join(root, "mount.sh");
+    writeFileSync(
+      script,
+      mountDataDiskScript({ deviceName: "data", devicePath: image, fstab, mountPoint: mnt, directories: [{ path: "postgres", owner: "70:70" }, { path: "grafana", owner: "472:0" }] }),
+    );
+    const env = { PATH: `${process.env.PATH}:/usr/sbin:/sbin` };
+    try {
+      const first = run("bash", [script], env);
+      expect(first.out).toContain("has no filesystem: formatting it as ext4");
+      expect(first.status).toBe(0);
+      expect(run("mountpoint", ["-q", mnt]).status).toBe(0);
+      expect(readFileSync(fstab, "utf8")).toBe(`# test fstab\n${image} ${mnt} ext4 discard,defaults,nofail 0 2\n`);
+      expect(run("stat", ["-c", "%u:%g %a", join(mnt, "postgres")]).out.trim()).toBe("70:70 750");
+      expect(run("stat", ["-c", "%u:%g", join(mnt, "grafana")]).out.trim()).toBe("472:0");
+      writeFileSync(join(mnt, "postgres", "PG_VERSION"), "15\n");
+      expect(run("umount", [mnt]).status).toBe(0);
+      // Second boot: the filesystem is found, not re-made; the data is still there; fstab is not appended again.
+      const second = run("bash", [script], env);
+      expect(second.status).toBe(0);
+      expect(second.out).not.toContain("formatting");
+      expect(readFileSync(join(mnt, "postgres", "PG_VERSION"), "utf8")).toBe("15\n");
+      expect(readFileSync(fstab, "utf8").split("\n").filter((l) => l.includes(image))).toHaveLength(1);
+    } finally {
+      run("umount", [mnt]);
+    }
   });
 
   it("copy-media-to-gcs.sh copies once, resumably, then skips (stub gcloud)", () => {

@@ -41,6 +41,10 @@ export interface MountDataDiskOptions {
   mountPoint?: string;
   /** Directories created on the disk (relative to the mount point) with their owner "uid:gid". */
   directories: { path: string; owner: string }[];
+  /** The device path. Tests pass an image file. @default "/dev/disk/by-id/google-<deviceName>" */
+  devicePath?: string;
+  /** The fstab the mount is recorded in. Tests pass a temp file. @default "/etc/fstab" */
+  fstab?: string;
 }
 
 /**
@@ -51,7 +55,7 @@ export interface MountDataDiskOptions {
  */
 export function mountDataDiskScript(o: MountDataDiskOptions): string {
   const mount = o.mountPoint ?? DATA_MOUNT;
-  const dev = `/dev/disk/by-id/google-${o.deviceName}`;
+  const dev = o.devicePath ?? `/dev/disk/by-id/google-${o.deviceName}`;
   const dirs = o.directories.map((d) => `install -d -o ${q(d.owner.split(":")[0]!)} -g ${q(d.owner.split(":")[1]!)} -m 0750 "$MOUNT"/${q(d.path)}`);
   return `#!/usr/bin/env bash
 ${HEADER}
@@ -60,6 +64,7 @@ set -euo pipefail
 
 DEVICE=${q(dev)}
 MOUNT=${q(mount)}
+FSTAB=${q(o.fstab ?? "/etc/fstab")}
 
 # The by-id link appears once udev has seen the disk; wait up to a minute for it.
 for _ in $(seq 1 30); do
@@ -84,12 +89,15 @@ fi
 
 install -d -m 0755 "$MOUNT"
 # nofail: a missing disk must not drop the VM into emergency mode (no SSH to repair it).
-if ! grep -qF "$DEVICE $MOUNT " /etc/fstab; then
-  echo "$DEVICE $MOUNT ext4 discard,defaults,nofail 0 2" >> /etc/fstab
-  systemctl daemon-reload
+if ! grep -qF "$DEVICE $MOUNT " "$FSTAB"; then
+  echo "$DEVICE $MOUNT ext4 discard,defaults,nofail 0 2" >> "$FSTAB"
+  # systemd generates mount units from fstab: reload so RequiresMountsFor=$MOUNT finds the new one.
+  if [[ -d /run/systemd/system ]]; then
+    systemctl daemon-reload
+  fi
 fi
 if ! mountpoint -q "$MOUNT"; then
-  mount "$MOUNT"
+  mount -T "$FSTAB" "$MOUNT"
 fi
 # A disk grown in GCP (size is an in-place update) needs its filesystem grown too; a no-op otherwise.
 resize2fs "$DEVICE" >/dev/null 2>&1 || true
