@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { file, plan } from "./helpers/plan";
 import { COMPOSE_ENV, composeFile } from "../src/files/compose";
-import { copyMediaScript, mountDataDiskScript } from "../src/files/vm-scripts";
+import { copyMediaScript, fetchSecretsScript, mountDataDiskScript } from "../src/files/vm-scripts";
 
 let dir = "";
 beforeAll(() => {
@@ -161,7 +161,7 @@ describe("what the containers get", () => {
     const s = file(p, "vm", "bin/fetch-secrets.sh");
     expect(s).toContain('gcloud secrets versions access latest --secret="$id" --project="$PROJECT"');
     expect(s).toContain("umask 077");
-    expect(s).toContain("ENV_FILE='/run/course-organizer/app.env'");
+    expect(s).toContain("RUNTIME_DIR='/run/course-organizer'");
     for (const [env, id] of [
       ["POSTGRES_PASSWORD", "co-vm-db-password"],
       ["DJANGO_SECRET_KEY", "co-django-secret-key"],
@@ -264,6 +264,52 @@ describe("scripts behave", () => {
     } finally {
       run("umount", [mnt]);
     }
+  });
+
+  it("fetch-secrets.sh writes the env file and Redis ACL root-only, retrying until a grant works (stub gcloud, curl)", () => {
+    const root = join(dir, "secrets");
+    const bin = join(root, "bin");
+    const runtime = join(root, "run");
+    mkdirSync(bin, { recursive: true });
+    const calls = join(root, "calls");
+    // gcloud fails once per secret (a grant still propagating), then prints "value-<id>".
+    writeFileSync(
+      join(bin, "gcloud"),
+      `#!/bin/bash\nid="\${5#--secret=}"\necho "$id" >> '${calls}'\nif [[ ! -f '${root}'/seen-"$id" ]]; then touch '${root}'/seen-"$id"; exit 1; fi\nprintf 'value-%s' "$id"\n`,
+    );
+    writeFileSync(join(bin, "curl"), `#!/bin/bash\ncase "\${@: -1}" in *external-ip) echo 203.0.113.7 ;; *ip) echo 10.10.0.5 ;; esac\n`);
+    writeFileSync(join(bin, "sleep"), "#!/bin/sh\nexit 0\n");
+    for (const f of ["gcloud", "curl", "sleep"]) chmodSync(join(bin, f), 0o755);
+    const script = join(root, "fetch.sh");
+    writeFileSync(
+      script,
+      fetchSecretsScript({
+        project: "p-demo1",
+        secrets: [
+          { env: "POSTGRES_PASSWORD", secretId: "co-vm-db-password" },
+          { env: "REDIS_PASSWORD", secretId: "co-vm-redis-password" },
+        ],
+        redisPasswordEnv: "REDIS_PASSWORD",
+        runtimeDir: runtime,
+        retryDelaySeconds: 0,
+      }),
+    );
+    const r = run("bash", [script], { PATH: `${bin}:${process.env.PATH}` });
+    expect(r.status, r.out).toBe(0);
+    expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual(["co-vm-db-password", "co-vm-db-password", "co-vm-redis-password", "co-vm-redis-password"]);
+    const envFile = readFileSync(join(runtime, "app.env"), "utf8").split("\n").filter(Boolean).sort();
+    expect(envFile).toEqual([
+      "POSTGRES_PASSWORD=value-co-vm-db-password",
+      "REDIS_PASSWORD=value-co-vm-redis-password",
+      "VM_INTERNAL_IP=10.10.0.5",
+      "VM_PUBLIC_IP=203.0.113.7",
+    ]);
+    expect(run("stat", ["-c", "%u %a", join(runtime, "app.env")]).out.trim()).toBe("0 600");
+    expect(run("stat", ["-c", "%a", runtime]).out.trim()).toBe("700");
+    const sha = spawnSync("sha256sum", { input: "value-co-vm-redis-password", encoding: "utf8" }).stdout.split(" ")[0];
+    expect(readFileSync(join(runtime, "secrets", "redis-users.acl"), "utf8")).toBe(`user default on #${sha} ~* &* +@all\n`);
+    // Redis (uid 999 in the alpine image) reads it; nobody else.
+    expect(run("stat", ["-c", "%u:%g %a", join(runtime, "secrets", "redis-users.acl")]).out.trim()).toBe("999:1000 600");
   });
 
   it("copy-media-to-gcs.sh copies once, resumably, then skips (stub gcloud)", () => {

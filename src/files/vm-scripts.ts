@@ -120,6 +120,10 @@ export interface FetchSecretsOptions {
   redisPasswordEnv?: string;
   /** uid:gid of the Redis process in its container (the redis alpine image: 999:1000) that must read the ACL. */
   redisOwner?: string;
+  /** Where the env file and secret files go (tmpfs). Tests pass a temp dir. @default "/run/course-organizer" */
+  runtimeDir?: string;
+  /** Seconds between attempts while a new grant propagates. @default 10 */
+  retryDelaySeconds?: number;
 }
 
 /**
@@ -147,9 +151,10 @@ set -euo pipefail
 umask 077
 
 PROJECT=${q(o.project)}
-RUNTIME_DIR=${q(RUNTIME_DIR)}
+RUNTIME_DIR=${q(o.runtimeDir ?? RUNTIME_DIR)}
 SECRETS_DIR="$RUNTIME_DIR/secrets"
-ENV_FILE=${q(ENV_FILE)}
+ENV_FILE="$RUNTIME_DIR/app.env"
+DELAY=${o.retryDelaySeconds ?? 10}
 METADATA=http://metadata.google.internal/computeMetadata/v1
 install -d -m 0700 "$RUNTIME_DIR" "$SECRETS_DIR"
 
@@ -162,8 +167,8 @@ fetch() {
       VALUES["$env"]="$value"
       return 0
     fi
-    echo "secret $id not readable yet (attempt $attempt/30); retrying in 10 s" >&2
-    sleep 10
+    echo "secret $id not readable yet (attempt $attempt/30); retrying in $DELAY s" >&2
+    sleep "$DELAY"
   done
   echo "secret $id could not be read through the VM's service account" >&2
   return 1
