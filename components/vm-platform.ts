@@ -115,7 +115,8 @@ export interface VmPlatformArgs {
  * and changes its metadata in place.
  *
  * Cost (us-central1, on-demand, before sustained-use discounts): e2-standard-2 ~$49/month, n2-standard-4
- * ~$142/month; 50 GB pd-ssd ~$8.50; static IP in use ~$7.30; snapshots ~$0.05/GB-month of changed blocks.
+ * ~$142/month; 50 GB pd-ssd ~$8.50; static IP in use ~$3.65; snapshots ~$0.05/GB-month of changed blocks
+ * (`npm run plan -- --cost` prices the plan from data/prices.json).
  */
 export class VmPlatform extends pulumi.ComponentResource {
   public readonly instance: gcp.compute.Instance;
