@@ -77,6 +77,8 @@ export interface VmPlatformArgs {
   databaseIndexes: boolean;
   /** Media bucket (stage 2): the VM's account gets objectAdmin on it and the app stores media there. */
   mediaBucket?: pulumi.Input<string>;
+  /** Static-files bucket (stage 2): the VM's account gets objectAdmin on it; collectstatic uploads there. */
+  staticBucket?: pulumi.Input<string>;
   /** Media objects public-read instead of signed URLs. @default false */
   publicMedia?: boolean;
   /** Copy the disk's media into the bucket once (stage 1 -> 2). @default true */
@@ -196,17 +198,23 @@ export class VmPlatform extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    if (args.mediaBucket !== undefined) {
-      new gcp.storage.BucketIAMMember(
-        `${name}-media-writer`,
-        { bucket: args.mediaBucket, role: "roles/storage.objectAdmin", member: pulumi.interpolate`serviceAccount:${args.serviceAccountEmail}` },
-        { parent: this },
+    // objectAdmin on the app's buckets only (never a project-wide storage role): django-storages writes, reads,
+    // deletes and overwrites objects there through the metadata server's credentials.
+    const bucketGrants: pulumi.Resource[] = [];
+    for (const [role, bucket] of [["media", args.mediaBucket], ["static", args.staticBucket]] as const) {
+      if (bucket === undefined) continue;
+      bucketGrants.push(
+        new gcp.storage.BucketIAMMember(
+          `${name}-${role}-writer`,
+          { bucket, role: "roles/storage.objectAdmin", member: pulumi.interpolate`serviceAccount:${args.serviceAccountEmail}` },
+          { parent: this },
+        ),
       );
     }
 
     // Files: names (secret ids, bucket) are resolved, never values. Each file is registered for `npm run render`.
     const behindLb = (args.behindLoadBalancer ?? false) && !retired;
-    const bundle = (secretIds: string[], bucket: string | undefined): VmBundleOptions => ({
+    const bundle = (secretIds: string[], bucket: string | undefined, staticBucket: string | undefined): VmBundleOptions => ({
       project: args.project,
       domain: args.domain,
       meetDomain: args.meetDomain,
@@ -223,6 +231,7 @@ export class VmPlatform extends pulumi.ComponentResource {
       secrets: args.secrets.map((s, i) => ({ env: s.env, secretId: secretIds[i]! })),
       registryHosts: args.registryHosts,
       mediaBucket: bucket,
+      staticBucket,
       publicMedia: args.publicMedia,
       copyMedia: args.copyMediaToBucket ?? true,
       staticCacheDays: args.staticCacheDays,
@@ -231,14 +240,15 @@ export class VmPlatform extends pulumi.ComponentResource {
       postgresMigrationSource: args.postgresMigrationSource,
     });
     const resolved = pulumi
-      .all([pulumi.all(args.secrets.map((s) => s.secretId)), args.mediaBucket])
-      .apply(([ids, bucket]) => {
-        const o = bundle(ids, bucket);
+      .all([pulumi.all(args.secrets.map((s) => s.secretId)), args.mediaBucket, args.staticBucket])
+      .apply(([ids, bucket, staticBucket]) => {
+        const o = bundle(ids, bucket, staticBucket);
         const files = vmFiles(o);
         return { files, userData: vmUserData(o, files) };
       });
     // The file list depends only on plain args (the bucket's presence, TLS, flags), so it is known in preview too.
-    const paths = vmFiles(bundle(args.secrets.map(() => "x"), args.mediaBucket === undefined ? undefined : "x")).map((f) => f.renderPath);
+    const known = (b: pulumi.Input<string> | undefined) => (b === undefined ? undefined : "x");
+    const paths = vmFiles(bundle(args.secrets.map(() => "x"), known(args.mediaBucket), known(args.staticBucket))).map((f) => f.renderPath);
     for (const p of paths) {
       renderFile("vm", p, resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content));
     }
@@ -280,7 +290,8 @@ export class VmPlatform extends pulumi.ComponentResource {
         allowStoppingForUpdate: true,
         desiredStatus: retired ? "TERMINATED" : "RUNNING",
       },
-      statefulOptions(this, { dependsOn: args.bootDependencies ?? [] }),
+      // The first boot reads secrets, pulls images and (stage 2) copies media: those grants come first.
+      statefulOptions(this, { dependsOn: [...(args.bootDependencies ?? []), ...bucketGrants] }),
     );
 
     if (behindLb) {

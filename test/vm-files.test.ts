@@ -191,6 +191,13 @@ describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
     expect(c.backend.volumes).toEqual(["/mnt/data/static:/app/staticfiles"]);
     expect(c.nginx.volumes).toEqual(["./nginx/nginx.conf:/etc/nginx/nginx.conf:ro", "/mnt/data/static:/srv/static:ro"]);
     expect(parse(composeFile({ ...base, mediaBucket: "co-media", publicMedia: true })).services.backend.environment.GS_QUERYSTRING_AUTH).toBe("False");
+    expect(c.backend.environment.GS_STATIC_BUCKET_NAME).toBeUndefined();
+    const st = parse(composeFile({ ...base, mediaBucket: "co-media", staticBucket: "co-static" })).services;
+    expect(st.daphne.environment).toMatchObject({
+      GS_STATIC_BUCKET_NAME: "co-static",
+      STATICFILES_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
+      STATIC_URL: "https://courses.example.org/static/",
+    });
   });
 });
 

@@ -65,6 +65,11 @@ export interface ComposeOptions {
   dbUser: string;
   /** Media in Cloud Storage (stage 2): the bucket django-storages writes to. Unset: media on the data disk. */
   mediaBucket?: string;
+  /**
+   * Static-files bucket (stage 2): `collectstatic` uploads there, the load balancer serves /static/* from it
+   * through Cloud CDN. Unset: static files on the data disk, served by nginx.
+   */
+  staticBucket?: string;
   /** Public URL prefix of media when in Cloud Storage (served by the load balancer's CDN backend bucket). */
   mediaUrl?: string;
   /** Media objects are public-read (seed GS_DEFAULT_ACL publicRead) instead of private with signed URLs. @default false */
@@ -145,6 +150,13 @@ export function composeFile(o: ComposeOptions): string {
       GS_QUERYSTRING_AUTH: o.publicMedia ? "False" : "True",
       MEDIA_URL: o.mediaUrl ?? `https://${o.domain}/media/`,
       GS_CUSTOM_ENDPOINT: `https://${o.domain}`,
+    });
+  }
+  if (o.staticBucket) {
+    Object.assign(django, {
+      GS_STATIC_BUCKET_NAME: o.staticBucket,
+      STATICFILES_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
+      STATIC_URL: `https://${o.domain}/static/`,
     });
   }
   const backendVolumes = [`${data}/static:/app/staticfiles`, ...(o.mediaBucket ? [] : [`${data}/media:/app/media`])];

@@ -54,6 +54,8 @@ export interface VmBundleOptions {
   mediaBucket?: string;
   publicMedia?: boolean;
   copyMedia?: boolean;
+  /** Static-files bucket (stage 2): collectstatic uploads there. */
+  staticBucket?: string;
   /** Static/media cache lifetimes nginx sets (seed: 30 and 7 days). */
   staticCacheDays?: number;
   mediaCacheDays?: number;
@@ -116,6 +118,7 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       dbName: DB_NAME,
       dbUser: DB_USER,
       mediaBucket: o.mediaBucket,
+      staticBucket: o.staticBucket,
       publicMedia: o.publicMedia,
       migrationSource: o.postgresMigrationSource,
     }),
