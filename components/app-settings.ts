@@ -108,7 +108,10 @@ export function settingsEnv(s: ResolvedSettings): Record<string, string> {
 export class AppSettings extends pulumi.ComponentResource {
   /** The secret holding the settings JSON. */
   public readonly secret: Secret;
-  /** Secret Manager id that boot scripts read. */
+  /**
+   * Secret Manager id that boot scripts read. For the app behind it: WebSocket clients and Daphne must exchange
+   * application heartbeats as data frames (the load balancer ignores ping/pong when timing out idle sockets).
+   */
   public readonly secretId: pulumi.Output<string>;
   /**
    * What a machine reading the settings at boot must wait for: the secret's version and its accessor grants

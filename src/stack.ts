@@ -267,6 +267,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     outputs.databaseReplicaIps = pulumi.all(database.replicas.map((r) => r.privateIp));
   }
   if (cache) outputs.redisHost = cache.host;
+  // The app reads its settings from this secret at boot; its /ws clients must send heartbeats as data frames,
+  // since Google's load balancer does not count WebSocket ping/pong as activity (docs: components/app-settings.ts).
   if (appSettings) outputs.appSettingsSecret = appSettings.secretId;
   if (database?.migrationJob) outputs.migrationJob = database.migrationJob.name;
 
