@@ -312,6 +312,8 @@ export function composeFile(o: ComposeOptions): string {
         COLIBRI_REST_ENABLED: "true",
       },
       volumes: [`${data}/jitsi/jvb:/config`],
+      // jitsi-web proxies /colibri-ws/ to the host "jvb" (docker-jitsi-meet's default name).
+      networks: { default: { aliases: ["jvb"] } },
       depends_on: { "jitsi-prosody": { condition: "service_started" } },
       logging,
     },
