@@ -68,6 +68,7 @@ describe("app settings at stage 3", () => {
   it("never reach a rendered file: no password, AUTH string or settings JSON in what machines receive", async () => {
     const p = await plan("stage3", { withFiles: true });
     const { password, auth } = await settings();
+    expect(p.files?.length).toBeGreaterThan(0);
     for (const f of p.files ?? []) {
       expect(f.content, `${f.role}/${f.path}`).not.toContain(password);
       expect(f.content, `${f.role}/${f.path}`).not.toContain(auth);
