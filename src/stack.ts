@@ -18,6 +18,9 @@ import { DB_NAME as VM_DB_NAME, DB_USER as VM_DB_USER } from "./files/vm-bundle"
 import { Secret } from "../components/secret";
 import { ArtifactRegistry } from "../components/artifact-registry";
 import { VmPlatform, VM_PROJECT_ROLES, type VmSecret } from "../components/vm-platform";
+import { Monitoring, zonesOf } from "../components/monitoring";
+import { capacityOf } from "./config/capacity";
+import { VM_POSTGRES_MAX_CONNECTIONS } from "./files/ops-agent";
 
 export interface StackContext {
   config: Config;
@@ -277,6 +280,51 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   // ── GKE, workloads, shards, Redis Cluster, Memcached, Pub/Sub, DNS (stage 4) ────────────────────
 
   // ── Monitoring and alerting (every stage) ────────────────────────────────────────────────────────
+  // What exists decides which metrics each policy watches (components/monitoring.ts metricSpecs); the names of
+  // channels, policies and checks never carry the stage, so a stage move updates them in place.
+  const vmServes = c.vm.enabled;
+  const appPools = c.httpPool.enabled || c.wsPool.enabled;
+  const videoPools = c.video.mode === "pool";
+  const monitoring = new Monitoring("monitoring", {
+    prefix: c.prefix,
+    project: c.project,
+    labels: ctx.labels("monitoring"),
+    domain: c.domain,
+    alertEmails: c.alertEmails,
+    webhookUrl: c.monitoring.webhookUrl,
+    pagerdutyServiceKeySecret: c.monitoring.pagerdutyServiceKeySecret,
+    thresholds: {
+      cpuPercent: c.monitoring.cpuPercent,
+      memoryPercent: c.monitoring.memoryPercent,
+      apiLatencyMs: c.monitoring.apiLatencyMs,
+      dbConnectionsPercent: c.monitoring.dbConnectionsPercent,
+      websocketConnectionsPercent: c.monitoring.websocketConnectionsPercent,
+      diskPercent: c.monitoring.diskPercent,
+      errorRatePercent: c.monitoring.errorRatePercent,
+    },
+    durationSeconds: c.monitoring.durationSeconds,
+    uptimeRegions: c.monitoring.uptimeRegions,
+    // A retained (stopped) VM at stage 3 serves nothing: no VM metrics then.
+    vm: vmServes ? { postgresMaxConnections: VM_POSTGRES_MAX_CONNECTIONS } : undefined,
+    instancePools: appPools || videoPools,
+    loadBalancer: c.loadBalancer.enabled,
+    cloudSql: c.database.enabled ? { maxConnections: c.database.maxConnections } : undefined,
+    gke: c.kubernetes.enabled,
+    websocketCapacity: capacityOf(c).websocketConnections,
+    // The Ops Agent policy is zonal: the VM's zone; the zones regional instance groups spread over (HTTP/WS pools
+    // in the primary region, Videobridge pools in every region).
+    opsAgentZones: [
+      ...new Set([
+        ...(vmServes ? [c.vm.zone ?? `${c.region}-b`] : []),
+        ...(appPools ? zonesOf(c.region) : []),
+        ...(videoPools ? ctx.regions.flatMap(zonesOf) : []),
+      ]),
+    ],
+    budget: c.monitoring.billingAccount ? { billingAccount: c.monitoring.billingAccount, monthlyUsd: c.monitoring.monthlyBudgetUsd } : undefined,
+    sentryDsn: c.monitoring.sentryDsn,
+  });
+  outputs.dashboard = monitoring.dashboard.id;
+  outputs.uptimeChecks = pulumi.all(monitoring.uptimeChecks.map((u) => u.uptimeCheckId));
 
   return outputs;
 }

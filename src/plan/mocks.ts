@@ -238,6 +238,12 @@ export function invokeResult(token: string, inputs: Record<string, any>, project
       return { number: PROJECT_NUMBER, projectId: inputs.projectId ?? project, name: project, id: `projects/${project}` };
     case "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
       return { emailAddress: `service-${PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com` };
+    case "gcp:secretmanager/getSecretVersionAccess:getSecretVersionAccess": {
+      // A secret someone stored by hand (e.g. monitoring.pagerdutyServiceKeySecret): a fake 32-hex value.
+      const p = inputs.project ?? project;
+      const version = inputs.version ?? "1";
+      return { project: p, secret: inputs.secret, version, name: `projects/${PROJECT_NUMBER}/secrets/${inputs.secret}/versions/${version}`, secretData: `mock${h(String(inputs.secret), 28)}`, id: `projects/${p}/secrets/${inputs.secret}/versions/${version}` };
+    }
     default:
       throw new Error(`unexpected invoke ${token} in the offline plan: add a realistic answer in src/plan/mocks.ts`);
   }
