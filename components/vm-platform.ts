@@ -279,6 +279,8 @@ export class VmPlatform extends pulumi.ComponentResource {
           // OS Login: SSH users and keys come from IAM (roles/compute.osLogin), never from metadata keys.
           "enable-oslogin": "TRUE",
           "block-project-ssh-keys": "TRUE",
+          // The OS Config agent (in Ubuntu's GCE images) applies the Ops Agent policy of components/monitoring.ts.
+          "enable-osconfig": "TRUE",
           "user-data": this.userData,
         },
         // Firewall targets: 80/443 (web) and Jitsi's UDP 10000 / TCP 4443 (video).

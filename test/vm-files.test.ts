@@ -137,7 +137,10 @@ describe("what the containers get", () => {
     expect(c.postgres.image).toBe("postgres:15.10-alpine");
     expect(c.redis.image).toBe("redis:7.2.7-alpine");
     expect(c["jitsi-jvb"].image).toBe("jitsi/jvb:stable-9823");
-    expect(c.postgres.volumes).toEqual(["/mnt/data/postgres:/var/lib/postgresql/data"]);
+    expect(c.postgres.volumes).toEqual(["/mnt/data/postgres:/var/lib/postgresql/data", "/var/run/postgresql:/var/run/postgresql"]);
+    expect(c["postgres-exporter"].image).toBe("quay.io/prometheuscommunity/postgres-exporter:v0.16.0");
+    expect(c["redis-exporter"].image).toBe("oliver006/redis_exporter:v1.67.0");
+    expect(c["node-exporter"].command).toEqual(["--path.rootfs=/host", "--collector.textfile.directory=/host/var/lib/node-exporter/textfile"]);
     expect(c.redis.volumes).toContain("/mnt/data/redis:/data");
     for (const [name, svc] of Object.entries(c) as [string, any][]) {
       if (name !== "certbot") expect(svc.restart, name).toBe("unless-stopped");
@@ -177,7 +180,7 @@ describe("what the containers get", () => {
 
 describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
   it("points django-storages at the bucket and drops the disk's media mounts", () => {
-    const images = { backend: "b:1", nginx: "n:1", postgres: "postgres:15", redis: "redis:7", jitsiWeb: "w:1", jitsiProsody: "p:1", jitsiJicofo: "j:1", jitsiJvb: "v:1", prometheus: "pr:1", nodeExporter: "ne:1", grafana: "g:1", certbot: "c:1" };
+    const images = { backend: "b:1", nginx: "n:1", postgres: "postgres:15", redis: "redis:7", jitsiWeb: "w:1", jitsiProsody: "p:1", jitsiJicofo: "j:1", jitsiJvb: "v:1", prometheus: "pr:1", nodeExporter: "ne:1", postgresExporter: "pe:1", redisExporter: "re:1", grafana: "g:1", certbot: "c:1" };
     const base = { images, domain: "courses.example.org", meetDomain: "meet.courses.example.org", tls: false, backendReplicas: 2, gunicornWorkers: 4, gunicornThreads: 2, dbName: "course_organizer", dbUser: "course_organizer" };
     const c = parse(composeFile({ ...base, mediaBucket: "co-media" })).services;
     expect(c.backend.environment).toMatchObject({

@@ -28,6 +28,8 @@ function images(base: PresetBase): Config["images"] {
     jitsiJvb: "jitsi/jvb:stable-9823",
     prometheus: "prom/prometheus:v2.55.1",
     nodeExporter: "prom/node-exporter:v1.8.2",
+    postgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.16.0",
+    redisExporter: "oliver006/redis_exporter:v1.67.0",
     grafana: "grafana/grafana:11.4.0",
     certbot: "certbot/certbot:v3.0.1",
   };

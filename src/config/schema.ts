@@ -59,6 +59,9 @@ export const imagesSchema = z
     jitsiJvb: imageSchema,
     prometheus: imageSchema,
     nodeExporter: imageSchema,
+    /** Prometheus exporters of the VM's PostgreSQL and Redis (scraped by the VM's Prometheus). */
+    postgresExporter: imageSchema,
+    redisExporter: imageSchema,
     grafana: imageSchema,
     certbot: imageSchema,
   })

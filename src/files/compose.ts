@@ -18,6 +18,9 @@
 import { stringify } from "yaml";
 import { DATA_MOUNT, REDIS_ACL_FILE } from "./vm-scripts";
 
+/** node-exporter's textfile directory on the VM (src/files/prometheus.ts writes the WebSocket gauge there). */
+export const TEXTFILE_DIR = "/var/lib/node-exporter/textfile";
+
 /** Variables compose interpolates from the env file fetch-secrets.sh writes (and nothing else). */
 export const COMPOSE_ENV = [
   "POSTGRES_PASSWORD",
@@ -42,6 +45,8 @@ export interface ComposeImages {
   jitsiJvb: string;
   prometheus: string;
   nodeExporter: string;
+  postgresExporter: string;
+  redisExporter: string;
   grafana: string;
   certbot: string;
 }
@@ -233,7 +238,11 @@ export function composeFile(o: ComposeOptions): string {
       image: o.images.postgres,
       restart,
       environment: { POSTGRES_DB: o.dbName, POSTGRES_USER: o.dbUser, POSTGRES_PASSWORD: env("POSTGRES_PASSWORD"), PGDATA: "/var/lib/postgresql/data/pgdata" },
-      volumes: [`${data}/postgres:/var/lib/postgresql/data`],
+      volumes: [
+        `${data}/postgres:/var/lib/postgresql/data`,
+        // The server's Unix socket on the host too: the Ops Agent's postgresql receiver reads it (src/files/ops-agent.ts).
+        "/var/run/postgresql:/var/run/postgresql",
+      ],
       ...(o.migrationSource
         ? {
             // Google's DMS source requirements for PostgreSQL (pglogical, logical decoding).
@@ -320,10 +329,31 @@ export function composeFile(o: ComposeOptions): string {
     "node-exporter": {
       image: o.images.nodeExporter,
       restart,
-      command: ["--path.rootfs=/host"],
+      // The textfile collector reads the WebSocket gauge the host's websocket-metric.sh writes (src/files/prometheus.ts).
+      command: ["--path.rootfs=/host", `--collector.textfile.directory=/host${TEXTFILE_DIR}`],
       pid: "host",
       volumes: ["/:/host:ro,rslave"],
       expose: ["9100"],
+      logging,
+    },
+    "postgres-exporter": {
+      image: o.images.postgresExporter,
+      restart,
+      expose: ["9187"],
+      environment: {
+        DATA_SOURCE_URI: `postgres:5432/${o.dbName}?sslmode=disable`,
+        DATA_SOURCE_USER: o.dbUser,
+        DATA_SOURCE_PASS: env("POSTGRES_PASSWORD"),
+      },
+      depends_on: { postgres: { condition: "service_healthy" } },
+      logging,
+    },
+    "redis-exporter": {
+      image: o.images.redisExporter,
+      restart,
+      expose: ["9121"],
+      environment: { REDIS_ADDR: "redis://redis:6379", REDIS_PASSWORD: env("REDIS_PASSWORD") },
+      depends_on: { redis: { condition: "service_healthy" } },
       logging,
     },
     prometheus: {
