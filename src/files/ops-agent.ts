@@ -62,7 +62,8 @@ const STAMP = "/var/lib/google-cloud-ops-agent/co-config.sha256";
  * OS Config limits an inline script to 1024 characters.
  */
 export function opsAgentPolicyScript(kind: "validate" | "enforce"): string {
-  const head = [`config=${CONFIG}`, `stamp=${STAMP}`];
+  // The stamp holds `sha256sum <config>` output: `--check` re-reads the config file named in it.
+  const head = kind === "validate" ? [`stamp=${STAMP}`] : [`config=${CONFIG}`, `stamp=${STAMP}`];
   const body =
     kind === "validate"
       ? [

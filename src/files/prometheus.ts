@@ -177,7 +177,8 @@ export function alertRules(o: PrometheusOptions): string {
         for: forDuration,
         labels: { severity, metric: m.key },
         annotations: {
-          summary: `${m.title} above ${level} ${m.unit} on {{ $labels.instance }}: {{ $value | printf "%.1f" }} ${m.unit}`,
+          // Plain text (no templates): the same words as the Cloud Monitoring policy's subject.
+          summary: `${m.title} above ${level} ${m.unit} for ${o.durationSeconds} s`,
           action: m.action,
           runbook: m.runbook,
         },
