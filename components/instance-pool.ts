@@ -1,0 +1,343 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { physicalName } from "../src/naming";
+import { renderFile } from "../src/render/registry";
+import { ServiceAccount } from "./service-account";
+import { VM_IMAGE } from "./vm-platform";
+
+/** A custom metric the instances publish themselves (declared so its kind and unit are fixed before the first point). */
+export interface PublishedMetric {
+  /** `custom.googleapis.com/...` */
+  type: string;
+  displayName: string;
+  description: string;
+}
+
+/** One per-instance Cloud Monitoring metric the autoscaler keeps at `target` (resource gce_instance). */
+export interface AutoscalerMetric {
+  name: string;
+  target: number;
+  /** @default "GAUGE" */
+  type?: "GAUGE" | "DELTA_PER_SECOND" | "DELTA_PER_MINUTE";
+  /** Monitoring filter selecting one time series per instance (only `=` and AND). @default undefined */
+  filter?: string;
+}
+
+export interface PoolAutoscaling {
+  minReplicas: number;
+  maxReplicas: number;
+  /** Seconds a new instance is left alone before its metrics count (GCP calls it the initialization period). */
+  cooldownSeconds: number;
+  /** Mean CPU the autoscaler keeps, as a fraction (0.7 = 70 %). @default undefined (no CPU signal) */
+  cpuTarget?: number;
+  /**
+   * Fraction of the load balancer's serving capacity (the backend's maxRatePerInstance or maxUtilization) the
+   * autoscaler keeps. @default undefined (no load-balancer signal)
+   */
+  loadBalancingUtilization?: number;
+  /** Per-instance custom or agent metrics. @default [] */
+  metrics?: AutoscalerMetric[];
+  /** Scale-in control: at most `maxReplicas` instances removed within `windowSeconds`. */
+  scaleIn: { maxReplicas: number; windowSeconds: number };
+}
+
+export interface PoolHealthCheck {
+  port: number;
+  path: string;
+  /** Host header of the probe (Django refuses hosts outside ALLOWED_HOSTS). @default undefined (the instance IP) */
+  host?: string;
+  /** Seconds after an instance starts before auto-healing may recreate it (first boot pulls images). */
+  initialDelaySec: number;
+  /** @default 10 */
+  checkIntervalSec?: number;
+  /** @default 5 */
+  timeoutSec?: number;
+  /** @default 2 */
+  healthyThreshold?: number;
+  /** @default 3 */
+  unhealthyThreshold?: number;
+}
+
+export interface InstancePoolArgs {
+  prefix: string;
+  /** Role in physical names (`<prefix>-<role>-...`), e.g. "http", "ws", "jvb-us-central1". */
+  role: string;
+  labels: Record<string, string>;
+  project: string;
+  region: string;
+  /** Zones of the region the group spreads over (three, as GCP's regional default). */
+  zones: string[];
+  network: pulumi.Input<string>;
+  subnetwork: pulumi.Input<string>;
+  machineType: string;
+  /** Boot image. @default "ubuntu-os-cloud/ubuntu-2404-lts-amd64" (cloud-init user-data, gcloud, Ops Agent) */
+  image?: string;
+  /** Boot disk (GB). @default 30 */
+  bootDiskGb?: number;
+  /** Network tags the firewall rules target (components/network.ts `tags`). */
+  tags: string[];
+  /**
+   * An ephemeral external IP per instance (an access config in the template): Videobridges, which clients reach
+   * directly on UDP 10000. Everything else reaches the internet through Cloud NAT. @default false
+   */
+  externalIp?: boolean;
+  /** The cloud-init user-data (names only; no secret value). */
+  userData: pulumi.Input<string>;
+  /** Further metadata values (e.g. `shutdown-script`): scripts and names only. @default {} */
+  metadata?: Record<string, pulumi.Input<string>>;
+  /** Folder of `npm run render` for this pool's files. */
+  renderRole: string;
+  /** The files inside the user-data, registered for `npm run render` (so shellcheck and friends see them). @default [] */
+  renderFiles?: { path: string; content: pulumi.Input<string> }[];
+  /** Project roles of the pool's own service account. */
+  projectRoles: string[];
+  /** Secret Manager ids the instances read at boot: the pool's account is granted secretAccessor on each. @default [] */
+  secretIds?: pulumi.Input<string>[];
+  /** The Artifact Registry repository the instances pull from (reader grant on it only). @default undefined */
+  registry?: { location: string; repository: pulumi.Input<string> };
+  /** Resources the first boot needs (secret versions and grants made elsewhere). @default [] */
+  bootDependencies?: pulumi.Input<pulumi.Resource>[];
+  /** Named ports the load balancer's backend services address. @default [] */
+  namedPorts?: { name: string; port: number }[];
+  healthCheck: PoolHealthCheck;
+  autoscaling: PoolAutoscaling;
+  /**
+   * Guest shutdown window (seconds, 1-3600): when the group deletes an instance (scale-in, update, repair) GCE
+   * runs its shutdown hooks for up to this long before stopping it. @default undefined (GCE's best-effort ~90 s)
+   */
+  gracefulShutdownSeconds?: number;
+  /** Custom metrics the instances publish, declared here. @default [] */
+  publishedMetrics?: PublishedMetric[];
+  /** Description of the template and group. */
+  description: string;
+}
+
+/** The MIG update policy's fixed surge and unavailability for a regional group over `zones` zones. */
+export function rollingUpdateNumbers(zones: number): { maxSurgeFixed: number; maxUnavailableFixed: number } {
+  // A regional MIG refuses fixed values between 1 and the number of zones (each zone needs its own unit): the
+  // surge is one instance per zone, so a rollout creates the replacements before it deletes anything.
+  return { maxSurgeFixed: zones, maxUnavailableFixed: 0 };
+}
+
+/** Validate the args: messages name the field, the value and what is allowed. */
+export function instancePoolProblems(a: Pick<InstancePoolArgs, "zones" | "region" | "autoscaling" | "gracefulShutdownSeconds" | "healthCheck">): string[] {
+  const p: string[] = [];
+  if (a.zones.length === 0) p.push("zones: empty; list the zones of the region to spread over");
+  for (const z of a.zones) if (!z.startsWith(`${a.region}-`)) p.push(`zones: ${z} is not in region ${a.region}`);
+  if (new Set(a.zones).size !== a.zones.length) p.push(`zones: ${a.zones.join(", ")} repeats a zone`);
+  const s = a.autoscaling;
+  if (s.minReplicas > s.maxReplicas) p.push(`autoscaling.minReplicas: ${s.minReplicas} is above maxReplicas ${s.maxReplicas}`);
+  for (const [k, v] of [["cpuTarget", s.cpuTarget], ["loadBalancingUtilization", s.loadBalancingUtilization]] as const) {
+    if (v !== undefined && !(v > 0 && v <= 1)) p.push(`autoscaling.${k}: ${v} must be a fraction in (0, 1]`);
+  }
+  if (s.cpuTarget === undefined && s.loadBalancingUtilization === undefined && (s.metrics ?? []).length === 0) {
+    p.push("autoscaling: no signal (cpuTarget, loadBalancingUtilization or metrics); GCP would silently scale on CPU 60 %");
+  }
+  const g = a.gracefulShutdownSeconds;
+  if (g !== undefined && !(Number.isInteger(g) && g >= 1 && g <= 3600)) p.push(`gracefulShutdownSeconds: ${g} must be an integer in 1..3600`);
+  if (a.healthCheck.initialDelaySec < 0 || a.healthCheck.initialDelaySec > 3600) p.push(`healthCheck.initialDelaySec: ${a.healthCheck.initialDelaySec} must be in 0..3600`);
+  return p;
+}
+
+/**
+ * An autoscaled regional managed instance group: its own service account, a regional instance template (Shielded
+ * VM, OS Login, no external IP unless asked, cloud-init user-data), the group spread evenly over three zones with
+ * auto-healing and proactive rolling updates, a global health check (shared with the load balancer's backend
+ * service) and a regional autoscaler.
+ *
+ * Template replacement: instance templates are immutable, so every change makes a new one. The template takes a
+ * `namePrefix` (GCP appends a unique suffix) and keeps Pulumi's default create-before-delete
+ * (`deleteBeforeReplace: false`): the new template is created, the group is updated to it (a rolling update),
+ * and only then is the old one deleted. A fixed name would need delete-first, which GCP refuses while the group
+ * still uses the template ("resource in use").
+ *
+ * Cost: the instances' machine type x count (n2-standard-2 ~$71/month, n2-standard-4 ~$142/month on demand in
+ * us-central1); templates, groups, health checks and autoscalers are free.
+ */
+export class InstancePool extends pulumi.ComponentResource {
+  public readonly identity: ServiceAccount;
+  public readonly serviceAccountEmail: pulumi.Output<string>;
+  public readonly template: gcp.compute.RegionInstanceTemplate;
+  public readonly manager: gcp.compute.RegionInstanceGroupManager;
+  /** The group's instance group URL, for the load balancer's backend service. */
+  public readonly instanceGroup: pulumi.Output<string>;
+  public readonly healthCheck: gcp.compute.HealthCheck;
+  public readonly autoscaler: gcp.compute.RegionAutoscaler;
+  /** Secret accessor and registry reader grants of the pool's account. */
+  public readonly grants: pulumi.Resource[];
+
+  constructor(name: string, args: InstancePoolArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:compute:InstancePool", name, {}, opts);
+    const problems = instancePoolProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(`InstancePool ${name}:\n${problems.map((x) => `  - ${x}`).join("\n")}`, this);
+
+    this.identity = new ServiceAccount(
+      `${name}-identity`,
+      {
+        prefix: args.prefix,
+        project: args.project,
+        // `-pool`: service-account ids need 6 characters at least ("co-ws" alone has 5).
+        role: `${args.role}-pool`,
+        description: `Course Organizer ${args.description}: reads its secrets and images, writes logs and metrics`,
+        roles: args.projectRoles,
+      },
+      { parent: this },
+    );
+    this.serviceAccountEmail = this.identity.email;
+    const member = this.identity.member;
+
+    this.grants = [
+      ...(args.secretIds ?? []).map(
+        (id, i) =>
+          new gcp.secretmanager.SecretIamMember(
+            `${name}-secret-${i}`,
+            { project: args.project, secretId: id, role: "roles/secretmanager.secretAccessor", member },
+            { parent: this },
+          ),
+      ),
+      ...(args.registry
+        ? [
+            new gcp.artifactregistry.RepositoryIamMember(
+              `${name}-registry-reader`,
+              { project: args.project, location: args.registry.location, repository: args.registry.repository, role: "roles/artifactregistry.reader", member },
+              { parent: this },
+            ),
+          ]
+        : []),
+    ];
+    for (const m of args.publishedMetrics ?? []) {
+      new gcp.monitoring.MetricDescriptor(
+        `${name}-metric-${m.type.split("/").pop()}`,
+        {
+          project: args.project,
+          type: m.type,
+          displayName: m.displayName,
+          description: m.description,
+          metricKind: "GAUGE",
+          valueType: "INT64",
+          unit: "1",
+        },
+        { parent: this },
+      );
+    }
+
+    const hc = args.healthCheck;
+    this.healthCheck = new gcp.compute.HealthCheck(
+      `${name}-health`,
+      {
+        name: physicalName(args.prefix, `${args.role}-health`),
+        description: `${args.description}: HTTP ${hc.path} on ${hc.port}`,
+        checkIntervalSec: hc.checkIntervalSec ?? 10,
+        timeoutSec: hc.timeoutSec ?? 5,
+        healthyThreshold: hc.healthyThreshold ?? 2,
+        unhealthyThreshold: hc.unhealthyThreshold ?? 3,
+        httpHealthCheck: { port: hc.port, requestPath: hc.path, portSpecification: "USE_FIXED_PORT", ...(hc.host ? { host: hc.host } : {}) },
+        logConfig: { enable: false },
+      },
+      { parent: this },
+    );
+
+    for (const f of args.renderFiles ?? []) renderFile(args.renderRole, f.path, f.content);
+    const userData = renderFile(args.renderRole, "cloud-init/user-data.yaml", args.userData);
+
+    this.template = new gcp.compute.RegionInstanceTemplate(
+      `${name}-template`,
+      {
+        // namePrefix, not name: each replacement gets a fresh name, so it can exist next to the old one.
+        namePrefix: `${physicalName(args.prefix, args.role)}-`,
+        region: args.region,
+        description: args.description,
+        machineType: args.machineType,
+        disks: [{ boot: true, autoDelete: true, sourceImage: args.image ?? VM_IMAGE, diskSizeGb: args.bootDiskGb ?? 30, diskType: "pd-balanced" }],
+        networkInterfaces: [
+          {
+            network: args.network,
+            subnetwork: args.subnetwork,
+            // An empty access config is an ephemeral external IP per instance; without one, Cloud NAT.
+            ...(args.externalIp ? { accessConfigs: [{ networkTier: "PREMIUM" }] } : {}),
+          },
+        ],
+        serviceAccount: { email: this.identity.email, scopes: ["cloud-platform"] },
+        shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
+        metadata: {
+          // OS Login: SSH users come from IAM (roles/compute.osLogin), never from metadata keys.
+          "enable-oslogin": "TRUE",
+          "block-project-ssh-keys": "TRUE",
+          ...(args.metadata ?? {}),
+          "user-data": userData,
+        },
+        tags: args.tags,
+        labels: args.labels,
+        scheduling: {
+          automaticRestart: true,
+          onHostMaintenance: "MIGRATE",
+          preemptible: false,
+          ...(args.gracefulShutdownSeconds ? { gracefulShutdown: { enabled: true, maxDuration: { seconds: args.gracefulShutdownSeconds } } } : {}),
+        },
+      },
+      // The first boot reads secrets and pulls images: the grants come first. deleteBeforeReplace stays false.
+      { parent: this, dependsOn: [...this.grants, ...((args.bootDependencies ?? []) as pulumi.Resource[])] },
+    );
+
+    const rolling = rollingUpdateNumbers(args.zones.length);
+    this.manager = new gcp.compute.RegionInstanceGroupManager(
+      `${name}-group`,
+      {
+        name: physicalName(args.prefix, `${args.role}-group`),
+        region: args.region,
+        description: args.description,
+        baseInstanceName: physicalName(args.prefix, args.role, "instanceBaseName"),
+        versions: [{ name: "primary", instanceTemplate: this.template.selfLink }],
+        distributionPolicyZones: args.zones,
+        // EVEN: the same number of instances in every zone (±1), so a zone outage takes at most a third.
+        distributionPolicyTargetShape: "EVEN",
+        namedPorts: args.namedPorts ?? [],
+        autoHealingPolicies: { healthCheck: this.healthCheck.id, initialDelaySec: hc.initialDelaySec },
+        updatePolicy: {
+          type: "PROACTIVE",
+          instanceRedistributionType: "PROACTIVE",
+          minimalAction: "REPLACE",
+          mostDisruptiveAllowedAction: "REPLACE",
+          // SUBSTITUTE: new instances with new names are created before the old ones go (surge), which
+          // RECREATE (same names) cannot do without unavailability.
+          replacementMethod: "SUBSTITUTE",
+          ...rolling,
+        },
+        // The autoscaler owns the size; Pulumi must not fight it.
+        waitForInstances: false,
+      },
+      { parent: this, ignoreChanges: ["targetSize"] },
+    );
+    this.instanceGroup = this.manager.instanceGroup;
+
+    const s = args.autoscaling;
+    this.autoscaler = new gcp.compute.RegionAutoscaler(
+      `${name}-autoscaler`,
+      {
+        name: physicalName(args.prefix, `${args.role}-autoscaler`),
+        region: args.region,
+        target: this.manager.id,
+        autoscalingPolicy: {
+          mode: "ON",
+          minReplicas: s.minReplicas,
+          maxReplicas: s.maxReplicas,
+          cooldownPeriod: s.cooldownSeconds,
+          ...(s.cpuTarget !== undefined ? { cpuUtilization: { target: s.cpuTarget } } : {}),
+          ...(s.loadBalancingUtilization !== undefined ? { loadBalancingUtilization: { target: s.loadBalancingUtilization } } : {}),
+          metrics: (s.metrics ?? []).map((m) => ({ name: m.name, target: m.target, type: m.type ?? "GAUGE", ...(m.filter ? { filter: m.filter } : {}) })),
+          // GCP has no scale-out step: it adds what the signals ask for at once (the seed's "increment 2, fast"
+          // is the autoscaler's normal behaviour). Scale-in is what the seed slows down.
+          scaleInControl: { maxScaledInReplicas: { fixed: s.scaleIn.maxReplicas }, timeWindowSec: s.scaleIn.windowSeconds },
+        },
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({
+      instanceGroup: this.instanceGroup,
+      manager: this.manager.id,
+      autoscaler: this.autoscaler.id,
+      serviceAccountEmail: this.serviceAccountEmail,
+    });
+  }
+}
