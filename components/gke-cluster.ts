@@ -1,0 +1,262 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import * as k8s from "@pulumi/kubernetes";
+import { physicalName } from "../src/naming";
+import { statefulOptions } from "../src/options";
+
+/**
+ * Zones GKE nodes (and so the standalone NEGs) use per region: three zones that exist in the region (GCP zones
+ * are not all a/b/c: europe-west1 has b, c, d; us-east1 has b, c, d). The load balancer refers to the NEGs by
+ * zone, so the node locations are pinned rather than left to GKE's choice.
+ */
+export const REGION_ZONES: Record<string, string[]> = {
+  "us-central1": ["us-central1-a", "us-central1-b", "us-central1-c"],
+  "us-east1": ["us-east1-b", "us-east1-c", "us-east1-d"],
+  "us-east4": ["us-east4-a", "us-east4-b", "us-east4-c"],
+  "us-west1": ["us-west1-a", "us-west1-b", "us-west1-c"],
+  "europe-west1": ["europe-west1-b", "europe-west1-c", "europe-west1-d"],
+  "europe-west2": ["europe-west2-a", "europe-west2-b", "europe-west2-c"],
+  "europe-west3": ["europe-west3-a", "europe-west3-b", "europe-west3-c"],
+  "europe-west4": ["europe-west4-a", "europe-west4-b", "europe-west4-c"],
+  "asia-east1": ["asia-east1-a", "asia-east1-b", "asia-east1-c"],
+  "asia-northeast1": ["asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c"],
+  "asia-southeast1": ["asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"],
+  "australia-southeast1": ["australia-southeast1-a", "australia-southeast1-b", "australia-southeast1-c"],
+  "southamerica-east1": ["southamerica-east1-a", "southamerica-east1-b", "southamerica-east1-c"],
+};
+
+/** The node zones of a region (REGION_ZONES); throws naming the region when it is not in the table. */
+export function zonesOf(region: string): string[] {
+  const z = REGION_ZONES[region];
+  if (!z) throw new Error(`no node zones known for region ${region}: add it to REGION_ZONES in components/gke-cluster.ts`);
+  return z;
+}
+
+/** The i-th /28 after `base` (a 172.16.x.0/28): each region's control plane gets its own range. */
+export function masterCidr(base: string, index: number): string {
+  const [a, b, c, d] = base.split("/")[0]!.split(".").map(Number) as [number, number, number, number];
+  const n = ((a * 256 + b) * 256 + c) * 256 + d + 16 * index;
+  return `${[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".")}/28`;
+}
+
+/** Project roles of the node service account: GKE's least-privilege node role set (docs "Harden your cluster"). */
+export const NODE_ROLES = [
+  "roles/logging.logWriter",
+  "roles/monitoring.metricWriter",
+  "roles/monitoring.viewer",
+  "roles/stackdriver.resourceMetadata.writer",
+  "roles/autoscaling.metricsWriter",
+  "roles/artifactregistry.reader",
+];
+
+export interface GkeClusterArgs {
+  prefix: string;
+  labels: Record<string, string>;
+  project: string;
+  /** Region of the regional cluster (control plane replicated across its zones). */
+  region: string;
+  /** Zones of the node pool (and of the NEGs the load balancer refers to). @default zonesOf(region) */
+  nodeZones: string[];
+  /** VPC network id. */
+  network: pulumi.Input<string>;
+  /** The region's subnet id; it carries the secondary ranges `pods` and `services` (components/network.ts). */
+  subnetwork: pulumi.Input<string>;
+  /** Control-plane /28 for the private cluster (masterCidr(kubernetes.masterCidrBase, regionIndex)). */
+  masterCidr: string;
+  /** CIDRs allowed to reach the control plane's public endpoint (CI, operators; the VPC subnet). */
+  masterAuthorizedNetworks: { cidrBlock: string; displayName: string }[];
+  /** @default "REGULAR" */
+  releaseChannel: "RAPID" | "REGULAR" | "STABLE" | "EXTENDED";
+  /** @default "n2-standard-8" */
+  nodeMachineType: string;
+  /** Node pool autoscaling per zone. @default 1 */
+  nodesPerZoneMin: number;
+  /** @default 10 */
+  nodesPerZoneMax: number;
+  /** Daily maintenance window start, UTC "HH:MM" (4 hours, weekends and nights by RRULE). @default "03:00" */
+  maintenanceStartTime: string;
+}
+
+/**
+ * A regional GKE Standard cluster: private nodes in the region's subnet (VPC-native, secondary ranges `pods` and
+ * `services`), Workload Identity, a release channel, Managed Prometheus, shielded nodes, Dataplane V2, no legacy
+ * ABAC and no client certificate, a recurring maintenance window, and one autoscaled node pool with its own
+ * least-privilege service account. Exposes a kubeconfig (exec auth through gke-gcloud-auth-plugin) and a
+ * Kubernetes provider built from it.
+ *
+ * Cost (us-central1 list prices): the cluster fee is $0.10/hour ($73/month); an n2-standard-8 node is about
+ * $283/month, so 3 zones x 1..10 nodes is $850..$8,500/month per region.
+ */
+export class GkeCluster extends pulumi.ComponentResource {
+  public readonly cluster: gcp.container.Cluster;
+  public readonly nodePool: gcp.container.NodePool;
+  public readonly nodeServiceAccount: gcp.serviceaccount.Account;
+  public readonly name: pulumi.Output<string>;
+  /** The control plane's public endpoint (IP). */
+  public readonly endpoint: pulumi.Output<string>;
+  /** Cluster CA (base64, as kubeconfig's certificate-authority-data). */
+  public readonly caCert: pulumi.Output<string>;
+  /** Kubeconfig with exec auth (gke-gcloud-auth-plugin), a Pulumi secret. */
+  public readonly kubeconfig: pulumi.Output<string>;
+  /** The Kubernetes provider for this cluster's workloads. */
+  public readonly provider: k8s.Provider;
+  public readonly region: string;
+  public readonly nodeZones: string[];
+
+  constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:kubernetes:GkeCluster", name, {}, opts);
+    if (args.nodesPerZoneMin > args.nodesPerZoneMax) {
+      throw new pulumi.ResourceError(`GkeCluster ${name}: nodesPerZoneMin ${args.nodesPerZoneMin} > nodesPerZoneMax ${args.nodesPerZoneMax}`, this);
+    }
+    if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.maintenanceStartTime)) {
+      throw new pulumi.ResourceError(`GkeCluster ${name}: maintenanceStartTime ${JSON.stringify(args.maintenanceStartTime)} is not HH:MM`, this);
+    }
+    this.region = args.region;
+    this.nodeZones = args.nodeZones;
+    const clusterName = physicalName(args.prefix, `gke-${args.region}`, "gkeCluster");
+
+    this.nodeServiceAccount = new gcp.serviceaccount.Account(
+      `${name}-nodes-sa`,
+      {
+        accountId: physicalName(args.prefix, `gke-nodes-${args.region}`, "serviceAccount"),
+        displayName: `${args.prefix} GKE nodes ${args.region}`,
+        description: "GKE nodes: write logs and metrics, pull images; workloads use their own identities",
+      },
+      { parent: this },
+    );
+    const nodeRoles = NODE_ROLES.map(
+      (role) =>
+        new gcp.projects.IAMMember(
+          `${name}-nodes-${role.replace(/^roles\//, "").replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase()}`,
+          { project: args.project, role, member: pulumi.interpolate`serviceAccount:${this.nodeServiceAccount.email}` },
+          { parent: this },
+        ),
+    );
+
+    const [h, m] = args.maintenanceStartTime.split(":");
+    const endHour = String((Number(h) + 4) % 24).padStart(2, "0");
+    this.cluster = new gcp.container.Cluster(
+      `${name}-cluster`,
+      {
+        name: clusterName,
+        // A region as location: a regional cluster, control plane in three zones (no zonal SPOF; SLA 99.95 %).
+        location: args.region,
+        nodeLocations: args.nodeZones,
+        network: args.network,
+        subnetwork: args.subnetwork,
+        networkingMode: "VPC_NATIVE",
+        ipAllocationPolicy: { clusterSecondaryRangeName: "pods", servicesSecondaryRangeName: "services" },
+        // The default pool is removed at once; the managed pool below replaces it (GKE needs 1 node to create).
+        removeDefaultNodePool: true,
+        initialNodeCount: 1,
+        privateClusterConfig: {
+          enablePrivateNodes: true,
+          // Public endpoint restricted by master authorized networks: Pulumi and CI reach it from outside the VPC.
+          enablePrivateEndpoint: false,
+          masterIpv4CidrBlock: args.masterCidr,
+          masterGlobalAccessConfig: { enabled: true },
+        },
+        masterAuthorizedNetworksConfig: { cidrBlocks: args.masterAuthorizedNetworks, gcpPublicCidrsAccessEnabled: false },
+        workloadIdentityConfig: { workloadPool: `${args.project}.svc.id.goog` },
+        releaseChannel: { channel: args.releaseChannel },
+        monitoringConfig: {
+          enableComponents: ["SYSTEM_COMPONENTS"],
+          // Managed Prometheus: the PodMonitoring objects' metrics reach Cloud Monitoring, where the HPA adapter reads them.
+          managedPrometheus: { enabled: true },
+        },
+        loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS", "WORKLOADS"] },
+        enableShieldedNodes: true,
+        enableLegacyAbac: false,
+        // No client certificate (basic auth no longer exists in the API): IAM through gke-gcloud-auth-plugin only.
+        masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
+        // Dataplane V2 (eBPF): network policy enforcement and policy logging without Calico.
+        datapathProvider: "ADVANCED_DATAPATH",
+        addonsConfig: {
+          // The NEG controller that creates the standalone NEGs runs with the HTTP load balancing add-on.
+          httpLoadBalancing: { disabled: false },
+          horizontalPodAutoscaling: { disabled: false },
+        },
+        maintenancePolicy: {
+          recurringWindow: {
+            // A 4-hour window every night; the dates only anchor the recurrence.
+            startTime: `2025-01-01T${h}:${m}:00Z`,
+            endTime: `2025-01-${Number(h) + 4 >= 24 ? "02" : "01"}T${endHour}:${m}:00Z`,
+            recurrence: "FREQ=DAILY",
+          },
+        },
+        resourceLabels: args.labels,
+        deletionProtection: true,
+      },
+      statefulOptions(this, { ignoreChanges: ["initialNodeCount"] }),
+    );
+
+    this.nodePool = new gcp.container.NodePool(
+      `${name}-pool`,
+      {
+        name: "app",
+        cluster: this.cluster.id,
+        location: args.region,
+        nodeLocations: args.nodeZones,
+        initialNodeCount: args.nodesPerZoneMin,
+        autoscaling: { minNodeCount: args.nodesPerZoneMin, maxNodeCount: args.nodesPerZoneMax, locationPolicy: "BALANCED" },
+        management: { autoRepair: true, autoUpgrade: true },
+        upgradeSettings: { maxSurge: 1, maxUnavailable: 0, strategy: "SURGE" },
+        nodeConfig: {
+          machineType: args.nodeMachineType,
+          diskType: "pd-balanced",
+          diskSizeGb: 100,
+          imageType: "COS_CONTAINERD",
+          serviceAccount: this.nodeServiceAccount.email,
+          oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+          shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+          // Pods see the GKE metadata server (Workload Identity), never the node's own credentials.
+          workloadMetadataConfig: { mode: "GKE_METADATA" },
+          metadata: { "disable-legacy-endpoints": "true" },
+          resourceLabels: args.labels,
+          labels: { pool: "app" },
+        },
+      },
+      // Nodes come up after their account can write logs and pull images.
+      { parent: this, dependsOn: nodeRoles, ignoreChanges: ["initialNodeCount"] },
+    );
+
+    this.name = this.cluster.name;
+    this.endpoint = this.cluster.endpoint;
+    this.caCert = this.cluster.masterAuth.clusterCaCertificate.apply((c) => c ?? "");
+    // Exec auth: the plugin gets a short-lived token from the caller's gcloud credentials; nothing static is stored.
+    const context = `gke_${args.project}_${args.region}_${clusterName}`;
+    this.kubeconfig = pulumi.secret(pulumi.interpolate`apiVersion: v1
+kind: Config
+clusters:
+- name: ${context}
+  cluster:
+    server: https://${this.endpoint}
+    certificate-authority-data: ${this.caCert}
+contexts:
+- name: ${context}
+  context:
+    cluster: ${context}
+    user: ${context}
+current-context: ${context}
+users:
+- name: ${context}
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: gke-gcloud-auth-plugin
+      installHint: Install gke-gcloud-auth-plugin with "gcloud components install gke-gcloud-auth-plugin"
+      provideClusterInfo: true
+      interactiveMode: Never
+`);
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        kubeconfig: this.kubeconfig,
+        enableServerSideApply: true,
+        // Workloads are applied once the nodes exist (the pool's pods need somewhere to run for readiness).
+      },
+      { parent: this, dependsOn: [this.nodePool] },
+    );
+    this.registerOutputs({ name: this.name, endpoint: this.endpoint });
+  }
+}

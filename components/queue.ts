@@ -1,0 +1,131 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { statefulOptions } from "../src/options";
+
+export interface QueueArgs {
+  labels: Record<string, string>;
+  project: string;
+  /** The seed's topic name ("Message Queue for Async Tasks": topic_path(..., 'email-queue')). @default "email-queue" */
+  topicName: string;
+  /** The seed's subscription name (subscription_path(..., 'email-worker')). @default "email-worker" */
+  subscriptionName: string;
+  /** Seconds a worker has to ack before redelivery (sending one e-mail through the Gmail API). @default 60 */
+  ackDeadlineSeconds: number;
+  /** Deliveries before a message goes to the dead-letter topic (Pub/Sub allows 5..100). @default 5 */
+  maxDeliveryAttempts: number;
+  /** Days messages are kept on the topic and in the subscriptions (Pub/Sub allows up to 7 for subscriptions). @default 7 */
+  retentionDays: number;
+  /** Retry policy backoff bounds (seconds, Pub/Sub allows 0..600). @default 10 */
+  minBackoffSeconds: number;
+  /** @default 600 */
+  maxBackoffSeconds: number;
+  /** Members (`serviceAccount:...`) that publish to the topic: the api identity only. */
+  publishers: pulumi.Input<string>[];
+  /** Members that consume the subscription: the worker identity only. */
+  subscribers: pulumi.Input<string>[];
+}
+
+const seconds = (s: number) => `${s}s`;
+
+/**
+ * Pub/Sub for the seed's asynchronous e-mail: topic `email-queue`, pull subscription `email-worker` with a retry
+ * policy (exponential backoff) and a dead-letter topic `email-queue-dead-letter` that keeps messages that failed
+ * `maxDeliveryAttempts` times, with its own subscription so they are retained for inspection and replay.
+ * Pub/Sub forwards to the dead-letter topic as its service agent
+ * (`service-<projectNumber>@gcp-sa-pubsub.iam.gserviceaccount.com`), which needs publisher on the dead-letter
+ * topic and subscriber on the source subscription (Pub/Sub docs "Dead-letter topics").
+ *
+ * Cost: $40/TiB of throughput (first 10 GiB/month free); retained acknowledged messages are billed as storage.
+ */
+export class Queue extends pulumi.ComponentResource {
+  public readonly topic: gcp.pubsub.Topic;
+  public readonly subscription: gcp.pubsub.Subscription;
+  public readonly deadLetterTopic: gcp.pubsub.Topic;
+  public readonly deadLetterSubscription: gcp.pubsub.Subscription;
+  public readonly topicName: pulumi.Output<string>;
+  public readonly subscriptionName: pulumi.Output<string>;
+  /** The Pub/Sub service agent that forwards dead letters. */
+  public readonly serviceAgent: pulumi.Output<string>;
+
+  constructor(name: string, args: QueueArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:queue:Queue", name, {}, opts);
+    const problems: string[] = [];
+    if (args.maxDeliveryAttempts < 5 || args.maxDeliveryAttempts > 100) problems.push(`maxDeliveryAttempts ${args.maxDeliveryAttempts} is not in 5..100`);
+    if (args.minBackoffSeconds > args.maxBackoffSeconds) problems.push(`minBackoffSeconds ${args.minBackoffSeconds} > maxBackoffSeconds ${args.maxBackoffSeconds}`);
+    if (args.maxBackoffSeconds > 600) problems.push(`maxBackoffSeconds ${args.maxBackoffSeconds} is above Pub/Sub's 600`);
+    if (args.ackDeadlineSeconds < 10 || args.ackDeadlineSeconds > 600) problems.push(`ackDeadlineSeconds ${args.ackDeadlineSeconds} is not in 10..600`);
+    if (args.retentionDays < 1 || args.retentionDays > 7) problems.push(`retentionDays ${args.retentionDays} is not in 1..7`);
+    if (problems.length > 0) throw new pulumi.ResourceError(`Queue ${name}: ${problems.join("; ")}`, this);
+
+    const retention = seconds(args.retentionDays * 86400);
+    this.topic = new gcp.pubsub.Topic(
+      `${name}-topic`,
+      { name: args.topicName, labels: args.labels, messageRetentionDuration: retention },
+      statefulOptions(this),
+    );
+    this.deadLetterTopic = new gcp.pubsub.Topic(
+      `${name}-dead-letter-topic`,
+      { name: `${args.topicName}-dead-letter`, labels: args.labels, messageRetentionDuration: retention },
+      statefulOptions(this),
+    );
+    // Without a subscription a topic drops what it receives: this one holds the dead letters.
+    this.deadLetterSubscription = new gcp.pubsub.Subscription(
+      `${name}-dead-letter-subscription`,
+      {
+        name: `${args.topicName}-dead-letter`,
+        topic: this.deadLetterTopic.id,
+        labels: args.labels,
+        ackDeadlineSeconds: args.ackDeadlineSeconds,
+        messageRetentionDuration: retention,
+        retainAckedMessages: true,
+        expirationPolicy: { ttl: "" },
+      },
+      { parent: this },
+    );
+    this.subscription = new gcp.pubsub.Subscription(
+      `${name}-subscription`,
+      {
+        name: args.subscriptionName,
+        topic: this.topic.id,
+        labels: args.labels,
+        ackDeadlineSeconds: args.ackDeadlineSeconds,
+        messageRetentionDuration: retention,
+        retryPolicy: { minimumBackoff: seconds(args.minBackoffSeconds), maximumBackoff: seconds(args.maxBackoffSeconds) },
+        deadLetterPolicy: { deadLetterTopic: this.deadLetterTopic.id, maxDeliveryAttempts: args.maxDeliveryAttempts },
+        // Never expire for inactivity (the default deletes a subscription idle for 31 days).
+        expirationPolicy: { ttl: "" },
+        // An e-mail sent twice is worse than one retried late: Pub/Sub's exactly-once delivery within the region.
+        enableExactlyOnceDelivery: true,
+      },
+      { parent: this },
+    );
+
+    const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { parent: this });
+    this.serviceAgent = pulumi.interpolate`serviceAccount:service-${project.number}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+    new gcp.pubsub.TopicIAMMember(
+      `${name}-dead-letter-publisher-agent`,
+      { topic: this.deadLetterTopic.name, role: "roles/pubsub.publisher", member: this.serviceAgent },
+      { parent: this },
+    );
+    new gcp.pubsub.SubscriptionIAMMember(
+      `${name}-subscriber-agent`,
+      { subscription: this.subscription.name, role: "roles/pubsub.subscriber", member: this.serviceAgent },
+      { parent: this },
+    );
+    args.publishers.forEach(
+      (member, i) =>
+        new gcp.pubsub.TopicIAMMember(`${name}-publisher-${i}`, { topic: this.topic.name, role: "roles/pubsub.publisher", member }, { parent: this }),
+    );
+    args.subscribers.forEach(
+      (member, i) =>
+        new gcp.pubsub.SubscriptionIAMMember(
+          `${name}-subscriber-${i}`,
+          { subscription: this.subscription.name, role: "roles/pubsub.subscriber", member },
+          { parent: this },
+        ),
+    );
+    this.topicName = this.topic.name;
+    this.subscriptionName = this.subscription.name;
+    this.registerOutputs({ topic: this.topicName, subscription: this.subscriptionName });
+  }
+}

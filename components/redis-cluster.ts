@@ -1,0 +1,105 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { physicalName } from "../src/naming";
+import { statefulOptions } from "../src/options";
+import type { Weekday } from "./database";
+
+export interface RedisClusterArgs {
+  prefix: string;
+  labels: Record<string, string>;
+  project: string;
+  /** Role in the physical names. @default "cache-cluster" */
+  role: string;
+  /** Region; forces replacement. */
+  region: string;
+  /** VPC network id the cluster's Private Service Connect endpoints live in. */
+  network: pulumi.Input<string>;
+  /** The region's subnet id: the service connection policy allocates the PSC endpoints' addresses from it. */
+  subnetwork: pulumi.Input<string>;
+  /** @default 3 (seed "WebSocket Scaling": "Redis cluster (3 nodes)") */
+  shards: number;
+  /** Replicas per shard, in other zones (MULTI_ZONE). @default 1 */
+  replicasPerShard: number;
+  /** @default "REDIS_HIGHMEM_MEDIUM" (6.5 GB per node) */
+  nodeType: "REDIS_SHARED_CORE_NANO" | "REDIS_STANDARD_SMALL" | "REDIS_HIGHMEM_MEDIUM" | "REDIS_HIGHMEM_XLARGE";
+  /** @default "SUNDAY" */
+  maintenanceDay: Weekday;
+  /** @default 6 */
+  maintenanceHour: number;
+  /** Members (`serviceAccount:...`) that connect with IAM authentication (roles/redis.dbConnectionUser). */
+  connectors: pulumi.Input<string>[];
+}
+
+/**
+ * Memorystore for Redis Cluster: the first cache level, sessions and rate limiting at stage 4 (the seed's
+ * "Redis Cluster" row of "WebSocket Scaling", applied to the cache). Sharded, one replica per shard in another
+ * zone, reached through Private Service Connect (a service connection policy for `gcp-memorystore-redis` in the
+ * region's subnet creates the endpoints), TLS with server authentication, IAM authentication (clients send an
+ * access token of their service account as the AUTH password), RDB persistence, GCP deletion protection.
+ *
+ * The app needs a cluster-aware client (redis-py's `RedisCluster`, django-redis with a cluster connection
+ * factory): a plain client that ignores MOVED redirects fails on two of three shards. The Channels layer cannot
+ * use it (channels_redis issues 381 and 420); it runs on separate Standard-tier instances.
+ *
+ * Cost (us-central1): REDIS_HIGHMEM_MEDIUM is about $0.20 per node-hour: 3 shards x 2 nodes about $880/month.
+ */
+export class RedisCluster extends pulumi.ComponentResource {
+  public readonly cluster: gcp.redis.Cluster;
+  public readonly connectionPolicy: gcp.networkconnectivity.ServiceConnectionPolicy;
+  /**
+   * The discovery endpoint `host:port`. The client must be cluster-aware: it asks this endpoint for the slot map
+   * (CLUSTER SLOTS) and follows MOVED/ASK redirects to the shards.
+   */
+  public readonly discoveryEndpoint: pulumi.Output<string>;
+
+  constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:cache:RedisCluster", name, {}, opts);
+    if (args.shards < 1) throw new pulumi.ResourceError(`RedisCluster ${name}: shards ${args.shards} must be at least 1`, this);
+    if (args.replicasPerShard < 0 || args.replicasPerShard > 2) {
+      throw new pulumi.ResourceError(`RedisCluster ${name}: replicasPerShard ${args.replicasPerShard} is not in 0..2`, this);
+    }
+    // Memorystore for Redis Cluster is a PSC producer: it needs this policy in the consumer VPC before it is created.
+    this.connectionPolicy = new gcp.networkconnectivity.ServiceConnectionPolicy(
+      `${name}-psc-policy`,
+      {
+        name: physicalName(args.prefix, `${args.role}-psc-${args.region}`),
+        location: args.region,
+        serviceClass: "gcp-memorystore-redis",
+        network: args.network,
+        description: "Private Service Connect endpoints of Memorystore for Redis Cluster",
+        pscConfig: { subnetworks: [args.subnetwork] },
+        labels: args.labels,
+      },
+      { parent: this },
+    );
+    this.cluster = new gcp.redis.Cluster(
+      `${name}-cluster`,
+      {
+        name: physicalName(args.prefix, args.role, "redisCluster"),
+        region: args.region,
+        shardCount: args.shards,
+        replicaCount: args.replicasPerShard,
+        nodeType: args.nodeType,
+        pscConfigs: [{ network: args.network }],
+        // Both force replacement (data/gcp-api-facts.json): fixed for the cluster's life.
+        transitEncryptionMode: "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION",
+        authorizationMode: "AUTH_MODE_IAM_AUTH",
+        zoneDistributionConfig: { mode: "MULTI_ZONE" },
+        persistenceConfig: { mode: "RDB", rdbConfig: { rdbSnapshotPeriod: "ONE_HOUR" } },
+        redisConfigs: { "maxmemory-policy": "allkeys-lru" },
+        maintenancePolicy: {
+          weeklyMaintenanceWindows: [{ day: args.maintenanceDay, startTime: { hours: args.maintenanceHour, minutes: 0, seconds: 0, nanos: 0 } }],
+        },
+        labels: args.labels,
+        deletionProtectionEnabled: true,
+      },
+      statefulOptions(this, { dependsOn: [this.connectionPolicy] }),
+    );
+    args.connectors.forEach(
+      (member, i) =>
+        new gcp.projects.IAMMember(`${name}-connector-${i}`, { project: args.project, role: "roles/redis.dbConnectionUser", member }, { parent: this }),
+    );
+    this.discoveryEndpoint = this.cluster.discoveryEndpoints.apply((e) => (e?.[0] ? `${e[0].address}:${e[0].port}` : ""));
+    this.registerOutputs({ discoveryEndpoint: this.discoveryEndpoint });
+  }
+}

@@ -1,0 +1,162 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import * as k8s from "@pulumi/kubernetes";
+import { stringify } from "yaml";
+import { ServiceAccount } from "./service-account";
+import { renderFile } from "../src/render/registry";
+import {
+  ADAPTER_NAME,
+  ADAPTER_NAMESPACE,
+  APP_NAMESPACE,
+  WORKLOADS,
+  clusterManifests,
+  manifestFileName,
+  negName,
+  type Manifest,
+  type Workload,
+  type WorkloadManifestArgs,
+} from "../src/files/k8s-manifests";
+
+export interface WorkloadIdentitiesArgs {
+  prefix: string;
+  project: string;
+}
+
+/**
+ * The Google service accounts the GKE workloads act as (Workload Identity), one per workload so that publish
+ * (api) and subscribe (worker) rights stay apart, plus the metrics adapter's (monitoring.viewer). The
+ * `roles/iam.workloadIdentityUser` bindings name the Kubernetes service account in the project's workload pool
+ * (`<project>.svc.id.goog[course-organizer/api]`), which is the same in every cluster of the project: one binding
+ * serves all regions.
+ */
+export class WorkloadIdentities extends pulumi.ComponentResource {
+  public readonly accounts: Record<Workload, ServiceAccount>;
+  public readonly adapter: ServiceAccount;
+  /** The workloadIdentityUser bindings; pods must not start before them (their token exchange would fail). */
+  public readonly bindings: gcp.serviceaccount.IAMMember[];
+
+  constructor(name: string, args: WorkloadIdentitiesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:kubernetes:WorkloadIdentities", name, {}, opts);
+    const pool = `${args.project}.svc.id.goog`;
+    const describe: Record<Workload, string> = {
+      api: "GKE api pods (Gunicorn): read settings, publish to email-queue",
+      ws: "GKE ws pods (Daphne): read settings",
+      worker: "GKE e-mail workers: read settings, consume email-worker",
+    };
+    const mk = (key: string, description: string, roles: string[]) =>
+      new ServiceAccount(`${name}-${key}`, { prefix: args.prefix, project: args.project, role: `gke-${key}`, description, roles }, { parent: this });
+    this.accounts = {
+      api: mk("api", describe.api, ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent"]),
+      ws: mk("ws", describe.ws, ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent"]),
+      worker: mk("worker", describe.worker, ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent"]),
+    };
+    // The adapter reads Cloud Monitoring time series (Managed Prometheus and Pub/Sub metrics) for the HPAs.
+    this.adapter = mk("metrics-adapter", "Custom Metrics Stackdriver Adapter: reads metrics for the HPAs", ["roles/monitoring.viewer"]);
+    const bind = (key: string, sa: ServiceAccount, ksa: string) =>
+      new gcp.serviceaccount.IAMMember(
+        `${name}-${key}-wi`,
+        { serviceAccountId: sa.account.name, role: "roles/iam.workloadIdentityUser", member: `serviceAccount:${pool}[${ksa}]` },
+        { parent: this },
+      );
+    this.bindings = [
+      ...WORKLOADS.map((w) => bind(w, this.accounts[w], `${APP_NAMESPACE}/${w}`)),
+      bind("metrics-adapter", this.adapter, `${ADAPTER_NAMESPACE}/${ADAPTER_NAME}`),
+    ];
+    this.registerOutputs({});
+  }
+}
+
+export interface WorkloadsArgs extends WorkloadManifestArgs {
+  /** The cluster's Kubernetes provider (GkeCluster.provider). */
+  provider: k8s.Provider;
+  /** Resources pods need before they start: the settings secret's version and accessor grants, the WI bindings. */
+  podDependencies: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The Kubernetes resource class for a manifest's kind; CRDs (PodMonitoring) go through CustomResource. */
+function create(name: string, m: Manifest, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+  const a = m as never;
+  switch (m.kind) {
+    case "Namespace":
+      return new k8s.core.v1.Namespace(name, a, opts);
+    case "ServiceAccount":
+      return new k8s.core.v1.ServiceAccount(name, a, opts);
+    case "Service":
+      return new k8s.core.v1.Service(name, a, opts);
+    case "Deployment":
+      // The HPA owns the replica count after creation; an update must not reset it to the initial value.
+      return new k8s.apps.v1.Deployment(name, a, { ...opts, ignoreChanges: ["spec.replicas"] });
+    case "PodDisruptionBudget":
+      return new k8s.policy.v1.PodDisruptionBudget(name, a, opts);
+    case "HorizontalPodAutoscaler":
+      return new k8s.autoscaling.v2.HorizontalPodAutoscaler(name, a, opts);
+    case "ClusterRole":
+      return new k8s.rbac.v1.ClusterRole(name, a, opts);
+    case "ClusterRoleBinding":
+      return new k8s.rbac.v1.ClusterRoleBinding(name, a, opts);
+    case "RoleBinding":
+      return new k8s.rbac.v1.RoleBinding(name, a, opts);
+    case "APIService":
+      return new k8s.apiregistration.v1.APIService(name, a, opts);
+    default:
+      return new k8s.apiextensions.CustomResource(name, a, opts);
+  }
+}
+
+/**
+ * The app on one GKE cluster, through the cluster's provider: namespace, Workload Identity service accounts,
+ * the seed's api / ws / worker Deployments, Services with standalone NEGs, PodDisruptionBudgets, HPAs and the
+ * metrics pipeline they read (Managed Prometheus PodMonitoring and the Custom Metrics Stackdriver Adapter).
+ * Every object comes from `src/files/k8s-manifests.ts` and is rendered as `gke-<region>/<kind>-<name>.yaml`.
+ *
+ * The load balancer refers to the NEGs `<prefix>-api-<region>` and `<prefix>-ws-<region>` by URL in each node
+ * zone; the NEG controller creates them when the Services are applied (`services` below: depend on them).
+ */
+export class Workloads extends pulumi.ComponentResource {
+  /** Every Kubernetes object, by file name. */
+  public readonly objects: Record<string, pulumi.CustomResource>;
+  /** The Services that carry the NEG annotation: the load balancer's backend services come after them. */
+  public readonly services: pulumi.CustomResource[];
+  /** NEG names per served workload. */
+  public readonly negNames: { api: string; ws: string };
+
+  constructor(name: string, args: WorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:kubernetes:Workloads", name, {}, opts);
+    for (const w of WORKLOADS) {
+      const r = args.replicas[w];
+      if (r.min > r.max || r.initial < r.min || r.initial > r.max) {
+        throw new pulumi.ResourceError(`Workloads ${name}: replicas.${w} must satisfy min <= initial <= max (got ${r.min}, ${r.initial}, ${r.max})`, this);
+      }
+    }
+    const { provider, podDependencies, ...manifestArgs } = args;
+    const manifests = clusterManifests(manifestArgs);
+    const role = `gke-${args.region}`;
+    this.objects = {};
+    const namespaces: pulumi.CustomResource[] = [];
+    const accounts: pulumi.CustomResource[] = [];
+    const apiServices: pulumi.CustomResource[] = [];
+    const deployments: Record<string, pulumi.CustomResource> = {};
+    this.services = [];
+    for (const m of manifests) {
+      const file = manifestFileName(m);
+      const childName = `${name}-${file.replace(/\.yaml$/, "")}`;
+      // The rendered YAML is the same object the resource is created from (`npm run render` writes it).
+      renderFile(role, file, pulumi.output(m as unknown as Record<string, pulumi.Input<unknown>>).apply((o) => stringify(o)));
+      let dependsOn: pulumi.Input<pulumi.Resource>[] = [...namespaces];
+      if (m.kind === "Deployment") dependsOn = [...namespaces, ...accounts, ...(m.metadata.namespace === APP_NAMESPACE ? podDependencies : [])];
+      if (m.kind === "HorizontalPodAutoscaler") {
+        const target = (m.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name;
+        dependsOn = [...namespaces, ...apiServices, deployments[target]!];
+      }
+      const res = create(childName, m, { parent: this, provider, dependsOn });
+      this.objects[file] = res;
+      if (m.kind === "Namespace") namespaces.push(res);
+      if (m.kind === "ServiceAccount") accounts.push(res);
+      if (m.kind === "APIService") apiServices.push(res);
+      if (m.kind === "Deployment") deployments[m.metadata.name] = res;
+      if (m.kind === "Service" && m.metadata.namespace === APP_NAMESPACE) this.services.push(res);
+    }
+    this.negNames = { api: negName(args.prefix, "api", args.region), ws: negName(args.prefix, "ws", args.region) };
+    this.registerOutputs({ negNames: this.negNames });
+  }
+}

@@ -1,0 +1,431 @@
+/**
+ * The Kubernetes manifests every stage-4 cluster receives, as plain objects (pure functions, no Pulumi resources):
+ * the app's namespace, service accounts, the seed's Deployments ("Kubernetes Deployment", kubernetes/api-deployment.yaml),
+ * Services with standalone NEGs, PodDisruptionBudgets, HPAs (autoscaling/v2), Managed Prometheus PodMonitoring and
+ * the Custom Metrics Stackdriver Adapter the HPAs' Pods and External metrics need.
+ *
+ * Values that are Pulumi outputs (Google service-account e-mails, the settings secret id) are passed in as
+ * `pulumi.Input<string>` and placed as they are; `components/workloads.ts` creates the resources from the very same
+ * objects and renders them as YAML (`renderFile("gke-<region>", "<kind>-<name>.yaml", ...)`), and the tests validate
+ * them with kubernetes-models plus a strict unknown-field walk.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+
+/** The app's namespace in every cluster (the Workload Identity member names it: `<project>.svc.id.goog[course-organizer/api]`). */
+export const APP_NAMESPACE = "course-organizer";
+/** The adapter's namespace, as in Google's deploy/production/adapter_new_resource_model.yaml. */
+export const ADAPTER_NAMESPACE = "custom-metrics";
+export const ADAPTER_NAME = "custom-metrics-stackdriver-adapter";
+/** Google's release of the adapter (k8s-stackdriver, deploy/production/adapter_new_resource_model.yaml), pinned. */
+export const ADAPTER_IMAGE = "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.15.1-gke.0";
+/** gcloud for the init container that fetches the settings secret (pinned; the slim image carries `gcloud secrets`). */
+export const CLOUD_SDK_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:502.0.0-slim";
+/** The seed's probe and serving port (livenessProbe/readinessProbe httpGet port 8080). */
+export const APP_PORT = 8080;
+/** Prometheus metrics of the app (django-prometheus), kept off the serving port so the load balancer never exposes it. */
+export const METRICS_PORT = 9091;
+/** Where the init container writes the settings JSON (a memory-backed emptyDir: never on the node's disk). */
+export const SETTINGS_DIR = "/var/run/settings";
+
+export type Workload = "api" | "ws" | "worker";
+export const WORKLOADS: Workload[] = ["api", "ws", "worker"];
+
+/** A Kubernetes object as plain data. */
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, pulumi.Input<string>> };
+  [field: string]: unknown;
+}
+
+export interface ReplicaRange {
+  /** Deployment replicas at creation (the HPA takes over afterwards). */
+  initial: number;
+  min: number;
+  max: number;
+}
+
+export interface WorkloadManifestArgs {
+  /** Physical-name prefix (NEG names: `<prefix>-api-<region>`). */
+  prefix: string;
+  project: string;
+  region: string;
+  /** The backend image (Gunicorn, Daphne and the workers from one image; WORKER_TYPE picks the process). */
+  image: string;
+  /** Secret Manager id of the app settings JSON (AppSettings.secretId): fetched at pod start, never an env value. */
+  settingsSecretId: pulumi.Input<string>;
+  /** Google service accounts the Kubernetes service accounts act as (Workload Identity). */
+  googleServiceAccounts: Record<Workload, pulumi.Input<string>>;
+  /** Google service account of the metrics adapter (needs roles/monitoring.viewer). */
+  adapterServiceAccount: pulumi.Input<string>;
+  replicas: Record<Workload, ReplicaRange>;
+  cpuTargetPercent: number;
+  memoryTargetPercent: number;
+  /** api HPA: the seed's Pods metric http_requests_per_second, averageValue "100". */
+  requestsPerSecondPerPod: number;
+  /** ws HPA: open WebSocket connections per Daphne pod. */
+  connectionsPerPod: number;
+  /** worker HPA: undelivered messages of the subscription per worker pod. */
+  backlogPerWorker: number;
+  /** Pub/Sub subscription the workers consume (`email-worker`). */
+  subscription: string;
+  /** Labels on every object (the stack's labels: app, component, stage, managed-by). */
+  labels: Record<string, string>;
+}
+
+/** Process each Deployment runs (the image's entrypoint reads WORKER_TYPE; stage 3 uses http and daphne too). */
+export const WORKER_TYPE: Record<Workload, string> = { api: "http", ws: "daphne", worker: "email-worker" };
+/** Kubernetes Deployment names, as the seed's YAML (`course-organizer-api`). */
+export const deploymentName = (w: Workload) => `course-organizer-${w}`;
+/** The standalone NEG the NEG controller creates per zone for a workload's Service (`<prefix>-<w>-<region>`). */
+export const negName = (prefix: string, w: "api" | "ws", region: string) => `${prefix}-${w}-${region}`;
+
+/**
+ * Custom-metric names as the Custom Metrics Stackdriver Adapter serves them. Managed Prometheus stores a scraped
+ * gauge `x` as `prometheus.googleapis.com/x/gauge`, and the adapter reads it as `prometheus.googleapis.com|x|gauge`
+ * (GKE docs "Autoscale on Prometheus metrics"). The seed's bare `http_requests_per_second` only exists with a
+ * Prometheus adapter, which GKE does not run; the app exports it as a gauge (requests in the last second).
+ */
+export const METRICS = {
+  apiRequests: "prometheus.googleapis.com|http_requests_per_second|gauge",
+  wsConnections: "prometheus.googleapis.com|websocket_connections|gauge",
+  pubsubBacklog: "pubsub.googleapis.com|subscription|num_undelivered_messages",
+} as const;
+
+function appLabels(w: Workload): Record<string, string> {
+  // The seed's anti-affinity matches `app: course-organizer-<w>`.
+  return { app: deploymentName(w) };
+}
+
+export function namespaceManifest(labels: Record<string, string>): Manifest {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name: APP_NAMESPACE, labels } };
+}
+
+/** Kubernetes service accounts, each acting as its Google service account (Workload Identity). */
+export function serviceAccountManifests(a: WorkloadManifestArgs): Manifest[] {
+  return WORKLOADS.map((w) => ({
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: {
+      name: w,
+      namespace: APP_NAMESPACE,
+      labels: a.labels,
+      annotations: { "iam.gke.io/gcp-service-account": a.googleServiceAccounts[w] },
+    },
+  }));
+}
+
+/** The seed's Deployment for one workload (api-deployment.yaml), with the settings fetched from Secret Manager at start. */
+export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manifest {
+  const labels = appLabels(w);
+  // The worker serves no traffic, but the same process answers /health and /ready on 8080 (seed's probes).
+  const ports = [
+    { name: "http", containerPort: APP_PORT, protocol: "TCP" },
+    { name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" },
+  ];
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: deploymentName(w), namespace: APP_NAMESPACE, labels: { ...a.labels, ...labels } },
+    spec: {
+      // Seed: replicas 20 (api, primary region); the HPA owns the count afterwards (Pulumi ignores it, see Workloads).
+      replicas: a.replicas[w].initial,
+      selector: { matchLabels: labels },
+      // Seed: RollingUpdate maxSurge 5, maxUnavailable 2.
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 5, maxUnavailable: 2 } },
+      template: {
+        metadata: { labels: { ...a.labels, ...labels } },
+        spec: {
+          serviceAccountName: w,
+          // Daphne holds WebSockets for up to an hour (the load balancer's 3600 s): give them time to drain.
+          terminationGracePeriodSeconds: w === "ws" ? 120 : 30,
+          volumes: [{ name: "settings", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
+          initContainers: [
+            {
+              name: "fetch-settings",
+              image: CLOUD_SDK_IMAGE,
+              // The secret's id only; the value is read with the pod's Workload Identity and stays in memory.
+              command: [
+                "sh",
+                "-ec",
+                `gcloud secrets versions access latest --secret="$SETTINGS_SECRET" --project="$PROJECT" > ${SETTINGS_DIR}/settings.json`,
+              ],
+              env: [
+                { name: "SETTINGS_SECRET", value: a.settingsSecretId },
+                { name: "PROJECT", value: a.project },
+              ],
+              volumeMounts: [{ name: "settings", mountPath: SETTINGS_DIR }],
+              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+            },
+          ],
+          containers: [
+            {
+              name: w,
+              image: a.image,
+              ports,
+              // Seed: requests 500m / 1Gi, limits 2000m / 4Gi.
+              resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2000m", memory: "4Gi" } },
+              env: [
+                { name: "WORKER_TYPE", value: WORKER_TYPE[w] },
+                { name: "SETTINGS_FILE", value: `${SETTINGS_DIR}/settings.json` },
+                { name: "REGION", value: a.region },
+                ...(w === "worker" ? [{ name: "PUBSUB_SUBSCRIPTION", value: a.subscription }] : []),
+              ],
+              volumeMounts: [{ name: "settings", mountPath: SETTINGS_DIR, readOnly: true }],
+              // Seed: liveness /health on 8080 (30 s, 10 s), readiness /ready on 8080 (5 s, 5 s).
+              livenessProbe: { httpGet: { path: "/health", port: APP_PORT }, initialDelaySeconds: 30, periodSeconds: 10 },
+              readinessProbe: { httpGet: { path: "/ready", port: APP_PORT }, initialDelaySeconds: 5, periodSeconds: 5 },
+            },
+          ],
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                  weight: 100,
+                  podAffinityTerm: {
+                    labelSelector: { matchExpressions: [{ key: "app", operator: "In", values: [deploymentName(w)] }] },
+                    topologyKey: "kubernetes.io/hostname",
+                  },
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * ClusterIP Services with standalone NEGs. Choice: standalone zonal NEGs behind the existing global external
+ * Application Load Balancer, not the multi-cluster Gateway. The global backend services already exist (stage 2-3,
+ * with the instance groups), so GKE joins them as weighted backends for a gradual cut-over on the same anycast IP
+ * and certificate; one backend service with the NEGs of every region sends each request to the nearest healthy
+ * region. A multi-cluster Gateway would need a fleet, a config cluster and its own load balancer and IP.
+ * The NEG controller creates one NEG per zone named by the annotation; the load balancer refers to them by URL.
+ */
+export function serviceManifest(a: WorkloadManifestArgs, w: "api" | "ws"): Manifest {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name: w,
+      namespace: APP_NAMESPACE,
+      labels: a.labels,
+      annotations: { "cloud.google.com/neg": JSON.stringify({ exposed_ports: { [String(APP_PORT)]: { name: negName(a.prefix, w, a.region) } } }) },
+    },
+    spec: {
+      type: "ClusterIP",
+      selector: appLabels(w),
+      ports: [{ name: "http", port: APP_PORT, targetPort: APP_PORT, protocol: "TCP" }],
+    },
+  };
+}
+
+/** At most the rolling update's maxUnavailable (2) pods out at once for node drains and upgrades. */
+export function podDisruptionBudgetManifest(a: WorkloadManifestArgs, w: Workload): Manifest {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name: w, namespace: APP_NAMESPACE, labels: a.labels },
+    spec: { maxUnavailable: 2, selector: { matchLabels: appLabels(w) } },
+  };
+}
+
+const scaleTarget = (w: Workload) => ({ apiVersion: "apps/v1", kind: "Deployment", name: deploymentName(w) });
+const utilization = (name: "cpu" | "memory", averageUtilization: number) => ({
+  type: "Resource",
+  resource: { name, target: { type: "Utilization", averageUtilization } },
+});
+
+/** HPAs (autoscaling/v2): the seed's api-hpa, ws on connections per pod, workers on the Pub/Sub backlog. */
+export function hpaManifest(a: WorkloadManifestArgs, w: Workload): Manifest {
+  const r = a.replicas[w];
+  const metrics =
+    w === "api"
+      ? [
+          utilization("cpu", a.cpuTargetPercent),
+          utilization("memory", a.memoryTargetPercent),
+          {
+            type: "Pods",
+            pods: { metric: { name: METRICS.apiRequests }, target: { type: "AverageValue", averageValue: String(a.requestsPerSecondPerPod) } },
+          },
+        ]
+      : w === "ws"
+        ? [
+            // Seed "WebSocket Scaling": Daphne's limit is memory per connection, so memory scales it too.
+            utilization("memory", a.memoryTargetPercent),
+            {
+              type: "Pods",
+              pods: { metric: { name: METRICS.wsConnections }, target: { type: "AverageValue", averageValue: String(a.connectionsPerPod) } },
+            },
+          ]
+        : [
+            {
+              type: "External",
+              external: {
+                metric: {
+                  name: METRICS.pubsubBacklog,
+                  selector: { matchLabels: { "resource.labels.subscription_id": a.subscription } },
+                },
+                target: { type: "AverageValue", averageValue: String(a.backlogPerWorker) },
+              },
+            },
+          ];
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name: `${w}-hpa`, namespace: APP_NAMESPACE, labels: a.labels },
+    spec: {
+      scaleTargetRef: scaleTarget(w),
+      minReplicas: r.min,
+      maxReplicas: r.max,
+      metrics,
+      // WebSocket pods drop their connections when removed: scale them in slowly.
+      ...(w === "ws" ? { behavior: { scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: "Pods", value: 1, periodSeconds: 120 }] } } } : {}),
+    },
+  };
+}
+
+/** Managed Prometheus scrapes each workload's metrics port (monitoring.googleapis.com/v1 PodMonitoring). */
+export function podMonitoringManifest(a: WorkloadManifestArgs, w: Workload): Manifest {
+  return {
+    apiVersion: "monitoring.googleapis.com/v1",
+    kind: "PodMonitoring",
+    metadata: { name: w, namespace: APP_NAMESPACE, labels: a.labels },
+    spec: {
+      selector: { matchLabels: appLabels(w) },
+      // 15 s: the HPA syncs every 15 s; a slower scrape would feed it stale values.
+      endpoints: [{ port: "metrics", path: "/metrics", interval: "15s" }],
+    },
+  };
+}
+
+/**
+ * The Custom Metrics Stackdriver Adapter (Google's deploy/production/adapter_new_resource_model.yaml): it serves
+ * custom.metrics.k8s.io (the Pods metrics from Managed Prometheus) and external.metrics.k8s.io (Pub/Sub backlog)
+ * to the HPA controller. Its Kubernetes service account acts as a Google service account with monitoring.viewer.
+ */
+export function metricsAdapterManifests(a: Pick<WorkloadManifestArgs, "adapterServiceAccount" | "labels">): Manifest[] {
+  const subject = [{ kind: "ServiceAccount", name: ADAPTER_NAME, namespace: ADAPTER_NAMESPACE }];
+  const selector = { run: ADAPTER_NAME, "k8s-app": ADAPTER_NAME };
+  const apiService = (group: string, version: string, versionPriority: number): Manifest => ({
+    apiVersion: "apiregistration.k8s.io/v1",
+    kind: "APIService",
+    metadata: { name: `${version}.${group}`, labels: a.labels },
+    spec: {
+      // As Google's manifest: the aggregator does not verify the adapter's self-signed serving certificate.
+      insecureSkipTLSVerify: true,
+      group,
+      groupPriorityMinimum: 100,
+      versionPriority,
+      service: { name: ADAPTER_NAME, namespace: ADAPTER_NAMESPACE },
+      version,
+    },
+  });
+  return [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ADAPTER_NAMESPACE, labels: a.labels } },
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: ADAPTER_NAME, namespace: ADAPTER_NAMESPACE, labels: a.labels, annotations: { "iam.gke.io/gcp-service-account": a.adapterServiceAccount } },
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "custom-metrics:system:auth-delegator", labels: a.labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
+      subjects: subject,
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "custom-metrics-auth-reader", namespace: "kube-system", labels: a.labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "extension-apiserver-authentication-reader" },
+      subjects: subject,
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "custom-metrics-resource-reader", labels: a.labels },
+      rules: [{ apiGroups: [""], resources: ["pods", "nodes", "nodes/stats"], verbs: ["get", "list", "watch"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "custom-metrics-resource-reader", labels: a.labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "custom-metrics-resource-reader" },
+      subjects: subject,
+    },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: ADAPTER_NAME, namespace: ADAPTER_NAMESPACE, labels: { ...a.labels, ...selector } },
+      spec: {
+        // Two replicas: while the adapter is down every HPA on a Pods or External metric stops scaling.
+        replicas: 2,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels: { ...selector, "kubernetes.io/cluster-service": "true" } },
+          spec: {
+            serviceAccountName: ADAPTER_NAME,
+            containers: [
+              {
+                name: "pod-custom-metrics-stackdriver-adapter",
+                image: ADAPTER_IMAGE,
+                command: ["/adapter", "--use-new-resource-model=true", "--fallback-for-container-metrics=true"],
+                resources: { requests: { cpu: "250m", memory: "400Mi" }, limits: { cpu: "250m", memory: "400Mi" } },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: ADAPTER_NAME, namespace: ADAPTER_NAMESPACE, labels: { ...a.labels, ...selector } },
+      spec: { type: "ClusterIP", selector, ports: [{ port: 443, targetPort: 443, protocol: "TCP" }] },
+    },
+    apiService("custom.metrics.k8s.io", "v1beta1", 100),
+    apiService("custom.metrics.k8s.io", "v1beta2", 200),
+    apiService("external.metrics.k8s.io", "v1beta1", 100),
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "external-metrics-reader", labels: a.labels },
+      rules: [{ apiGroups: ["external.metrics.k8s.io"], resources: ["*"], verbs: ["list", "get", "watch"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "external-metrics-reader", labels: a.labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "external-metrics-reader" },
+      subjects: [{ kind: "ServiceAccount", name: "horizontal-pod-autoscaler", namespace: "kube-system" }],
+    },
+  ];
+}
+
+/**
+ * Every manifest of one cluster, in apply order: namespaces and service accounts first, the adapter and its API
+ * registrations, then the app's Deployments, Services, budgets, monitoring and HPAs.
+ */
+export function clusterManifests(a: WorkloadManifestArgs): Manifest[] {
+  return [
+    namespaceManifest(a.labels),
+    ...serviceAccountManifests(a),
+    ...metricsAdapterManifests(a),
+    ...WORKLOADS.map((w) => deploymentManifest(a, w)),
+    serviceManifest(a, "api"),
+    serviceManifest(a, "ws"),
+    ...WORKLOADS.map((w) => podDisruptionBudgetManifest(a, w)),
+    ...WORKLOADS.map((w) => podMonitoringManifest(a, w)),
+    ...WORKLOADS.map((w) => hpaManifest(a, w)),
+  ];
+}
+
+/** File name a manifest is rendered as: `<kind>-<namespace>-<name>.yaml` lowercased (names are unique per kind and namespace). */
+export function manifestFileName(m: Manifest): string {
+  const ns = m.metadata.namespace ? `${m.metadata.namespace}-` : "";
+  return `${m.kind.toLowerCase()}-${ns}${m.metadata.name.replace(/[^a-zA-Z0-9.-]+/g, "-")}.yaml`.toLowerCase();
+}
