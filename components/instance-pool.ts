@@ -95,6 +95,8 @@ export interface InstancePoolArgs {
   secretIds?: pulumi.Input<string>[];
   /** The Artifact Registry repository the instances pull from (reader grant on it only). @default undefined */
   registry?: { location: string; repository: pulumi.Input<string> };
+  /** Cloud Storage buckets the instances write (media, static): objectAdmin on each bucket only. @default [] */
+  writableBuckets?: pulumi.Input<string>[];
   /** Resources the first boot needs (secret versions and grants made elsewhere). @default [] */
   bootDependencies?: pulumi.Input<pulumi.Resource>[];
   /** Named ports the load balancer's backend services address. @default [] */
@@ -163,7 +165,7 @@ export class InstancePool extends pulumi.ComponentResource {
   public readonly instanceGroup: pulumi.Output<string>;
   public readonly healthCheck: gcp.compute.HealthCheck;
   public readonly autoscaler: gcp.compute.RegionAutoscaler;
-  /** Secret accessor and registry reader grants of the pool's account. */
+  /** Secret accessor, registry reader and bucket grants of the pool's account. */
   public readonly grants: pulumi.Resource[];
 
   constructor(name: string, args: InstancePoolArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -204,6 +206,10 @@ export class InstancePool extends pulumi.ComponentResource {
             ),
           ]
         : []),
+      ...(args.writableBuckets ?? []).map(
+        (bucket, i) =>
+          new gcp.storage.BucketIAMMember(`${name}-bucket-writer-${i}`, { bucket, role: "roles/storage.objectAdmin", member }, { parent: this }),
+      ),
     ];
     for (const m of args.publishedMetrics ?? []) {
       new gcp.monitoring.MetricDescriptor(

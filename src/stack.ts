@@ -21,6 +21,11 @@ import { VmPlatform, VM_PROJECT_ROLES, type VmSecret } from "../components/vm-pl
 import { Monitoring, zonesOf } from "../components/monitoring";
 import { capacityOf } from "./config/capacity";
 import { VM_POSTGRES_MAX_CONNECTIONS } from "./files/ops-agent";
+import { InstancePool, type PoolAutoscaling } from "../components/instance-pool";
+import { JitsiSignaling } from "../components/jitsi-signaling";
+import { VideoBridgePool } from "../components/video-bridges";
+import { appInstanceFiles, appInstanceUserData, appPort, WS_CONNECTIONS_METRIC, type AppInstanceOptions, type AppKind } from "./files/app-instance";
+import type { JitsiEnv } from "./files/jitsi";
 
 export interface StackContext {
   config: Config;
@@ -276,6 +281,154 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   if (database?.migrationJob) outputs.migrationJob = database.migrationJob.name;
 
   // ── HTTP and WebSocket instance groups, Jitsi signaling and Videobridge pools (stage 3 on) ──────
+  // Both app pools run the backend image with PgBouncer in front of Cloud SQL and read the app-settings secret at
+  // boot; each has its own service account, granted exactly the secrets, repository and buckets it uses.
+  const poolZones = zonesOf(c.region).slice(0, 3);
+  const djangoSecret = vmSecrets.find((s) => s.env === "DJANGO_SECRET_KEY")!.secret;
+  const appPool = (kind: AppKind) => {
+    const p = kind === "http" ? c.httpPool : c.wsPool;
+    if (!p.enabled || !database || !appSettings) return undefined;
+    const boot = appInstanceInputs({
+      kind,
+      project: c.project,
+      backendImage: c.images.backend,
+      pgbouncerImage: c.images.pgbouncer,
+      registryHosts: [...new Set([registry.host, ...registryHostsOf(Object.values(c.images))])],
+      settingsSecretId: appSettings.secretId,
+      secrets: [{ env: "DJANGO_SECRET_KEY", secretId: djangoSecret.secretId }],
+      dbHost: database.privateIp,
+      dbName: APP_DATABASE,
+      poolSize: c.database.pgbouncerPoolSize,
+      domain: c.domain,
+      gunicornWorkers: c.vm.gunicornWorkers,
+      gunicornThreads: c.vm.gunicornThreads,
+    });
+    const autoscaling: PoolAutoscaling =
+      kind === "http"
+        ? {
+            minReplicas: c.httpPool.minReplicas,
+            maxReplicas: c.httpPool.maxReplicas,
+            cooldownSeconds: c.httpPool.cooldownSeconds,
+            cpuTarget: c.httpPool.cpuTargetPercent / 100,
+            // Seed "Request count: 100 req/s per instance": the /api backend balances in RATE mode with
+            // maxRatePerInstance = requestsPerSecondPerInstance (lbPoolTargets below), and the autoscaler keeps 100 %
+            // of that capacity, i.e. it adds instances once the mean passes 100 req/s (10 x 100 = the stage's peak).
+            loadBalancingUtilization: 1,
+            scaleIn: { maxReplicas: c.httpPool.scaleInMaxReplicas, windowSeconds: c.httpPool.scaleInWindowSeconds },
+          }
+        : {
+            minReplicas: c.wsPool.minReplicas,
+            maxReplicas: c.wsPool.maxReplicas,
+            cooldownSeconds: c.wsPool.cooldownSeconds,
+            metrics: [
+              // Seed "Memory 75 %": the Ops Agent's per-instance memory use (the hypervisor cannot see it).
+              { name: "agent.googleapis.com/memory/percent_used", target: c.wsPool.memoryTargetPercent, type: "GAUGE", filter: 'metric.labels.state = "used"' },
+              // Seed "1000 connections/instance": the count each instance publishes (src/files/app-instance.ts).
+              { name: WS_CONNECTIONS_METRIC, target: c.wsPool.connectionsPerInstance, type: "GAUGE" },
+            ],
+            scaleIn: { maxReplicas: c.wsPool.scaleInMaxReplicas, windowSeconds: c.wsPool.scaleInWindowSeconds },
+          };
+    const port = appPort(kind);
+    return new InstancePool(`${kind}-pool`, {
+      prefix: c.prefix,
+      role: kind,
+      labels: ctx.labels(`${kind}-pool`),
+      project: c.project,
+      region: c.region,
+      zones: poolZones,
+      network: network.network.id,
+      subnetwork: network.subnets[c.region]!.id,
+      machineType: p.machineType,
+      tags: [kind === "http" ? networkTags.api : networkTags.ws],
+      userData: boot.userData,
+      renderRole: `${kind}-pool`,
+      renderFiles: boot.files,
+      projectRoles: ["roles/logging.logWriter", "roles/monitoring.metricWriter"],
+      secretIds: [appSettings.secretId, djangoSecret.secretId],
+      registry: { location: c.region, repository: registry.repository.name },
+      // Gunicorn stores uploads and collectstatic output in the buckets; Daphne only reads settings.
+      writableBuckets: kind === "http" ? [physicalName(c.prefix, "media", "bucket"), physicalName(c.prefix, "static", "bucket")] : [],
+      bootDependencies: [...appSettings.bootDependencies, djangoSecret.version],
+      namedPorts: [{ name: kind, port }],
+      healthCheck: {
+        port,
+        path: p.healthPath,
+        // Django answers only for ALLOWED_HOSTS: the probe sends the site's host.
+        host: c.domain,
+        // First boot: packages, image pulls and settings take a few minutes before the app answers.
+        initialDelaySec: 300,
+      },
+      autoscaling,
+      publishedMetrics:
+        kind === "ws"
+          ? [{ type: WS_CONNECTIONS_METRIC, displayName: "Course Organizer WebSocket connections", description: "Established connections to Daphne on one instance (per-instance gauge, published every minute)" }]
+          : [],
+      description: kind === "http" ? "HTTP pool (Gunicorn)" : "WebSocket pool (Daphne)",
+    });
+  };
+  const httpPool = appPool("http");
+  const wsPool = appPool("ws");
+  /** Load-balancer targets of the pools (the routes builder in the load-balancer section takes them). */
+  const lbPoolTargets = httpPool && wsPool ? poolTargets(httpPool, wsPool, c) : undefined;
+  void lbPoolTargets; // until the load-balancer routes (components/load-balancer.ts) take them
+  if (httpPool) outputs.httpInstanceGroup = httpPool.instanceGroup;
+  if (wsPool) outputs.wsInstanceGroup = wsPool.instanceGroup;
+
+  const jitsiSecrets = vmSecrets.filter((s) => s.env === "JICOFO_AUTH_PASSWORD" || s.env === "JVB_AUTH_PASSWORD");
+  const signaling =
+    c.video.mode === "pool"
+      ? new JitsiSignaling("jitsi-signaling", {
+          prefix: c.prefix,
+          project: c.project,
+          region: c.region,
+          // The second zone of the region (GCP zones are not all a/b/c: europe-west1 has b, c, d).
+          zone: zonesOf(c.region)[1]!,
+          labels: ctx.labels("jitsi-signaling"),
+          network: network.network.id,
+          subnetwork: network.subnets[c.region]!.id,
+          machineType: c.video.signalingMachineType,
+          images: c.images,
+          meetDomain: c.meetDomain,
+          acmeEmail: c.alertEmails[0]!,
+          secrets: jitsiSecrets.map((s) => ({ env: s.env as JitsiEnv, secretId: s.secret.secretId })),
+          bootDependencies: jitsiSecrets.map((s) => s.secret.version),
+          relay: c.video.relay,
+          maxBridgeParticipants: c.video.participantsPerBridge,
+        })
+      : undefined;
+  const jvbSecret = vmSecrets.find((s) => s.env === "JVB_AUTH_PASSWORD")!.secret;
+  // One pool per region (stage 4: every region, cascaded through the relay); component names carry the region only.
+  const bridges = signaling
+    ? ctx.regions.map(
+        (region) =>
+          new VideoBridgePool(`video-bridges-${region}`, {
+            prefix: c.prefix,
+            project: c.project,
+            region,
+            zones: zonesOf(region).slice(0, 3),
+            labels: ctx.labels("video-bridges"),
+            network: network.network.id,
+            subnetwork: network.subnets[region]!.id,
+            machineType: c.video.bridgeMachineType,
+            image: c.images.jitsiJvb,
+            meetDomain: c.meetDomain,
+            xmppServer: signaling.internalIp,
+            secrets: [{ env: "JVB_AUTH_PASSWORD", secretId: jvbSecret.secretId }],
+            bootDependencies: [jvbSecret.version],
+            minBridges: c.video.bridgesPerRegion,
+            maxBridges: c.video.maxBridgesPerRegion,
+            cpuTargetPercent: c.video.cpuTargetPercent,
+            cooldownSeconds: c.video.bridgeCooldownSeconds,
+            drainSeconds: c.video.drainSeconds,
+            relay: c.video.relay,
+          }),
+      )
+    : [];
+  if (signaling) {
+    outputs.meetIp = signaling.address;
+    outputs.jitsiSignalingInternalIp = signaling.internalIp;
+  }
+  if (bridges.length > 0) outputs.videoBridgeGroups = pulumi.all(bridges.map((b) => b.instanceGroup));
 
   // ── GKE, workloads, shards, Redis Cluster, Memcached, Pub/Sub, DNS (stage 4) ────────────────────
 
@@ -332,4 +485,75 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
 /** Artifact Registry hosts (`<region>-docker.pkg.dev`) among image references: docker logs in to each at boot. */
 function registryHostsOf(images: string[]): string[] {
   return images.map((i) => i.split("/")[0]!).filter((h) => h.endsWith("-docker.pkg.dev"));
+}
+
+/**
+ * The user-data and files of an app instance from its (partly unknown) inputs: names and addresses are resolved,
+ * never secret values. The file list depends only on plain options, so previews register every path too.
+ */
+function appInstanceInputs(
+  o: Omit<AppInstanceOptions, "settingsSecretId" | "secrets" | "dbHost"> & {
+    settingsSecretId: pulumi.Input<string>;
+    secrets: { env: string; secretId: pulumi.Input<string> }[];
+    dbHost: pulumi.Input<string>;
+  },
+): { userData: pulumi.Output<string>; files: { path: string; content: pulumi.Output<string> }[] } {
+  const resolved = pulumi
+    .all([o.settingsSecretId, pulumi.all(o.secrets.map((s) => s.secretId)), o.dbHost])
+    .apply(([settingsSecretId, ids, dbHost]) => {
+      const opts: AppInstanceOptions = { ...o, settingsSecretId, dbHost, secrets: o.secrets.map((s, i) => ({ env: s.env, secretId: ids[i]! })) };
+      const files = appInstanceFiles(opts);
+      return { files, userData: appInstanceUserData(opts, files) };
+    });
+  const paths = appInstanceFiles({ ...o, settingsSecretId: "x", dbHost: "10.0.0.1", secrets: o.secrets.map((s) => ({ env: s.env, secretId: "x" })) }).map((f) => f.renderPath);
+  return {
+    userData: resolved.apply((r) => r.userData),
+    files: paths.map((p) => ({ path: p, content: resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content) })),
+  };
+}
+
+/** What the load balancer's routes need from the two pools (named ports, balancing, affinity, timeouts). */
+export interface PoolTarget {
+  instanceGroup: pulumi.Output<string>;
+  healthCheck: pulumi.Output<string>;
+  portName: string;
+  balancingMode: "RATE" | "UTILIZATION";
+  maxRatePerInstance?: number;
+  maxUtilization?: number;
+  sessionAffinity: "NONE" | "CLIENT_IP";
+  timeoutSec: number;
+  connectionDrainingTimeoutSec: number;
+}
+
+/**
+ * The /api (and default) and /ws targets, seed "Load Balancer Configuration". An external Application Load
+ * Balancer accepts only RATE or UTILIZATION for instance groups (CONNECTION is for proxy network load balancers).
+ */
+function poolTargets(http: InstancePool, ws: InstancePool, c: Config): { api: PoolTarget; ws: PoolTarget } {
+  return {
+    api: {
+      instanceGroup: http.instanceGroup,
+      healthCheck: http.healthCheck.id,
+      portName: "http",
+      // 100 req/s per instance: the capacity the autoscaler's loadBalancingUtilization is a fraction of.
+      balancingMode: "RATE",
+      maxRatePerInstance: c.httpPool.requestsPerSecondPerInstance,
+      sessionAffinity: "NONE",
+      timeoutSec: 30,
+      connectionDrainingTimeoutSec: 30,
+    },
+    ws: {
+      instanceGroup: ws.instanceGroup,
+      healthCheck: ws.healthCheck.id,
+      portName: "ws",
+      // Daphne instances are balanced by CPU; the autoscaler scales them on memory and connections instead.
+      balancingMode: "UTILIZATION",
+      maxUtilization: 0.8,
+      sessionAffinity: "CLIENT_IP",
+      // Seed: 3600 s for long WebSocket connections (the backend-service timeout bounds a WebSocket's life).
+      timeoutSec: 3600,
+      // A removed instance keeps its sockets 300 s, so clients reconnect to another one at their own pace.
+      connectionDrainingTimeoutSec: 300,
+    },
+  };
 }

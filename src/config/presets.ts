@@ -186,6 +186,10 @@ const stage1: Preset = {
     maxBridgesPerRegion: 6,
     participantsPerBridge: 500,
     cpuTargetPercent: 70,
+    // A bridge boots, pulls the jvb image and joins the brewery in about 3-5 minutes.
+    bridgeCooldownSeconds: 300,
+    // Half an hour for the last conference on a removed bridge to end (most class meetings end within it).
+    drainSeconds: 1800,
     relay: false,
   },
   // Seed Stage 4 "Kubernetes Deployment" and its architecture drawing's replica ranges.

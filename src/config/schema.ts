@@ -256,6 +256,10 @@ export const videoSchema = z
     /** Seed: ~500 participants per JVB. */
     participantsPerBridge: z.number().int().min(10).max(2000),
     cpuTargetPercent: percent,
+    /** Seconds a new bridge is left alone by the autoscaler (boot, image pull, XMPP login). */
+    bridgeCooldownSeconds: z.number().int().min(15).max(3600),
+    /** Seconds a bridge the group removes may take to let its conferences end (graceful shutdown; GCE allows 3600). */
+    drainSeconds: z.number().int().min(60).max(3540),
     /** Cascade bridges of different regions (Jitsi relay, formerly Octo). */
     relay: z.boolean(),
   })

@@ -214,7 +214,9 @@ exec docker run --rm --name pgbouncer --network host \\
 }
 
 /**
- * Install Google's Ops Agent once (its installer adds Google's apt repository and the package). The agent's
+ * Install Google's Ops Agent once (its installer adds Google's apt repository and the package), so the memory
+ * signal of the autoscaler exists from the first boot even where no OS Config policy (components/monitoring.ts)
+ * reaches the instance yet. The agent's
  * default configuration already reports `agent.googleapis.com/memory/percent_used`, which the WebSocket
  * autoscaler reads; the VM-level memory is invisible to the hypervisor's own metrics.
  */
@@ -231,7 +233,15 @@ fi
 INSTALLER="$(mktemp)"
 trap 'rm -f "$INSTALLER"' EXIT
 curl -fsSL --retry 5 https://dl.google.com/cloudagents/add-google-cloud-ops-agent-repo.sh -o "$INSTALLER"
-bash "$INSTALLER" --also-install
+# The monitoring stack's OS Config policy may be installing the same package right now (dpkg lock): retry.
+for attempt in 1 2 3 4 5; do
+  if bash "$INSTALLER" --also-install; then
+    exit 0
+  fi
+  echo "Ops Agent install attempt $attempt failed; retrying in 60 s" >&2
+  sleep 60
+done
+exit 1
 `;
 }
 
