@@ -1,0 +1,494 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { physicalName } from "../src/naming";
+import { statefulOptions } from "../src/options";
+
+/** One instance group or network endpoint group behind a backend service. */
+export interface BackendGroup {
+  /** Self link of the instance group (unmanaged or a MIG's `instanceGroup`) or of the NEG. */
+  group: pulumi.Input<string>;
+  kind: "instanceGroup" | "neg";
+  /** Instance groups: RATE mode at this many requests/s per instance (otherwise UTILIZATION). */
+  maxRatePerInstance?: number;
+  /** NEGs: requests/s per endpoint (pod); required, NEGs of an Application LB balance by RATE. */
+  maxRatePerEndpoint?: number;
+  /** Instance groups in UTILIZATION mode: target CPU share 0-1. @default 0.8 */
+  maxUtilization?: number;
+  /**
+   * Not allowed: CONNECTION balancing exists only for proxy Network LBs (TCP/SSL); HTTP backend services of an
+   * Application LB take UTILIZATION or RATE. Kept in the interface so a caller gets a clear error.
+   */
+  maxConnectionsPerInstance?: number;
+  /** Not allowed (see maxConnectionsPerInstance). */
+  maxConnectionsPerEndpoint?: number;
+}
+
+export interface BackendTarget {
+  /** "vm" | "mig" | "gke": part of child and physical names (`<lb>-be-<route>-<key>`), never the stage. */
+  key: string;
+  groups: BackendGroup[];
+  /** Named port of instance groups the service addresses (ignored for NEGs). @default "http" */
+  portName?: string;
+  /** HTTP health check on this port and path (the backends' firewall already admits Google's probers). */
+  healthCheck: { path: string; port: number };
+  /** 0-100 traffic share among a route's targets (the stage 3 -> 4 gradual cut-over). */
+  weight: number;
+}
+
+export interface RouteArgs {
+  targets: BackendTarget[];
+  /**
+   * Backend service timeout (s). For HTTP it is the response timeout (seed: API 30 s); for WebSockets it is the
+   * longest a session may last (seed: 3600 s), since the LB default of 30 s would cut every socket after 30 s.
+   */
+  timeoutSec: number;
+  affinity: "NONE" | "CLIENT_IP";
+  /** Connection draining (s): how long a removed backend keeps its open requests or sockets. */
+  drainingTimeoutSec: number;
+}
+
+export interface LoadBalancerArgs {
+  prefix: string;
+  labels: Record<string, string>;
+  /** Hosts the certificate covers; the first is the main domain (served to clients without SNI). */
+  domains: string[];
+  staticBucketName: pulumi.Input<string>;
+  mediaBucketName: pulumi.Input<string>;
+  /** Cloud CDN TTL of /static/* (seed: 30 days). */
+  staticCacheDays: number;
+  /** Cloud CDN TTL of /media/* (seed: 7 days). */
+  mediaCacheDays: number;
+  /** Media is private: Cloud CDN serves /media/* only to URLs signed with `signingKey`. */
+  signedMedia: boolean;
+  /** The URL-signing key registered on the media backend bucket (components/media.ts). Required when signedMedia. */
+  signingKey?: { name: string; value: pulumi.Input<string> };
+  /**
+   * Routes: `default` takes every path no rule matches; `api` takes /api/*, `ws` takes /ws/*. A route with
+   * several targets splits its traffic by their weights (weightedBackendServices).
+   */
+  routes: { default: RouteArgs; api?: RouteArgs; ws?: RouteArgs };
+  /** Cloud Armor: requests per minute per client IP before throttling with 429. */
+  rateLimitPerMinute: number;
+  /** Share of requests logged by the backend services (0-1). */
+  logSampleRate: number;
+  /** Cache-Control max-age (s) Cloud CDN sends to clients for signed-URL responses. @default 3600 */
+  signedUrlCacheMaxAgeSec?: number;
+  /** HTTP/3 (QUIC) on the HTTPS proxy. @default false: "NONE", Google's own default, stated explicitly */
+  quic?: boolean;
+}
+
+const DAY = 86400;
+/** Cloud Armor's rate-limit interval: one of 10, 30, 60, 120 ... 3600 s; a per-minute limit uses 60. */
+const RATE_INTERVAL_SEC = 60;
+/** Cloud Armor's default rule priority (the lowest): the rule every policy must end with. */
+const DEFAULT_RULE_PRIORITY = 2147483647;
+
+/** `www.courses.example.org` -> `www-courses-example-org`: a domain as part of a name. */
+export function domainSlug(domain: string): string {
+  return domain.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+/** What is wrong with the args, each message naming the field; empty when valid. */
+export function loadBalancerProblems(a: LoadBalancerArgs): string[] {
+  const problems: string[] = [];
+  if (a.domains.length === 0) problems.push("domains: at least the main domain is needed");
+  if (new Set(a.domains).size !== a.domains.length) problems.push(`domains: duplicates in ${a.domains.join(", ")}`);
+  if (a.signedMedia && !a.signingKey) problems.push("signingKey: required when signedMedia is true");
+  if (a.logSampleRate < 0 || a.logSampleRate > 1) problems.push(`logSampleRate ${a.logSampleRate}: a share between 0 and 1`);
+  if (a.rateLimitPerMinute < 1) problems.push(`rateLimitPerMinute ${a.rateLimitPerMinute}: at least 1`);
+  for (const [route, r] of Object.entries(a.routes) as [string, RouteArgs | undefined][]) {
+    if (!r) continue;
+    const at = `routes.${route}`;
+    if (r.targets.length === 0) problems.push(`${at}.targets: at least one target`);
+    const keys = r.targets.map((t) => t.key);
+    if (new Set(keys).size !== keys.length) problems.push(`${at}.targets: duplicate keys ${keys.join(", ")}`);
+    if (r.targets.length > 1 && r.targets.reduce((s, t) => s + t.weight, 0) <= 0) problems.push(`${at}.targets: the weights sum to 0; no traffic would be served`);
+    // Backend service timeouts: 1 s to 86400 s (a day) for the global external Application Load Balancer.
+    if (r.timeoutSec < 1 || r.timeoutSec > DAY) problems.push(`${at}.timeoutSec ${r.timeoutSec}: 1 to 86400 s`);
+    if (r.drainingTimeoutSec < 0 || r.drainingTimeoutSec > 3600) problems.push(`${at}.drainingTimeoutSec ${r.drainingTimeoutSec}: 0 to 3600 s`);
+    for (const t of r.targets) {
+      const tat = `${at}.targets[${t.key}]`;
+      if (!/^[a-z][a-z0-9]*$/.test(t.key)) problems.push(`${tat}.key ${JSON.stringify(t.key)}: lowercase letters and digits`);
+      if (t.weight < 0 || t.weight > 100) problems.push(`${tat}.weight ${t.weight}: 0 to 100`);
+      if (t.groups.length === 0) problems.push(`${tat}.groups: at least one group`);
+      t.groups.forEach((g, i) => {
+        const gat = `${tat}.groups[${i}]`;
+        if (g.maxConnectionsPerInstance !== undefined || g.maxConnectionsPerEndpoint !== undefined) {
+          problems.push(`${gat}.maxConnectionsPer*: CONNECTION balancing is for proxy Network LBs; HTTP backend services take UTILIZATION or RATE`);
+        }
+        if (g.kind === "neg" && g.maxRatePerEndpoint === undefined) problems.push(`${gat}.maxRatePerEndpoint: required for NEGs (RATE balancing)`);
+        if (g.kind === "neg" && (g.maxRatePerInstance !== undefined || g.maxUtilization !== undefined)) problems.push(`${gat}: NEGs take maxRatePerEndpoint only`);
+        if (g.kind === "instanceGroup" && g.maxRatePerEndpoint !== undefined) problems.push(`${gat}.maxRatePerEndpoint: for NEGs; instance groups take maxRatePerInstance or maxUtilization`);
+        if (g.maxUtilization !== undefined && (g.maxUtilization <= 0 || g.maxUtilization > 1)) problems.push(`${gat}.maxUtilization ${g.maxUtilization}: a share in (0, 1]`);
+      });
+    }
+  }
+  return problems;
+}
+
+/** A backend of a backend service: UTILIZATION or RATE for instance groups, RATE per endpoint for NEGs. */
+export function backendOf(g: BackendGroup): gcp.types.input.compute.BackendServiceBackend {
+  if (g.kind === "neg") return { group: g.group, balancingMode: "RATE", maxRatePerEndpoint: g.maxRatePerEndpoint, capacityScaler: 1 };
+  if (g.maxRatePerInstance !== undefined) return { group: g.group, balancingMode: "RATE", maxRatePerInstance: g.maxRatePerInstance, capacityScaler: 1 };
+  return { group: g.group, balancingMode: "UTILIZATION", maxUtilization: g.maxUtilization ?? 0.8, capacityScaler: 1 };
+}
+
+/** A DNS record that proves control of a domain to Certificate Manager (a CNAME under `_acme-challenge.`). */
+export interface DnsAuthorizationRecord {
+  domain: string;
+  name: string;
+  type: string;
+  data: string;
+}
+
+/**
+ * The one global external Application Load Balancer (EXTERNAL_MANAGED) in front of stages 2, 3 and 4:
+ *
+ * - one static anycast IPv4 address (protected), with HTTPS on 443 and on 80 a redirect to HTTPS (301);
+ * - Google-managed certificates from Certificate Manager with DNS authorization, one per domain, in a
+ *   certificate map (an entry per hostname plus the PRIMARY entry for clients without SNI). Why not the classic
+ *   ManagedSslCertificate: it is authorized through the load balancer itself, so it can only be issued once
+ *   the domain already points at the LB (the stage 1 -> 2 move would serve a certificate error while DNS and
+ *   issuance catch up, up to an hour), and its domain list is immutable (a new domain replaces it, and the
+ *   replacement again waits for issuance). DNS authorization issues and renews independently of where traffic
+ *   goes, so a certificate is ACTIVE before the DNS switch; and since each domain has its own certificate, adding
+ *   a domain creates a certificate and a map entry without touching the ones serving traffic;
+ * - an SSL policy (MODERN profile, TLS 1.2 minimum);
+ * - Cloud CDN backend buckets for `/static/*` and `/media/*` (the bucket objects live under `static/` and
+ *   `media/`: the request path is the object name), media behind signed URLs when private;
+ * - one backend service per (route, target), each with its HTTP health check, the route's timeout, affinity and
+ *   draining, sampled request logs, CDN off (the API is never cached) and the Cloud Armor policy;
+ * - the URL map: `/api/*` -> routes.api, `/ws/*` -> routes.ws, `/static/*` and `/media/*` -> the buckets,
+ *   everything else -> routes.default. A route with several targets uses `routeAction.weightedBackendServices`
+ *   with their weights: that is the stage 3 -> 4 cut-over (instance groups and GKE NEGs side by side, the GKE
+ *   share raised step by step, loadBalancer.gkeTrafficPercent), an in-place URL map update each time.
+ *
+ * The address, certificate map, certificates and URL maps keep their child names at every stage; later stages
+ * only add or swap backend services (new `<route>-<key>` children) and update the URL map in place.
+ *
+ * Cost: forwarding rules ~$18/month for the first five, $0.008-0.012/GB processed; Cloud CDN egress from
+ * $0.02-0.08/GB plus $0.0075 per 10,000 lookups; Cloud Armor $5/policy + $1/rule per month + $0.75 per million
+ * requests; Certificate Manager: the first 100 certificates free.
+ */
+export class LoadBalancer extends pulumi.ComponentResource {
+  public readonly globalAddress: gcp.compute.GlobalAddress;
+  /** The anycast IPv4 address (the A record of every domain). */
+  public readonly address: pulumi.Output<string>;
+  public readonly urlMap: gcp.compute.URLMap;
+  public readonly redirectUrlMap: gcp.compute.URLMap;
+  public readonly certificateMap: gcp.certificatemanager.CertificateMap;
+  /** Certificate per domain. */
+  public readonly certificates: Record<string, gcp.certificatemanager.Certificate>;
+  /** Certificate Manager ids of the certificates, in domain order. */
+  public readonly certificateIds: pulumi.Output<string>[];
+  public readonly dnsAuthorizations: Record<string, gcp.certificatemanager.DnsAuthorization>;
+  /** The records to create in the domain's DNS zone (stage 4's Cloud DNS section creates them). */
+  public readonly dnsAuthorizationRecords: pulumi.Output<DnsAuthorizationRecord[]>;
+  public readonly sslPolicy: gcp.compute.SSLPolicy;
+  public readonly securityPolicy: gcp.compute.SecurityPolicy;
+  public readonly staticBackend: gcp.compute.BackendBucket;
+  public readonly mediaBackend: gcp.compute.BackendBucket;
+  public readonly signedUrlKey?: gcp.compute.BackendBucketSignedUrlKey;
+  /** Backend services by `<route>-<key>` (e.g. "default-vm", "api-mig", "ws-gke"). */
+  public readonly backendServices: Record<string, gcp.compute.BackendService>;
+  public readonly healthChecks: Record<string, gcp.compute.HealthCheck>;
+  public readonly httpsProxy: gcp.compute.TargetHttpsProxy;
+  public readonly httpProxy: gcp.compute.TargetHttpProxy;
+  public readonly httpsRule: gcp.compute.GlobalForwardingRule;
+  public readonly httpRule: gcp.compute.GlobalForwardingRule;
+
+  constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:lb:LoadBalancer", name, {}, opts);
+    const problems = loadBalancerProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(`load balancer ${name}: ${problems.join("; ")}`, this);
+    const p = (role: string) => physicalName(args.prefix, role);
+    const child = { parent: this };
+
+    this.globalAddress = new gcp.compute.GlobalAddress(
+      `${name}-ip`,
+      { name: p("lb-ip"), addressType: "EXTERNAL", ipVersion: "IPV4", labels: args.labels, description: "Course Organizer global entry (anycast)" },
+      statefulOptions(this),
+    );
+    this.address = this.globalAddress.address;
+
+    // ── Certificates: Certificate Manager, DNS authorization, one certificate per domain ──
+    this.dnsAuthorizations = {};
+    this.certificates = {};
+    for (const domain of args.domains) {
+      const slug = domainSlug(domain);
+      const auth = new gcp.certificatemanager.DnsAuthorization(
+        `${name}-dns-auth-${slug}`,
+        { name: p(`dns-auth-${slug}`), domain, location: "global", type: "FIXED_RECORD", labels: args.labels, description: `Proves control of ${domain}` },
+        statefulOptions(this),
+      );
+      this.dnsAuthorizations[domain] = auth;
+      this.certificates[domain] = new gcp.certificatemanager.Certificate(
+        `${name}-cert-${slug}`,
+        {
+          name: p(`cert-${slug}`),
+          location: "global",
+          scope: "DEFAULT",
+          labels: args.labels,
+          description: `Google-managed certificate for ${domain}`,
+          managed: { domains: [domain], dnsAuthorizations: [auth.id] },
+        },
+        statefulOptions(this),
+      );
+    }
+    this.certificateIds = args.domains.map((d) => this.certificates[d]!.id);
+    this.dnsAuthorizationRecords = pulumi.all(
+      args.domains.map((d) =>
+        this.dnsAuthorizations[d]!.dnsResourceRecords.apply((rs) => ({
+          domain: d,
+          name: rs?.[0]?.name ?? "",
+          type: rs?.[0]?.type ?? "",
+          data: rs?.[0]?.data ?? "",
+        })),
+      ),
+    );
+    this.certificateMap = new gcp.certificatemanager.CertificateMap(
+      `${name}-cert-map`,
+      { name: p("cert-map"), labels: args.labels, description: "Certificates of the Course Organizer domains" },
+      child,
+    );
+    for (const domain of args.domains) {
+      new gcp.certificatemanager.CertificateMapEntry(
+        `${name}-cert-entry-${domainSlug(domain)}`,
+        { name: p(`cert-entry-${domainSlug(domain)}`), map: this.certificateMap.name, hostname: domain, certificates: [this.certificates[domain]!.id], labels: args.labels },
+        child,
+      );
+    }
+    // Clients that send no SNI (old clients, health probes by IP) get the main domain's certificate.
+    new gcp.certificatemanager.CertificateMapEntry(
+      `${name}-cert-entry-primary`,
+      { name: p("cert-entry-primary"), map: this.certificateMap.name, matcher: "PRIMARY", certificates: [this.certificates[args.domains[0]!]!.id], labels: args.labels },
+      child,
+    );
+
+    this.sslPolicy = new gcp.compute.SSLPolicy(
+      `${name}-ssl-policy`,
+      // MODERN with TLS 1.2 minimum: every current browser; drops TLS 1.0/1.1 and weak ciphers.
+      { name: p("ssl-policy"), profile: "MODERN", minTlsVersion: "TLS_1_2", description: "TLS 1.2+ with modern ciphers" },
+      child,
+    );
+
+    // ── Cloud Armor: per-client rate limit, default allow ──
+    this.securityPolicy = new gcp.compute.SecurityPolicy(
+      `${name}-armor`,
+      {
+        name: p("armor"),
+        type: "CLOUD_ARMOR",
+        labels: args.labels,
+        description: "Per-client-IP rate limit in front of the app",
+        rules: [
+          {
+            priority: 1000,
+            // throttle, not rateBasedBan: a class behind one school NAT that bursts past the limit gets 429s for the
+            // excess only, instead of being locked out for a ban period.
+            action: "throttle",
+            description: `${args.rateLimitPerMinute} requests per minute per client IP`,
+            match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } },
+            rateLimitOptions: {
+              conformAction: "allow",
+              exceedAction: "deny(429)",
+              enforceOnKey: "IP",
+              rateLimitThreshold: { count: args.rateLimitPerMinute, intervalSec: RATE_INTERVAL_SEC },
+            },
+          },
+          {
+            priority: DEFAULT_RULE_PRIORITY,
+            action: "allow",
+            description: "Default: allow",
+            match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } },
+          },
+        ],
+      },
+      child,
+    );
+
+    // ── Cloud CDN backend buckets ──
+    const cdn = (days: number) => ({
+      defaultTtl: days * DAY,
+      maxTtl: days * DAY,
+      clientTtl: days * DAY,
+      // 404s cached briefly (Cloud CDN's negative-caching defaults), so a missing file cannot flood the bucket.
+      negativeCaching: true,
+      // A stale copy is served for a day while Cloud Storage is unreachable or the object is refetched.
+      serveWhileStale: DAY,
+      requestCoalescing: true,
+    });
+    this.staticBackend = new gcp.compute.BackendBucket(
+      `${name}-static-bucket`,
+      {
+        name: p("static-cdn"),
+        bucketName: args.staticBucketName,
+        description: "Static files (/static/*) through Cloud CDN",
+        enableCdn: true,
+        // Seed "Enable CDN": static files cached 30 days. CACHE_ALL_STATIC caches CSS, JS, fonts and images.
+        cdnPolicy: { cacheMode: "CACHE_ALL_STATIC", ...cdn(args.staticCacheDays) },
+        compressionMode: "AUTOMATIC",
+      },
+      child,
+    );
+    this.mediaBackend = new gcp.compute.BackendBucket(
+      `${name}-media-bucket`,
+      {
+        name: p("media-cdn"),
+        bucketName: args.mediaBucketName,
+        description: args.signedMedia ? "Media (/media/*) through Cloud CDN, signed URLs only" : "Media (/media/*) through Cloud CDN",
+        enableCdn: true,
+        // Seed "Enable CDN": media cached 7 days. FORCE_CACHE_ALL: uploads of any type (PDFs, documents, video)
+        // are cached, not only the types CACHE_ALL_STATIC recognises; the bucket holds nothing per-user. A deleted
+        // upload stays cached up to the TTL unless invalidated (gcloud compute url-maps invalidate-cdn-cache).
+        cdnPolicy: {
+          cacheMode: "FORCE_CACHE_ALL",
+          ...cdn(args.mediaCacheDays),
+          // Signed responses: clients may reuse them this long (Cloud CDN's default is 3600 s).
+          ...(args.signedMedia ? { signedUrlCacheMaxAgeSec: args.signedUrlCacheMaxAgeSec ?? 3600 } : {}),
+        },
+        compressionMode: "AUTOMATIC",
+      },
+      child,
+    );
+    if (args.signedMedia && args.signingKey) {
+      this.signedUrlKey = new gcp.compute.BackendBucketSignedUrlKey(
+        `${name}-media-key`,
+        { name: args.signingKey.name, backendBucket: this.mediaBackend.name, keyValue: pulumi.secret(args.signingKey.value) },
+        child,
+      );
+    }
+
+    // ── Backend services, one per (route, target) ──
+    this.backendServices = {};
+    this.healthChecks = {};
+    const routeNames = ["default", "api", "ws"] as const;
+    for (const route of routeNames) {
+      const r = args.routes[route];
+      if (!r) continue;
+      for (const t of r.targets) {
+        const id = `${route}-${t.key}`;
+        const hc = new gcp.compute.HealthCheck(
+          `${name}-hc-${id}`,
+          {
+            name: p(`hc-${id}`),
+            description: `HTTP ${t.healthCheck.path} on ${t.healthCheck.port}`,
+            // Every 10 s, 5 s to answer; 2 passes to enter and 3 failures to leave (about 30 s to drop a dead backend).
+            checkIntervalSec: 10,
+            timeoutSec: 5,
+            healthyThreshold: 2,
+            unhealthyThreshold: 3,
+            httpHealthCheck: { port: t.healthCheck.port, requestPath: t.healthCheck.path, portSpecification: "USE_FIXED_PORT" },
+          },
+          child,
+        );
+        this.healthChecks[id] = hc;
+        const onlyNegs = t.groups.every((g) => g.kind === "neg");
+        this.backendServices[id] = new gcp.compute.BackendService(
+          `${name}-be-${id}`,
+          {
+            name: p(`be-${id}`),
+            description: `${route} route: ${t.key}`,
+            protocol: "HTTP",
+            loadBalancingScheme: "EXTERNAL_MANAGED",
+            // Named ports address instance groups only; NEG endpoints carry their own port.
+            ...(onlyNegs ? {} : { portName: t.portName ?? "http" }),
+            timeoutSec: r.timeoutSec,
+            sessionAffinity: r.affinity,
+            connectionDrainingTimeoutSec: r.drainingTimeoutSec,
+            healthChecks: hc.id,
+            backends: t.groups.map(backendOf),
+            // Dynamic responses: never cached at the edge (seed: "API responses: No cache").
+            enableCdn: false,
+            securityPolicy: this.securityPolicy.selfLink,
+            logConfig: { enable: true, sampleRate: args.logSampleRate },
+          },
+          child,
+        );
+      }
+    }
+
+    // ── URL maps ──
+    const serviceOf = (route: "default" | "api" | "ws") => {
+      const r = args.routes[route]!;
+      if (r.targets.length === 1) return { service: this.backendServices[`${route}-${r.targets[0]!.key}`]!.id };
+      return {
+        routeAction: {
+          weightedBackendServices: r.targets.map((t) => ({ backendService: this.backendServices[`${route}-${t.key}`]!.id, weight: t.weight })),
+        },
+      };
+    };
+    const def = serviceOf("default");
+    const pathRules = [
+      ...(args.routes.api ? [{ paths: ["/api/*"], ...serviceOf("api") }] : []),
+      ...(args.routes.ws ? [{ paths: ["/ws/*"], ...serviceOf("ws") }] : []),
+      { paths: ["/static/*"], service: this.staticBackend.id },
+      { paths: ["/media/*"], service: this.mediaBackend.id },
+    ];
+    const defaults = "service" in def ? { defaultService: def.service } : { defaultRouteAction: def.routeAction };
+    this.urlMap = new gcp.compute.URLMap(
+      `${name}-url-map`,
+      {
+        name: p("url-map"),
+        description: "Course Organizer: /api, /ws, /static, /media and the app",
+        ...defaults,
+        hostRules: [{ hosts: ["*"], pathMatcher: "app" }],
+        pathMatchers: [{ name: "app", ...defaults, pathRules }],
+        // Checked by GCP on every update: the CDN paths reach their buckets.
+        tests: [
+          { host: args.domains[0]!, path: "/static/app.css", service: this.staticBackend.id },
+          { host: args.domains[0]!, path: "/media/file.pdf", service: this.mediaBackend.id },
+        ],
+      },
+      child,
+    );
+    this.redirectUrlMap = new gcp.compute.URLMap(
+      `${name}-http-redirect`,
+      {
+        name: p("http-redirect"),
+        description: "HTTP to HTTPS",
+        // 301 keeps the path and query.
+        defaultUrlRedirect: { httpsRedirect: true, redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT", stripQuery: false },
+      },
+      child,
+    );
+
+    // ── Proxies and forwarding rules on the one address ──
+    this.httpsProxy = new gcp.compute.TargetHttpsProxy(
+      `${name}-https-proxy`,
+      {
+        name: p("https-proxy"),
+        urlMap: this.urlMap.id,
+        certificateMap: pulumi.interpolate`//certificatemanager.googleapis.com/${this.certificateMap.id}`,
+        sslPolicy: this.sslPolicy.id,
+        quicOverride: args.quic ? "ENABLE" : "NONE",
+      },
+      child,
+    );
+    this.httpProxy = new gcp.compute.TargetHttpProxy(`${name}-http-proxy`, { name: p("http-proxy"), urlMap: this.redirectUrlMap.id }, child);
+    const rule = (role: string, port: string, target: pulumi.Input<string>) =>
+      new gcp.compute.GlobalForwardingRule(
+        `${name}-${role}`,
+        {
+          name: p(`lb-${role}`),
+          ipAddress: this.globalAddress.address,
+          ipProtocol: "TCP",
+          portRange: port,
+          loadBalancingScheme: "EXTERNAL_MANAGED",
+          // Global anycast needs the Premium tier.
+          networkTier: "PREMIUM",
+          target,
+          labels: args.labels,
+        },
+        child,
+      );
+    this.httpsRule = rule("https", "443", this.httpsProxy.id);
+    this.httpRule = rule("http", "80", this.httpProxy.id);
+
+    this.registerOutputs({
+      address: this.address,
+      urlMap: this.urlMap.id,
+      certificateIds: this.certificateIds,
+      dnsAuthorizationRecords: this.dnsAuthorizationRecords,
+    });
+  }
+}

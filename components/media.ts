@@ -1,0 +1,198 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import * as random from "@pulumi/random";
+import { physicalName } from "../src/naming";
+import { statefulOptions } from "../src/options";
+import { Secret } from "./secret";
+
+export interface MediaArgs {
+  prefix: string;
+  /** Project id: the Cloud CDN fill service account is `service-<project number>@cloud-cdn-fill...`. */
+  project: string;
+  labels: Record<string, string>;
+  /** Cloud Storage location of both buckets (e.g. US-CENTRAL1, next to the machines that write them). */
+  location: string;
+  /** Web origins' hosts: CORS allows `https://<domain>` for each (the first is the main domain). */
+  domains: string[];
+  /**
+   * Media objects public-read (the seed's `GS_DEFAULT_ACL = 'publicRead'`), as an IAM grant to allUsers: object
+   * ACLs are refused on a uniform-access bucket. When false, media is private and reached only through Cloud CDN
+   * signed URLs. @default false
+   */
+  publicMedia?: boolean;
+  /** Media objects older than this move to Nearline (seed "Media Storage Scaling", 10TB+ row: older files on Nearline). */
+  nearlineAfterDays: number;
+  /** Deleted or overwritten objects stay restorable this many days (Cloud Storage soft delete; 7 to 90). */
+  softDeleteDays: number;
+  /** Noncurrent media versions (overwritten or deleted objects) are deleted after this many days. @default 30 */
+  noncurrentDays?: number;
+  /** Service accounts that read the CDN signing key to sign media URLs (secretAccessor on that secret only). */
+  signingKeyAccessors?: pulumi.Input<string>[];
+}
+
+/** Methods browsers use on media and static objects (reads only: uploads go through the app). */
+export const CORS_METHODS = ["GET", "HEAD"];
+/** Cloud Storage soft-delete retention is given in seconds. */
+const DAY_SECONDS = 86400;
+
+/**
+ * Static files and media in Cloud Storage (seed stage 2 "Move Media to Object Storage" and "Media Storage
+ * Scaling"): two buckets with uniform bucket-level access, soft delete, CORS for the site's origins, and for
+ * media versioning plus lifecycle rules (older media to Nearline, noncurrent versions deleted).
+ *
+ * Names are `<prefix>-static` and `<prefix>-media` (src/naming.ts): deterministic and never the stage, so the
+ * buckets keep their URNs and names from stage 2 to 4. Bucket names are global across all of Cloud Storage: the
+ * prefix must be unique to this deployment (a project-id-derived prefix is the usual choice).
+ *
+ * - **static** is public by design: Django's collected CSS/JS/images are what every visitor's browser downloads
+ *   anyway, and a Cloud CDN backend bucket without signed URLs reads its bucket as an anonymous client, so the
+ *   bucket grants roles/storage.objectViewer to allUsers (public access prevention "inherited"). The grant is
+ *   read-only and per bucket; nothing private is ever written there (collectstatic only).
+ * - **media** (user uploads) is private: public access prevention "enforced", read by Cloud CDN's fill service
+ *   account for signed URLs (key generated here, kept in Secret Manager, registered on the media backend bucket by
+ *   components/load-balancer.ts). `publicMedia` switches to the seed's public-read behaviour explicitly.
+ *
+ * Both buckets are protected and retained (statefulOptions) and never force-destroyed: user media is not
+ * recreatable.
+ *
+ * Cost (us-central1): Standard $0.020/GB-month, Nearline $0.010/GB-month (30-day minimum, $0.01/GB retrieval);
+ * 100 GB of media ~$2/month; soft-deleted and noncurrent bytes are billed like live ones while kept.
+ */
+export class Media extends pulumi.ComponentResource {
+  public readonly staticBucket: gcp.storage.Bucket;
+  public readonly mediaBucket: gcp.storage.Bucket;
+  /** Physical bucket names (known in preview). */
+  public readonly staticBucketName: string;
+  public readonly mediaBucketName: string;
+  /** Secret Manager id of the CDN URL-signing key (base64url, 16 bytes); the app signs media URLs with it. */
+  public readonly signingKeySecretId?: pulumi.Output<string>;
+  /** The key value, a Pulumi secret (for the load balancer's BackendBucketSignedUrlKey). */
+  public readonly signingKeyValue?: pulumi.Output<string>;
+  /** The signing key's name on the media backend bucket (the app sends it as `KeyName=` in signed URLs). */
+  public readonly keyName?: string;
+  /** The signing key's secret (for later accessor grants). */
+  public readonly signingKey?: Secret;
+  /** allUsers objectViewer grants: static always, media when publicMedia. */
+  public readonly publicGrants: gcp.storage.BucketIAMMember[];
+  /** Cloud CDN's fill service account as objectViewer on media (signed-URL cache fills of a private bucket). */
+  public readonly cdnReaderGrant?: gcp.storage.BucketIAMMember;
+
+  constructor(name: string, args: MediaArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("course-organizer:media:Media", name, {}, opts);
+    validateMediaArgs(args, this);
+    const publicMedia = args.publicMedia ?? false;
+    this.staticBucketName = physicalName(args.prefix, "static", "bucket");
+    this.mediaBucketName = physicalName(args.prefix, "media", "bucket");
+    const cors = [
+      {
+        origins: args.domains.map((d) => `https://${d}`),
+        methods: CORS_METHODS,
+        responseHeaders: ["Content-Type", "Content-Length", "Content-Range", "Range", "ETag"],
+        // Browsers cache the preflight answer for an hour.
+        maxAgeSeconds: 3600,
+      },
+    ];
+    const softDeletePolicy = { retentionDurationSeconds: args.softDeleteDays * DAY_SECONDS };
+
+    this.staticBucket = new gcp.storage.Bucket(
+      `${name}-static`,
+      {
+        name: this.staticBucketName,
+        location: args.location,
+        storageClass: "STANDARD",
+        labels: args.labels,
+        uniformBucketLevelAccess: true,
+        // Public by design (see the class doc): "inherited" lets the allUsers grant below take effect.
+        publicAccessPrevention: "inherited",
+        // collectstatic rewrites every file on each release: versions would only pile up; soft delete covers a
+        // mistaken deletion, and the files can always be regenerated from the image.
+        versioning: { enabled: false },
+        softDeletePolicy,
+        cors,
+        forceDestroy: false,
+      },
+      statefulOptions(this),
+    );
+
+    this.mediaBucket = new gcp.storage.Bucket(
+      `${name}-media`,
+      {
+        name: this.mediaBucketName,
+        location: args.location,
+        storageClass: "STANDARD",
+        labels: args.labels,
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: publicMedia ? "inherited" : "enforced",
+        // Overwritten uploads stay recoverable as noncurrent versions; deleted ones also sit in soft delete.
+        versioning: { enabled: true },
+        softDeletePolicy,
+        lifecycleRules: [
+          {
+            // Seed "Media Storage Scaling", 10TB+ row: recent files on Standard, older files on Nearline (half
+            // the storage price; reads cost $0.01/GB, fine for rarely opened old course material).
+            action: { type: "SetStorageClass", storageClass: "NEARLINE" },
+            condition: { age: args.nearlineAfterDays, matchesStorageClasses: ["STANDARD"], withState: "LIVE" },
+          },
+          {
+            action: { type: "Delete" },
+            condition: { daysSinceNoncurrentTime: args.noncurrentDays ?? 30, withState: "ARCHIVED" },
+          },
+        ],
+        cors,
+        forceDestroy: false,
+      },
+      statefulOptions(this),
+    );
+
+    const objectViewer = (child: string, bucket: gcp.storage.Bucket, member: pulumi.Input<string>) =>
+      new gcp.storage.BucketIAMMember(`${name}-${child}`, { bucket: bucket.name, role: "roles/storage.objectViewer", member }, { parent: this });
+    this.publicGrants = [objectViewer("static-public", this.staticBucket, "allUsers")];
+    if (publicMedia) this.publicGrants.push(objectViewer("media-public", this.mediaBucket, "allUsers"));
+
+    if (!publicMedia) {
+      // Cloud CDN fetches a private bucket's objects as its per-project fill service account, for requests that
+      // carry a valid signature of a key registered on the backend bucket.
+      const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { parent: this });
+      this.cdnReaderGrant = objectViewer(
+        "media-cdn-reader",
+        this.mediaBucket,
+        pulumi.interpolate`serviceAccount:service-${project.number}@cloud-cdn-fill.iam.gserviceaccount.com`,
+      );
+      // 128-bit key, base64url with padding (RFC 4648 section 5), the format Cloud CDN's signed URL keys take.
+      const bytes = new random.RandomBytes(`${name}-signing-key-bytes`, { length: 16 }, statefulOptions(this));
+      const keyValue = bytes.base64.apply(toBase64Url);
+      this.signingKey = new Secret(
+        `${name}-signing-key`,
+        { prefix: args.prefix, labels: args.labels, role: "cdn-signing-key", value: keyValue, accessors: args.signingKeyAccessors ?? [] },
+        { parent: this },
+      );
+      this.signingKeySecretId = this.signingKey.secretId;
+      this.signingKeyValue = this.signingKey.value;
+      this.keyName = physicalName(args.prefix, "media-key");
+    }
+
+    this.registerOutputs({
+      staticBucket: this.staticBucketName,
+      mediaBucket: this.mediaBucketName,
+      signingKeySecretId: this.signingKeySecretId,
+      keyName: this.keyName,
+    });
+  }
+}
+
+/** Standard base64 to base64url (RFC 4648 section 5), padding kept. */
+export function toBase64Url(b64: string): string {
+  return b64.replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/** Argument checks; errors name the argument and what is allowed. */
+export function validateMediaArgs(args: MediaArgs, parent?: pulumi.Resource): void {
+  const fail = (m: string) => {
+    throw parent ? new pulumi.ResourceError(m, parent) : new Error(m);
+  };
+  if (args.domains.length === 0) fail("domains: at least the main domain is needed for CORS");
+  // Nearline has a 30-day minimum storage duration: moving sooner only adds early-deletion charges.
+  if (args.nearlineAfterDays < 30) fail(`nearlineAfterDays ${args.nearlineAfterDays}: Nearline bills at least 30 days per object; use 30 or more`);
+  // Cloud Storage soft delete: 0 (off) or 7 to 90 days.
+  if (args.softDeleteDays < 7 || args.softDeleteDays > 90) fail(`softDeleteDays ${args.softDeleteDays}: Cloud Storage keeps soft-deleted objects 7 to 90 days`);
+}
