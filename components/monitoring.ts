@@ -413,6 +413,8 @@ export class Monitoring extends pulumi.ComponentResource {
   /** Logs-based metrics on nginx's access log (VM without a load balancer). */
   public readonly logMetrics: gcp.logging.Metric[];
   public readonly opsAgentPolicies: gcp.osconfig.OsPolicyAssignment[];
+  /** Project metadata enable-osconfig=TRUE (VM Manager applies OS policies only where it is set). */
+  public readonly osConfigMetadata?: gcp.compute.ProjectMetadataItem;
   public readonly budget?: gcp.billing.Budget;
   /** Passed through to the app's settings (SENTRY_DSN). */
   public readonly sentryDsn?: string;
@@ -618,6 +620,11 @@ export class Monitoring extends pulumi.ComponentResource {
     this.dashboard = new gcp.monitoring.Dashboard(`${name}-dashboard`, { dashboardJson }, { parent: this });
 
     // ── Ops Agent on every VM of the platform, per zone (an OS Config policy assignment is zonal).
+    // VM Manager acts only on instances with enable-osconfig=TRUE in their (or the project's) metadata; the OS
+    // Config agent itself ships with Google's Ubuntu and Debian images.
+    if ((args.opsAgentZones ?? []).length > 0) {
+      this.osConfigMetadata = new gcp.compute.ProjectMetadataItem(`${name}-enable-osconfig`, { project: args.project, key: "enable-osconfig", value: "TRUE" }, { parent: this });
+    }
     const agentConfig = renderFile("ops-agent", "config.yaml", opsAgentConfig({ postgres: args.vm !== undefined }));
     this.opsAgentPolicies = (args.opsAgentZones ?? []).map(
       (zone) =>
@@ -664,7 +671,7 @@ export class Monitoring extends pulumi.ComponentResource {
             // One VM at a time: the agent restarts, metrics pause for a few seconds.
             rollout: { disruptionBudget: { fixed: 1 }, minWaitDuration: "60s" },
           },
-          { parent: this },
+          { parent: this, dependsOn: this.osConfigMetadata ? [this.osConfigMetadata] : [] },
         ),
     );
 
