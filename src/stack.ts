@@ -21,6 +21,8 @@ import { VmPlatform, VM_PROJECT_ROLES, type VmSecret } from "../components/vm-pl
 import { Monitoring, zonesOf } from "../components/monitoring";
 import { capacityOf } from "./config/capacity";
 import { VM_POSTGRES_MAX_CONNECTIONS } from "./files/ops-agent";
+import { Media } from "../components/media";
+import { LoadBalancer, type BackendTarget, type LoadBalancerArgs, type RouteArgs } from "../components/load-balancer";
 import { InstancePool, type PoolAutoscaling } from "../components/instance-pool";
 import { JitsiSignaling } from "../components/jitsi-signaling";
 import { VideoBridgePool } from "../components/video-bridges";
@@ -158,20 +160,47 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   }
 
   // ── Media buckets, CDN and the global load balancer (stage 2 on) ─────────────────────────────────
-
-  // ── Cloud SQL, Memorystore, app settings (stage 3 on) ────────────────────────────────────────────
-  // The app's identity exists before the machines that use it (instance pools at stage 3, GKE workloads through
-  // Workload Identity at stage 4): the secrets below grant it access, the pools section runs as it.
-  const appIdentity = c.database.enabled
-    ? new ServiceAccount("app", {
+  // Buckets named <prefix>-static and <prefix>-media (global names: the prefix is unique per deployment).
+  const lbDomains = [c.domain, ...c.loadBalancer.extraDomains];
+  if (c.loadBalancer.enabled && !c.media.enabled) {
+    throw new Error("loadBalancer.enabled needs media.enabled: the load balancer serves /static/* and /media/* from the media buckets");
+  }
+  const media = c.media.enabled
+    ? new Media("media", {
         prefix: c.prefix,
         project: c.project,
-        role: "app",
-        description: "Course Organizer app (Gunicorn, Daphne, workers): reads its settings secret, writes logs and metrics",
-        roles: ["roles/logging.logWriter", "roles/monitoring.metricWriter"],
+        labels: ctx.labels("media"),
+        location: c.media.location,
+        domains: lbDomains,
+        publicMedia: c.media.publicMedia,
+        nearlineAfterDays: c.media.nearlineAfterDays,
+        softDeleteDays: c.media.softDeleteDays,
+        // Whoever signs media URLs reads the key: the VM at stage 2 (the app identity from stage 3 needs its own
+        // grant on media.signingKey, see the load-balancer section's note).
+        signingKeyAccessors: vmIdentity && c.vm.enabled ? [vmIdentity.email] : [],
       })
     : undefined;
-  const appAccessors = appIdentity ? [appIdentity.email] : [];
+  if (media) {
+    outputs.staticBucket = media.staticBucketName;
+    outputs.mediaBucket = media.mediaBucketName;
+    if (media.signingKeySecretId) outputs.cdnSigningKeySecret = media.signingKeySecretId;
+    if (media.keyName) outputs.cdnSigningKeyName = media.keyName;
+  }
+  /**
+   * What the global load balancer routes to. Each section that creates a backend registers it here
+   * (`lbBackends.httpPool = {...}` in the instance-pool section, `lbBackends.gke = {...}` in the GKE section);
+   * the load-balancer section after them builds every route in one place with lbRoutes() (end of this file).
+   */
+  const lbBackends: LbBackends = {
+    // Stage 2: the VM's unmanaged instance group (named port http:80); none once the VM is retired.
+    vm: vm?.instanceGroup ? { group: vm.instanceGroup.selfLink } : undefined,
+  };
+
+  // ── Cloud SQL, Memorystore, app settings (stage 3 on) ────────────────────────────────────────────
+  // Who reads these secrets: each instance pool grants its own service account the app-settings secret (its
+  // `secretIds`, pools section), and stage 4's workloads grant theirs. The settings carry everything the app
+  // needs, so the database password and the Redis AUTH string have no reader besides Pulumi itself.
+  const appAccessors: pulumi.Input<string>[] = [];
   /** The app's database and role: the VM's PostgreSQL names (src/files/vm-bundle.ts), so a migration keeps them. */
   const APP_DATABASE = VM_DB_NAME;
   const APP_DB_USER = VM_DB_USER;
@@ -311,7 +340,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
             cooldownSeconds: c.httpPool.cooldownSeconds,
             cpuTarget: c.httpPool.cpuTargetPercent / 100,
             // Seed "Request count: 100 req/s per instance": the /api backend balances in RATE mode with
-            // maxRatePerInstance = requestsPerSecondPerInstance (lbPoolTargets below), and the autoscaler keeps 100 %
+            // maxRatePerInstance = requestsPerSecondPerInstance (lbRoutes), and the autoscaler keeps 100 %
             // of that capacity, i.e. it adds instances once the mean passes 100 req/s (10 x 100 = the stage's peak).
             loadBalancingUtilization: 1,
             scaleIn: { maxReplicas: c.httpPool.scaleInMaxReplicas, windowSeconds: c.httpPool.scaleInWindowSeconds },
@@ -368,9 +397,11 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   };
   const httpPool = appPool("http");
   const wsPool = appPool("ws");
-  /** Load-balancer targets of the pools (the routes builder in the load-balancer section takes them). */
-  const lbPoolTargets = httpPool && wsPool ? poolTargets(httpPool, wsPool, c) : undefined;
-  void lbPoolTargets; // until the load-balancer routes (components/load-balancer.ts) take them
+  // The load balancer's /api/*, default and /ws/* routes (lbRoutes): RATE 100 req/s per instance on the HTTP pool,
+  // UTILIZATION on the WebSocket pool. Its own health checks probe the same paths; the groups' auto-healing checks
+  // above are separate, as GCP recommends (auto-healing should be less eager than load balancing).
+  if (httpPool) lbBackends.httpPool = { group: httpPool.instanceGroup, portName: "http", healthCheck: { path: c.httpPool.healthPath, port: appPort("http") } };
+  if (wsPool) lbBackends.wsPool = { group: wsPool.instanceGroup, portName: "ws", healthCheck: { path: c.wsPool.healthPath, port: appPort("ws") } };
   if (httpPool) outputs.httpInstanceGroup = httpPool.instanceGroup;
   if (wsPool) outputs.wsInstanceGroup = wsPool.instanceGroup;
 
@@ -431,6 +462,293 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   if (bridges.length > 0) outputs.videoBridgeGroups = pulumi.all(bridges.map((b) => b.instanceGroup));
 
   // ── GKE, workloads, shards, Redis Cluster, Memcached, Pub/Sub, DNS (stage 4) ────────────────────
+  // Every region of the config (primary first) gets a cluster and its workloads; a third region in
+  // secondaryRegions adds a subnet (Network section), a cluster, its workloads, NEGs and a bridge pool by config alone.
+  const k = c.kubernetes;
+  /** Node (and NEG) zones: the first three of the region, as the instance groups use. */
+  const gkeZones = (region: string) => zonesOf(region).slice(0, 3);
+  const gkeRegions = k.enabled ? ctx.regions : [];
+  if (k.enabled && !appSettings) throw new Error("kubernetes.enabled needs database.enabled and cache.enabled: the pods read the app settings secret");
+  const gkeIdentities = k.enabled ? new WorkloadIdentities("gke-identities", { prefix: c.prefix, project: c.project }) : undefined;
+  const gkeEmails = gkeIdentities ? WORKLOADS.map((w) => gkeIdentities.accounts[w].email) : [];
+  const gkeMembers = gkeIdentities ? WORKLOADS.map((w) => gkeIdentities.accounts[w].member) : [];
+  // The pods read the settings JSON and Django's key (their ids are in the manifests) and the primary's password
+  // (referenced from the DATABASES map): one accessor grant per secret and identity, on that secret only.
+  const djangoKey = vmSecrets.find((s) => s.env === "DJANGO_SECRET_KEY")!.secret;
+  const podSecrets = appSettings && database ? { settings: appSettings.secret, django: djangoKey, "db-password": database.password } : {};
+  const podSecretGrants = gkeIdentities
+    ? Object.entries(podSecrets).flatMap(([key, secret]) =>
+        WORKLOADS.map(
+          (w) =>
+            new gcp.secretmanager.SecretIamMember(
+              `gke-${w}-${key}-accessor`,
+              { secretId: secret.secret.id, role: "roles/secretmanager.secretAccessor", member: gkeIdentities.accounts[w].member },
+              { parent: gkeIdentities },
+            ),
+        ),
+      )
+    : [];
+
+  // Shards (seed "Database Sharding Strategy": user_id % n): one Cloud SQL instance each, same settings as the
+  // primary at the shard tier. The stage-3 primary keeps the users database (Django's `default`).
+  const shards =
+    database && c.database.shards > 0
+      ? Array.from(
+          { length: c.database.shards },
+          (_, i) =>
+            new Database(`database-shard-${i}`, {
+              prefix: c.prefix,
+              labels: ctx.labels("database-shard"),
+              role: `db-shard-${i}`,
+              project: c.project,
+              region: c.region,
+              network: network.network.id,
+              privateServiceConnection: network.privateServiceConnection,
+              version: c.database.version,
+              tier: c.database.shardTier,
+              availabilityType: c.database.availabilityType,
+              diskGb: c.database.diskGb,
+              diskAutoresizeLimitGb: c.database.diskAutoresizeLimitGb,
+              backupStartTime: c.database.backupStartTime,
+              backupRetainedCount: c.database.backupRetainedCount,
+              pitrDays: c.database.pitrDays,
+              maintenanceDay: c.database.maintenanceDay,
+              maintenanceHour: c.database.maintenanceHour,
+              maxConnections: c.database.maxConnections,
+              databases: [shardDatabaseName(i)],
+              userName: APP_DB_USER,
+              passwordAccessors: [...appAccessors, ...gkeEmails],
+            }),
+        )
+      : [];
+  const analytics = database?.replicas.find((r) => r.key === "analytics");
+
+  // Channels layer (seed "WebSocket Scaling with Redis Pub/Sub"): independent Standard-tier instances that
+  // channels_redis shards across itself (consistent hashing over `hosts`). It cannot use Redis Cluster: its Lua
+  // scripts touch keys that hash to different cluster slots (django/channels_redis issues 381 and 420).
+  const channelLayer =
+    c.cache.enabled && c.cache.channelLayerInstances > 0
+      ? Array.from(
+          { length: c.cache.channelLayerInstances },
+          (_, i) =>
+            new Redis(`cache-channels-${i}`, {
+              prefix: c.prefix,
+              labels: ctx.labels("cache-channels"),
+              role: `channels-${i}`,
+              region: c.region,
+              network: network.network.id,
+              privateServiceConnection: network.privateServiceConnection,
+              tier: c.cache.tier,
+              memoryGb: c.cache.channelLayerMemoryGb,
+              redisVersion: c.cache.redisVersion,
+              // Channel messages and group memberships all carry expiries (60 s, 1 day): evict the nearest expiry first.
+              maxmemoryPolicy: "volatile-ttl",
+              rdbSnapshotPeriod: "TWENTY_FOUR_HOURS",
+              maintenanceDay: c.database.maintenanceDay,
+              // Apart from each other and from the cache's window, so both hosts never fail over together.
+              maintenanceHour: (c.database.maintenanceHour + 2 + i) % 24,
+              authAccessors: [],
+            }),
+        )
+      : [];
+  // First cache level, sessions, rate limits: Memorystore for Redis Cluster (3 shards, 1 replica each).
+  const redisCluster =
+    c.cache.enabled && c.cache.clusterEnabled
+      ? new RedisCluster("cache-cluster", {
+          prefix: c.prefix,
+          labels: ctx.labels("cache-cluster"),
+          project: c.project,
+          role: "cache-cluster",
+          region: c.region,
+          network: network.network.id,
+          subnetwork: network.subnets[c.region]!.id,
+          shards: c.cache.clusterShards,
+          replicasPerShard: c.cache.clusterReplicasPerShard,
+          nodeType: c.cache.clusterNodeType,
+          maintenanceDay: c.database.maintenanceDay,
+          maintenanceHour: (c.database.maintenanceHour + 4) % 24,
+          connectors: [...(appIdentity ? [appIdentity.member] : []), ...gkeMembers],
+        })
+      : undefined;
+  // Second cache level (seed "persistent": PyMemcacheCache, 1 hour).
+  const memcached =
+    c.cache.enabled && c.cache.memcachedEnabled
+      ? new Memcached("memcached", {
+          prefix: c.prefix,
+          labels: ctx.labels("memcached"),
+          role: "memcached",
+          region: c.region,
+          network: network.network.id,
+          privateServiceConnection: network.privateServiceConnection,
+          nodes: c.cache.memcachedNodes,
+          cpu: c.cache.memcachedCpu,
+          memoryMb: c.cache.memcachedMemoryMb,
+          maintenanceDay: c.database.maintenanceDay,
+          maintenanceHour: (c.database.maintenanceHour + 5) % 24,
+        })
+      : undefined;
+  // Seed "Message Queue for Async Tasks": the api publishes, the workers consume; nobody else holds either right.
+  const queue = c.queue.enabled
+    ? new Queue("queue", {
+        labels: ctx.labels("queue"),
+        project: c.project,
+        topicName: "email-queue",
+        subscriptionName: "email-worker",
+        ackDeadlineSeconds: c.queue.ackDeadlineSeconds,
+        maxDeliveryAttempts: c.queue.maxDeliveryAttempts,
+        retentionDays: c.queue.retentionDays,
+        minBackoffSeconds: c.queue.minBackoffSeconds,
+        maxBackoffSeconds: c.queue.maxBackoffSeconds,
+        publishers: gkeIdentities ? [gkeIdentities.accounts.api.member] : [],
+        subscribers: gkeIdentities ? [gkeIdentities.accounts.worker.member] : [],
+      })
+    : undefined;
+
+  // What the app reads from its settings secret at stage 4 (declared in the Cloud SQL section, filled here).
+  if (stage4Settings.keys.length > 0) {
+    const values: Record<string, pulumi.Input<string>> = {};
+    if (stage4Settings.keys.includes("DATABASES") && database) {
+      values.DATABASES = pulumi
+        .all({
+          primary: database.privateIp,
+          password: database.passwordSecretId,
+          shards: pulumi.all(shards.map((s) => pulumi.all([s.privateIp, s.passwordSecretId]))),
+          analytics: analytics?.privateIp ?? "",
+        })
+        .apply(({ primary, password, shards: sh, analytics: an }) =>
+          JSON.stringify(
+            databasesMap({
+              user: APP_DB_USER,
+              usersDatabase: APP_DATABASE,
+              primary: { host: primary, passwordSecret: password },
+              shards: sh.map(([host, passwordSecret], i) => ({ name: shardDatabaseName(i), host, passwordSecret })),
+              analyticsHost: an || undefined,
+            }),
+          ),
+        );
+      values.DATABASE_SHARD_COUNT = String(shards.length);
+    }
+    if (channelLayer.length > 0) {
+      values.CHANNEL_LAYER_REDIS_URLS = pulumi.all(channelLayer.map((r) => r.url)).apply((u) => JSON.stringify(u));
+      values.CHANNEL_LAYER_REDIS_CA_CERTS = pulumi.all(channelLayer.map((r) => r.caCert)).apply((u) => JSON.stringify(u));
+    }
+    if (redisCluster) values.REDIS_CLUSTER_ENDPOINT = redisCluster.discoveryEndpoint;
+    if (memcached) values.MEMCACHED_ENDPOINT = memcached.discoveryEndpoint;
+    if (queue) {
+      values.PUBSUB_PROJECT = c.project;
+      values.PUBSUB_EMAIL_TOPIC = queue.topicName;
+      values.PUBSUB_EMAIL_SUBSCRIPTION = queue.subscriptionName;
+    }
+    stage4Settings.fill(values);
+  }
+
+  // One regional cluster per region, its workloads through its own provider, and the NEGs for the load balancer.
+  const clusters = gkeRegions.map(
+    (region, i) =>
+      new GkeCluster(`gke-${region}`, {
+        prefix: c.prefix,
+        labels: ctx.labels("gke"),
+        project: c.project,
+        region,
+        nodeZones: gkeZones(region),
+        network: network.network.id,
+        subnetwork: network.subnets[region]!.id,
+        masterCidr: masterCidr(k.masterCidrBase, i),
+        masterAuthorizedNetworks: k.masterAuthorizedNetworks.map((n) => ({ cidrBlock: n.cidr, displayName: n.name })),
+        releaseChannel: k.releaseChannel,
+        nodeMachineType: k.nodeMachineType,
+        nodesPerZoneMin: k.nodesPerZoneMin,
+        nodesPerZoneMax: k.nodesPerZoneMax,
+        maintenanceStartTime: k.maintenanceStartTime,
+      }),
+  );
+  const workloads =
+    gkeIdentities && appSettings
+      ? clusters.map(
+          (cluster, i) =>
+            new Workloads(`workloads-${cluster.region}`, {
+              prefix: c.prefix,
+              project: c.project,
+              region: cluster.region,
+              image: c.images.backend,
+              secretFiles: [
+                { file: "settings.json", secretId: appSettings.secretId },
+                { file: "django-secret-key", secretId: djangoKey.secretId },
+              ],
+              googleServiceAccounts: { api: gkeIdentities.accounts.api.email, ws: gkeIdentities.accounts.ws.email, worker: gkeIdentities.accounts.worker.email },
+              adapterServiceAccount: gkeIdentities.adapter.email,
+              // Seed Stage 4 drawing: the primary region runs the larger ranges, every further region the smaller.
+              replicas: i === 0 ? k.primary : k.secondary,
+              cpuTargetPercent: k.cpuTargetPercent,
+              memoryTargetPercent: k.memoryTargetPercent,
+              requestsPerSecondPerPod: k.requestsPerSecondPerPod,
+              connectionsPerPod: k.connectionsPerPod,
+              backlogPerWorker: k.backlogPerWorker,
+              subscription: "email-worker",
+              labels: ctx.labels("workloads"),
+              provider: cluster.provider,
+              podDependencies: [...appSettings.bootDependencies, djangoKey.version, ...podSecretGrants, ...gkeIdentities.bindings],
+            }),
+        )
+      : [];
+  if (workloads.length > 0) {
+    // Standalone NEGs: the NEG controller creates `<prefix>-api-<region>` / `<prefix>-ws-<region>` in each node zone
+    // once the Service exists; GCP gives them no Pulumi resource, so the backend services refer to them by URL
+    // (project, zone, name) and wait for the Services (each URL is derived from its Service's output). On a first
+    // `up` the controller may still be creating them when the backend service is updated: set
+    // loadBalancer.gkeTrafficPercent to 0 for the first stage-4 `up` (no GKE backend yet), then raise it.
+    const negUrls = (w: "api" | "ws") =>
+      workloads.flatMap((wl, i) =>
+        (c.loadBalancer.gkeTrafficPercent > 0 ? clusters[i]!.nodeZones : []).map((zone) =>
+          wl.services[w].metadata.apply(() => negSelfLink(c.project, zone, wl.negNames[w])),
+        ),
+      );
+    lbBackends.gke = { api: negUrls("api"), ws: negUrls("ws"), port: APP_PORT, apiHealthPath: "/ready", wsHealthPath: "/ready" };
+    outputs.gkeClusters = pulumi.all(clusters.map((cl) => cl.name));
+    outputs.gkeNegs = workloads.map((w) => w.negNames);
+  }
+  if (shards.length > 0) outputs.databaseShardIps = pulumi.all(shards.map((s) => s.privateIp));
+  if (channelLayer.length > 0) outputs.channelLayerHosts = pulumi.all(channelLayer.map((r) => r.host));
+  // A cluster-aware client (redis-py RedisCluster) must use this endpoint: it follows MOVED redirects to the shards.
+  if (redisCluster) outputs.redisClusterDiscoveryEndpoint = redisCluster.discoveryEndpoint;
+  if (memcached) outputs.memcachedDiscoveryEndpoint = memcached.discoveryEndpoint;
+  if (queue) {
+    outputs.emailTopic = queue.topicName;
+    outputs.emailSubscription = queue.subscriptionName;
+  }
+
+  // ── Global load balancer (stage 2 on): built after every section that registers a backend ─────────
+  // The address, certificates, certificate map and URL maps keep their names at every stage; stage 3 and 4 only
+  // change which backend services the routes use (lbRoutes), updating the URL map in place.
+  const routes = c.loadBalancer.enabled ? lbRoutes(c, lbBackends) : undefined;
+  if (c.loadBalancer.enabled && !routes) {
+    // Never silently: the plan shows it, and `up` cannot delete the protected address and certificates.
+    pulumi.log.warn("loadBalancer.enabled but no backend registered in lbBackends (vm, httpPool or gke): the load balancer is left out");
+  }
+  const loadBalancer =
+    routes && media
+      ? new LoadBalancer("lb", {
+          prefix: c.prefix,
+          labels: ctx.labels("load-balancer"),
+          domains: lbDomains,
+          staticBucketName: media.staticBucket.name,
+          mediaBucketName: media.mediaBucket.name,
+          staticCacheDays: c.media.staticCacheDays,
+          mediaCacheDays: c.media.mediaCacheDays,
+          signedMedia: !c.media.publicMedia,
+          signingKey: media.keyName && media.signingKeyValue ? { name: media.keyName, value: media.signingKeyValue } : undefined,
+          routes,
+          rateLimitPerMinute: c.loadBalancer.rateLimitPerMinute,
+          logSampleRate: c.loadBalancer.logSampleRate,
+        })
+      : undefined;
+  if (loadBalancer) {
+    outputs.lbIp = loadBalancer.address;
+    outputs.urlMap = loadBalancer.urlMap.name;
+    // CNAMEs proving control of each domain to Certificate Manager: create them in the domain's zone (the
+    // stage-4 Cloud DNS section does; before that, by hand at the registrar) so the certificates issue and renew.
+    outputs.dnsAuthorizationRecords = loadBalancer.dnsAuthorizationRecords;
+  }
 
   // ── Monitoring and alerting (every stage) ────────────────────────────────────────────────────────
   // What exists decides which metrics each policy watches (components/monitoring.ts metricSpecs); the names of
@@ -460,6 +778,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     // A retained (stopped) VM at stage 3 serves nothing: no VM metrics then.
     vm: vmServes ? { postgresMaxConnections: VM_POSTGRES_MAX_CONNECTIONS } : undefined,
     instancePools: appPools || videoPools,
+    websocketPool: c.wsPool.enabled,
     loadBalancer: c.loadBalancer.enabled,
     cloudSql: c.database.enabled ? { maxConnections: c.database.maxConnections } : undefined,
     gke: c.kubernetes.enabled,
@@ -480,6 +799,87 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   outputs.uptimeChecks = pulumi.all(monitoring.uptimeChecks.map((u) => u.uptimeCheckId));
 
   return outputs;
+}
+
+/** An instance group behind the load balancer, with the health check its machines answer. */
+export interface LbInstanceGroup {
+  group: pulumi.Input<string>;
+  /** @default "http" */
+  portName?: string;
+  /** @default { path: "/health", port: 80 } (nginx on the VM, src/files/nginx.ts) */
+  healthCheck?: { path: string; port: number };
+}
+
+/** The backends that exist at a stage; sections register theirs before the load-balancer section runs. */
+export interface LbBackends {
+  /** The single VM's unmanaged instance group (stage 2): it serves every path. */
+  vm?: LbInstanceGroup;
+  /** The HTTP pool's regional MIG (stage 3): /api/* and the default route. */
+  httpPool?: LbInstanceGroup;
+  /** The WebSocket pool's regional MIG (stage 3): /ws/*. */
+  wsPool?: LbInstanceGroup;
+  /** GKE standalone NEGs (stage 4), one per zone and region, for the api and ws Services. */
+  gke?: { api: pulumi.Input<string>[]; ws: pulumi.Input<string>[]; port: number; apiHealthPath: string; wsHealthPath: string };
+}
+
+/** Seed "Load Balancer Configuration": api timeout 30 s, no affinity. */
+const API_TIMEOUT_SEC = 30;
+/** Seed: ws timeout 3600 s (1 hour for long connections); the LB default of 30 s would close every socket. */
+const WS_TIMEOUT_SEC = 3600;
+/** HTTP requests finish within the 30 s timeout: 60 s of draining covers them. */
+const API_DRAINING_SEC = 60;
+/** WebSocket clients reconnect with backoff; 300 s lets sessions on a removed backend end and reconnect elsewhere. */
+const WS_DRAINING_SEC = 300;
+
+/**
+ * The load balancer's routes from whatever backends exist, in one place for every stage:
+ * - stage 2: the VM for every path; /ws/* gets its own backend service on the same instance group, because a
+ *   backend service's timeout is also the WebSocket session limit (3600 s there, 30 s for the rest);
+ * - stage 3: /api/* and the default route to the HTTP pool, /ws/* to the WebSocket pool;
+ * - stage 3 -> 4 cut-over: instance groups and GKE NEGs side by side on /api/*, /ws/* and the default route,
+ *   GKE taking loadBalancer.gkeTrafficPercent of the traffic (weightedBackendServices in the URL map);
+ * - stage 4: GKE NEGs only.
+ * Target keys ("vm", "mig", "gke") name the backend services (`lb-be-<route>-<key>`), never the stage.
+ * Undefined when nothing can take the default route.
+ */
+export function lbRoutes(c: Config, b: LbBackends): LoadBalancerArgs["routes"] | undefined {
+  const ig = (key: string, g: LbInstanceGroup, rate?: number): BackendTarget => ({
+    key,
+    groups: [{ group: g.group, kind: "instanceGroup", ...(rate !== undefined ? { maxRatePerInstance: rate } : {}) }],
+    portName: g.portName ?? "http",
+    healthCheck: g.healthCheck ?? { path: "/health", port: 80 },
+    weight: 100,
+  });
+  const gkeShare = c.loadBalancer.gkeTrafficPercent;
+  const split = (mig: BackendTarget | undefined, gke: BackendTarget | undefined): BackendTarget[] => {
+    if (mig && gke) return [{ ...mig, weight: 100 - gkeShare }, { ...gke, weight: gkeShare }];
+    return [mig, gke].filter((t): t is BackendTarget => t !== undefined);
+  };
+  const neg = (groups: pulumi.Input<string>[], rate: number, path: string, port: number): BackendTarget => ({
+    key: "gke",
+    groups: groups.map((group) => ({ group, kind: "neg" as const, maxRatePerEndpoint: rate })),
+    healthCheck: { path, port },
+    weight: 100,
+  });
+  // The HTTP pool balances by requests/s per instance (its autoscaling target); pods by requests/s per pod.
+  const apiTargets = split(
+    b.httpPool ? ig("mig", b.httpPool, c.httpPool.requestsPerSecondPerInstance) : undefined,
+    b.gke && b.gke.api.length > 0 ? neg(b.gke.api, c.kubernetes.requestsPerSecondPerPod, b.gke.apiHealthPath, b.gke.port) : undefined,
+  );
+  // WebSocket backends hold long sockets, not request rates: instance groups by CPU, pods by new sockets/s.
+  const wsTargets = split(
+    b.wsPool ? ig("mig", b.wsPool) : undefined,
+    b.gke && b.gke.ws.length > 0 ? neg(b.gke.ws, c.kubernetes.requestsPerSecondPerPod, b.gke.wsHealthPath, b.gke.port) : undefined,
+  );
+  const api = (targets: BackendTarget[]): RouteArgs => ({ targets, timeoutSec: API_TIMEOUT_SEC, affinity: "NONE", drainingTimeoutSec: API_DRAINING_SEC });
+  const ws = (targets: BackendTarget[]): RouteArgs => ({ targets, timeoutSec: WS_TIMEOUT_SEC, affinity: "CLIENT_IP", drainingTimeoutSec: WS_DRAINING_SEC });
+  if (b.vm) {
+    const vm = ig("vm", b.vm);
+    return { default: api([vm]), ...(apiTargets.length > 0 ? { api: api(apiTargets) } : {}), ws: ws(wsTargets.length > 0 ? wsTargets : [vm]) };
+  }
+  // No backend registered for the default route: the caller leaves the load balancer out and says so.
+  if (apiTargets.length === 0) return undefined;
+  return { default: api(apiTargets), api: api(apiTargets), ...(wsTargets.length > 0 ? { ws: ws(wsTargets) } : {}) };
 }
 
 /** Artifact Registry hosts (`<region>-docker.pkg.dev`) among image references: docker logs in to each at boot. */
@@ -509,51 +909,5 @@ function appInstanceInputs(
   return {
     userData: resolved.apply((r) => r.userData),
     files: paths.map((p) => ({ path: p, content: resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content) })),
-  };
-}
-
-/** What the load balancer's routes need from the two pools (named ports, balancing, affinity, timeouts). */
-export interface PoolTarget {
-  instanceGroup: pulumi.Output<string>;
-  healthCheck: pulumi.Output<string>;
-  portName: string;
-  balancingMode: "RATE" | "UTILIZATION";
-  maxRatePerInstance?: number;
-  maxUtilization?: number;
-  sessionAffinity: "NONE" | "CLIENT_IP";
-  timeoutSec: number;
-  connectionDrainingTimeoutSec: number;
-}
-
-/**
- * The /api (and default) and /ws targets, seed "Load Balancer Configuration". An external Application Load
- * Balancer accepts only RATE or UTILIZATION for instance groups (CONNECTION is for proxy network load balancers).
- */
-function poolTargets(http: InstancePool, ws: InstancePool, c: Config): { api: PoolTarget; ws: PoolTarget } {
-  return {
-    api: {
-      instanceGroup: http.instanceGroup,
-      healthCheck: http.healthCheck.id,
-      portName: "http",
-      // 100 req/s per instance: the capacity the autoscaler's loadBalancingUtilization is a fraction of.
-      balancingMode: "RATE",
-      maxRatePerInstance: c.httpPool.requestsPerSecondPerInstance,
-      sessionAffinity: "NONE",
-      timeoutSec: 30,
-      connectionDrainingTimeoutSec: 30,
-    },
-    ws: {
-      instanceGroup: ws.instanceGroup,
-      healthCheck: ws.healthCheck.id,
-      portName: "ws",
-      // Daphne instances are balanced by CPU; the autoscaler scales them on memory and connections instead.
-      balancingMode: "UTILIZATION",
-      maxUtilization: 0.8,
-      sessionAffinity: "CLIENT_IP",
-      // Seed: 3600 s for long WebSocket connections (the backend-service timeout bounds a WebSocket's life).
-      timeoutSec: 3600,
-      // A removed instance keeps its sockets 300 s, so clients reconnect to another one at their own pace.
-      connectionDrainingTimeoutSec: 300,
-    },
   };
 }

@@ -43,6 +43,8 @@ const computeCollections: Record<string, [scope: "global" | "regions" | "zones",
   "gcp:compute/globalForwardingRule:GlobalForwardingRule": ["global", "forwardingRules"],
   "gcp:compute/managedSslCertificate:ManagedSslCertificate": ["global", "sslCertificates"],
   "gcp:compute/sslPolicy:SslPolicy": ["global", "sslPolicies"],
+  // @pulumi/gcp's token for compute.SSLPolicy.
+  "gcp:compute/sSLPolicy:SSLPolicy": ["global", "sslPolicies"],
   "gcp:compute/securityPolicy:SecurityPolicy": ["global", "securityPolicies"],
   "gcp:compute/regionAutoscaler:RegionAutoscaler": ["regions", "autoscalers"],
   "gcp:compute/autoscaler:Autoscaler": ["zones", "autoscalers"],
