@@ -184,12 +184,16 @@ for f in "$RUNTIME_DIR"/multiline/*; do
   ARGS+=(-e "$key")
 done
 
+# Health checks without a Host header send the instance's internal IP as Host (GCP's default): Django must accept it.
+INTERNAL_IP="$(curl -fsS --retry 10 --retry-connrefused -H 'Metadata-Flavor: Google' \\
+  http://metadata.google.internal/computeMetadata/v1/instance/network-interfaces/0/ip)"
+
 docker rm -f app >/dev/null 2>&1 || true
 exec docker run --rm --name app --network host \\
   --log-driver journald --stop-timeout 30 \\
   --env-file "$RUNTIME_DIR/app.env" \\
   "\${ARGS[@]}" \\
-  -e DJANGO_ALLOWED_HOSTS=${q(o.domain)} \\
+  -e DJANGO_ALLOWED_HOSTS=${q(o.domain)}",$INTERNAL_IP" \\
   -e CSRF_TRUSTED_ORIGINS=${q(`https://${o.domain}`)} \\
   ${process.join(" \\\n  ")} \\
   ${q(o.image)}
