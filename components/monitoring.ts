@@ -69,6 +69,11 @@ export interface MonitoringArgs {
   };
   /** Compute Engine instances other than the VM serve (stage 3 instance groups, Jitsi pools): CPU/memory/disk. @default false */
   instancePools?: boolean;
+  /**
+   * A WebSocket instance group runs Daphne (stage 3): its instances publish WEBSOCKET_METRIC, as the VM does.
+   * @default false
+   */
+  websocketPool?: boolean;
   /** Google's external HTTPS load balancer fronts the app (stage 2 on): latency and error rate come from it. @default false */
   loadBalancer?: boolean;
   /** Cloud SQL for PostgreSQL (stage 3 on): instances whose name starts with `<prefix>-`. */
@@ -87,6 +92,11 @@ export interface MonitoringArgs {
 
 /** Custom metric every Daphne host publishes (stage-3 pool instances; the VM's websocket-metric script). */
 export const WEBSOCKET_METRIC = "custom.googleapis.com/course_organizer/websocket_connections";
+/** The same in Cloud Monitoring's PromQL (domain dots -> _, first / -> :, other / -> _). */
+export const WEBSOCKET_METRIC_PROMQL = "custom_googleapis_com:course_organizer_websocket_connections";
+/** GKE ws pods' gauge as Managed Service for Prometheus stores it. */
+export const GKE_WEBSOCKET_METRIC = "prometheus.googleapis.com/websocket_connections/gauge";
+export const GKE_WEBSOCKET_METRIC_PROMQL = "websocket_connections";
 
 /** Google's system namespaces on GKE: their containers are not the app's. */
 const GKE_SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "gke-managed-system", "gmp-system", "gmp-public", "gke-gmp-system"];
@@ -103,6 +113,11 @@ export interface ConditionSpec {
   groupByFields?: string[];
   /** Threshold in the metric's unit (a fraction for utilization metrics, seconds for latencies). */
   value: number;
+  /**
+   * A PromQL condition instead (the comparison is in the query): only where a threshold condition cannot say it,
+   * i.e. a sum over two metric types (Compute Engine hosts and GKE pods during the stage 3 -> 4 cut-over).
+   */
+  promql?: string;
 }
 
 /** A metric of the seed's table with the conditions that watch it at this stage. */
@@ -264,6 +279,11 @@ export function metricSpecs(a: MonitoringArgs): MetricSpec[] {
         : []),
     ],
   });
+  // Daphne hosts on Compute Engine publish the custom metric (VM script, stage-3 pool's agent); GKE's ws pods
+  // export a `websocket_connections` gauge that Managed Service for Prometheus stores as
+  // prometheus.googleapis.com/websocket_connections/gauge (src/files/k8s-manifests.ts METRICS).
+  const wsGce = a.vm !== undefined || (a.websocketPool ?? false);
+  const wsGke = a.gke ?? false;
   specs.push({
     key: "websocketConnectionsPercent",
     title: "WebSocket connections",
@@ -271,23 +291,31 @@ export function metricSpecs(a: MonitoringArgs): MetricSpec[] {
     unit: "%",
     runbook: bullet([
       `Capacity is ${a.websocketCapacity} connections (src/config/capacity.ts).`,
-      ...(a.vm && !a.instancePools && !a.gke ? ["VM: one Daphne process holds ~10,000 connections (seed); the next step is the WebSocket instance group (docs/runbooks/2-to-3.md)."] : []),
-      ...(a.instancePools ? ["Instance groups: raise `wsPool.maxReplicas` or `wsPool.connectionsPerInstance` after a load test."] : []),
+      ...(a.vm && !a.websocketPool && !a.gke ? ["VM: one Daphne process holds ~10,000 connections (seed); the next step is the WebSocket instance group (docs/runbooks/2-to-3.md)."] : []),
+      ...(a.websocketPool ? ["Instance groups: raise `wsPool.maxReplicas` or `wsPool.connectionsPerInstance` after a load test."] : []),
       ...(a.gke ? ["GKE: raise `kubernetes.*.ws.max` (seed \"Scale WS pods\")."] : []),
     ]),
-    conditions: (level) =>
-      a.websocketCapacity > 0
-        ? [
-            {
-              source: "Daphne hosts (custom metric, all hosts summed)",
-              filter: `metric.type = ${q(WEBSOCKET_METRIC)}`,
-              perSeriesAligner: "ALIGN_MEAN",
-              crossSeriesReducer: "REDUCE_SUM",
-              groupByFields: [],
-              value: Math.round((level / 100) * a.websocketCapacity),
-            },
-          ]
-        : [],
+    conditions: (level) => {
+      if (a.websocketCapacity <= 0) return [];
+      const value = Math.round((level / 100) * a.websocketCapacity);
+      const sum = { perSeriesAligner: "ALIGN_MEAN", crossSeriesReducer: "REDUCE_SUM", groupByFields: [] as string[] };
+      if (wsGce && wsGke) {
+        // Both kinds of hosts serve (cut-over): one sum over both metric types. Cloud Monitoring's PromQL names
+        // the custom metric custom_googleapis_com:<path with _>; `or vector(0)` keeps the sum when one side is empty.
+        return [
+          {
+            source: "Daphne on Compute Engine and GKE (PromQL, all hosts summed)",
+            filter: `metric.type = ${q(WEBSOCKET_METRIC)}`,
+            ...sum,
+            value,
+            promql: `(sum(${WEBSOCKET_METRIC_PROMQL}) or vector(0)) + (sum(${GKE_WEBSOCKET_METRIC_PROMQL}) or vector(0)) > ${value}`,
+          },
+        ];
+      }
+      if (wsGke) return [{ source: "GKE ws pods (Managed Prometheus, all pods summed)", filter: `metric.type = ${q(GKE_WEBSOCKET_METRIC)} AND resource.type = "prometheus_target"`, ...sum, value }];
+      if (wsGce) return [{ source: "Daphne hosts (custom metric, all hosts summed)", filter: `metric.type = ${q(WEBSOCKET_METRIC)}`, ...sum, value }];
+      return [];
+    },
   });
   specs.push({
     key: "diskPercent",
@@ -519,16 +547,7 @@ export class Monitoring extends pulumi.ComponentResource {
             severity,
             conditions: conds.map((c) => ({
               displayName: `${spec.title} > ${level} ${spec.unit}: ${c.source}`,
-              conditionThreshold: {
-                filter: c.filter,
-                ...(c.denominatorFilter ? { denominatorFilter: c.denominatorFilter } : {}),
-                comparison: "COMPARISON_GT",
-                thresholdValue: c.value,
-                duration,
-                aggregations: [aggregation(c)],
-                ...(c.denominatorFilter ? { denominatorAggregations: [aggregation(c)] } : {}),
-                trigger: { count: 1 },
-              },
+              ...(c.promql ? { conditionPrometheusQueryLanguage: { query: c.promql, duration, evaluationInterval: "60s" } } : { conditionThreshold: thresholdOf(c, duration) }),
             })),
             documentation: {
               mimeType: "text/markdown",
@@ -719,6 +738,20 @@ export const OPS_AGENT_DISTRIBUTIONS = [
   { os: "debian", version: "12", codename: "bookworm" },
 ] as const;
 
+/** A threshold condition: the series above the value for `duration`; ratios with their denominator. */
+function thresholdOf(c: ConditionSpec, duration: string) {
+  return {
+    filter: c.filter,
+    ...(c.denominatorFilter ? { denominatorFilter: c.denominatorFilter } : {}),
+    comparison: "COMPARISON_GT",
+    thresholdValue: c.value,
+    duration,
+    aggregations: [aggregation(c)],
+    ...(c.denominatorFilter ? { denominatorAggregations: [aggregation(c)] } : {}),
+    trigger: { count: 1 },
+  };
+}
+
 function aggregation(c: ConditionSpec) {
   return {
     alignmentPeriod: "60s",
@@ -753,7 +786,9 @@ export function dashboardJsonOf(a: MonitoringArgs, specs: MetricSpec[] = metricS
     const warn = conditionsAt(spec, t, "WARNING");
     const crit = conditionsAt(spec, t, "CRITICAL");
     for (const [j, c] of warn.entries()) {
-      const ratio = c.denominatorFilter
+      const query = c.promql
+        ? { prometheusQuery: c.promql.replace(/ > [0-9.]+$/, "") }
+        : c.denominatorFilter
         ? { timeSeriesFilterRatio: { numerator: { filter: c.filter, aggregation: aggregation(c) }, denominator: { filter: c.denominatorFilter, aggregation: aggregation(c) } } }
         : { timeSeriesFilter: { filter: c.filter, aggregation: aggregation(c) } };
       tiles.push({
@@ -764,7 +799,7 @@ export function dashboardJsonOf(a: MonitoringArgs, specs: MetricSpec[] = metricS
         widget: {
           title: `${spec.title}: ${c.source}`,
           xyChart: {
-            dataSets: [{ timeSeriesQuery: ratio, plotType: "LINE" }],
+            dataSets: [{ timeSeriesQuery: query, plotType: "LINE" }],
             thresholds: [
               { label: `warning ${t.warning} ${spec.unit}`, value: c.value, color: "YELLOW", direction: "ABOVE" },
               { label: `critical ${t.critical} ${spec.unit}`, value: crit[j]!.value, color: "RED", direction: "ABOVE" },

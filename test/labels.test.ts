@@ -16,6 +16,8 @@ export function labelField(type: string): string | undefined {
   let field: string | undefined;
   const m = /^gcp:([a-zA-Z0-9]+)\/([a-zA-Z0-9]+):([A-Za-z0-9]+)$/.exec(type);
   if (type === "gcp:sql/databaseInstance:DatabaseInstance") field = "settings.userLabels";
+  // A notification channel's `labels` configure its type (email_address, url); its labels are `userLabels`.
+  else if (type === "gcp:monitoring/notificationChannel:NotificationChannel") field = "userLabels";
   else if (m) {
     const file = join(projectDir, "node_modules/@pulumi/gcp", m[1]!, `${m[2]}.d.ts`);
     if (existsSync(file)) {

@@ -4,7 +4,12 @@
  * webhook and PagerDuty on critical policies only; uptime checks; the dashboard; the Ops Agent policy; the budget
  * only with a billing account; enum values against Google's definitions.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { get, ofType, plan } from "./helpers/plan";
 import { gcpFacts, normPath } from "../src/plan/diff";
@@ -36,6 +41,7 @@ const F = {
   gkeMem: `metric.type = "kubernetes.io/container/memory/limit_utilization" AND ${GKE}`,
   vmPg: `metric.type = "workload.googleapis.com/postgresql.backends" AND resource.type = "gce_instance" AND metadata.user_labels.app = "course-organizer"`,
   ws: 'metric.type = "custom.googleapis.com/course_organizer/websocket_connections"',
+  gkeWs: 'metric.type = "prometheus.googleapis.com/websocket_connections/gauge" AND resource.type = "prometheus_target"',
   nginxLatency: 'metric.type = "logging.googleapis.com/user/co-nginx-api-latency" AND resource.type = "gce_instance"',
   nginxRequests: 'metric.type = "logging.googleapis.com/user/co-nginx-requests" AND resource.type = "gce_instance"',
   lbLatency:
@@ -109,8 +115,8 @@ const expected: Record<1 | 2 | 3 | 4, Table> = {
     ],
     "api-latency-ms": [{ filter: F.lbLatency, values: [200, 500], agg: p95 }],
     "db-connections-percent": [{ filter: F.sqlBackends, values: [350, 450], agg: sumBy("resource.label.database_id") }],
-    // GKE ws pods: (primary max + secondary max) x connectionsPerPod = 30,000.
-    "websocket-connections-percent": [{ filter: F.ws, values: [22500, 27000], agg: sumBy() }],
+    // GKE ws pods: (primary max + secondary max) x connectionsPerPod = 30,000; their gauge through Managed Prometheus.
+    "websocket-connections-percent": [{ filter: F.gkeWs, values: [22500, 27000], agg: sumBy() }],
     "disk-percent": [
       { filter: F.gceDisk, values: [70, 85], agg: mean },
       { filter: F.sqlDisk, values: [0.7, 0.85], agg: mean },
@@ -465,9 +471,28 @@ describe("argument checks", () => {
     ]);
   });
 
-  it("watch nothing that does not exist: no VM, pools, SQL or GKE means only WebSocket conditions", () => {
-    const specs = metricSpecs(base);
-    expect(specs.filter((s) => s.conditions(1).length > 0).map((s) => s.key)).toEqual(["websocketConnectionsPercent"]);
-    expect(metricSpecs({ ...base, websocketCapacity: 0 }).filter((s) => s.conditions(1).length > 0)).toEqual([]);
+  it("during the stage 3 -> 4 cut-over (WebSocket pool and GKE), sum both kinds of hosts in one PromQL condition that promtool parses", () => {
+    const ws = metricSpecs({ ...base, websocketPool: true, gke: true, websocketCapacity: 35000 }).find((s) => s.key === "websocketConnectionsPercent")!;
+    const [warning] = ws.conditions(75);
+    expect(warning!.promql).toBe(
+      "(sum(custom_googleapis_com:course_organizer_websocket_connections) or vector(0)) + (sum(websocket_connections) or vector(0)) > 26250",
+    );
+    const dir = mkdtempSync(join(tmpdir(), "co-monitoring-"));
+    try {
+      writeFileSync(join(dir, "q.yml"), stringify({ groups: [{ name: "q", rules: [{ alert: "WebSocketConnectionsWarning", expr: warning!.promql }] }] }));
+      const r = spawnSync("promtool", ["check", "rules", "q.yml"], { cwd: dir, encoding: "utf8" });
+      expect(`${r.stdout}${r.stderr}`).toContain("SUCCESS: 1 rules found");
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Only one kind of host: a plain threshold condition.
+    expect(metricSpecs({ ...base, websocketPool: true }).find((s) => s.key === "websocketConnectionsPercent")!.conditions(75)[0]!.promql).toBeUndefined();
+  });
+
+  it("watch nothing that does not exist: no VM, pools, SQL or GKE means no conditions at all", () => {
+    expect(metricSpecs(base).filter((s) => s.conditions(1).length > 0)).toEqual([]);
+    expect(metricSpecs({ ...base, websocketPool: true }).filter((s) => s.conditions(1).length > 0).map((s) => s.key)).toEqual(["websocketConnectionsPercent"]);
+    expect(metricSpecs({ ...base, websocketPool: true, websocketCapacity: 0 }).filter((s) => s.conditions(1).length > 0)).toEqual([]);
   });
 });
