@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { alertRules, grafanaProvisioning, prometheusConfig, promMetrics, vmMonitoringFiles, websocketMetricScript, type AlertThresholds, type PrometheusOptions } from "../src/files/prometheus";
+import { alertRules, grafanaProvisioning, prometheusConfig, promMetrics, vmMonitoringFiles, vmPrometheusFiles, websocketMetricScript, type AlertThresholds, type PrometheusOptions } from "../src/files/prometheus";
 import { opsAgentConfig, opsAgentPolicyScript } from "../src/files/ops-agent";
 import { presetFor } from "../src/config/presets";
 import { VM_WS_PER_DAPHNE } from "../src/config/capacity";
@@ -266,6 +266,13 @@ describe("Grafana provisioning", () => {
 });
 
 describe("VM monitoring files and scripts", () => {
+  it("gives the VM's prometheus/ folder its config and rules (VmPlatformArgs.prometheusFiles)", () => {
+    expect(vmPrometheusFiles(opts)).toEqual([
+      { path: "prometheus.yml", content: prometheusConfig(opts) },
+      { path: "alerts.yml", content: alertRules(opts) },
+    ]);
+  });
+
   it("lists every file the VM needs under the app directory", () => {
     expect(vmMonitoringFiles({ ...opts, project: "course-organizer-demo" }).map((f) => f.path)).toEqual([
       "prometheus/prometheus.yml",

@@ -16,6 +16,7 @@
  * fires above its threshold after `for`, and not below it).
  */
 import { stringify } from "yaml";
+import { TEXTFILE_DIR } from "./compose";
 
 export interface ThresholdPair {
   warning: number;
@@ -247,18 +248,24 @@ export function grafanaProvisioning(o: PrometheusOptions): { path: string; conte
   ];
 }
 
-/** node-exporter's textfile directory on the VM (mounted into the container under /host). */
-export const TEXTFILE_DIR = "/var/lib/node-exporter/textfile";
+/** node-exporter's textfile directory on the VM (src/files/compose.ts mounts / under /host and points the collector there). */
+export { TEXTFILE_DIR };
+
+/** The files of the VM's `prometheus/` folder, in the shape of VmPlatformArgs.prometheusFiles (paths inside it). */
+export function vmPrometheusFiles(o: PrometheusOptions): { path: string; content: string }[] {
+  return [
+    { path: "prometheus.yml", content: prometheusConfig(o) },
+    { path: o.rulesFile ?? "alerts.yml", content: alertRules(o) },
+  ];
+}
 
 /**
  * Every monitoring file the VM receives, paths relative to the app directory (/opt/course-organizer):
  * prometheus/prometheus.yml, prometheus/alerts.yml, grafana/provisioning/..., and the WebSocket gauge script.
  */
 export function vmMonitoringFiles(o: PrometheusOptions & { project: string }): { path: string; content: string; permissions?: string }[] {
-  const rules = o.rulesFile ?? "alerts.yml";
   return [
-    { path: "prometheus/prometheus.yml", content: prometheusConfig(o) },
-    { path: `prometheus/${rules}`, content: alertRules(o) },
+    ...vmPrometheusFiles(o).map((f) => ({ path: `prometheus/${f.path}`, content: f.content })),
     ...grafanaProvisioning(o).map((f) => ({ path: `grafana/provisioning/${f.path}`, content: f.content })),
     { path: "bin/websocket-metric.sh", content: websocketMetricScript({ project: o.project }), permissions: "0755" },
   ];
