@@ -3,34 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
-
-/**
- * Zones GKE nodes (and so the standalone NEGs) use per region: three zones that exist in the region (GCP zones
- * are not all a/b/c: europe-west1 has b, c, d; us-east1 has b, c, d). The load balancer refers to the NEGs by
- * zone, so the node locations are pinned rather than left to GKE's choice.
- */
-export const REGION_ZONES: Record<string, string[]> = {
-  "us-central1": ["us-central1-a", "us-central1-b", "us-central1-c"],
-  "us-east1": ["us-east1-b", "us-east1-c", "us-east1-d"],
-  "us-east4": ["us-east4-a", "us-east4-b", "us-east4-c"],
-  "us-west1": ["us-west1-a", "us-west1-b", "us-west1-c"],
-  "europe-west1": ["europe-west1-b", "europe-west1-c", "europe-west1-d"],
-  "europe-west2": ["europe-west2-a", "europe-west2-b", "europe-west2-c"],
-  "europe-west3": ["europe-west3-a", "europe-west3-b", "europe-west3-c"],
-  "europe-west4": ["europe-west4-a", "europe-west4-b", "europe-west4-c"],
-  "asia-east1": ["asia-east1-a", "asia-east1-b", "asia-east1-c"],
-  "asia-northeast1": ["asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c"],
-  "asia-southeast1": ["asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"],
-  "australia-southeast1": ["australia-southeast1-a", "australia-southeast1-b", "australia-southeast1-c"],
-  "southamerica-east1": ["southamerica-east1-a", "southamerica-east1-b", "southamerica-east1-c"],
-};
-
-/** The node zones of a region (REGION_ZONES); throws naming the region when it is not in the table. */
-export function zonesOf(region: string): string[] {
-  const z = REGION_ZONES[region];
-  if (!z) throw new Error(`no node zones known for region ${region}: add it to REGION_ZONES in components/gke-cluster.ts`);
-  return z;
-}
+import { GOOGLE_LB_RANGES } from "./network";
 
 /** The i-th /28 after `base` (a 172.16.x.0/28): each region's control plane gets its own range. */
 export function masterCidr(base: string, index: number): string {
@@ -55,7 +28,10 @@ export interface GkeClusterArgs {
   project: string;
   /** Region of the regional cluster (control plane replicated across its zones). */
   region: string;
-  /** Zones of the node pool (and of the NEGs the load balancer refers to). @default zonesOf(region) */
+  /**
+   * Zones of the node pool, pinned (not GKE's choice): the NEG controller creates the standalone NEGs in exactly
+   * these zones, and the load balancer refers to them by zone.
+   */
   nodeZones: string[];
   /** VPC network id. */
   network: pulumi.Input<string>;
@@ -73,6 +49,8 @@ export interface GkeClusterArgs {
   nodesPerZoneMin: number;
   /** @default 10 */
   nodesPerZoneMax: number;
+  /** Port the load balancer reaches pods on through the NEGs (firewall rule from Google's ranges). @default 8080 */
+  podPort: number;
   /** Daily maintenance window start, UTC "HH:MM" (4 hours, weekends and nights by RRULE). @default "03:00" */
   maintenanceStartTime: string;
 }
@@ -91,6 +69,10 @@ export class GkeCluster extends pulumi.ComponentResource {
   public readonly cluster: gcp.container.Cluster;
   public readonly nodePool: gcp.container.NodePool;
   public readonly nodeServiceAccount: gcp.serviceaccount.Account;
+  /** Google's load-balancer and health-check ranges to the pods' serving port (standalone NEGs need it by hand). */
+  public readonly negFirewall: gcp.compute.Firewall;
+  /** Network tag on this cluster's nodes. */
+  public readonly nodeTag: string;
   public readonly name: pulumi.Output<string>;
   /** The control plane's public endpoint (IP). */
   public readonly endpoint: pulumi.Output<string>;
@@ -114,6 +96,7 @@ export class GkeCluster extends pulumi.ComponentResource {
     this.region = args.region;
     this.nodeZones = args.nodeZones;
     const clusterName = physicalName(args.prefix, `gke-${args.region}`, "gkeCluster");
+    this.nodeTag = `${clusterName}-node`.slice(0, 63);
 
     this.nodeServiceAccount = new gcp.serviceaccount.Account(
       `${name}-nodes-sa`,
@@ -214,10 +197,27 @@ export class GkeCluster extends pulumi.ComponentResource {
           metadata: { "disable-legacy-endpoints": "true" },
           resourceLabels: args.labels,
           labels: { pool: "app" },
+          tags: [this.nodeTag],
         },
       },
       // Nodes come up after their account can write logs and pull images.
       { parent: this, dependsOn: nodeRoles, ignoreChanges: ["initialNodeCount"] },
+    );
+
+    // With standalone NEGs the load balancer reaches pod IPs directly: GKE creates this rule only for Ingress and
+    // Gateway, so it is ours. 8080 is the pods' serving port (src/files/k8s-manifests.ts APP_PORT).
+    this.negFirewall = new gcp.compute.Firewall(
+      `${name}-neg-fw`,
+      {
+        name: physicalName(args.prefix, `allow-lb-gke-${args.region}`),
+        network: args.network,
+        direction: "INGRESS",
+        description: `Google load balancer and health checks to GKE pods in ${args.region} (standalone NEGs)`,
+        allows: [{ protocol: "tcp", ports: [String(args.podPort)] }],
+        sourceRanges: GOOGLE_LB_RANGES,
+        targetTags: [this.nodeTag],
+      },
+      { parent: this },
     );
 
     this.name = this.cluster.name;

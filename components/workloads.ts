@@ -66,6 +66,11 @@ export class WorkloadIdentities extends pulumi.ComponentResource {
   }
 }
 
+/** A zonal NEG's URL (the NEG controller creates it; the load balancer refers to it by project, zone and name). */
+export function negSelfLink(project: string, zone: string, name: string): string {
+  return `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}/networkEndpointGroups/${name}`;
+}
+
 export interface WorkloadsArgs extends WorkloadManifestArgs {
   /** The cluster's Kubernetes provider (GkeCluster.provider). */
   provider: k8s.Provider;
@@ -116,7 +121,7 @@ export class Workloads extends pulumi.ComponentResource {
   /** Every Kubernetes object, by file name. */
   public readonly objects: Record<string, pulumi.CustomResource>;
   /** The Services that carry the NEG annotation: the load balancer's backend services come after them. */
-  public readonly services: pulumi.CustomResource[];
+  public readonly services: { api: k8s.core.v1.Service; ws: k8s.core.v1.Service };
   /** NEG names per served workload. */
   public readonly negNames: { api: string; ws: string };
 
@@ -136,7 +141,7 @@ export class Workloads extends pulumi.ComponentResource {
     const accounts: pulumi.CustomResource[] = [];
     const apiServices: pulumi.CustomResource[] = [];
     const deployments: Record<string, pulumi.CustomResource> = {};
-    this.services = [];
+    const services: Partial<Record<string, k8s.core.v1.Service>> = {};
     for (const m of manifests) {
       const file = manifestFileName(m);
       const childName = `${name}-${file.replace(/\.yaml$/, "")}`;
@@ -154,8 +159,9 @@ export class Workloads extends pulumi.ComponentResource {
       if (m.kind === "ServiceAccount") accounts.push(res);
       if (m.kind === "APIService") apiServices.push(res);
       if (m.kind === "Deployment") deployments[m.metadata.name] = res;
-      if (m.kind === "Service" && m.metadata.namespace === APP_NAMESPACE) this.services.push(res);
+      if (m.kind === "Service" && m.metadata.namespace === APP_NAMESPACE) services[m.metadata.name] = res as k8s.core.v1.Service;
     }
+    this.services = { api: services.api!, ws: services.ws! };
     this.negNames = { api: negName(args.prefix, "api", args.region), ws: negName(args.prefix, "ws", args.region) };
     this.registerOutputs({ negNames: this.negNames });
   }

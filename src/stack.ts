@@ -28,6 +28,15 @@ import { JitsiSignaling } from "../components/jitsi-signaling";
 import { VideoBridgePool } from "../components/video-bridges";
 import { appInstanceFiles, appInstanceUserData, appPort, WS_CONNECTIONS_METRIC, type AppInstanceOptions, type AppKind } from "./files/app-instance";
 import type { JitsiEnv } from "./files/jitsi";
+import * as gcp from "@pulumi/gcp";
+import { GkeCluster, masterCidr } from "../components/gke-cluster";
+import { Workloads, WorkloadIdentities, negSelfLink } from "../components/workloads";
+import { APP_PORT, WORKLOADS } from "./files/k8s-manifests";
+import { Queue } from "../components/queue";
+import { RedisCluster } from "../components/redis-cluster";
+import { Memcached } from "../components/memcached";
+import { Dns } from "../components/dns";
+import { DeferredSettings, databasesMap, shardDatabaseName, stage4SettingKeys } from "./stage4-settings";
 
 export interface StackContext {
   config: Config;
@@ -276,6 +285,9 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         authAccessors: appAccessors,
       })
     : undefined;
+  // Stage-4 settings (DATABASES map, Channels hosts, caches, queue): keys from the config, values filled by the
+  // stage-4 section once its resources exist (src/stage4-settings.ts).
+  const stage4Settings = new DeferredSettings(stage4SettingKeys(c));
   const appSettings =
     database && cache
       ? new AppSettings("app-settings", {
@@ -295,6 +307,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           // /static and /media are served by Cloud CDN behind the load balancer, on the site's own domain.
           cdnHost: c.domain,
           sentryDsn: c.monitoring.sentryDsn,
+          extra: stage4Settings.extra,
           accessors: appAccessors,
         })
       : undefined;
@@ -567,7 +580,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           nodeType: c.cache.clusterNodeType,
           maintenanceDay: c.database.maintenanceDay,
           maintenanceHour: (c.database.maintenanceHour + 4) % 24,
-          connectors: [...(appIdentity ? [appIdentity.member] : []), ...gkeMembers],
+          // IAM authentication: the workloads' identities (stage 4 runs no instance pools).
+          connectors: gkeMembers,
         })
       : undefined;
   // Second cache level (seed "persistent": PyMemcacheCache, 1 hour).
@@ -609,13 +623,13 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     const values: Record<string, pulumi.Input<string>> = {};
     if (stage4Settings.keys.includes("DATABASES") && database) {
       values.DATABASES = pulumi
-        .all({
-          primary: database.privateIp,
-          password: database.passwordSecretId,
-          shards: pulumi.all(shards.map((s) => pulumi.all([s.privateIp, s.passwordSecretId]))),
-          analytics: analytics?.privateIp ?? "",
-        })
-        .apply(({ primary, password, shards: sh, analytics: an }) =>
+        .all([
+          database.privateIp,
+          database.passwordSecretId,
+          pulumi.all(shards.map((s) => pulumi.all([s.privateIp, s.passwordSecretId]))),
+          pulumi.output(analytics?.privateIp ?? ""),
+        ])
+        .apply(([primary, password, sh, an]) =>
           JSON.stringify(
             databasesMap({
               user: APP_DB_USER,
@@ -660,6 +674,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         nodesPerZoneMin: k.nodesPerZoneMin,
         nodesPerZoneMax: k.nodesPerZoneMax,
         maintenanceStartTime: k.maintenanceStartTime,
+        podPort: APP_PORT,
       }),
   );
   const workloads =
@@ -749,6 +764,29 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     // stage-4 Cloud DNS section does; before that, by hand at the registrar) so the certificates issue and renew.
     outputs.dnsAuthorizationRecords = loadBalancer.dnsAuthorizationRecords;
   }
+
+  // ── Cloud DNS (stage 4): after the load balancer, whose address and certificate records it publishes ─────
+  const dns =
+    c.dns.enabled && loadBalancer
+      ? new Dns("dns", {
+          prefix: c.prefix,
+          labels: ctx.labels("dns"),
+          domain: c.domain,
+          meetDomain: c.meetDomain,
+          dnssec: c.dns.dnssec,
+          entryIp: loadBalancer.address,
+          meetIp: signaling?.address,
+          // One Certificate Manager DNS authorization per certificate domain inside the zone (others: their own zone).
+          authorizationRecords: lbDomains
+            .filter((d) => d === c.domain || d.endsWith(`.${c.domain}`))
+            .map((d) => {
+              const rec = loadBalancer.dnsAuthorizations[d]!.dnsResourceRecords.apply((rs) => rs?.[0]);
+              return { name: rec.apply((r) => r?.name ?? ""), type: rec.apply((r) => r?.type ?? "CNAME"), data: rec.apply((r) => r?.data ?? "") };
+            }),
+        })
+      : undefined;
+  if (c.dns.enabled && !loadBalancer) throw new Error("dns.enabled needs loadBalancer.enabled: the zone's A record is the load balancer's address");
+  if (dns) outputs.dnsNameServers = dns.nameServers;
 
   // ── Monitoring and alerting (every stage) ────────────────────────────────────────────────────────
   // What exists decides which metrics each policy watches (components/monitoring.ts metricSpecs); the names of

@@ -200,6 +200,8 @@ const stage1: Preset = {
     nodesPerZoneMin: 1,
     nodesPerZoneMax: 10,
     masterCidrBase: "172.16.0.0/28",
+    // Set the CIDR of the machine that runs `pulumi up` (CI); empty admits only the VPC's own ranges.
+    masterAuthorizedNetworks: [],
     maintenanceStartTime: "03:00",
     primary: {
       api: { initial: 20, min: 10, max: 50 },

@@ -287,6 +287,10 @@ export const kubernetesSchema = z
     nodesPerZoneMin: z.number().int().min(0).max(100),
     nodesPerZoneMax: z.number().int().min(1).max(1000),
     masterCidrBase: z.string().regex(/^172\.16\.[0-9]{1,3}\.0\/28$/, "a 172.16.x.0/28 range; each further region takes the next /28"),
+    /** CIDRs allowed to reach the clusters' control-plane endpoint (CI runners, operators); nodes' subnets always are. */
+    masterAuthorizedNetworks: z.array(
+      z.object({ cidr: z.string().regex(/^[0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2}$/, "an IPv4 CIDR such as 203.0.113.0/24"), name: z.string().min(1).max(60) }).strict(),
+    ),
     maintenanceStartTime: hhmm,
     /** Replica ranges in the primary region and in every further region (seed: Stage 4 drawing). */
     primary: regionWorkloads,

@@ -52,8 +52,11 @@ export interface WorkloadManifestArgs {
   region: string;
   /** The backend image (Gunicorn, Daphne and the workers from one image; WORKER_TYPE picks the process). */
   image: string;
-  /** Secret Manager id of the app settings JSON (AppSettings.secretId): fetched at pod start, never an env value. */
-  settingsSecretId: pulumi.Input<string>;
+  /**
+   * Secrets the pods read at start, each into a file under SETTINGS_DIR: the app settings JSON (AppSettings.secretId)
+   * as `settings.json`, Django's SECRET_KEY as `django-secret-key`. Only the ids reach the manifest.
+   */
+  secretFiles: { file: string; secretId: pulumi.Input<string> }[];
   /** Google service accounts the Kubernetes service accounts act as (Workload Identity). */
   googleServiceAccounts: Record<Workload, pulumi.Input<string>>;
   /** Google service account of the metrics adapter (needs roles/monitoring.viewer). */
@@ -91,6 +94,13 @@ export const METRICS = {
   wsConnections: "prometheus.googleapis.com|websocket_connections|gauge",
   pubsubBacklog: "pubsub.googleapis.com|subscription|num_undelivered_messages",
 } as const;
+
+/** The init container's script: each secret's latest version into its file in the pod's memory-backed volume. */
+export function fetchSecretsScript(files: string[]): string {
+  return [
+    ...files.map((f, i) => `gcloud secrets versions access latest --secret="$SECRET_${i}" --project="$PROJECT" > ${SETTINGS_DIR}/${f}`),
+  ].join("\n");
+}
 
 function appLabels(w: Workload): Record<string, string> {
   // The seed's anti-affinity matches `app: course-organizer-<w>`.
@@ -145,15 +155,8 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
               name: "fetch-settings",
               image: CLOUD_SDK_IMAGE,
               // The secret's id only; the value is read with the pod's Workload Identity and stays in memory.
-              command: [
-                "sh",
-                "-ec",
-                `gcloud secrets versions access latest --secret="$SETTINGS_SECRET" --project="$PROJECT" > ${SETTINGS_DIR}/settings.json`,
-              ],
-              env: [
-                { name: "SETTINGS_SECRET", value: a.settingsSecretId },
-                { name: "PROJECT", value: a.project },
-              ],
+              command: ["sh", "-ec", fetchSecretsScript(a.secretFiles.map((f) => f.file))],
+              env: [...a.secretFiles.map((f, i) => ({ name: `SECRET_${i}`, value: f.secretId })), { name: "PROJECT", value: a.project }],
               volumeMounts: [{ name: "settings", mountPath: SETTINGS_DIR }],
               resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
             },
