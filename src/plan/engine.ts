@@ -141,6 +141,8 @@ export interface PlanOptions {
   projectDir?: string;
   /** Resolve the files machines receive. */
   withFiles?: boolean;
+  /** Another program to run instead of src/program.ts (e.g. bootstrap/, with projectDir its folder). */
+  program?: { project: string; main: () => Promise<unknown> };
 }
 
 /** Run the program for a stack under the mock engine and return what it registered. */
@@ -157,7 +159,7 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
   try {
     return await state.withLocalStorage(async () => {
       const monitor = new RecordingMonitor(new PlanMocks(project, preview));
-      settings.setMockOptions(monitor as unknown as MockMonitor, PROJECT, opts.stack, preview);
+      settings.setMockOptions(monitor as unknown as MockMonitor, opts.program?.project ?? PROJECT, opts.stack, preview);
       const store = state.getStore();
       Object.assign(store, {
         supportsSecrets: true,
@@ -169,7 +171,7 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
       });
       takeRenderedFiles();
       // Import inside the run so a config error surfaces from the program itself, as with `pulumi up`.
-      const { main } = await import("../program");
+      const main = opts.program?.main ?? (await import("../program")).main;
       const outputs = (await pulumi.runtime.runInPulumiStack(main)) as Record<string, unknown> | undefined;
       await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
       const rendered = takeRenderedFiles();

@@ -212,6 +212,23 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
       if (kind === "UptimeCheckConfig") out.uptimeCheckId = h(name, 16);
       break;
     }
+    // bootstrap/: the KMS key of the secrets provider and GitHub's Workload Identity Federation.
+    case "gcp:kms/keyRing:KeyRing":
+      out.id = `projects/${inputs.project ?? project}/locations/${inputs.location}/keyRings/${physical}`;
+      break;
+    case "gcp:kms/cryptoKey:CryptoKey":
+      out.id = `${inputs.keyRing}/cryptoKeys/${physical}`;
+      break;
+    case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
+      out.name = `projects/${PROJECT_NUMBER}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}`;
+      out.id = `projects/${inputs.project ?? project}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}`;
+      out.state = "ACTIVE";
+      break;
+    case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
+      out.name = `projects/${PROJECT_NUMBER}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}/providers/${inputs.workloadIdentityPoolProviderId}`;
+      out.id = `projects/${inputs.project ?? project}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}/providers/${inputs.workloadIdentityPoolProviderId}`;
+      out.state = "ACTIVE";
+      break;
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
       out.result = `mock${h(name, Math.max(8, Math.min(60, (inputs.length ?? 32) - 4)))}`;
