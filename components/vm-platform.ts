@@ -77,6 +77,11 @@ export interface VmPlatformArgs {
   databaseIndexes: boolean;
   /** Media bucket (stage 2): the VM's account gets objectAdmin on it and the app stores media there. */
   mediaBucket?: pulumi.Input<string>;
+  /**
+   * Cloud CDN signed-URL key for private media (components/media.ts): the key's name and its Secret Manager id.
+   * The VM reads the value at boot like its other secrets (the media component grants its account access).
+   */
+  cdnSigningKey?: { keyName: string; secretId: pulumi.Input<string> };
   /** Static-files bucket (stage 2): the VM's account gets objectAdmin on it; collectstatic uploads there. */
   staticBucket?: pulumi.Input<string>;
   /** Media objects public-read instead of signed URLs. @default false */
@@ -228,7 +233,8 @@ export class VmPlatform extends pulumi.ComponentResource {
       gunicornThreads: args.gunicornThreads,
       redis: args.redis,
       databaseIndexes: args.databaseIndexes,
-      secrets: args.secrets.map((s, i) => ({ env: s.env, secretId: secretIds[i]! })),
+      secrets: secrets.map((s, i) => ({ env: s.env, secretId: secretIds[i]! })),
+      cdnSigningKeyName: args.cdnSigningKey?.keyName,
       registryHosts: args.registryHosts,
       mediaBucket: bucket,
       staticBucket,
@@ -239,8 +245,9 @@ export class VmPlatform extends pulumi.ComponentResource {
       prometheusFiles: args.prometheusFiles,
       postgresMigrationSource: args.postgresMigrationSource,
     });
+    const secrets: VmSecret[] = [...args.secrets, ...(args.cdnSigningKey ? [{ env: "CDN_SIGNING_KEY" as const, secretId: args.cdnSigningKey.secretId }] : [])];
     const resolved = pulumi
-      .all([pulumi.all(args.secrets.map((s) => s.secretId)), args.mediaBucket, args.staticBucket])
+      .all([pulumi.all(secrets.map((s) => s.secretId)), args.mediaBucket, args.staticBucket])
       .apply(([ids, bucket, staticBucket]) => {
         const o = bundle(ids, bucket, staticBucket);
         const files = vmFiles(o);
@@ -248,7 +255,7 @@ export class VmPlatform extends pulumi.ComponentResource {
       });
     // The file list depends only on plain args (the bucket's presence, TLS, flags), so it is known in preview too.
     const known = (b: pulumi.Input<string> | undefined) => (b === undefined ? undefined : "x");
-    const paths = vmFiles(bundle(args.secrets.map(() => "x"), known(args.mediaBucket), known(args.staticBucket))).map((f) => f.renderPath);
+    const paths = vmFiles(bundle(secrets.map(() => "x"), known(args.mediaBucket), known(args.staticBucket))).map((f) => f.renderPath);
     for (const p of paths) {
       renderFile("vm", p, resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content));
     }

@@ -148,6 +148,15 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           gunicornThreads: c.vm.gunicornThreads,
           redis: { maxmemory: c.vm.redisMaxmemory, maxmemoryPolicy: c.vm.redisMaxmemoryPolicy, save: c.vm.redisSave },
           databaseIndexes: c.vm.databaseIndexes,
+          // Stage 2: media and static files in Cloud Storage (the buckets of the media section, components/media.ts,
+          // named <prefix>-media and <prefix>-static there; this section comes first, so by name).
+          mediaBucket: c.media.enabled ? physicalName(c.prefix, "media", "bucket") : undefined,
+          staticBucket: c.media.enabled ? physicalName(c.prefix, "static", "bucket") : undefined,
+          // Private media: the app signs CDN URLs with the media section's key (it grants the VM's account access).
+          cdnSigningKey:
+            c.media.enabled && !c.media.publicMedia
+              ? { keyName: physicalName(c.prefix, "media-key"), secretId: physicalName(c.prefix, "cdn-signing-key", "secret") }
+              : undefined,
           publicMedia: c.media.publicMedia,
           copyMediaToBucket: c.media.copyFromVm,
           staticCacheDays: c.media.staticCacheDays,

@@ -127,6 +127,21 @@ describe("what the containers get", () => {
     expect(redis).toContain("maxmemory-policy allkeys-lru");
     for (const s of ["save 900 1", "save 300 10", "save 60 10000"]) expect(redis).toContain(s);
     expect(file(p, "vm", "bin/migrate.sh")).toContain("postgres bash -s < '/opt/course-organizer/bin/apply-db-indexes.sh'");
+    // Media and static files in Cloud Storage; private media signed with the media section's CDN key.
+    expect(c.backend.environment).toMatchObject({
+      GS_BUCKET_NAME: "co-media",
+      MEDIA_BUCKET: "co-media",
+      GS_STATIC_BUCKET_NAME: "co-static",
+      CDN_HOST: "courses.example.org",
+      CDN_SIGNING_KEY_NAME: "co-media-key",
+    });
+    expect(c.backend.environment.CDN_SIGNING_KEY).toMatch(/^\$\{CDN_SIGNING_KEY:\?/);
+    expect(c.backend.volumes).toEqual(["/mnt/data/static:/app/staticfiles"]);
+    expect(file(p, "vm", "bin/fetch-secrets.sh")).toContain("fetch 'CDN_SIGNING_KEY' 'co-cdn-signing-key'");
+    // The media already on the disk is copied once (stage 1 -> 2), from a timer until done.
+    expect(file(p, "vm", "bin/copy-media-to-gcs.sh")).toContain("DEST='gs://co-media/media'");
+    expect(file(p, "vm", "systemd/co-media-copy.service")).toContain("ConditionPathExists=!/mnt/data/.media-copied-to-co-media");
+    expect(file(p, "vm", "systemd/co-media-copy.timer")).toContain("OnUnitActiveSec=1h");
   });
 
   it("images come from config, PostgreSQL 15 and Redis 7, data on the data disk", async () => {

@@ -251,6 +251,20 @@ describe("stage 2: the same VM resized, behind the load balancer", () => {
     expect(get(p, T.disk, "vm-data").inputs).toMatchObject({ type: "pd-ssd", size: 50 });
   });
 
+  it("lets the VM's account write the media and static buckets only, before the VM uses them", async () => {
+    const p = await plan("stage2");
+    const vm = get(p, T.instance, "vm-vm");
+    for (const role of ["media", "static"]) {
+      const g = get(p, "gcp:storage/bucketIAMMember:BucketIAMMember", `vm-${role}-writer`);
+      expect(g.parent).toBe(vmUrn("stage2"));
+      expect(g.inputs).toEqual({ bucket: `co-${role}`, role: "roles/storage.objectAdmin", member: `serviceAccount:${VM_EMAIL}` });
+      expect(vm.dependencies).toContain(g.urn);
+    }
+    // The bucket names are the media section's buckets.
+    expect(get(p, "gcp:storage/bucket:Bucket", "media-media").inputs.name).toBe("co-media");
+    expect(get(p, "gcp:storage/bucket:Bucket", "media-static").inputs.name).toBe("co-static");
+  });
+
   it("moves from stage 1 by updating the VM, disk and IP in place, never replacing them", async () => {
     const from = await plan("stage2", { configStack: "stage1" });
     const to = await plan("stage2");
@@ -258,7 +272,8 @@ describe("stage 2: the same VM resized, behind the load balancer", () => {
     const names = ["vm-vm", "vm-data", "vm-ip"];
     expect(d.replaces.map((r) => r.name).filter(mine)).toEqual([]);
     expect(d.deletes.map((r) => r.name).filter(mine)).toEqual([]);
-    expect(d.creates.map((r) => r.name).filter((n) => n.startsWith("vm-"))).toEqual(["vm-group"]);
+    // Stage 2 adds the instance group and the account's grants on the media and static buckets.
+    expect(d.creates.map((r) => r.name).filter((n) => n.startsWith("vm-")).sort()).toEqual(["vm-group", "vm-media-writer", "vm-static-writer"]);
     const byName = Object.fromEntries(d.updates.map((u) => [u.name, u]));
     expect(byName["vm-vm"]!.paths.sort()).toEqual(["labels.stage", "machineType", "metadata.user-data"]);
     expect(byName["vm-data"]!.paths).toEqual(["labels.stage"]);
@@ -310,8 +325,8 @@ describe("stage 3: the VM retires (stopped, out of the load balancer, final snap
 
   it("stage 4 has no VM; the secrets stay, with no accessor", async () => {
     const p = await plan("stage4");
-    expect(ofType(p, T.instance)).toEqual([]);
-    expect(p.resources.filter((r) => r.name.startsWith("vm-identity"))).toEqual([]);
+    expect(p.resources.filter((r) => r.name.startsWith("vm-") && !SECRET_NAMES.some((n) => r.name.startsWith(n))).map((r) => r.name)).toEqual([]);
+    expect(p.resources.filter((r) => r.type === "course-organizer:vm:VmPlatform")).toEqual([]);
     for (const n of SECRET_NAMES) {
       get(p, T.secret, `${n}-secret`);
       expect(ofType(p, T.secretIam).filter((g) => g.name.startsWith(`${n}-accessor-`))).toEqual([]);

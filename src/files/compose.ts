@@ -31,6 +31,8 @@ export const COMPOSE_ENV = [
   "GRAFANA_ADMIN_PASSWORD",
   "VM_PUBLIC_IP",
   "VM_INTERNAL_IP",
+  /** Cloud CDN signed-URL key for private media (stage 2; components/media.ts keeps it in Secret Manager). */
+  "CDN_SIGNING_KEY",
 ] as const;
 export type ComposeEnv = (typeof COMPOSE_ENV)[number];
 
@@ -75,6 +77,8 @@ export interface ComposeOptions {
    * through Cloud CDN. Unset: static files on the data disk, served by nginx.
    */
   staticBucket?: string;
+  /** Name of the Cloud CDN key (on the media backend bucket) that signs private media URLs; its value is CDN_SIGNING_KEY. */
+  cdnSigningKeyName?: string;
   /** Public URL prefix of media when in Cloud Storage (served by the load balancer's CDN backend bucket). */
   mediaUrl?: string;
   /** Media objects are public-read (seed GS_DEFAULT_ACL publicRead) instead of private with signed URLs. @default false */
@@ -155,11 +159,18 @@ export function composeFile(o: ComposeOptions): string {
       GS_QUERYSTRING_AUTH: o.publicMedia ? "False" : "True",
       MEDIA_URL: o.mediaUrl ?? `https://${o.domain}/media/`,
       GS_CUSTOM_ENDPOINT: `https://${o.domain}`,
+      // The same names the stage-3 app settings use (components/app-settings.ts).
+      MEDIA_BUCKET: o.mediaBucket,
+      CDN_HOST: o.domain,
     });
+    if (!o.publicMedia && o.cdnSigningKeyName) {
+      Object.assign(django, { CDN_SIGNING_KEY_NAME: o.cdnSigningKeyName, CDN_SIGNING_KEY: env("CDN_SIGNING_KEY") });
+    }
   }
   if (o.staticBucket) {
     Object.assign(django, {
       GS_STATIC_BUCKET_NAME: o.staticBucket,
+      STATIC_BUCKET: o.staticBucket,
       STATICFILES_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
       STATIC_URL: `https://${o.domain}/static/`,
     });

@@ -56,6 +56,8 @@ export interface VmBundleOptions {
   copyMedia?: boolean;
   /** Static-files bucket (stage 2): collectstatic uploads there. */
   staticBucket?: string;
+  /** Cloud CDN key name for signed media URLs (its value is the CDN_SIGNING_KEY secret in `secrets`). */
+  cdnSigningKeyName?: string;
   /** Static/media cache lifetimes nginx sets (seed: 30 and 7 days). */
   staticCacheDays?: number;
   mediaCacheDays?: number;
@@ -119,6 +121,7 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       dbUser: DB_USER,
       mediaBucket: o.mediaBucket,
       staticBucket: o.staticBucket,
+      cdnSigningKeyName: o.cdnSigningKeyName,
       publicMedia: o.publicMedia,
       migrationSource: o.postgresMigrationSource,
     }),
