@@ -133,6 +133,17 @@ export function backendOf(g: BackendGroup): gcp.types.input.compute.BackendServi
   return { group: g.group, balancingMode: "UTILIZATION", maxUtilization: g.maxUtilization ?? 0.8, capacityScaler: 1 };
 }
 
+/**
+ * Where a route sends its traffic in the URL map: the one backend service of a single target, or
+ * `routeAction.weightedBackendServices` with the targets' weights (the gradual stage 3 -> 4 cut-over: both the
+ * instance groups and the GKE NEGs serve, GKE's share raised step by step; a weight of 0 keeps a target
+ * configured but idle, ready to roll back to).
+ */
+export function routeTo<T>(r: RouteArgs, serviceId: (key: string) => T): { service: T } | { routeAction: { weightedBackendServices: { backendService: T; weight: number }[] } } {
+  if (r.targets.length === 1) return { service: serviceId(r.targets[0]!.key) };
+  return { routeAction: { weightedBackendServices: r.targets.map((t) => ({ backendService: serviceId(t.key), weight: t.weight })) } };
+}
+
 /** A DNS record that proves control of a domain to Certificate Manager (a CNAME under `_acme-challenge.`). */
 export interface DnsAuthorizationRecord {
   domain: string;
@@ -408,15 +419,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
     }
 
     // ── URL maps ──
-    const serviceOf = (route: "default" | "api" | "ws") => {
-      const r = args.routes[route]!;
-      if (r.targets.length === 1) return { service: this.backendServices[`${route}-${r.targets[0]!.key}`]!.id };
-      return {
-        routeAction: {
-          weightedBackendServices: r.targets.map((t) => ({ backendService: this.backendServices[`${route}-${t.key}`]!.id, weight: t.weight })),
-        },
-      };
-    };
+    const serviceOf = (route: "default" | "api" | "ws") => routeTo(args.routes[route]!, (key) => this.backendServices[`${route}-${key}`]!.id);
     const def = serviceOf("default");
     const pathRules = [
       ...(args.routes.api ? [{ paths: ["/api/*"], ...serviceOf("api") }] : []),
