@@ -41,22 +41,20 @@ describe("app settings at stage 3", () => {
     expect(primaryIp).not.toBe(replicaIp);
   });
 
-  it("are one protected secret readable by the app's service account only", async () => {
+  it("are one protected secret, readable by the two app pools' service accounts only", async () => {
     const { p } = await settings();
     const secret = get(p, SECRET, "app-settings-json-secret");
     expect(secret.inputs.secretId).toBe("co-app-settings");
     expect(secret.inputs.deletionProtection).toBe(true);
     expect(secret.protect).toBe(true);
-    const grants = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("app-settings-"));
-    expect(grants.map((g) => g.inputs)).toEqual([
-      {
-        secretId: "projects/course-organizer-demo/secrets/co-app-settings",
-        role: "roles/secretmanager.secretAccessor",
-        member: "serviceAccount:co-app@course-organizer-demo.iam.gserviceaccount.com",
-      },
-    ]);
-    expect(get(p, "gcp:serviceaccount/account:Account", "app-sa").inputs.accountId).toBe("co-app");
     expect(p.outputs.appSettingsSecret).toBe("co-app-settings");
+    // The component itself grants nobody at stage 3: each pool grants its own account (InstancePool secretIds).
+    expect(ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("app-settings-"))).toEqual([]);
+    const readers = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => String(g.inputs.secretId).replace(/^projects\/[^/]+\/secrets\//, "") === "co-app-settings");
+    const poolAccounts = ofType(p, "gcp:serviceaccount/account:Account").filter((a) => /^(http|ws)-pool/.test(a.name));
+    expect(poolAccounts).toHaveLength(2);
+    expect(readers.map((g) => g.inputs.role)).toEqual(["roles/secretmanager.secretAccessor", "roles/secretmanager.secretAccessor"]);
+    expect(readers.map((g) => g.inputs.member).sort()).toEqual(poolAccounts.map((a) => `serviceAccount:${a.inputs.accountId}@course-organizer-demo.iam.gserviceaccount.com`).sort());
   });
 
   it("carry SENTRY_DSN only when monitoring.sentryDsn is set", async () => {
