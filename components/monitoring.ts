@@ -659,32 +659,29 @@ export class Monitoring extends pulumi.ComponentResource {
                 id: "ops-agent",
                 mode: "ENFORCEMENT",
                 allowNoResourceGroupMatch: false,
-                resourceGroups: OPS_AGENT_DISTRIBUTIONS.map((d) => ({
-                  inventoryFilters: [{ osShortName: d.os, osVersion: d.version }],
-                  resources: [
-                    {
-                      id: "repository",
-                      repository: {
-                        apt: {
-                          archiveType: "DEB",
-                          uri: "https://packages.cloud.google.com/apt",
-                          distribution: `google-cloud-ops-agent-${d.codename}-all`,
-                          components: ["main"],
-                          gpgKey: "https://packages.cloud.google.com/apt/doc/apt-key.gpg",
+                resourceGroups: [
+                  {
+                    // Google's installer supports both; the VM and the instance groups run Ubuntu 24.04.
+                    inventoryFilters: [{ osShortName: "ubuntu" }, { osShortName: "debian" }],
+                    resources: [
+                      {
+                        id: "install",
+                        exec: {
+                          validate: { interpreter: "SHELL", script: opsAgentPolicyScript("install", "validate") },
+                          enforce: { interpreter: "SHELL", script: opsAgentPolicyScript("install", "enforce") },
                         },
                       },
-                    },
-                    { id: "package", pkg: { desiredState: "INSTALLED", apt: { name: "google-cloud-ops-agent" } } },
-                    { id: "config", file: { path: OPS_AGENT_CONFIG_PATH, state: "CONTENTS_MATCH", content: agentConfig, permissions: "0644" } },
-                    {
-                      id: "restart-on-change",
-                      exec: {
-                        validate: { interpreter: "SHELL", script: opsAgentPolicyScript("validate") },
-                        enforce: { interpreter: "SHELL", script: opsAgentPolicyScript("enforce") },
+                      { id: "config", file: { path: OPS_AGENT_CONFIG_PATH, state: "CONTENTS_MATCH", content: agentConfig, permissions: "0644" } },
+                      {
+                        id: "restart-on-change",
+                        exec: {
+                          validate: { interpreter: "SHELL", script: opsAgentPolicyScript("restart", "validate") },
+                          enforce: { interpreter: "SHELL", script: opsAgentPolicyScript("restart", "enforce") },
+                        },
                       },
-                    },
-                  ],
-                })),
+                    ],
+                  },
+                ],
               },
             ],
             // One VM at a time: the agent restarts, metrics pause for a few seconds.
@@ -730,13 +727,6 @@ export class Monitoring extends pulumi.ComponentResource {
 
 /** The Ops Agent's configuration file (merged by the agent with its built-in defaults). */
 export const OPS_AGENT_CONFIG_PATH = "/etc/google-cloud-ops-agent/config.yaml";
-
-/** Distributions the Ops Agent policy installs on: the VM's Ubuntu 24.04 and the images pools may use. */
-export const OPS_AGENT_DISTRIBUTIONS = [
-  { os: "ubuntu", version: "24.04", codename: "noble" },
-  { os: "ubuntu", version: "22.04", codename: "jammy" },
-  { os: "debian", version: "12", codename: "bookworm" },
-] as const;
 
 /** A threshold condition: the series above the value for `duration`; ratios with their denominator. */
 function thresholdOf(c: ConditionSpec, duration: string) {

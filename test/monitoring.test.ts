@@ -324,32 +324,31 @@ describe("Ops Agent on every VM", () => {
     expect(a.rollout).toEqual({ disruptionBudget: { fixed: 1 }, minWaitDuration: "60s" });
     const [policy] = a.osPolicies;
     expect(policy).toMatchObject({ id: "ops-agent", mode: "ENFORCEMENT", allowNoResourceGroupMatch: false });
-    expect(policy.resourceGroups.map((g: any) => g.inventoryFilters)).toEqual([
-      [{ osShortName: "ubuntu", osVersion: "24.04" }],
-      [{ osShortName: "ubuntu", osVersion: "22.04" }],
-      [{ osShortName: "debian", osVersion: "12" }],
-    ]);
-    const noble = policy.resourceGroups[0].resources;
-    expect(noble).toEqual([
+    expect(policy.resourceGroups).toEqual([
       {
-        id: "repository",
-        repository: {
-          apt: {
-            archiveType: "DEB",
-            uri: "https://packages.cloud.google.com/apt",
-            distribution: "google-cloud-ops-agent-noble-all",
-            components: ["main"],
-            gpgKey: "https://packages.cloud.google.com/apt/doc/apt-key.gpg",
+        inventoryFilters: [{ osShortName: "ubuntu" }, { osShortName: "debian" }],
+        resources: [
+          {
+            id: "install",
+            exec: {
+              validate: { interpreter: "SHELL", script: opsAgentPolicyScript("install", "validate") },
+              enforce: { interpreter: "SHELL", script: opsAgentPolicyScript("install", "enforce") },
+            },
           },
-        },
-      },
-      { id: "package", pkg: { desiredState: "INSTALLED", apt: { name: "google-cloud-ops-agent" } } },
-      { id: "config", file: { path: "/etc/google-cloud-ops-agent/config.yaml", state: "CONTENTS_MATCH", content: opsAgentConfig({ postgres: true }), permissions: "0644" } },
-      {
-        id: "restart-on-change",
-        exec: { validate: { interpreter: "SHELL", script: opsAgentPolicyScript("validate") }, enforce: { interpreter: "SHELL", script: opsAgentPolicyScript("enforce") } },
+          { id: "config", file: { path: "/etc/google-cloud-ops-agent/config.yaml", state: "CONTENTS_MATCH", content: opsAgentConfig({ postgres: true }), permissions: "0644" } },
+          {
+            id: "restart-on-change",
+            exec: {
+              validate: { interpreter: "SHELL", script: opsAgentPolicyScript("restart", "validate") },
+              enforce: { interpreter: "SHELL", script: opsAgentPolicyScript("restart", "enforce") },
+            },
+          },
+        ],
       },
     ]);
+    // Google's installer, as the instance groups' boot script uses: one apt source for the agent's repository.
+    expect(opsAgentPolicyScript("install", "enforce")).toContain("https://dl.google.com/cloudagents/add-google-cloud-ops-agent-repo.sh");
+    expect(opsAgentPolicyScript("install", "enforce")).toContain("bash add-repo.sh --also-install");
     // VM Manager needs enable-osconfig=TRUE; the policy comes after it.
     const meta = get(p, "gcp:compute/projectMetadataItem:ProjectMetadataItem", "monitoring-enable-osconfig");
     expect(meta.inputs).toEqual({ project: "course-organizer-demo", key: "enable-osconfig", value: "TRUE" });
@@ -362,7 +361,7 @@ describe("Ops Agent on every VM", () => {
     expect(ofType(p, OSPOLICY).map((r) => r.name).sort()).toEqual(zonesOf("us-central1").map((z) => `monitoring-ops-agent-${z}`));
     const b = get(p, OSPOLICY, "monitoring-ops-agent-us-central1-b");
     expect(b.urn.replace("stage3", "stage1")).toBe(get(await plan("stage1"), OSPOLICY, "monitoring-ops-agent-us-central1-b").urn);
-    expect((b.inputs as any).osPolicies[0].resourceGroups[0].resources[2].file.content).toBe(opsAgentConfig({ postgres: false }));
+    expect((b.inputs as any).osPolicies[0].resourceGroups[0].resources[1].file.content).toBe(opsAgentConfig({ postgres: false }));
   });
 
   it("stage 4: the Videobridge pools' zones in both regions", async () => {

@@ -286,8 +286,10 @@ describe("VM monitoring files and scripts", () => {
 
   it.each([
     ["websocket-metric.sh", websocketMetricScript({ project: "course-organizer-demo" })],
-    ["ops-agent-validate.sh", opsAgentPolicyScript("validate")],
-    ["ops-agent-enforce.sh", opsAgentPolicyScript("enforce")],
+    ["ops-agent-install-validate.sh", opsAgentPolicyScript("install", "validate")],
+    ["ops-agent-install-enforce.sh", opsAgentPolicyScript("install", "enforce")],
+    ["ops-agent-restart-validate.sh", opsAgentPolicyScript("restart", "validate")],
+    ["ops-agent-restart-enforce.sh", opsAgentPolicyScript("restart", "enforce")],
   ])("%s passes shellcheck", (name, content) => {
     writeFileSync(join(dir, name), content);
     const r = run("shellcheck", ["-S", "style", name]);
@@ -296,8 +298,9 @@ describe("VM monitoring files and scripts", () => {
   });
 
   it("keeps the OS policy's inline scripts within OS Config's 1024 characters", () => {
-    expect(opsAgentPolicyScript("validate").length).toBeLessThanOrEqual(1024);
-    expect(opsAgentPolicyScript("enforce").length).toBeLessThanOrEqual(1024);
+    for (const step of ["install", "restart"] as const) {
+      for (const kind of ["validate", "enforce"] as const) expect(opsAgentPolicyScript(step, kind).length).toBeLessThanOrEqual(1024);
+    }
   });
 
   it("configures the Ops Agent: journald logs always, PostgreSQL over the socket only on the VM, no password", () => {

@@ -56,28 +56,53 @@ export function opsAgentConfig(o: OpsAgentOptions = {}): string {
 const CONFIG = "/etc/google-cloud-ops-agent/config.yaml";
 const STAMP = "/var/lib/google-cloud-ops-agent/co-config.sha256";
 
+/** The exec resources of the OS policy (components/monitoring.ts), each with a validate and an enforce script. */
+export type OpsAgentPolicyStep = "install" | "restart";
+
 /**
- * The OS policy's exec resource: restart the agent when its config file changed (OS Config rewrites the file;
- * the agent reads it only at start). Validate exits 100 (in desired state) or 101; enforce exits 100 on success.
- * OS Config limits an inline script to 1024 characters.
+ * Scripts of the OS policy's exec resources. Validate exits 100 (in desired state) or 101; enforce exits 100 on
+ * success. OS Config limits an inline script to 1024 characters.
+ *
+ * - install: Google's installer script adds Google's apt repository and installs the agent. The same installer
+ *   the instance groups run at boot (src/files/app-instance.ts), so both paths write the same apt source: an OS
+ *   Config `repository` resource would add a second entry for that repository with another keyring, and apt
+ *   refuses sources whose Signed-By values conflict.
+ * - restart: restart the agent when its config file changed (OS Config rewrites the file; the agent reads it
+ *   only at start); a stamp holds the config's checksum.
  */
-export function opsAgentPolicyScript(kind: "validate" | "enforce"): string {
-  // The stamp holds `sha256sum <config>` output: `--check` re-reads the config file named in it.
-  const head = kind === "validate" ? [`stamp=${STAMP}`] : [`config=${CONFIG}`, `stamp=${STAMP}`];
-  const body =
-    kind === "validate"
-      ? [
-          'if systemctl is-active --quiet google-cloud-ops-agent && [ -f "$stamp" ] && sha256sum --check --status "$stamp"; then',
-          "  exit 100",
-          "fi",
-          "exit 101",
-        ]
-      : [
-          'mkdir -p "$(dirname "$stamp")"',
-          'if systemctl restart google-cloud-ops-agent && sha256sum "$config" > "$stamp"; then',
-          "  exit 100",
-          "fi",
-          "exit 1",
-        ];
-  return ["#!/bin/sh", ...head, ...body, ""].join("\n");
+export function opsAgentPolicyScript(step: OpsAgentPolicyStep, kind: "validate" | "enforce"): string {
+  let body: string[];
+  if (step === "install") {
+    body =
+      kind === "validate"
+        ? ["if dpkg -s google-cloud-ops-agent 2>/dev/null | grep -q '^Status: install ok installed'; then", "  exit 100", "fi", "exit 101"]
+        : [
+            "set -e",
+            'cd "$(mktemp -d)"',
+            "curl -fsSL --retry 5 -o add-repo.sh https://dl.google.com/cloudagents/add-google-cloud-ops-agent-repo.sh",
+            "bash add-repo.sh --also-install",
+            "exit 100",
+          ];
+  } else {
+    // The stamp holds `sha256sum <config>` output: `--check` re-reads the config file named in it.
+    body =
+      kind === "validate"
+        ? [
+            `stamp=${STAMP}`,
+            'if systemctl is-active --quiet google-cloud-ops-agent && [ -f "$stamp" ] && sha256sum --check --status "$stamp"; then',
+            "  exit 100",
+            "fi",
+            "exit 101",
+          ]
+        : [
+            `config=${CONFIG}`,
+            `stamp=${STAMP}`,
+            'mkdir -p "$(dirname "$stamp")"',
+            'if systemctl restart google-cloud-ops-agent && sha256sum "$config" > "$stamp"; then',
+            "  exit 100",
+            "fi",
+            "exit 1",
+          ];
+  }
+  return ["#!/bin/sh", ...body, ""].join("\n");
 }
