@@ -296,6 +296,33 @@ describe("stage moves", () => {
   });
 });
 
+describe("the stage 3 -> 4 cut-over in the plan", () => {
+  // Needs the stage-3 pools and the stage-4 NEGs registered in lbBackends (both are).
+  it("splits /api/*, /ws/* and the default route 70/30 between the instance groups and GKE, updating the URL map in place", async () => {
+    const sets = ["httpPool.enabled=true", "wsPool.enabled=true", "loadBalancer.gkeTrafficPercent=30"];
+    const p = await plan("stage4", { sets });
+    const weighted = (route: string) => ({
+      weightedBackendServices: [
+        { backendService: svc(`co-be-${route}-mig`), weight: 70 },
+        { backendService: svc(`co-be-${route}-gke`), weight: 30 },
+      ],
+    });
+    const map = get(p, T.urlMap, "lb-url-map").inputs as Record<string, any>;
+    expect(map.defaultService).toBeUndefined();
+    expect(map.defaultRouteAction).toEqual(weighted("default"));
+    expect(map.pathMatchers[0].defaultRouteAction).toEqual(weighted("default"));
+    expect(map.pathMatchers[0].pathRules.slice(0, 2)).toEqual([
+      { paths: ["/api/*"], routeAction: weighted("api") },
+      { paths: ["/ws/*"], routeAction: weighted("ws") },
+    ]);
+    const d = diffPlans(await plan("stage4"), p, "stage4 at 100 %");
+    expect(d.updates.map((u) => u.name)).toContain("lb-url-map");
+    expect(d.replaces.filter((r) => r.name.startsWith("lb-"))).toEqual([]);
+    const gke = get(p, T.backendService, "lb-be-ws-gke").inputs as Record<string, any>;
+    expect([gke.timeoutSec, gke.sessionAffinity, gke.backends[0].balancingMode]).toEqual([3600, "CLIENT_IP", "RATE"]);
+  });
+});
+
 describe("routes and weighted cut-over", () => {
   const cfg = (gkeTrafficPercent: number) =>
     ({ loadBalancer: { gkeTrafficPercent }, httpPool: { requestsPerSecondPerInstance: 100 }, kubernetes: { requestsPerSecondPerPod: 100 } }) as unknown as Config;
