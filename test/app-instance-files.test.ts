@@ -73,11 +73,12 @@ describe.each(["http-pool", "ws-pool"])("the %s files pass their real tools", (r
       expect(w!.permissions).toBe(f.path.endsWith(".sh") ? "0755" : "0644");
     }
     const timers = role === "ws-pool" ? ["co-ws-connections.timer"] : [];
+    const migrate = role === "http-pool" ? ["co-migrate.service"] : [];
     expect(doc.runcmd).toEqual([
       ["systemctl", "daemon-reload"],
       ["systemctl", "enable", "--now", "docker.service"],
-      ["systemctl", "enable", "co-settings.service", "co-pgbouncer.service", "co-app.service", "co-ops-agent.service", ...timers],
-      ["systemctl", "start", "--no-block", "co-ops-agent.service"],
+      ["systemctl", "enable", "co-settings.service", "co-pgbouncer.service", "co-app.service", "co-ops-agent.service", ...migrate, ...timers],
+      ["systemctl", "start", "--no-block", "co-ops-agent.service", ...migrate],
       ["systemctl", "start", "co-app.service", ...timers],
     ]);
     expect(Buffer.byteLength(file(p, role, "cloud-init/user-data.yaml"))).toBeLessThan(256 * 1024);
@@ -87,7 +88,7 @@ describe.each(["http-pool", "ws-pool"])("the %s files pass their real tools", (r
     const { root, paths } = await renderRole(role);
     const scripts = paths.filter((x) => x.endsWith(".sh"));
     expect(scripts.sort()).toEqual(
-      ["fetch-settings.sh", "install-ops-agent.sh", "registry-login.sh", "run-app.sh", "run-pgbouncer.sh", ...(role === "ws-pool" ? ["publish-ws-connections.sh"] : [])]
+      ["fetch-settings.sh", "install-ops-agent.sh", "registry-login.sh", "run-app.sh", "run-pgbouncer.sh", ...(role === "ws-pool" ? ["publish-ws-connections.sh"] : ["migrate.sh"])]
         .map((s) => `bin/${s}`)
         .sort(),
     );
@@ -112,6 +113,9 @@ describe("what the processes get", () => {
     expect(file(p, "ws-pool", "bin/publish-ws-connections.sh")).toContain("PORT=8001\n");
     expect(() => file(p, "http-pool", "bin/publish-ws-connections.sh")).toThrow();
     expect(file(p, "http-pool", "systemd/co-app.service")).toContain("Requires=docker.service co-settings.service co-pgbouncer.service");
+    // Migrations and collectstatic from the HTTP pool only, over the direct connection.
+    expect(file(p, "http-pool", "bin/migrate.sh")).toContain('--env-file "$RUNTIME_DIR/migrate.env"');
+    expect(() => file(p, "ws-pool", "bin/migrate.sh")).toThrow();
   });
 
   it("PgBouncer: transaction pooling to Cloud SQL's private IP, config pool size, TLS; the settings secret by id", async () => {
@@ -153,6 +157,8 @@ describe("fetch-settings.sh against a stub gcloud", () => {
       DATABASE_PASSWORD: 'pa"ss',
       REDIS_CA_CERT: "-----BEGIN CERTIFICATE-----\nABC\n-----END CERTIFICATE-----",
       CDN_HOST: "courses.example.org",
+      DATABASE_DIRECT_HOST: "10.100.0.5",
+      DATABASE_NAME: "course_organizer",
     };
     writeFileSync(
       join(bin, "gcloud"),
@@ -177,9 +183,24 @@ esac
         "DATABASE_PASSWORD=pa\"ss",
         "DATABASE_URL=postgres://course_organizer:pa%22ss@127.0.0.1:6432/course_organizer",
         "DATABASE_USER=course_organizer",
+        "DATABASE_DIRECT_HOST=10.100.0.5",
+        "DATABASE_NAME=course_organizer",
         "DJANGO_SECRET_KEY=django-key-value",
       ].sort(),
     );
+    // Migrations: the same settings, DATABASE_URL replaced by a direct TLS connection to Cloud SQL (URL-encoded).
+    expect(readFileSync(join(rt, "migrate.env"), "utf8").split("\n").filter(Boolean).sort()).toEqual(
+      [
+        "CDN_HOST=courses.example.org",
+        "DATABASE_PASSWORD=pa\"ss",
+        "DATABASE_URL=postgres://course_organizer:pa%22ss@10.100.0.5:5432/course_organizer?sslmode=require",
+        "DATABASE_USER=course_organizer",
+        "DATABASE_DIRECT_HOST=10.100.0.5",
+        "DATABASE_NAME=course_organizer",
+        "DJANGO_SECRET_KEY=django-key-value",
+      ].sort(),
+    );
+    expect(statSync(join(rt, "migrate.env")).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(rt, "multiline"))).toEqual(["REDIS_CA_CERT"]);
     expect(readFileSync(join(rt, "multiline/REDIS_CA_CERT"), "utf8")).toBe(`${settings.REDIS_CA_CERT}\n`);
     const userlist = join(rt, "pgbouncer/userlist.txt");

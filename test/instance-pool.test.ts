@@ -8,6 +8,8 @@ import { get, ofType, plan } from "./helpers/plan";
 import { gcpFacts, normPath } from "../src/plan/diff";
 import { SECRET_MARK, type Plan } from "../src/plan/engine";
 import { instancePoolProblems, rollingUpdateNumbers } from "../components/instance-pool";
+import { WEBSOCKET_METRIC } from "../components/monitoring";
+import { WS_CONNECTIONS_METRIC } from "../src/files/app-instance";
 
 const T = {
   template: "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate",
@@ -181,6 +183,8 @@ describe("stage 3: the WebSocket pool (Daphne)", () => {
         scaleInControl: { maxScaledInReplicas: { fixed: 1 }, timeWindowSec: 600 },
       },
     });
+    // The alert policies watch the very metric the instances publish and the autoscaler reads.
+    expect(WS_CONNECTIONS_METRIC).toBe(WEBSOCKET_METRIC);
     expect(get(p, T.metric, "ws-pool-metric-websocket_connections").inputs).toEqual({
       project: P,
       type: "custom.googleapis.com/course_organizer/websocket_connections",

@@ -15,8 +15,9 @@
  * reads, multi-line values (REDIS_CA_CERT) into files the run script passes as environment variables (an env file
  * cannot carry a newline), and PgBouncer's userlist.txt.
  *
- * Boot order (systemd, every boot): co-settings -> co-pgbouncer -> co-app; co-ops-agent installs the agent once;
- * co-ws-connections.timer publishes the connection count (WebSocket pool only).
+ * Boot order (systemd, every boot): co-settings -> co-pgbouncer -> co-app; co-migrate (HTTP pool) runs Django's
+ * migrations and collectstatic; co-ops-agent installs the agent once; co-ws-connections.timer publishes the
+ * connection count (WebSocket pool only).
  */
 import { cloudInit } from "./cloud-init";
 import { pgbouncerIni } from "./pgbouncer";
@@ -138,6 +139,12 @@ extra() {
 ${extra}
 mv "$ENV_TMP" "$RUNTIME_DIR/app.env"
 
+# Migrations bypass PgBouncer (transaction pooling): the same settings with a direct TLS connection to Cloud SQL.
+grep -v '^DATABASE_URL=' "$RUNTIME_DIR/app.env" > "$RUNTIME_DIR/migrate.env.tmp" || true
+jq -r '"DATABASE_URL=postgres://\\(.DATABASE_USER | @uri):\\(.DATABASE_PASSWORD | @uri)@\\(.DATABASE_DIRECT_HOST):5432/\\(.DATABASE_NAME)?sslmode=require"' \\
+  "$SETTINGS" >> "$RUNTIME_DIR/migrate.env.tmp"
+mv "$RUNTIME_DIR/migrate.env.tmp" "$RUNTIME_DIR/migrate.env"
+
 # PgBouncer's auth_file: "user" "password", double quotes doubled (src/files/pgbouncer.ts userlistLine).
 DB_USER="$(jq -r '.DATABASE_USER' "$SETTINGS")"
 DB_PASSWORD="$(jq -r '.DATABASE_PASSWORD' "$SETTINGS")"
@@ -197,6 +204,49 @@ exec docker run --rm --name app --network host \\
   -e CSRF_TRUSTED_ORIGINS=${q(`https://${o.domain}`)} \\
   ${process.join(" \\\n  ")} \\
   ${q(o.image)}
+`;
+}
+
+/**
+ * Django's migrations and collectstatic (to the static bucket) after every boot of an HTTP-pool instance, over a
+ * direct connection to Cloud SQL. Several instances may boot together (a rollout surges one per zone): each
+ * migration runs in one PostgreSQL transaction (DDL is transactional), so of two concurrent runs one applies it
+ * and the other fails and rolls back cleanly; the script retries after a random pause, finding nothing left to do.
+ */
+export function migrateScript(o: { image: string; runtimeDir?: string; attempts?: number }): string {
+  const rt = o.runtimeDir ?? APP_RUNTIME;
+  return `#!/usr/bin/env bash
+${HEADER}
+# Django migrations (direct to Cloud SQL) and collectstatic; idempotent, retried when another instance races it.
+set -euo pipefail
+
+RUNTIME_DIR=${q(rt)}
+IMAGE=${q(o.image)}
+ARGS=()
+for f in "$RUNTIME_DIR"/multiline/*; do
+  [[ -f "$f" ]] || continue
+  key="$(basename "$f")"
+  export "$key=$(cat "$f")"
+  ARGS+=(-e "$key")
+done
+
+manage() {
+  # migrate.env: the app's settings with DATABASE_URL pointing at Cloud SQL directly (fetch-settings.sh).
+  docker run --rm --network host --log-driver journald \\
+    --env-file "$RUNTIME_DIR/migrate.env" \\
+    "\${ARGS[@]}" -e WORKER_TYPE=migrate "$IMAGE" python manage.py "$@"
+}
+
+for attempt in $(seq 1 ${o.attempts ?? 5}); do
+  if manage migrate --noinput; then
+    manage collectstatic --noinput
+    exit 0
+  fi
+  pause=$((RANDOM % 30 + 10))
+  echo "migrate attempt $attempt failed (another instance migrating?); retrying in $pause s" >&2
+  sleep "$pause"
+done
+exit 1
 `;
 }
 
@@ -389,6 +439,20 @@ export function appInstanceFiles(o: AppInstanceOptions): AppFile[] {
       timeoutStartSec: 900,
     }),
   );
+  if (o.kind === "http") {
+    script("migrate.sh", migrateScript({ image: o.backendImage }));
+    unit(
+      "co-migrate.service",
+      oneshotUnit({
+        description: "Course Organizer: Django migrations and collectstatic",
+        requires: ["co-settings.service", "docker.service"],
+        // After the app: its image is pulled by then, and the app serves while migrations run.
+        after: ["co-app.service", "co-settings.service", "docker.service"],
+        exec: [`${APP_BIN}/migrate.sh`],
+        timeoutStartSec: 3600,
+      }),
+    );
+  }
   if (o.kind === "ws") {
     const interval = o.metricIntervalSeconds ?? 60;
     script("publish-ws-connections.sh", wsConnectionsScript({ port }));
@@ -415,7 +479,7 @@ export function appInstanceFiles(o: AppInstanceOptions): AppFile[] {
 export function appInstanceUserData(o: AppInstanceOptions, files: AppFile[] = appInstanceFiles(o)): string {
   const units = files.filter((f) => f.path.startsWith("/etc/systemd/system/")).map((f) => f.path.split("/").pop()!);
   const timers = units.filter((u) => u.endsWith(".timer"));
-  const services = ["co-settings.service", "co-pgbouncer.service", "co-app.service", "co-ops-agent.service"];
+  const services = ["co-settings.service", "co-pgbouncer.service", "co-app.service", "co-ops-agent.service", ...(o.kind === "http" ? ["co-migrate.service"] : [])];
   return cloudInit({
     files: files.map((f) => ({ path: f.path, content: f.content, permissions: f.permissions })),
     // jq reads the settings JSON; curl is in the image already.
@@ -424,7 +488,7 @@ export function appInstanceUserData(o: AppInstanceOptions, files: AppFile[] = ap
       ["systemctl", "daemon-reload"],
       ["systemctl", "enable", "--now", "docker.service"],
       ["systemctl", "enable", ...services, ...timers],
-      ["systemctl", "start", "--no-block", "co-ops-agent.service"],
+      ["systemctl", "start", "--no-block", "co-ops-agent.service", ...(o.kind === "http" ? ["co-migrate.service"] : [])],
       ["systemctl", "start", "co-app.service", ...timers],
     ],
   });
