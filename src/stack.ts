@@ -193,8 +193,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         publicMedia: c.media.publicMedia,
         nearlineAfterDays: c.media.nearlineAfterDays,
         softDeleteDays: c.media.softDeleteDays,
-        // Whoever signs media URLs reads the key: the VM at stage 2 (the app identity from stage 3 needs its own
-        // grant on media.signingKey, see the load-balancer section's note).
+        // Whoever signs media URLs reads the key: the VM at stage 2 here; from stage 3 the HTTP pool and the GKE
+        // api workload grant their own accounts by listing media.signingKeySecretId in their secret ids.
         signingKeyAccessors: vmIdentity && c.vm.enabled ? [vmIdentity.email] : [],
       })
     : undefined;
