@@ -38,8 +38,9 @@ export function labelableTypes(gcpDir: string): Record<string, string> {
       const start = text.indexOf(`export interface ${cls}Args {`);
       if (start < 0) continue;
       const body = text.slice(start, text.indexOf("\n}", start));
-      // Top-level members are indented by exactly four spaces in the generated declarations.
-      const fields = new Set([...body.matchAll(/^ {4}(\w+)\??:/gm)].map((x) => x[1]!));
+      // Top-level members are indented by exactly four spaces in the generated declarations; labels are a
+      // string map (MetricDescriptor's `labels`, a list of label descriptors, is not labels).
+      const fields = new Set([...body.matchAll(/^ {4}(\w+)\??: pulumi\.Input<\{\s*\[key: string\]/gm)].map((x) => x[1]!));
       const field = OVERRIDES[type] ?? FIELDS.find((x) => fields.has(x));
       if (field) out[type] = field;
     }

@@ -117,6 +117,8 @@ describe("the policy pack", () => {
     expect(fresh["gcp:monitoring/notificationChannel:NotificationChannel"]).toBe("userLabels");
     expect(fresh["gcp:container/cluster:Cluster"]).toBe("resourceLabels");
     expect(fresh["gcp:compute/firewall:Firewall"]).toBeUndefined();
+    // MetricDescriptor's `labels` is a list of label descriptors, not resource labels.
+    expect(fresh["gcp:monitoring/metricDescriptor:MetricDescriptor"]).toBeUndefined();
   });
 });
 
