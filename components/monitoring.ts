@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { renderFile } from "../src/render/registry";
 import { opsAgentConfig, opsAgentPolicyScript } from "../src/files/ops-agent";
+import { WS_CONNECTIONS_METRIC } from "../src/files/app-instance";
 
 /** Warning and critical level of one metric (seed "Monitoring & Alerts", Key Metrics to Track). */
 export interface ThresholdPair {
@@ -91,7 +92,7 @@ export interface MonitoringArgs {
 }
 
 /** Custom metric every Daphne host publishes (stage-3 pool instances; the VM's websocket-metric script). */
-export const WEBSOCKET_METRIC = "custom.googleapis.com/course_organizer/websocket_connections";
+export const WEBSOCKET_METRIC = WS_CONNECTIONS_METRIC;
 /** The same in Cloud Monitoring's PromQL (domain dots -> _, first / -> :, other / -> _). */
 export const WEBSOCKET_METRIC_PROMQL = "custom_googleapis_com:course_organizer_websocket_connections";
 /** GKE ws pods' gauge as Managed Service for Prometheus stores it. */

@@ -13,7 +13,10 @@ import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { get, ofType, plan } from "./helpers/plan";
 import { gcpFacts, normPath } from "../src/plan/diff";
-import { metricSpecs, monitoringArgProblems, zonesOf, type MonitoringArgs } from "../components/monitoring";
+import { GKE_WEBSOCKET_METRIC, metricSpecs, monitoringArgProblems, WEBSOCKET_METRIC, zonesOf, type MonitoringArgs } from "../components/monitoring";
+import { WS_CONNECTIONS_METRIC } from "../src/files/app-instance";
+import { METRICS } from "../src/files/k8s-manifests";
+import { websocketMetricScript } from "../src/files/prometheus";
 import { opsAgentConfig, opsAgentPolicyScript } from "../src/files/ops-agent";
 
 const ALERT = "gcp:monitoring/alertPolicy:AlertPolicy";
@@ -487,6 +490,13 @@ describe("argument checks", () => {
     }
     // Only one kind of host: a plain threshold condition.
     expect(metricSpecs({ ...base, websocketPool: true }).find((s) => s.key === "websocketConnectionsPercent")!.conditions(75)[0]!.promql).toBeUndefined();
+  });
+
+  it("read the WebSocket metrics the hosts publish: the instance groups' custom metric, GKE's Managed Prometheus gauge", () => {
+    expect(WEBSOCKET_METRIC).toBe(WS_CONNECTIONS_METRIC);
+    // The Custom Metrics adapter's name of the gauge: prometheus.googleapis.com|websocket_connections|gauge.
+    expect(METRICS.wsConnections.split("|").join("/")).toBe(GKE_WEBSOCKET_METRIC);
+    expect(websocketMetricScript({ project: "p-123456" })).toContain(`"metric":{"type":"${WS_CONNECTIONS_METRIC}"}`);
   });
 
   it("watch nothing that does not exist: no VM, pools, SQL or GKE means no conditions at all", () => {

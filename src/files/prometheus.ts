@@ -17,6 +17,7 @@
  */
 import { stringify } from "yaml";
 import { TEXTFILE_DIR } from "./compose";
+import { WS_CONNECTIONS_METRIC } from "./app-instance";
 
 export interface ThresholdPair {
   warning: number;
@@ -298,7 +299,7 @@ token=$(md instance/service-accounts/default/token | sed -E 's/.*"access_token":
 instance_id=$(md instance/id)
 zone=$(md instance/zone | sed 's#.*/##')
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-body=$(printf '{"timeSeries":[{"metric":{"type":"custom.googleapis.com/course_organizer/websocket_connections"},"resource":{"type":"gce_instance","labels":{"project_id":"%s","instance_id":"%s","zone":"%s"}},"points":[{"interval":{"endTime":"%s"},"value":{"int64Value":"%s"}}]}]}' \\
+body=$(printf '{"timeSeries":[{"metric":{"type":"${WS_CONNECTIONS_METRIC}"},"resource":{"type":"gce_instance","labels":{"project_id":"%s","instance_id":"%s","zone":"%s"}},"points":[{"interval":{"endTime":"%s"},"value":{"int64Value":"%s"}}]}]}' \\
   "${o.project}" "$instance_id" "$zone" "$now" "$count")
 curl -fsS -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \\
   --data "$body" "https://monitoring.googleapis.com/v3/projects/${o.project}/timeSeries" > /dev/null
