@@ -104,8 +104,12 @@ export interface VmPlatformArgs {
    * @default false
    */
   postgresMigrationSource?: boolean;
-  /** Prometheus files (src/files/prometheus.ts) for the VM's self-hosted monitoring. */
-  prometheusFiles?: { path: string; content: string }[];
+  /**
+   * The VM's self-hosted monitoring files (src/files/prometheus.ts vmMonitoringFiles: Prometheus config and alert
+   * rules, Grafana provisioning, the WebSocket gauge script, which a one-minute timer runs).
+   * @default a minimal Prometheus config and Grafana data source
+   */
+  monitoringFiles?: { path: string; content: string; permissions?: string }[];
   /**
    * The VM no longer serves (stage 3, config vm.retained): it is stopped (desiredStatus TERMINATED), leaves the
    * load balancer (no instance group) and a final snapshot of its data disk is taken. Disk, IP and VM stay until
@@ -242,7 +246,7 @@ export class VmPlatform extends pulumi.ComponentResource {
       copyMedia: args.copyMediaToBucket ?? true,
       staticCacheDays: args.staticCacheDays,
       mediaCacheDays: args.mediaCacheDays,
-      prometheusFiles: args.prometheusFiles,
+      monitoringFiles: args.monitoringFiles,
       postgresMigrationSource: args.postgresMigrationSource,
     });
     const secrets: VmSecret[] = [...args.secrets, ...(args.cdnSigningKey ? [{ env: "CDN_SIGNING_KEY" as const, secretId: args.cdnSigningKey.secretId }] : [])];

@@ -18,6 +18,8 @@ import { DB_NAME as VM_DB_NAME, DB_USER as VM_DB_USER } from "./files/vm-bundle"
 import { Secret } from "../components/secret";
 import { ArtifactRegistry } from "../components/artifact-registry";
 import { VmPlatform, VM_PROJECT_ROLES, type VmSecret } from "../components/vm-platform";
+import { vmMonitoringFiles } from "./files/prometheus";
+import { VM_WS_PER_DAPHNE } from "./config/capacity";
 import { Monitoring, zonesOf } from "../components/monitoring";
 import { capacityOf } from "./config/capacity";
 import { VM_POSTGRES_MAX_CONNECTIONS } from "./files/ops-agent";
@@ -163,6 +165,22 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           mediaCacheDays: c.media.mediaCacheDays,
           behindLoadBalancer: c.loadBalancer.enabled,
           loadBalancerRanges: c.loadBalancer.enabled ? GOOGLE_LB_RANGES : undefined,
+          // The seed's self-hosted monitoring (Prometheus, Grafana) with the same thresholds as Cloud Monitoring's policies.
+          monitoringFiles: vmMonitoringFiles({
+            project: c.project,
+            thresholds: {
+              cpuPercent: c.monitoring.cpuPercent,
+              memoryPercent: c.monitoring.memoryPercent,
+              apiLatencyMs: c.monitoring.apiLatencyMs,
+              dbConnectionsPercent: c.monitoring.dbConnectionsPercent,
+              websocketConnectionsPercent: c.monitoring.websocketConnectionsPercent,
+              diskPercent: c.monitoring.diskPercent,
+              errorRatePercent: c.monitoring.errorRatePercent,
+            },
+            durationSeconds: c.monitoring.durationSeconds,
+            // The VM's own Prometheus watches its one Daphne process (seed: ~10,000 connections).
+            websocketCapacity: VM_WS_PER_DAPHNE,
+          }),
           // The Database Migration Service job reads the VM's PostgreSQL over the VPC (Cloud SQL section).
           postgresMigrationSource: c.database.migrateFromVm,
           // Stage 3 (vm.enabled false, vm.retained true): stopped, out of the load balancer, final snapshot.
@@ -503,7 +521,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         WORKLOADS.map(
           (w) =>
             new gcp.secretmanager.SecretIamMember(
-              `gke-${w}-${key}-accessor`,
+              `gke-identities-${w}-${key}-accessor`,
               { secretId: secret.secret.id, role: "roles/secretmanager.secretAccessor", member: gkeIdentities.accounts[w].member },
               { parent: gkeIdentities },
             ),

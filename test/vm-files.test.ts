@@ -193,6 +193,29 @@ describe("what the containers get", () => {
   });
 });
 
+describe("the VM's self-hosted monitoring (src/files/prometheus.ts)", () => {
+  it("Prometheus scrapes services the compose file runs, and its config and rules pass promtool", async () => {
+    const { root } = await renderVm("stage1");
+    const p = await plan("stage1", { withFiles: true });
+    const services = Object.keys(parse(file(p, "vm", "docker-compose.yml")).services);
+    const prom = parse(file(p, "vm", "prometheus/prometheus.yml")) as { scrape_configs: { static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[] }[] }[] };
+    const hosts = prom.scrape_configs.flatMap((j) => [
+      ...(j.static_configs ?? []).flatMap((sc) => sc.targets.map((t) => t.split(":")[0]!)),
+      ...(j.dns_sd_configs ?? []).flatMap((d) => d.names),
+    ]);
+    expect(hosts.length).toBeGreaterThanOrEqual(5);
+    for (const h of hosts.filter((x) => x !== "localhost")) expect(services, h).toContain(h);
+    const r = run("promtool", ["check", "config", join(root, "prometheus/prometheus.yml")]);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain("SUCCESS");
+    // Grafana gets the data source and the dashboard; the WebSocket gauge script runs every minute.
+    file(p, "vm", "grafana/provisioning/datasources/prometheus.yml");
+    file(p, "vm", "grafana/provisioning/dashboards/course-organizer.json");
+    expect(file(p, "vm", "systemd/co-websocket-metric.timer")).toContain("OnUnitActiveSec=1min");
+    expect(file(p, "vm", "systemd/co-websocket-metric.service")).toContain("ExecStart=/opt/course-organizer/bin/websocket-metric.sh");
+  });
+});
+
 describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
   it("points django-storages at the bucket and drops the disk's media mounts", () => {
     const images = { backend: "b:1", nginx: "n:1", postgres: "postgres:15", redis: "redis:7", jitsiWeb: "w:1", jitsiProsody: "p:1", jitsiJicofo: "j:1", jitsiJvb: "v:1", prometheus: "pr:1", nodeExporter: "ne:1", postgresExporter: "pe:1", redisExporter: "re:1", grafana: "g:1", certbot: "c:1" };

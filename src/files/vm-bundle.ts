@@ -63,8 +63,12 @@ export interface VmBundleOptions {
   mediaCacheDays?: number;
   /** The VM's PostgreSQL is a Database Migration Service source (src/files/compose.ts migrationSource). @default false */
   postgresMigrationSource?: boolean;
-  /** Prometheus files (path relative to the prometheus/ folder -> content); unset: a minimal self-scrape config. */
-  prometheusFiles?: { path: string; content: string }[];
+  /**
+   * The self-hosted monitoring's files, paths relative to the app directory (src/files/prometheus.ts
+   * vmMonitoringFiles: prometheus/prometheus.yml and rules, grafana/provisioning/..., bin/websocket-metric.sh).
+   * Unset: a minimal Prometheus config scraping the VM and Prometheus itself, and Grafana's data source.
+   */
+  monitoringFiles?: { path: string; content: string; permissions?: string }[];
 }
 
 export interface VmFile {
@@ -147,8 +151,13 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
     }),
   );
   app("redis/redis.conf", redisConf({ maxmemory: o.redis.maxmemory, maxmemoryPolicy: o.redis.maxmemoryPolicy, save: o.redis.save }));
-  for (const f of o.prometheusFiles ?? [{ path: "prometheus.yml", content: minimalPrometheus() }]) app(`prometheus/${f.path}`, f.content);
-  app("grafana/provisioning/datasources/prometheus.yml", grafanaDatasource());
+  if (o.monitoringFiles) {
+    for (const f of o.monitoringFiles) app(f.path, f.content, f.permissions ?? "0644");
+  } else {
+    app("prometheus/prometheus.yml", minimalPrometheus());
+    app("grafana/provisioning/datasources/prometheus.yml", grafanaDatasource());
+  }
+  const websocketMetric = o.monitoringFiles?.some((f) => f.path === "bin/websocket-metric.sh") ?? false;
 
   script("mount-data-disk.sh", mountDataDiskScript({ deviceName: DATA_DEVICE_NAME, directories: dataDirectories() }));
   script("fetch-secrets.sh", fetchSecretsScript({ project: o.project, secrets: o.secrets, redisPasswordEnv: "REDIS_PASSWORD" }));
@@ -231,6 +240,21 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
   );
   unit("co-config-sync.timer", timerUnit({ description: "Course Organizer: check for changed user-data", onBootSec: "5min", onUnitActiveSec: "5min" }));
   const timers = ["co-config-sync.timer"];
+  if (websocketMetric) {
+    unit(
+      "co-websocket-metric.service",
+      oneshotUnit({
+        description: "Course Organizer: publish Daphne's WebSocket connection count",
+        after: ["co-app.service"],
+        exec: [`${BIN_DIR}/websocket-metric.sh`],
+        wantedBy: null,
+        remainAfterExit: false,
+      }),
+    );
+    // Every minute: Cloud Monitoring's custom-metric alignment period and Prometheus' scrape both see fresh values.
+    unit("co-websocket-metric.timer", timerUnit({ description: "Course Organizer: WebSocket gauge", onBootSec: "2min", onUnitActiveSec: "1min" }));
+    timers.push("co-websocket-metric.timer");
+  }
   if (o.mediaBucket && o.copyMedia) {
     unit(
       "co-media-copy.service",
