@@ -1,0 +1,165 @@
+/**
+ * The workloads on each GKE cluster in the stage-4 plan: Workload Identity (Google service accounts, one binding
+ * per Kubernetes service account), the Deployments, HPAs and metrics pipeline as Kubernetes resources through the
+ * cluster's provider, pod start order (settings secret, grants, bindings), rendered YAML equal to the resources,
+ * no secret value in any manifest, and the global entry: /api and /ws backend services on the NEGs of both regions.
+ */
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { file, get, ofType, plan } from "./helpers/plan";
+
+const DEP = "kubernetes:apps/v1:Deployment";
+const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
+const SA = "co-gke-%s@course-organizer-demo.iam.gserviceaccount.com";
+const email = (w: string) => SA.replace("%s", w);
+
+describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (preview) => {
+  it("creates 31 objects per cluster through its provider, 62 in all", async () => {
+    const p = await plan("stage4", { preview });
+    const objs = p.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    expect(objs).toHaveLength(62);
+    const byType = (t: string) => objs.filter((o) => o.type === t).length;
+    expect(byType(DEP)).toBe(2 * 4);
+    expect(byType(HPA)).toBe(2 * 3);
+    expect(byType("kubernetes:policy/v1:PodDisruptionBudget")).toBe(2 * 3);
+    expect(byType("kubernetes:monitoring.googleapis.com/v1:PodMonitoring")).toBe(2 * 3);
+    expect(byType("kubernetes:apiregistration.k8s.io/v1:APIService")).toBe(2 * 3);
+    for (const o of objs) {
+      const region = o.name.startsWith("workloads-us-central1-") ? "us-central1" : "europe-west1";
+      expect(o.provider).toMatch(new RegExp(`pulumi:providers:kubernetes::gke-${region}-k8s::`));
+      expect(o.parent).toBe(`urn:pulumi:stage4::course-organizer::course-organizer:kubernetes:Workloads::workloads-${region}`);
+    }
+  });
+
+  it("api starts at 20 pods in the primary region and 10 in the second; the HPA owns the count afterwards", async () => {
+    const p = await plan("stage4", { preview });
+    const replicas = (region: string, w: string) =>
+      (get(p, DEP, `workloads-${region}-deployment-course-organizer-course-organizer-${w}`).inputs.spec as { replicas: number }).replicas;
+    expect(["api", "ws", "worker"].map((w) => replicas("us-central1", w))).toEqual([20, 10, 5]);
+    expect(["api", "ws", "worker"].map((w) => replicas("europe-west1", w))).toEqual([10, 5, 2]);
+    expect(get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").ignoreChanges).toEqual(["spec.replicas"]);
+    const range = (region: string, w: string) => {
+      const s = get(p, HPA, `workloads-${region}-horizontalpodautoscaler-course-organizer-${w}-hpa`).inputs.spec as { minReplicas: number; maxReplicas: number };
+      return [s.minReplicas, s.maxReplicas];
+    };
+    expect(["api", "ws", "worker"].map((w) => range("us-central1", w))).toEqual([
+      [10, 50],
+      [10, 20],
+      [5, 10],
+    ]);
+    expect(["api", "ws", "worker"].map((w) => range("europe-west1", w))).toEqual([
+      [10, 20],
+      [5, 10],
+      [2, 5],
+    ]);
+  });
+
+  it("pods start after the settings secret, its grants and the Workload Identity bindings; HPAs after the adapter's APIs", async () => {
+    const p = await plan("stage4", { preview });
+    const d = get(p, DEP, "workloads-europe-west1-deployment-course-organizer-course-organizer-worker");
+    for (const w of ["api", "ws", "worker", "metrics-adapter"]) {
+      expect(d.dependencies).toContain(get(p, "gcp:serviceaccount/iAMMember:IAMMember", `gke-identities-${w}-wi`).urn);
+    }
+    for (const w of ["api", "ws", "worker"]) {
+      for (const s of ["settings", "django", "db-password"]) {
+        expect(d.dependencies).toContain(get(p, "gcp:secretmanager/secretIamMember:SecretIamMember", `gke-identities-${w}-${s}-accessor`).urn);
+      }
+    }
+    expect(d.dependencies).toContain(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version").urn);
+    const h = get(p, HPA, "workloads-europe-west1-horizontalpodautoscaler-course-organizer-worker-hpa");
+    expect(h.dependencies).toContain(get(p, "kubernetes:apiregistration.k8s.io/v1:APIService", "workloads-europe-west1-apiservice-v1beta1.external.metrics.k8s.io").urn);
+    expect(h.dependencies).toContain(d.urn);
+  });
+});
+
+describe("Workload Identity", () => {
+  it("one Google service account per workload and the adapter, bound once to its Kubernetes service account", async () => {
+    const p = await plan("stage4");
+    const accounts = ofType(p, "gcp:serviceaccount/account:Account").filter((a) => a.name.startsWith("gke-identities-"));
+    expect(accounts.map((a) => a.inputs.accountId)).toEqual(["co-gke-api", "co-gke-ws", "co-gke-worker", "co-gke-metrics-adapter"]);
+    const bindings = ofType(p, "gcp:serviceaccount/iAMMember:IAMMember");
+    expect(bindings.map((b) => [b.name, b.inputs])).toEqual([
+      ...["api", "ws", "worker"].map((w) => [
+        `gke-identities-${w}-wi`,
+        {
+          member: `serviceAccount:course-organizer-demo.svc.id.goog[course-organizer/${w}]`,
+          role: "roles/iam.workloadIdentityUser",
+          serviceAccountId: `projects/course-organizer-demo/serviceAccounts/${email(w)}`,
+        },
+      ]),
+      [
+        "gke-identities-metrics-adapter-wi",
+        {
+          member: "serviceAccount:course-organizer-demo.svc.id.goog[custom-metrics/custom-metrics-stackdriver-adapter]",
+          role: "roles/iam.workloadIdentityUser",
+          serviceAccountId: `projects/course-organizer-demo/serviceAccounts/${email("metrics-adapter")}`,
+        },
+      ],
+    ]);
+    const roles = ofType(p, "gcp:projects/iAMMember:IAMMember").filter((m) => m.name.startsWith("gke-identities-"));
+    expect(roles.filter((r) => r.inputs.member === `serviceAccount:${email("metrics-adapter")}`).map((r) => r.inputs.role)).toEqual(["roles/monitoring.viewer"]);
+    expect(roles.filter((r) => r.inputs.member === `serviceAccount:${email("api")}`).map((r) => r.inputs.role)).toEqual([
+      "roles/logging.logWriter",
+      "roles/monitoring.metricWriter",
+      "roles/cloudtrace.agent",
+    ]);
+    const ksa = get(p, "kubernetes:core/v1:ServiceAccount", "workloads-us-central1-serviceaccount-course-organizer-api");
+    expect((ksa.inputs.metadata as any).annotations).toEqual({ "iam.gke.io/gcp-service-account": email("api") });
+  });
+
+  it("each identity reads the settings, Django's key and the database password secrets, nothing broader", async () => {
+    const p = await plan("stage4");
+    const grants = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("gke-identities-"));
+    const key = (x: unknown[]) => JSON.stringify(x);
+    expect(grants.map((g) => [g.inputs.secretId, g.inputs.member, g.inputs.role]).sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+      ["co-app-settings", "co-db-course-organizer-password", "co-django-secret-key"].flatMap((s) =>
+        ["api", "worker", "ws"].map((w) => [`projects/course-organizer-demo/secrets/${s}`, `serviceAccount:${email(w)}`, "roles/secretmanager.secretAccessor"]),
+      ),
+    );
+  });
+});
+
+describe("rendered manifests", () => {
+  it("the YAML files are the very objects the resources are created from, with no secret value", async () => {
+    const p = await plan("stage4", { withFiles: true });
+    const files = (p.files ?? []).filter((f) => f.role.startsWith("gke-"));
+    expect(files).toHaveLength(62);
+    const d = parse(file(p, "gke-us-central1", "deployment-course-organizer-course-organizer-api.yaml"));
+    expect(d).toEqual(get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").inputs);
+    const h = parse(file(p, "gke-europe-west1", "horizontalpodautoscaler-course-organizer-api-hpa.yaml"));
+    expect(h.spec.minReplicas).toBe(10);
+    expect(h.spec.maxReplicas).toBe(20);
+    // Every generated secret value of the plan (passwords, AUTH strings, settings JSON) is absent from the manifests.
+    const secrets = ofType(p, "gcp:secretmanager/secretVersion:SecretVersion").map((v) => (v.inputs.secretData as { "[secret]": string })["[secret]"]);
+    expect(secrets.length).toBeGreaterThan(5);
+    for (const f of files) for (const s of secrets) if (s) expect(f.content.includes(s), `${f.role}/${f.path}`).toBe(false);
+    expect(files.map((f) => f.content).join("\n")).not.toMatch(/PASSWORD|rediss:\/\//);
+  });
+});
+
+describe("global entry on one anycast IP", () => {
+  it("/api/* and /ws/* backend services hold the NEGs of every region and zone, after the Services", async () => {
+    const p = await plan("stage4");
+    const neg = (w: string, region: string, zones: string[]) =>
+      zones.map((z) => `https://www.googleapis.com/compute/v1/projects/course-organizer-demo/zones/${region}-${z}/networkEndpointGroups/co-${w}-${region}`);
+    for (const w of ["api", "ws"]) {
+      const be = get(p, "gcp:compute/backendService:BackendService", `lb-be-${w}-gke`);
+      const backends = be.inputs.backends as { group: string; balancingMode: string; maxRatePerEndpoint: number }[];
+      expect(backends.map((b) => b.group)).toEqual([...neg(w, "us-central1", ["a", "b", "c"]), ...neg(w, "europe-west1", ["b", "c", "d"])]);
+      expect(backends.every((b) => b.balancingMode === "RATE" && b.maxRatePerEndpoint === 100)).toBe(true);
+      expect(be.dependencies).toContain(get(p, "kubernetes:core/v1:Service", `workloads-us-central1-service-course-organizer-${w}`).urn);
+      expect(be.dependencies).toContain(get(p, "kubernetes:core/v1:Service", `workloads-europe-west1-service-course-organizer-${w}`).urn);
+    }
+    // Seed: /ws with client-IP affinity and 3600 s; /api without affinity.
+    expect(get(p, "gcp:compute/backendService:BackendService", "lb-be-ws-gke").inputs).toMatchObject({ sessionAffinity: "CLIENT_IP", timeoutSec: 3600, loadBalancingScheme: "EXTERNAL_MANAGED" });
+    expect(get(p, "gcp:compute/backendService:BackendService", "lb-be-api-gke").inputs).toMatchObject({ sessionAffinity: "NONE", timeoutSec: 30 });
+  });
+
+  it("with gkeTrafficPercent 0 (the first stage-4 up, while the NEG controller creates the NEGs) no backend names a NEG", async () => {
+    const p = await plan("stage4", { sets: ["loadBalancer.gkeTrafficPercent=0", "httpPool.enabled=true", "wsPool.enabled=true"] });
+    const groups = ofType(p, "gcp:compute/backendService:BackendService").flatMap((b) => ((b.inputs.backends as { group: string }[] | undefined) ?? []).map((x) => x.group));
+    expect(groups.some((g) => g.includes("networkEndpointGroups"))).toBe(false);
+    // The clusters and Services still exist (api, ws and the metrics adapter's per cluster): only the backends wait.
+    expect(p.resources.filter((r) => r.type === "kubernetes:core/v1:Service")).toHaveLength(6);
+  });
+});
