@@ -94,7 +94,7 @@ function forTypes(types: string[], check: (props: Props, args: ResourceValidatio
   };
 }
 
-const T = {
+export const T = {
   sqlInstance: "gcp:sql/databaseInstance:DatabaseInstance",
   bucket: "gcp:storage/bucket:Bucket",
   firewall: "gcp:compute/firewall:Firewall",
@@ -107,7 +107,7 @@ const T = {
   regionHttpsProxy: "gcp:compute/regionTargetHttpsProxy:RegionTargetHttpsProxy",
   httpProxy: "gcp:compute/targetHttpProxy:TargetHttpProxy",
   urlMap: "gcp:compute/uRLMap:URLMap",
-  sslPolicy: "gcp:compute/sslPolicy:SslPolicy",
+  sslPolicy: "gcp:compute/sSLPolicy:SSLPolicy",
   regionSslPolicy: "gcp:compute/regionSslPolicy:RegionSslPolicy",
   backendService: "gcp:compute/backendService:BackendService",
 } as const;

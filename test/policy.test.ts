@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { statefulTypes } from "../src/options";
 import { plan } from "./helpers/plan";
 import { SECRET_MARK, type Plan, type PlannedResource } from "../src/plan/engine";
 import * as P from "../policy/policies";
@@ -107,6 +109,23 @@ describe("the policy pack", () => {
       "stateful-protected",
     ]);
     for (const p of P.policies) expect(p.enforcementLevel).toBe("mandatory");
+  });
+
+  it("names only types the installed provider has (a misspelt token would silently check nothing)", () => {
+    const known = new Set<string>();
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else if (e.name.endsWith(".js")) {
+          const m = /static __pulumiType = '([^']+)'/.exec(readFileSync(join(d, e.name), "utf8"));
+          if (m) known.add(m[1]!);
+        }
+      }
+    };
+    walk(GCP_DIR);
+    expect(known.size).toBeGreaterThan(1000);
+    const named = [...Object.values(P.T), ...[...statefulTypes].filter((t) => t.startsWith("gcp:"))];
+    expect(named.filter((t) => !known.has(t))).toEqual([]);
   });
 
   it("knows the labelable types of the installed provider (policy/labelable-types.json is current)", () => {
@@ -256,8 +275,8 @@ describe("each rule fires on a deliberately bad resource, saying what to change"
     expect(await check(P.httpsModernTls, "gcp:compute/targetHttpsProxy:TargetHttpsProxy", { urlMap: "m" })).toEqual([
       "HTTPS proxy uses Google's default SSL policy (TLS 1.0, COMPATIBLE): set sslPolicy to a MODERN or RESTRICTED policy with minTlsVersion TLS_1_2.",
     ]);
-    expect(await check(P.httpsModernTls, "gcp:compute/sslPolicy:SslPolicy", { profile: "MODERN", minTlsVersion: "TLS_1_2" })).toEqual([]);
-    expect(await check(P.httpsModernTls, "gcp:compute/sslPolicy:SslPolicy", { profile: "COMPATIBLE", minTlsVersion: "TLS_1_0" })).toEqual([
+    expect(await check(P.httpsModernTls, "gcp:compute/sSLPolicy:SSLPolicy", { profile: "MODERN", minTlsVersion: "TLS_1_2" })).toEqual([]);
+    expect(await check(P.httpsModernTls, "gcp:compute/sSLPolicy:SSLPolicy", { profile: "COMPATIBLE", minTlsVersion: "TLS_1_0" })).toEqual([
       'SSL policy profile "COMPATIBLE" allows weak ciphers: set profile to "MODERN" or "RESTRICTED".',
       'SSL policy accepts "TLS_1_0": set minTlsVersion to "TLS_1_2".',
     ]);
