@@ -30,6 +30,12 @@ export interface MediaArgs {
   signingKeyAccessors?: pulumi.Input<string>[];
 }
 
+/**
+ * Label stating a bucket's intended exposure, so a policy check can exempt exactly the buckets that are public by
+ * design (static always; media only with publicMedia) and require public access prevention on the rest.
+ */
+export const ACCESS_LABEL = "access";
+
 /** Methods browsers use on media and static objects (reads only: uploads go through the app). */
 export const CORS_METHODS = ["GET", "HEAD"];
 /** Cloud Storage soft-delete retention is given in seconds. */
@@ -100,7 +106,7 @@ export class Media extends pulumi.ComponentResource {
         name: this.staticBucketName,
         location: args.location,
         storageClass: "STANDARD",
-        labels: args.labels,
+        labels: { ...args.labels, [ACCESS_LABEL]: "public" },
         uniformBucketLevelAccess: true,
         // Public by design (see the class doc): "inherited" lets the allUsers grant below take effect.
         publicAccessPrevention: "inherited",
@@ -120,7 +126,7 @@ export class Media extends pulumi.ComponentResource {
         name: this.mediaBucketName,
         location: args.location,
         storageClass: "STANDARD",
-        labels: args.labels,
+        labels: { ...args.labels, [ACCESS_LABEL]: publicMedia ? "public" : "private" },
         uniformBucketLevelAccess: true,
         publicAccessPrevention: publicMedia ? "inherited" : "enforced",
         // Overwritten uploads stay recoverable as noncurrent versions; deleted ones also sit in soft delete.

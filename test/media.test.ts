@@ -47,7 +47,7 @@ describe("media buckets at stage 2", () => {
       name: "co-static",
       location: "US-CENTRAL1",
       storageClass: "STANDARD",
-      labels: labels(2),
+      labels: { ...labels(2), access: "public" },
       uniformBucketLevelAccess: true,
       publicAccessPrevention: "inherited",
       versioning: { enabled: false },
@@ -66,7 +66,7 @@ describe("media buckets at stage 2", () => {
       name: "co-media",
       location: "US-CENTRAL1",
       storageClass: "STANDARD",
-      labels: labels(2),
+      labels: { ...labels(2), access: "private" },
       uniformBucketLevelAccess: true,
       publicAccessPrevention: "enforced",
       versioning: { enabled: true },
@@ -134,6 +134,7 @@ describe("publicMedia: the seed's public-read media, explicitly", () => {
   it("lets allUsers read media, drops the signing key and the CDN reader", async () => {
     const p = await plan("stage2", { sets: ["media.publicMedia=true"] });
     expect(get(p, T.bucket, "media-media").inputs.publicAccessPrevention).toBe("inherited");
+    expect((get(p, T.bucket, "media-media").inputs.labels as Record<string, string>).access).toBe("public");
     expect(get(p, T.bucketIam, "media-media-public").inputs).toEqual({ bucket: "co-media", role: "roles/storage.objectViewer", member: "allUsers" });
     expect(ofType(p, T.bucketIam).map((r) => r.name)).not.toContain("media-media-cdn-reader");
     expect(ofType(p, T.bytes).map((r) => r.name)).not.toContain("media-signing-key-bytes");
