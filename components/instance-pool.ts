@@ -5,14 +5,6 @@ import { renderFile } from "../src/render/registry";
 import { ServiceAccount } from "./service-account";
 import { VM_IMAGE } from "./vm-platform";
 
-/** A custom metric the instances publish themselves (declared so its kind and unit are fixed before the first point). */
-export interface PublishedMetric {
-  /** `custom.googleapis.com/...` */
-  type: string;
-  displayName: string;
-  description: string;
-}
-
 /** One per-instance Cloud Monitoring metric the autoscaler keeps at `target` (resource gce_instance). */
 export interface AutoscalerMetric {
   name: string;
@@ -108,8 +100,6 @@ export interface InstancePoolArgs {
    * runs its shutdown hooks for up to this long before stopping it. @default undefined (GCE's best-effort ~90 s)
    */
   gracefulShutdownSeconds?: number;
-  /** Custom metrics the instances publish, declared here. @default [] */
-  publishedMetrics?: PublishedMetric[];
   /** Description of the template and group. */
   description: string;
 }
@@ -211,22 +201,6 @@ export class InstancePool extends pulumi.ComponentResource {
           new gcp.storage.BucketIAMMember(`${name}-bucket-writer-${i}`, { bucket, role: "roles/storage.objectAdmin", member }, { parent: this }),
       ),
     ];
-    for (const m of args.publishedMetrics ?? []) {
-      new gcp.monitoring.MetricDescriptor(
-        `${name}-metric-${m.type.split("/").pop()}`,
-        {
-          project: args.project,
-          type: m.type,
-          displayName: m.displayName,
-          description: m.description,
-          metricKind: "GAUGE",
-          valueType: "INT64",
-          unit: "1",
-        },
-        { parent: this },
-      );
-    }
-
     const hc = args.healthCheck;
     this.healthCheck = new gcp.compute.HealthCheck(
       `${name}-health`,

@@ -21,7 +21,6 @@ const T = {
   secretIam: "gcp:secretmanager/secretIamMember:SecretIamMember",
   repoIam: "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
   bucketIam: "gcp:storage/bucketIAMMember:BucketIAMMember",
-  metric: "gcp:monitoring/metricDescriptor:MetricDescriptor",
   secretVersion: "gcp:secretmanager/secretVersion:SecretVersion",
   pool: "course-organizer:compute:InstancePool",
 };
@@ -185,15 +184,6 @@ describe("stage 3: the WebSocket pool (Daphne)", () => {
     });
     // The alert policies watch the very metric the instances publish and the autoscaler reads.
     expect(WS_CONNECTIONS_METRIC).toBe(WEBSOCKET_METRIC);
-    expect(get(p, T.metric, "ws-pool-metric-websocket_connections").inputs).toEqual({
-      project: P,
-      type: "custom.googleapis.com/course_organizer/websocket_connections",
-      displayName: "Course Organizer WebSocket connections",
-      description: "Established connections to Daphne on one instance (per-instance gauge, published every minute)",
-      metricKind: "GAUGE",
-      valueType: "INT64",
-      unit: "1",
-    });
   });
 
   it("reads its settings but writes no bucket", async () => {

@@ -304,7 +304,8 @@ exit 1
  * custom metric, per instance (resource gce_instance), through the Monitoring API with the metadata server's
  * token. The regional autoscaler reads it with a per-instance target (1,000 connections, seed "Auto-scaling
  * Configuration"). Each TCP connection from a Google front end to Daphne is one client WebSocket: the load
- * balancer does not multiplex WebSockets.
+ * balancer does not multiplex WebSockets. Cloud Monitoring creates the custom metric's descriptor (GAUGE, INT64)
+ * on the first write; until then the autoscaler has no value for it and scales on memory alone.
  */
 export function wsConnectionsScript(o: { port: number; metricType?: string; metadataUrl?: string; monitoringUrl?: string }): string {
   return `#!/usr/bin/env bash
