@@ -9,6 +9,7 @@ import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, 
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { statefulTypes } from "../src/options";
+import { parse as parseYaml } from "yaml";
 import { plan } from "./helpers/plan";
 import { SECRET_MARK, type Plan, type PlannedResource } from "../src/plan/engine";
 import * as P from "../policy/policies";
@@ -109,6 +110,18 @@ describe("the policy pack", () => {
       "stateful-protected",
     ]);
     for (const p of P.policies) expect(p.enforcementLevel).toBe("mandatory");
+  });
+
+  it("is loadable by the Pulumi CLI: PulumiPolicy.yaml (nodejs), package.json main, the same @pulumi/policy as the project", () => {
+    const policyDir = join(__dirname, "../policy");
+    expect(parseYaml(readFileSync(join(policyDir, "PulumiPolicy.yaml"), "utf8"))).toMatchObject({ runtime: "nodejs" });
+    const pkg = JSON.parse(readFileSync(join(policyDir, "package.json"), "utf8"));
+    const root = JSON.parse(readFileSync(join(__dirname, "../package.json"), "utf8"));
+    expect(pkg.main).toBe("index.ts");
+    expect(pkg.dependencies["@pulumi/policy"]).toBe(root.devDependencies["@pulumi/policy"]);
+    expect(pkg.dependencies["@pulumi/pulumi"]).toBe(root.dependencies["@pulumi/pulumi"]);
+    const index = readFileSync(join(policyDir, "index.ts"), "utf8");
+    expect(index).toMatch(/new PolicyPack\("course-organizer", \{\n  policies,/);
   });
 
   it("names only types the installed provider has (a misspelt token would silently check nothing)", () => {
