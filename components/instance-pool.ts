@@ -143,8 +143,9 @@ export function instancePoolProblems(a: Pick<InstancePoolArgs, "zones" | "region
  * and only then is the old one deleted. A fixed name would need delete-first, which GCP refuses while the group
  * still uses the template ("resource in use").
  *
- * Cost: the instances' machine type x count (n2-standard-2 ~$71/month, n2-standard-4 ~$142/month on demand in
- * us-central1); templates, groups, health checks and autoscalers are free.
+ * Cost: the instances' machine type x count (us-central1 list prices, data/prices.json: n2-standard-2 $70.90/month,
+ * $56.73 with sustained use; n2-standard-4 $141.79 / $113.46) plus a 30 GB pd-balanced boot disk each; templates,
+ * groups, health checks and autoscalers are free (`npm run plan -- --cost` prices min and max sizes).
  */
 export class InstancePool extends pulumi.ComponentResource {
   public readonly identity: ServiceAccount;

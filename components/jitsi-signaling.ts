@@ -46,7 +46,7 @@ export interface JitsiSignalingArgs {
  * this component opens 80/443 from the internet to the same tag (the `web` rule admits only Google's load-balancer
  * ranges from stage 2 on).
  *
- * Cost: e2-standard-4 ~$98/month on demand in us-central1; static IP in use ~$3.65/month.
+ * Cost: e2-standard-4 $97.84/month in us-central1 (data/prices.json); static IP in use $3.65/month.
  */
 export class JitsiSignaling extends pulumi.ComponentResource {
   public readonly instance: gcp.compute.Instance;

@@ -57,8 +57,8 @@ export interface VideoBridgePoolArgs {
  * the autoscaler's scale-in (one bridge per `drainSeconds`), a rolling update or a repair never cuts a call short
  * within that window.
  *
- * Cost: n2-highcpu-8 ~$207/month on demand in us-central1 per bridge (seed: ~$200/instance); the ephemeral IPs of
- * running instances ~$3.65/month each; egress dominates at scale.
+ * Cost: n2-highcpu-8 $209.35/month on demand in us-central1, $167.52 with sustained use (data/prices.json; seed:
+ * ~$200/instance) per bridge; an in-use external IP $3.65/month each; media egress dominates at scale.
  */
 export class VideoBridgePool extends pulumi.ComponentResource {
   public readonly pool: InstancePool;
