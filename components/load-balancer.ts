@@ -73,6 +73,12 @@ export interface LoadBalancerArgs {
   logSampleRate: number;
   /** Cache-Control max-age (s) Cloud CDN sends to clients for signed-URL responses. @default 3600 */
   signedUrlCacheMaxAgeSec?: number;
+  /**
+   * Project id, for the project number in Cloud CDN's fill service account
+   * (`service-<number>@cloud-cdn-fill.iam.gserviceaccount.com`), granted read on the media bucket when signedMedia.
+   * @default the provider's project
+   */
+  project?: string;
   /** HTTP/3 (QUIC) on the HTTPS proxy. @default false: "NONE", Google's own default, stated explicitly */
   quic?: boolean;
 }
@@ -200,6 +206,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
   public readonly staticBackend: gcp.compute.BackendBucket;
   public readonly mediaBackend: gcp.compute.BackendBucket;
   public readonly signedUrlKey?: gcp.compute.BackendBucketSignedUrlKey;
+  /** Cloud CDN's fill service account as objectViewer on the private media bucket. */
+  public readonly cdnReaderGrant?: gcp.storage.BucketIAMMember;
   /** Backend services by `<route>-<key>` (e.g. "default-vm", "api-mig", "ws-gke"). */
   public readonly backendServices: Record<string, gcp.compute.BackendService>;
   public readonly healthChecks: Record<string, gcp.compute.HealthCheck>;
@@ -366,6 +374,19 @@ export class LoadBalancer extends pulumi.ComponentResource {
         `${name}-media-key`,
         { name: args.signingKey.name, backendBucket: this.mediaBackend.name, keyValue: pulumi.secret(args.signingKey.value) },
         child,
+      );
+      // Cloud CDN fetches a private bucket's objects as its per-project fill service account, for requests with a
+      // valid signature. Google creates that account when the first key is added to a backend bucket in the
+      // project, so the grant waits for the key.
+      const project = gcp.organizations.getProjectOutput(args.project ? { projectId: args.project } : {}, { parent: this });
+      this.cdnReaderGrant = new gcp.storage.BucketIAMMember(
+        `${name}-media-cdn-reader`,
+        {
+          bucket: args.mediaBucketName,
+          role: "roles/storage.objectViewer",
+          member: pulumi.interpolate`serviceAccount:service-${project.number}@cloud-cdn-fill.iam.gserviceaccount.com`,
+        },
+        { parent: this, dependsOn: [this.signedUrlKey] },
       );
     }
 

@@ -7,8 +7,6 @@ import { Secret } from "./secret";
 
 export interface MediaArgs {
   prefix: string;
-  /** Project id: the Cloud CDN fill service account is `service-<project number>@cloud-cdn-fill...`. */
-  project: string;
   labels: Record<string, string>;
   /** Cloud Storage location of both buckets (e.g. US-CENTRAL1, next to the machines that write them). */
   location: string;
@@ -56,7 +54,7 @@ const DAY_SECONDS = 86400;
  *   read-only and per bucket; nothing private is ever written there (collectstatic only).
  * - **media** (user uploads) is private: public access prevention "enforced", read by Cloud CDN's fill service
  *   account for signed URLs (key generated here, kept in Secret Manager, registered on the media backend bucket by
- *   components/load-balancer.ts). `publicMedia` switches to the seed's public-read behaviour explicitly.
+ *   components/load-balancer.ts, which also lets Cloud CDN's fill account read the bucket). `publicMedia` switches to the seed's public-read behaviour explicitly.
  *
  * Both buckets are protected and retained (statefulOptions) and never force-destroyed: user media is not
  * recreatable.
@@ -80,8 +78,6 @@ export class Media extends pulumi.ComponentResource {
   public readonly signingKey?: Secret;
   /** allUsers objectViewer grants: static always, media when publicMedia. */
   public readonly publicGrants: gcp.storage.BucketIAMMember[];
-  /** Cloud CDN's fill service account as objectViewer on media (signed-URL cache fills of a private bucket). */
-  public readonly cdnReaderGrant?: gcp.storage.BucketIAMMember;
 
   constructor(name: string, args: MediaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:media:Media", name, {}, opts);
@@ -156,14 +152,9 @@ export class Media extends pulumi.ComponentResource {
     if (publicMedia) this.publicGrants.push(objectViewer("media-public", this.mediaBucket, "allUsers"));
 
     if (!publicMedia) {
-      // Cloud CDN fetches a private bucket's objects as its per-project fill service account, for requests that
-      // carry a valid signature of a key registered on the backend bucket.
-      const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { parent: this });
-      this.cdnReaderGrant = objectViewer(
-        "media-cdn-reader",
-        this.mediaBucket,
-        pulumi.interpolate`serviceAccount:service-${project.number}@cloud-cdn-fill.iam.gserviceaccount.com`,
-      );
+      // Cloud CDN reads the private bucket as its per-project fill service account for signed requests. That
+      // account only exists once a key is on a backend bucket, so components/load-balancer.ts grants it
+      // objectViewer on this bucket after registering the key.
       // 128-bit key, base64url with padding (RFC 4648 section 5), the format Cloud CDN's signed URL keys take.
       const bytes = new random.RandomBytes(`${name}-signing-key-bytes`, { length: 16 }, statefulOptions(this));
       const keyValue = bytes.base64.apply(toBase64Url);

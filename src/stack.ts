@@ -204,7 +204,6 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   const media = c.media.enabled
     ? new Media("media", {
         prefix: c.prefix,
-        project: c.project,
         labels: ctx.labels("media"),
         location: c.media.location,
         domains: lbDomains,
@@ -428,6 +427,10 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         initialDelaySec: 300,
       },
       autoscaling,
+      publishedMetrics:
+        kind === "ws"
+          ? [{ type: WS_CONNECTIONS_METRIC, displayName: "Course Organizer WebSocket connections", description: "Established connections to Daphne on one instance (per-instance gauge, published every minute)" }]
+          : [],
       description: kind === "http" ? "HTTP pool (Gunicorn)" : "WebSocket pool (Daphne)",
     });
   };
@@ -767,6 +770,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     routes && media
       ? new LoadBalancer("lb", {
           prefix: c.prefix,
+          project: c.project,
           labels: ctx.labels("load-balancer"),
           domains: lbDomains,
           staticBucketName: media.staticBucket.name,

@@ -80,15 +80,19 @@ describe("media buckets at stage 2", () => {
     });
   });
 
-  it("grants allUsers read on static only, and Cloud CDN's fill account read on private media", async () => {
+  it("grants allUsers read on static only, and Cloud CDN's fill account read on private media once the key exists", async () => {
     const p = await plan("stage2");
-    const grants = ofType(p, T.bucketIam).filter((r) => r.name.startsWith("media-"));
+    const grants = ofType(p, T.bucketIam).filter((r) => r.name.startsWith("media-") || r.name.startsWith("lb-"));
     expect(grants.map((g) => [g.name, g.inputs]).sort()).toEqual(
       [
-        ["media-media-cdn-reader", { bucket: "co-media", role: "roles/storage.objectViewer", member: `serviceAccount:service-${PROJECT_NUMBER}@cloud-cdn-fill.iam.gserviceaccount.com` }],
+        ["lb-media-cdn-reader", { bucket: "co-media", role: "roles/storage.objectViewer", member: `serviceAccount:service-${PROJECT_NUMBER}@cloud-cdn-fill.iam.gserviceaccount.com` }],
         ["media-static-public", { bucket: "co-static", role: "roles/storage.objectViewer", member: "allUsers" }],
       ].sort(),
     );
+    // Google creates the fill account with the project's first signed-URL key: the grant comes after the key.
+    expect(get(p, T.bucketIam, "lb-media-cdn-reader").dependencies).toContain(get(p, T.signedKey, "lb-media-key").urn);
+    // The bucket exists before either grant (its name is the bucket's output).
+    expect(get(p, T.bucketIam, "lb-media-cdn-reader").dependencies).toContain(get(p, T.bucket, "media-media").urn);
   });
 
   it("generates a 16-byte base64url signing key, keeps it in Secret Manager for the VM and registers it on the media backend bucket", async () => {
@@ -119,7 +123,7 @@ describe("media buckets at stage 2", () => {
     const [up, pre] = await Promise.all([plan("stage2"), plan("stage2", { preview: true })]);
     for (const name of ["media-static", "media-media"]) expect(get(pre, T.bucket, name).inputs).toEqual(get(up, T.bucket, name).inputs);
     // The project number comes from an invoke, answered in preview too.
-    expect(get(pre, T.bucketIam, "media-media-cdn-reader").inputs.member).toBe(`serviceAccount:service-${PROJECT_NUMBER}@cloud-cdn-fill.iam.gserviceaccount.com`);
+    expect(get(pre, T.bucketIam, "lb-media-cdn-reader").inputs.member).toBe(`serviceAccount:service-${PROJECT_NUMBER}@cloud-cdn-fill.iam.gserviceaccount.com`);
     expect(JSON.stringify(get(pre, T.bucket, "media-media").inputs)).not.toContain(UNKNOWN_MARK);
   });
 
@@ -136,7 +140,7 @@ describe("publicMedia: the seed's public-read media, explicitly", () => {
     expect(get(p, T.bucket, "media-media").inputs.publicAccessPrevention).toBe("inherited");
     expect((get(p, T.bucket, "media-media").inputs.labels as Record<string, string>).access).toBe("public");
     expect(get(p, T.bucketIam, "media-media-public").inputs).toEqual({ bucket: "co-media", role: "roles/storage.objectViewer", member: "allUsers" });
-    expect(ofType(p, T.bucketIam).map((r) => r.name)).not.toContain("media-media-cdn-reader");
+    expect(ofType(p, T.bucketIam).map((r) => r.name)).not.toContain("lb-media-cdn-reader");
     expect(ofType(p, T.bytes).map((r) => r.name)).not.toContain("media-signing-key-bytes");
     expect(ofType(p, T.signedKey)).toEqual([]);
     expect((get(p, T.backendBucket, "lb-media-bucket").inputs.cdnPolicy as Record<string, unknown>).signedUrlCacheMaxAgeSec).toBeUndefined();
@@ -167,7 +171,7 @@ describe("stage moves keep the buckets", () => {
 });
 
 describe("argument checks", () => {
-  const ok: MediaArgs = { prefix: "co", project: "p-123456", labels: {}, location: "US", domains: ["a.example.org"], nearlineAfterDays: 365, softDeleteDays: 7 };
+  const ok: MediaArgs = { prefix: "co", labels: {}, location: "US", domains: ["a.example.org"], nearlineAfterDays: 365, softDeleteDays: 7 };
   it("accepts the presets' values and names the bad field otherwise", () => {
     expect(() => validateMediaArgs(ok)).not.toThrow();
     expect(() => validateMediaArgs({ ...ok, domains: [] })).toThrow(/^domains:/);
