@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { get, ofType, plan } from "./helpers/plan";
-import { gcpFacts, normPath } from "../src/plan/diff";
+import { diffPlans, gcpFacts, normPath } from "../src/plan/diff";
 import { GKE_WEBSOCKET_METRIC, metricSpecs, monitoringArgProblems, WEBSOCKET_METRIC, zonesOf, type MonitoringArgs } from "../components/monitoring";
 import { WS_CONNECTIONS_METRIC } from "../src/files/app-instance";
 import { METRICS } from "../src/files/k8s-manifests";
@@ -276,9 +276,39 @@ describe("stage-specific metric sources", () => {
   });
 });
 
+describe("stage moves", () => {
+  it.each([
+    [1, 2],
+    [2, 3],
+    [3, 4],
+  ])("stage %i -> %i updates monitoring in place: no replacement, channels, uptime checks and policies keep their URNs", async (a, b) => {
+    const from = await plan(`stage${b}`, { configStack: `stage${a}` });
+    const to = await plan(`stage${b}`);
+    const d = diffPlans(from, to, `stage${a}`);
+    const ours = (t: string) => t.startsWith("gcp:monitoring/") || t.startsWith("gcp:osconfig/") || t.startsWith("gcp:logging/") || t.startsWith("gcp:billing/");
+    expect(d.replaces.filter((r) => ours(r.type))).toEqual([]);
+    // The e-mail channel changes only its stage label.
+    expect(d.updates.find((u) => u.name === "monitoring-email-ops-example-org")?.paths).toEqual(["userLabels.stage"]);
+    const deleted = d.deletes.filter((r) => ours(r.type)).map((r) => r.name);
+    // Only the nginx logs-based metrics go, when the load balancer takes over latency and errors (stage 2).
+    expect(deleted.sort()).toEqual(a === 1 ? ["monitoring-nginx-api-latency", "monitoring-nginx-requests"] : []);
+    for (const n of ["monitoring-uptime-root", "monitoring-uptime-api-health", "monitoring-uptime-critical", "monitoring-cpu-percent-critical"]) {
+      expect(d.creates.map((r) => r.name)).not.toContain(n);
+    }
+  });
+});
+
+/** Everything optional set at once (one plan per stage serves the channel and the budget tests). */
+const WEBHOOK = "https://hooks.example.org/course-organizer";
+const ALL_SET = [
+  "monitoring.webhookUrl=" + WEBHOOK,
+  "monitoring.pagerdutyServiceKeySecret=pagerduty-service-key",
+  'alertEmails=["ops@example.org","oncall@example.org"]',
+  "monitoring.billingAccount=01A2B3-C4D5E6-F7A8B9",
+];
+
 describe("notification channels", () => {
-  const WEBHOOK = "https://hooks.example.org/course-organizer";
-  const sets = ["monitoring.webhookUrl=" + WEBHOOK, "monitoring.pagerdutyServiceKeySecret=pagerduty-service-key", 'alertEmails=["ops@example.org","oncall@example.org"]'];
+  const sets = ALL_SET;
 
   it("are one protected e-mail channel per address, with URNs that survive stage moves", async () => {
     const urns = await Promise.all([1, 2, 3, 4].map(async (s) => get(await plan(`stage${s}`), CHANNEL, "monitoring-email-ops-example-org")));
@@ -384,7 +414,7 @@ describe("billing budget", () => {
     [3, "2000"],
     [4, "8000"],
   ])("stage %i: a monthly budget of %s USD, alerts at 50, 90, 100 percent spent and 100 percent forecast, to the e-mail channels", async (stage, usd) => {
-    const p = await plan(`stage${stage}`, { sets: ["monitoring.billingAccount=01A2B3-C4D5E6-F7A8B9"] });
+    const p = await plan(`stage${stage}`, { sets: ALL_SET });
     const b = get(p, BUDGET, "monitoring-budget");
     expect(b.inputs).toEqual({
       billingAccount: "01A2B3-C4D5E6-F7A8B9",
@@ -397,9 +427,10 @@ describe("billing budget", () => {
         { thresholdPercent: 1.0, spendBasis: "CURRENT_SPEND" },
         { thresholdPercent: 1.0, spendBasis: "FORECASTED_SPEND" },
       ],
-      allUpdatesRule: { monitoringNotificationChannels: [expect.stringMatching(new RegExp(`^${EMAIL}`))], disableDefaultIamRecipients: false },
+      allUpdatesRule: { monitoringNotificationChannels: [expect.stringMatching(new RegExp(`^${EMAIL}`)), expect.stringMatching(new RegExp(`^${EMAIL}`))], disableDefaultIamRecipients: false },
     });
-    expect(b.propertyDependencies["allUpdatesRule"]).toEqual([get(p, CHANNEL, "monitoring-email-ops-example-org").urn]);
+    // E-mail channels only: the webhook and PagerDuty are for critical incidents, not spending.
+    expect(b.propertyDependencies["allUpdatesRule"]).toEqual([get(p, CHANNEL, "monitoring-email-ops-example-org").urn, get(p, CHANNEL, "monitoring-email-oncall-example-org").urn]);
   });
 });
 
@@ -435,11 +466,13 @@ describe("enums and preview", () => {
     expect(checked).toBeGreaterThan(15);
   });
 
-  it.each([1, 2, 3, 4])("stage %i plans in preview mode (uptime check ids unknown)", async (stage) => {
-    const p = await plan(`stage${stage}`, { preview: true, sets: ["monitoring.billingAccount=01A2B3-C4D5E6-F7A8B9"] });
+  // (test/plan.test.ts previews every stack; these cover the optional resources, unknown ids included.)
+  it.each([1, 4])("stage %i plans in preview mode with everything optional set (uptime check ids unknown)", async (stage) => {
+    const p = await plan(`stage${stage}`, { preview: true, sets: ALL_SET });
     const up = get(p, ALERT, "monitoring-uptime-critical").inputs as Record<string, any>;
     expect(up.conditions).toHaveLength(2);
     expect(get(p, BUDGET, "monitoring-budget")).toBeDefined();
+    expect((get(p, ALERT, "monitoring-cpu-percent-critical").inputs as any).notificationChannels).toEqual(["[unknown]", "[unknown]", "[unknown]", "[unknown]"]);
   });
 });
 
