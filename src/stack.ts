@@ -427,10 +427,6 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         initialDelaySec: 300,
       },
       autoscaling,
-      publishedMetrics:
-        kind === "ws"
-          ? [{ type: WS_CONNECTIONS_METRIC, displayName: "Course Organizer WebSocket connections", description: "Established connections to Daphne on one instance (per-instance gauge, published every minute)" }]
-          : [],
       description: kind === "http" ? "HTTP pool (Gunicorn)" : "WebSocket pool (Daphne)",
     });
   };
