@@ -97,6 +97,8 @@ function forTypes(types: string[], check: (props: Props, args: ResourceValidatio
 export const T = {
   sqlInstance: "gcp:sql/databaseInstance:DatabaseInstance",
   bucket: "gcp:storage/bucket:Bucket",
+  bucketMember: "gcp:storage/bucketIAMMember:BucketIAMMember",
+  bucketBinding: "gcp:storage/bucketIAMBinding:BucketIAMBinding",
   firewall: "gcp:compute/firewall:Firewall",
   instance: "gcp:compute/instance:Instance",
   template: "gcp:compute/instanceTemplate:InstanceTemplate",
@@ -153,10 +155,19 @@ export const cloudSqlDurable: ResourceValidationPolicy = {
 // ── Cloud Storage (CIS 5.1, 5.2) ───────────────────────────────────────────────────────────────────────
 export const bucketPrivate: ResourceValidationPolicy = {
   name: "bucket-uniform-private",
-  description: `Buckets use uniform bucket-level access and enforce public access prevention (CIS 5.1, 5.2); only the public static-assets bucket (named <prefix>-static, components/media.ts) may leave prevention "inherited".`,
+  description: `Buckets use uniform bucket-level access and enforce public access prevention, and nothing is granted to allUsers (CIS 5.1, 5.2); only the public static-assets bucket (named <prefix>-static, components/media.ts) may leave prevention "inherited" and grant allUsers objectViewer.`,
   enforcementLevel: "mandatory",
   severity: "critical",
-  validateResource: forTypes([T.bucket], (p, _a, report) => {
+  validateResource: forTypes([T.bucket, T.bucketMember, T.bucketBinding], (p, a, report) => {
+    if (a.type !== T.bucket) {
+      // A grant to the public is the other half of a public bucket: only on the static-assets bucket.
+      const members = [p.member, ...list(p.members)].filter((m) => typeof m === "string");
+      const open = members.filter((m) => m === "allUsers" || m === "allAuthenticatedUsers");
+      if (open.length > 0 && !PUBLIC_STATIC_BUCKET.test(String(p.bucket ?? ""))) {
+        report(`Bucket ${p.bucket} is granted to ${open.join(", ")}: remove the grant (serve private objects through signed URLs); only the static-assets bucket <prefix>-static may be public.`);
+      }
+      return;
+    }
     if (p.uniformBucketLevelAccess !== true) report("Bucket uses object ACLs: set uniformBucketLevelAccess to true (access only through IAM).");
     const name = String(p.name ?? "");
     if (p.publicAccessPrevention !== "enforced" && !PUBLIC_STATIC_BUCKET.test(name)) {
