@@ -556,6 +556,29 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
             }),
         )
       : [];
+  // The api stores uploads and collectstatic output in the buckets and signs media URLs (as the stage-3 HTTP pool).
+  const apiMediaGrants =
+    gkeIdentities && media
+      ? [
+          ...[media.mediaBucket.name, media.staticBucket.name].map(
+            (bucket, i) =>
+              new gcp.storage.BucketIAMMember(
+                `gke-identities-api-bucket-${i === 0 ? "media" : "static"}`,
+                { bucket, role: "roles/storage.objectAdmin", member: gkeIdentities.accounts.api.member },
+                { parent: gkeIdentities },
+              ),
+          ),
+          ...(media.signingKey
+            ? [
+                new gcp.secretmanager.SecretIamMember(
+                  "gke-identities-api-cdn-signing-key-accessor",
+                  { secretId: media.signingKey.secret.id, role: "roles/secretmanager.secretAccessor", member: gkeIdentities.accounts.api.member },
+                  { parent: gkeIdentities },
+                ),
+              ]
+            : []),
+        ]
+      : [];
   const analytics = database?.replicas.find((r) => r.key === "analytics");
 
   // Channels layer (seed "WebSocket Scaling with Redis Pub/Sub"): independent Standard-tier instances that
@@ -711,6 +734,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               secretFiles: [
                 { file: "settings.json", secretId: appSettings.secretId },
                 { file: "django-secret-key", secretId: djangoKey.secretId },
+                // Private media: the api signs Cloud CDN URLs with the media section's key.
+                ...(media?.signingKeySecretId ? [{ file: "cdn-signing-key", secretId: media.signingKeySecretId, workloads: ["api" as const] }] : []),
               ],
               googleServiceAccounts: { api: gkeIdentities.accounts.api.email, ws: gkeIdentities.accounts.ws.email, worker: gkeIdentities.accounts.worker.email },
               adapterServiceAccount: gkeIdentities.adapter.email,
@@ -724,7 +749,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               subscription: "email-worker",
               labels: ctx.labels("workloads"),
               provider: cluster.provider,
-              podDependencies: [...appSettings.bootDependencies, djangoKey.version, ...podSecretGrants, ...gkeIdentities.bindings],
+              podDependencies: [...appSettings.bootDependencies, djangoKey.version, ...podSecretGrants, ...apiMediaGrants, ...gkeIdentities.bindings],
             }),
         )
       : [];

@@ -109,7 +109,20 @@ describe("Workload Identity", () => {
 
   it("each identity reads the settings, Django's key and the database password secrets, nothing broader", async () => {
     const p = await plan("stage4");
-    const grants = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("gke-identities-"));
+    const all = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("gke-identities-"));
+    // The api alone signs CDN media URLs and writes the buckets (as the stage-3 HTTP pool).
+    const signing = all.filter((g) => g.name === "gke-identities-api-cdn-signing-key-accessor");
+    expect(signing.map((g) => [g.inputs.secretId, g.inputs.member])).toEqual([["projects/course-organizer-demo/secrets/co-cdn-signing-key", `serviceAccount:${email("api")}`]]);
+    const buckets = ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((g) => g.name.startsWith("gke-identities-"));
+    expect(buckets.map((b) => [b.inputs.bucket, b.inputs.role, b.inputs.member]).sort()).toEqual([
+      ["co-media", "roles/storage.objectAdmin", `serviceAccount:${email("api")}`],
+      ["co-static", "roles/storage.objectAdmin", `serviceAccount:${email("api")}`],
+    ]);
+    const api = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").inputs.spec as any;
+    const ws = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-ws").inputs.spec as any;
+    expect(api.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "co-cdn-signing-key", "course-organizer-demo"]);
+    expect(ws.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "course-organizer-demo"]);
+    const grants = all.filter((g) => !signing.includes(g));
     const key = (x: unknown[]) => JSON.stringify(x);
     expect(grants.map((g) => [g.inputs.secretId, g.inputs.member, g.inputs.role]).sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
       ["co-app-settings", "co-db-course-organizer-password", "co-django-secret-key"].flatMap((s) =>

@@ -56,7 +56,7 @@ export interface WorkloadManifestArgs {
    * Secrets the pods read at start, each into a file under SETTINGS_DIR: the app settings JSON (AppSettings.secretId)
    * as `settings.json`, Django's SECRET_KEY as `django-secret-key`. Only the ids reach the manifest.
    */
-  secretFiles: { file: string; secretId: pulumi.Input<string> }[];
+  secretFiles: { file: string; secretId: pulumi.Input<string>; /** Only these workloads read it. @default all */ workloads?: Workload[] }[];
   /** Google service accounts the Kubernetes service accounts act as (Workload Identity). */
   googleServiceAccounts: Record<Workload, pulumi.Input<string>>;
   /** Google service account of the metrics adapter (needs roles/monitoring.viewer). */
@@ -128,6 +128,7 @@ export function serviceAccountManifests(a: WorkloadManifestArgs): Manifest[] {
 /** The seed's Deployment for one workload (api-deployment.yaml), with the settings fetched from Secret Manager at start. */
 export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manifest {
   const labels = appLabels(w);
+  const secretFiles = a.secretFiles.filter((f) => !f.workloads || f.workloads.includes(w));
   // The worker serves no traffic, but the same process answers /health and /ready on 8080 (seed's probes).
   const ports = [
     { name: "http", containerPort: APP_PORT, protocol: "TCP" },
@@ -155,8 +156,8 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
               name: "fetch-settings",
               image: CLOUD_SDK_IMAGE,
               // The secret's id only; the value is read with the pod's Workload Identity and stays in memory.
-              command: ["sh", "-ec", fetchSecretsScript(a.secretFiles.map((f) => f.file))],
-              env: [...a.secretFiles.map((f, i) => ({ name: `SECRET_${i}`, value: f.secretId })), { name: "PROJECT", value: a.project }],
+              command: ["sh", "-ec", fetchSecretsScript(secretFiles.map((f) => f.file))],
+              env: [...secretFiles.map((f, i) => ({ name: `SECRET_${i}`, value: f.secretId })), { name: "PROJECT", value: a.project }],
               volumeMounts: [{ name: "settings", mountPath: SETTINGS_DIR }],
               resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
             },
