@@ -425,10 +425,13 @@ const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(
  * Channels and policies are named by metric and severity, never by stage: a stage move updates the policies'
  * conditions in place and the channels keep their URNs (and their verification).
  *
- * Cost: alert policies are free up to Google's included conditions (then $1.50 per condition per month from
- * 2026 pricing); uptime checks free up to 1M executions per project per month (2 checks x 3 regions x 1/min is
- * ~260k); Ops Agent metrics are chargeable beyond the free allotment (~$0.26/MiB; a VM sends ~1-2 MiB/month);
- * logs-based metrics are free, the logs they read are billed by Cloud Logging ingestion ($0.50/GiB after 50 GiB).
+ * Removing an address from `alertEmails` deletes its channel, which `protect` refuses: unprotect it first
+ * (`pulumi state unprotect <urn>`), so a typo in the stack file cannot silently drop the on-call's channel.
+ *
+ * Cost: Google has announced per-condition charges for alerting (list price $1.50 per condition per month; this
+ * stage uses 15 policies, 16-22 conditions); uptime checks are free up to 1M executions per project per month
+ * (2 checks x 3 regions x 1/min is ~260k); Ops Agent metrics beyond the free 150 MiB are ~$0.26/MiB; logs-based
+ * metrics are free, the logs they read are billed by Cloud Logging ingestion ($0.50/GiB after 50 GiB).
  */
 export class Monitoring extends pulumi.ComponentResource {
   /** E-mail channels, one per address. */
