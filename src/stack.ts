@@ -409,6 +409,9 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       machineType: p.machineType,
       tags: [kind === "http" ? networkTags.api : networkTags.ws],
       userData: boot.userData,
+      // The settings are read at boot: naming their version here makes a new version a new template, which the
+      // group rolls out (a name, never the value).
+      metadata: { "settings-version": appSettings.secret.version.name },
       renderRole: `${kind}-pool`,
       renderFiles: boot.files,
       projectRoles: ["roles/logging.logWriter", "roles/monitoring.metricWriter"],

@@ -81,7 +81,9 @@ describe("stage 3: the HTTP pool (Gunicorn)", () => {
     expect(t.parent).toBe(poolUrn("http-pool"));
     const { metadata, ...rest } = t.inputs as Record<string, any>;
     expect(rest).toEqual(template("http", "n2-standard-2", "co-api"));
-    expect(Object.keys(metadata).sort()).toEqual(["block-project-ssh-keys", "enable-oslogin", "user-data"]);
+    expect(Object.keys(metadata).sort()).toEqual(["block-project-ssh-keys", "enable-oslogin", "settings-version", "user-data"]);
+    // A new settings version is a new template, rolled out by the group.
+    expect(metadata["settings-version"]).toBe("projects/course-organizer-demo/secrets/co-app-settings/versions/1");
     expect(metadata["enable-oslogin"]).toBe("TRUE");
     expect(metadata["block-project-ssh-keys"]).toBe("TRUE");
     expect(metadata["user-data"]).toMatch(/^#cloud-config\n/);
@@ -158,7 +160,7 @@ describe("stage 3: the WebSocket pool (Daphne)", () => {
     const p = await plan("stage3");
     const { metadata, ...rest } = get(p, T.template, "ws-pool-template").inputs as Record<string, any>;
     expect(rest).toEqual(template("ws", "n2-standard-4", "co-ws"));
-    expect(Object.keys(metadata).sort()).toEqual(["block-project-ssh-keys", "enable-oslogin", "user-data"]);
+    expect(Object.keys(metadata).sort()).toEqual(["block-project-ssh-keys", "enable-oslogin", "settings-version", "user-data"]);
     const m = get(p, T.group, "ws-pool-group");
     expect(m.inputs).toEqual(group("ws", 8001, expect.stringMatching(/\/regions\/us-central1\/instanceTemplates\/co-ws-[0-9a-f]{6}$/)));
     expect(get(p, T.health, "ws-pool-health").inputs.httpHealthCheck).toEqual({ port: 8001, requestPath: "/health", portSpecification: "USE_FIXED_PORT", host: "courses.example.org" });

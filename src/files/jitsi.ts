@@ -182,10 +182,9 @@ export function bridgeCompose(o: BridgeOptions): string {
   if (o.relay) {
     Object.assign(environment, {
       ENABLE_OCTO: "1",
-      // Other bridges reach this one's relay endpoint (colibri-relay-ws on 9090) at its internal IP.
+      // The relay runs over colibri websockets on 9090 (the network's `relay` rule), no longer Octo's UDP 4096:
+      // other bridges reach this one through its id, its internal IP.
       JVB_OCTO_RELAY_ID: env("VM_INTERNAL_IP"),
-      JVB_OCTO_BIND_ADDRESS: env("VM_INTERNAL_IP"),
-      JVB_OCTO_PUBLIC_ADDRESS: env("VM_INTERNAL_IP"),
     });
   }
   const services = {
