@@ -169,7 +169,9 @@ export interface DnsAuthorizationRecord {
  *   issuance catch up, up to an hour), and its domain list is immutable (a new domain replaces it, and the
  *   replacement again waits for issuance). DNS authorization issues and renews independently of where traffic
  *   goes, so a certificate is ACTIVE before the DNS switch; and since each domain has its own certificate, adding
- *   a domain creates a certificate and a map entry without touching the ones serving traffic;
+ *   a domain creates a certificate and a map entry without touching the ones serving traffic. Certificates and
+ *   DNS authorizations are protected: removing a domain from the list needs `pulumi state unprotect` of its two
+ *   resources first, so a config edit alone never pulls a certificate that serves traffic;
  * - an SSL policy (MODERN profile, TLS 1.2 minimum);
  * - Cloud CDN backend buckets for `/static/*` and `/media/*` (the bucket objects live under `static/` and
  *   `media/`: the request path is the object name), media behind signed URLs when private;
