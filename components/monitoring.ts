@@ -218,7 +218,7 @@ export function metricSpecs(a: MonitoringArgs): MetricSpec[] {
           {
             source: "External HTTPS load balancer",
             // No WebSocket handshakes (class 100: their latency is the session length) and no CDN hits (static/media).
-            filter: `metric.type = "loadbalancing.googleapis.com/https/total_latencies" AND resource.type = "https_lb_rule" AND metric.label.response_code_class != 100 AND metric.label.cache_result = "DISABLED"`,
+            filter: `metric.type = "loadbalancing.googleapis.com/https/total_latencies" AND resource.type = "https_lb_rule" AND NOT metric.label.response_code_class = 100 AND metric.label.cache_result = "DISABLED"`,
             perSeriesAligner: "ALIGN_DELTA",
             crossSeriesReducer: "REDUCE_PERCENTILE_95",
             groupByFields: [],
@@ -428,8 +428,8 @@ const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(
  * Removing an address from `alertEmails` deletes its channel, which `protect` refuses: unprotect it first
  * (`pulumi state unprotect <urn>`), so a typo in the stack file cannot silently drop the on-call's channel.
  *
- * Cost: Google has announced per-condition charges for alerting (list price $1.50 per condition per month; this
- * stage uses 15 policies, 16-22 conditions); uptime checks are free up to 1M executions per project per month
+ * Cost: Google has announced per-condition charges for alerting (list price $1.50 per condition per month; a stage
+ * has 15 policies with 16-22 conditions); uptime checks are free up to 1M executions per project per month
  * (2 checks x 3 regions x 1/min is ~260k); Ops Agent metrics beyond the free 150 MiB are ~$0.26/MiB; logs-based
  * metrics are free, the logs they read are billed by Cloud Logging ingestion ($0.50/GiB after 50 GiB).
  */

@@ -48,7 +48,7 @@ const F = {
   nginxLatency: 'metric.type = "logging.googleapis.com/user/co-nginx-api-latency" AND resource.type = "gce_instance"',
   nginxRequests: 'metric.type = "logging.googleapis.com/user/co-nginx-requests" AND resource.type = "gce_instance"',
   lbLatency:
-    'metric.type = "loadbalancing.googleapis.com/https/total_latencies" AND resource.type = "https_lb_rule" AND metric.label.response_code_class != 100 AND metric.label.cache_result = "DISABLED"',
+    'metric.type = "loadbalancing.googleapis.com/https/total_latencies" AND resource.type = "https_lb_rule" AND NOT metric.label.response_code_class = 100 AND metric.label.cache_result = "DISABLED"',
   lbRequests: 'metric.type = "loadbalancing.googleapis.com/https/request_count" AND resource.type = "https_lb_rule"',
 };
 
