@@ -6,12 +6,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
-import { get, ofType, plan } from "./helpers/plan";
+import { get, ofType, plan, projectDir } from "./helpers/plan";
 import { diffPlans, gcpFacts, normPath } from "../src/plan/diff";
 import { GKE_WEBSOCKET_METRIC, metricSpecs, monitoringArgProblems, WEBSOCKET_METRIC, zonesOf, type MonitoringArgs } from "../components/monitoring";
 import { WS_CONNECTIONS_METRIC } from "../src/files/app-instance";
@@ -473,6 +473,48 @@ describe("enums and preview", () => {
     expect(up.conditions).toHaveLength(2);
     expect(get(p, BUDGET, "monitoring-budget")).toBeDefined();
     expect((get(p, ALERT, "monitoring-cpu-percent-critical").inputs as any).notificationChannels).toEqual(["[unknown]", "[unknown]", "[unknown]", "[unknown]"]);
+  });
+});
+
+/**
+ * Allowed values of an input field the facts file does not cover (billing, osconfig, logging), from the "Possible
+ * values are: `A`, `B`." note of the provider's own type definition (node_modules/@pulumi/gcp/types/input.d.ts).
+ */
+function possibleValues(iface: string, field: string): string[] {
+  const text = readFileSync(join(projectDir, "node_modules/@pulumi/gcp/types/input.d.ts"), "utf8");
+  const start = text.indexOf(`interface ${iface} {`);
+  if (start < 0) throw new Error(`no interface ${iface}`);
+  const body = text.slice(start, text.indexOf("\n    }", start));
+  const at = body.search(new RegExp(`\\n\\s+${field}\\??: `));
+  if (at < 0) throw new Error(`no field ${field} in ${iface}`);
+  const doc = body.slice(body.lastIndexOf("/**", at), at).replace(/\s*\*\s*/g, " ");
+  const m = /Possible values are:?\s*([^.]*)\./.exec(doc);
+  if (!m) throw new Error(`no possible values documented for ${iface}.${field}`);
+  return [...m[1]!.matchAll(/`([A-Z0-9_]+)`/g)].map((x) => x[1]!);
+}
+
+describe("enums outside the facts file (provider docs)", () => {
+  it("OS policy, budget and logs-based metric values are among the provider's documented values", async () => {
+    const p1 = await plan("stage1");
+    const a = get(p1, OSPOLICY, "monitoring-ops-agent-us-central1-b").inputs as Record<string, any>;
+    const policy = a.osPolicies[0];
+    expect(possibleValues("OsPolicyAssignmentOsPolicy", "mode")).toContain(policy.mode);
+    const resources = policy.resourceGroups[0].resources;
+    expect(possibleValues("OsPolicyAssignmentOsPolicyResourceGroupResourceFile", "state")).toContain(resources[1].file.state);
+    for (const r of [resources[0], resources[2]]) {
+      expect(possibleValues("OsPolicyAssignmentOsPolicyResourceGroupResourceExecValidate", "interpreter")).toContain(r.exec.validate.interpreter);
+      expect(possibleValues("OsPolicyAssignmentOsPolicyResourceGroupResourceExecEnforce", "interpreter")).toContain(r.exec.enforce.interpreter);
+    }
+    for (const name of ["monitoring-nginx-api-latency", "monitoring-nginx-requests"]) {
+      const d = (get(p1, LOGMETRIC, name).inputs as any).metricDescriptor;
+      expect(possibleValues("MetricMetricDescriptor", "metricKind")).toContain(d.metricKind);
+      expect(possibleValues("MetricMetricDescriptor", "valueType")).toContain(d.valueType);
+      for (const l of d.labels ?? []) expect(possibleValues("MetricMetricDescriptorLabel", "valueType")).toContain(l.valueType);
+    }
+    const b = get(await plan("stage1", { sets: ALL_SET }), BUDGET, "monitoring-budget").inputs as Record<string, any>;
+    expect(possibleValues("BudgetBudgetFilter", "calendarPeriod")).toContain(b.budgetFilter.calendarPeriod);
+    expect(possibleValues("BudgetBudgetFilter", "creditTypesTreatment")).toContain(b.budgetFilter.creditTypesTreatment);
+    for (const r of b.thresholdRules) expect(possibleValues("BudgetThresholdRule", "spendBasis")).toContain(r.spendBasis);
   });
 });
 
