@@ -78,6 +78,29 @@ describe.each(["stage1", "stage2"])("the %s VM files pass their real tools", (st
     }
   });
 
+  it("every systemd unit passes `systemd-analyze verify` (paths mapped into the temp dir)", async () => {
+    const { root, paths } = await renderVm(stack);
+    const units = paths.filter((p) => p.startsWith("systemd/"));
+    expect(units.length).toBeGreaterThanOrEqual(7);
+    // verify checks that every ExecStart exists and every Requires= unit is known: map the VM's paths to this
+    // temp dir (scripts as rendered, a stub docker binary and docker.service).
+    const unitDir = join(root, "verify-units");
+    mkdirSync(unitDir, { recursive: true });
+    const docker = join(root, "docker-stub");
+    writeFileSync(docker, "#!/bin/sh\n");
+    chmodSync(docker, 0o755);
+    for (const p of paths.filter((x) => x.startsWith("bin/"))) chmodSync(join(root, p), 0o755);
+    for (const u of units) {
+      const text = readFileSync(join(root, u), "utf8").replaceAll("/opt/course-organizer/bin", join(root, "bin")).replaceAll("/usr/bin/docker", docker);
+      writeFileSync(join(unitDir, u.slice("systemd/".length)), text);
+    }
+    writeFileSync(join(unitDir, "docker.service"), `[Unit]\nDescription=stub\n[Service]\nExecStart=${docker}\n`);
+    const names = units.map((u) => u.slice("systemd/".length));
+    const r = run("systemd-analyze", ["verify", "--man=no", ...names], { SYSTEMD_UNIT_PATH: `${unitDir}:` }, unitDir);
+    expect(r.out).toBe("");
+    expect(r.status).toBe(0);
+  });
+
   it("the user-data writes exactly the rendered files and starts the app through systemd", async () => {
     const p = await plan(stack, { withFiles: true });
     const userData = file(p, "vm", "cloud-init/user-data.yaml");
@@ -95,6 +118,7 @@ describe.each(["stage1", "stage2"])("the %s VM files pass their real tools", (st
     expect(doc.runcmd).toContainEqual(["systemctl", "start", "co-app.service"]);
     const app = file(p, "vm", "systemd/co-app.service");
     expect(app).toContain("RequiresMountsFor=/mnt/data");
+    expect(app).toContain("After=docker.service co-secrets.service co-data-disk.service network-online.target cloud-config.service");
     expect(app).toContain("Requires=docker.service co-secrets.service co-data-disk.service");
     expect(app).toContain("ExecStart=/usr/bin/docker compose --env-file /run/course-organizer/app.env -f /opt/course-organizer/docker-compose.yml up -d --remove-orphans");
     expect(app).toContain("WantedBy=multi-user.target");

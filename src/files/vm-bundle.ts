@@ -185,6 +185,8 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
     oneshotUnit({
       description: "Course Organizer: format (only if blank) and mount the data disk",
       exec: [`${BIN_DIR}/mount-data-disk.sh`],
+      // cloud-init writes the scripts and units (write_files, config stage) before anything of ours runs.
+      after: ["cloud-config.service"],
       before: ["co-app.service"],
     }),
   );
@@ -194,7 +196,7 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       description: "Course Organizer: fetch secrets from Secret Manager into /run",
       exec: [`${BIN_DIR}/fetch-secrets.sh`],
       wants: ["network-online.target"],
-      after: ["network-online.target"],
+      after: ["network-online.target", "cloud-config.service"],
       before: ["co-app.service"],
       timeoutStartSec: 600,
     }),
@@ -205,7 +207,8 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       description: "Course Organizer: the app (docker compose)",
       requires: ["docker.service", "co-secrets.service", "co-data-disk.service"],
       wants: ["network-online.target"],
-      after: ["docker.service", "co-secrets.service", "co-data-disk.service", "network-online.target"],
+      // After cloud-config: when user-data was re-applied (co-config-sync), compose starts from the new files.
+      after: ["docker.service", "co-secrets.service", "co-data-disk.service", "network-online.target", "cloud-config.service"],
       // Never start PostgreSQL and Redis on the boot disk: without the data disk mounted the app stays down.
       requiresMountsFor: [DATA_MOUNT],
       workingDirectory: APP_DIR,
