@@ -356,6 +356,12 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   const appPool = (kind: AppKind) => {
     const p = kind === "http" ? c.httpPool : c.wsPool;
     if (!p.enabled || !database || !appSettings) return undefined;
+    // Private media: Gunicorn signs the CDN URLs with the media section's key (its secret, granted below).
+    const signing = kind === "http" && media?.signingKeySecretId && media.keyName ? { secretId: media.signingKeySecretId, keyName: media.keyName } : undefined;
+    const extraSecrets = [
+      { env: "DJANGO_SECRET_KEY", secretId: djangoSecret.secretId },
+      ...(signing ? [{ env: "CDN_SIGNING_KEY", secretId: signing.secretId }] : []),
+    ];
     const boot = appInstanceInputs({
       kind,
       project: c.project,
@@ -363,7 +369,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       pgbouncerImage: c.images.pgbouncer,
       registryHosts: [...new Set([registry.host, ...registryHostsOf(Object.values(c.images))])],
       settingsSecretId: appSettings.secretId,
-      secrets: [{ env: "DJANGO_SECRET_KEY", secretId: djangoSecret.secretId }],
+      secrets: extraSecrets,
+      cdnSigningKeyName: signing?.keyName,
       dbHost: database.privateIp,
       dbName: APP_DATABASE,
       poolSize: c.database.pgbouncerPoolSize,
@@ -415,10 +422,10 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       renderRole: `${kind}-pool`,
       renderFiles: boot.files,
       projectRoles: ["roles/logging.logWriter", "roles/monitoring.metricWriter"],
-      secretIds: [appSettings.secretId, djangoSecret.secretId],
+      secretIds: [appSettings.secretId, ...extraSecrets.map((x) => x.secretId)],
       registry: { location: c.region, repository: registry.repository.name },
       // Gunicorn stores uploads and collectstatic output in the buckets; Daphne only reads settings.
-      writableBuckets: kind === "http" ? [physicalName(c.prefix, "media", "bucket"), physicalName(c.prefix, "static", "bucket")] : [],
+      writableBuckets: kind === "http" && media ? [media.mediaBucketName, media.staticBucketName] : [],
       bootDependencies: [...appSettings.bootDependencies, djangoSecret.version],
       namedPorts: [{ name: kind, port }],
       healthCheck: {

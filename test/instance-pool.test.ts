@@ -146,6 +146,8 @@ describe("stage 3: the HTTP pool (Gunicorn)", () => {
     expect(ofType(p, T.secretIam).filter((r) => r.inputs.member === member).map((r) => [r.inputs.secretId, r.inputs.role])).toEqual([
       ["co-app-settings", "roles/secretmanager.secretAccessor"],
       ["co-django-secret-key", "roles/secretmanager.secretAccessor"],
+      // Private media: Gunicorn signs the CDN URLs.
+      ["co-cdn-signing-key", "roles/secretmanager.secretAccessor"],
     ]);
     expect(get(p, T.repoIam, "http-pool-registry-reader").inputs).toEqual({ project: P, location: "us-central1", repository: "co-images", role: "roles/artifactregistry.reader", member });
     expect(ofType(p, T.bucketIam).filter((r) => r.inputs.member === member).map((r) => [r.inputs.bucket, r.inputs.role])).toEqual([

@@ -70,6 +70,11 @@ export interface AppInstanceOptions {
   /** Gunicorn workers and threads per worker (HTTP pool). @default 4 and 2 (seed stage 2 "Backend Scaling") */
   gunicornWorkers?: number;
   gunicornThreads?: number;
+  /**
+   * Cloud CDN key name that signs private media URLs (its value is the CDN_SIGNING_KEY secret in `secrets`).
+   * @default undefined (public media, or an instance that serves no media URLs)
+   */
+  cdnSigningKeyName?: string;
   /** Seconds between two connection-count samples (WebSocket pool). @default 60 */
   metricIntervalSeconds?: number;
 }
@@ -158,7 +163,7 @@ echo "settings written to $RUNTIME_DIR ($(jq 'length' "$SETTINGS") keys)"
 }
 
 /** Start the backend container in the foreground (systemd keeps it running). */
-export function runAppScript(o: { kind: AppKind; image: string; domain: string; gunicornWorkers: number; gunicornThreads: number; runtimeDir?: string }): string {
+export function runAppScript(o: { kind: AppKind; image: string; domain: string; gunicornWorkers: number; gunicornThreads: number; cdnSigningKeyName?: string; runtimeDir?: string }): string {
   const rt = o.runtimeDir ?? APP_RUNTIME;
   const port = appPort(o.kind);
   const process =
@@ -169,6 +174,7 @@ export function runAppScript(o: { kind: AppKind; image: string; domain: string; 
           `-e GUNICORN_BIND=0.0.0.0:${port}`,
           `-e GUNICORN_WORKERS=${o.gunicornWorkers}`,
           `-e GUNICORN_THREADS=${o.gunicornThreads}`,
+          ...(o.cdnSigningKeyName ? [`-e CDN_SIGNING_KEY_NAME=${q(o.cdnSigningKeyName)}`] : []),
         ]
       : [
           // Daphne only (seed: "Image: Backend with Daphne only").
@@ -393,7 +399,7 @@ export function appInstanceFiles(o: AppInstanceOptions): AppFile[] {
   script("fetch-settings.sh", fetchSettingsScript({ project: o.project, settingsSecretId: o.settingsSecretId, secrets: o.secrets ?? [] }));
   script("registry-login.sh", registryLoginScript({ hosts: o.registryHosts }));
   script("run-pgbouncer.sh", runPgbouncerScript({ image: o.pgbouncerImage }));
-  script("run-app.sh", runAppScript({ kind: o.kind, image: o.backendImage, domain: o.domain, gunicornWorkers: workers, gunicornThreads: threads }));
+  script("run-app.sh", runAppScript({ kind: o.kind, image: o.backendImage, domain: o.domain, gunicornWorkers: workers, gunicornThreads: threads, cdnSigningKeyName: o.cdnSigningKeyName }));
   script("install-ops-agent.sh", installOpsAgentScript());
 
   unit(
