@@ -18,7 +18,6 @@
 import { stringify } from "yaml";
 import { TEXTFILE_DIR } from "./compose";
 import { WS_CONNECTIONS_METRIC } from "./app-instance";
-import { BIN_DIR, oneshotUnit, timerUnit } from "./vm-scripts";
 
 export interface ThresholdPair {
   warning: number;
@@ -270,28 +269,6 @@ export function vmMonitoringFiles(o: PrometheusOptions & { project: string }): {
     ...vmPrometheusFiles(o).map((f) => ({ path: `prometheus/${f.path}`, content: f.content })),
     ...grafanaProvisioning(o).map((f) => ({ path: `grafana/provisioning/${f.path}`, content: f.content })),
     { path: "bin/websocket-metric.sh", content: websocketMetricScript({ project: o.project }), permissions: "0755" },
-  ];
-}
-
-/**
- * systemd units running websocket-metric.sh every minute once the app is up (to /etc/systemd/system/; enable the
- * timer). One point a minute per series is within Cloud Monitoring's limit (one per 5 s), and the alert policies
- * align on 60 s.
- */
-export function websocketMetricUnits(): { name: string; content: string }[] {
-  return [
-    {
-      name: "co-websocket-metric.service",
-      content: oneshotUnit({
-        description: "Course Organizer: publish Daphne's WebSocket connection count",
-        after: ["co-app.service", "network-online.target"],
-        wants: ["network-online.target"],
-        exec: [`${BIN_DIR}/websocket-metric.sh`],
-        wantedBy: null,
-        remainAfterExit: false,
-      }),
-    },
-    { name: "co-websocket-metric.timer", content: timerUnit({ description: "Course Organizer: WebSocket connection count every minute", onBootSec: "3min", onUnitActiveSec: "1min" }) },
   ];
 }
 
