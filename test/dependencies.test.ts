@@ -14,6 +14,10 @@ export const allowedExplicit: [RegExp, RegExp, string][] = [
   [/^kubernetes:/, /^gcp:(container\/nodePool|serviceaccount\/iAMMember|projects\/iAMMember)/, "workloads need nodes and their Workload Identity bindings"],
   [/^gcp:databasemigrationservice\//, /^gcp:(sql|servicenetworking|compute\/firewall)/, "the migration job needs its destination, the peering and the firewall path"],
   [/^gcp:compute\/snapshot:Snapshot$/, /^gcp:compute\/instance:Instance$/, "the final snapshot is taken after the VM is stopped"],
+  [/^kubernetes:/, /^gcp:(secretmanager\/(secretIamMember|secretVersion)|storage\/bucketIAMMember)/, "pods read their secrets and write the buckets at start: values and grants exist before them"],
+  [/^gcp:container\/nodePool:NodePool$/, /^gcp:projects\/iAMMember:IAMMember$/, "nodes write logs and pull images from their first boot: the node account's roles exist first"],
+  [/^pulumi:providers:kubernetes$/, /^gcp:container\/nodePool:NodePool$/, "workloads are applied once the cluster has nodes to run them"],
+  [/^gcp:redis\/cluster:Cluster$/, /^gcp:networkconnectivity\/serviceConnectionPolicy:ServiceConnectionPolicy$/, "Redis Cluster creates its PSC endpoints through the connection policy, which must exist first"],
 ];
 
 describe.each(["stage1", "stage2", "stage3", "stage4"])("dependencies of %s", (stack) => {
