@@ -224,8 +224,9 @@ export class InstancePool extends pulumi.ComponentResource {
     this.template = new gcp.compute.RegionInstanceTemplate(
       `${name}-template`,
       {
-        // namePrefix, not name: each replacement gets a fresh name, so it can exist next to the old one.
-        namePrefix: `${physicalName(args.prefix, args.role)}-`,
+        // namePrefix, not name: each replacement gets a fresh name, so it can exist next to the old one. The
+        // provider appends a full 26-character suffix only to prefixes of 37 characters at most.
+        namePrefix: `${physicalName(args.prefix, args.role).slice(0, 36).replace(/-+$/, "")}-`,
         region: args.region,
         description: args.description,
         machineType: args.machineType,
