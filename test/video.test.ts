@@ -205,6 +205,22 @@ describe("stage 4: a cascaded pool per region", () => {
   });
 });
 
+describe("a third region by config alone", () => {
+  it("secondaryRegions with asia-east1 adds its own bridge pool over that region's zones and subnet", async () => {
+    const p = await plan("stage4", { sets: ['secondaryRegions=["europe-west1","asia-east1"]'] });
+    expect(ofType(p, T.bridges).map((r) => r.name)).toEqual(["video-bridges-us-central1", "video-bridges-europe-west1", "video-bridges-asia-east1"]);
+    expect(get(p, T.group, "video-bridges-asia-east1-pool-group").inputs).toMatchObject({
+      name: "co-jvb-asia-east1-group",
+      region: "asia-east1",
+      distributionPolicyZones: ["asia-east1-a", "asia-east1-b", "asia-east1-c"],
+    });
+    expect(get(p, T.template, "video-bridges-asia-east1-pool-template").inputs).toMatchObject({
+      namePrefix: "co-jvb-asia-east1-",
+      networkInterfaces: [{ network: NET, subnetwork: subnet("asia-east1"), accessConfigs: [{ networkTier: "PREMIUM" }] }],
+    });
+  });
+});
+
 describe.each([
   ["stage3", ["jitsi-signaling", "video-bridges-us-central1"]],
   ["stage4", ["jitsi-signaling", "video-bridges-us-central1", "video-bridges-europe-west1"]],
