@@ -294,3 +294,21 @@ describe("stage 3 -> 4", () => {
     }
   });
 });
+
+describe("video at stage 4 (seed 'Jitsi Scaling')", () => {
+  it("one Videobridge pool per region, each bridge tagged with its region and cascading over the relay", async () => {
+    const p = await plan("stage4", { withFiles: true });
+    expect(ofType(p, "course-organizer:video:VideoBridgePool").map((b) => b.name)).toEqual(["video-bridges-us-central1", "video-bridges-europe-west1"]);
+    for (const region of ["us-central1", "europe-west1"]) {
+      const compose = (p.files ?? []).find((f) => f.role === `video-bridges-${region}` && f.path === "docker-compose.yml")!.content;
+      expect(compose).toContain(`JVB_OCTO_REGION: ${region}`);
+      expect(compose).toContain('ENABLE_OCTO: "1"');
+    }
+    // Sized at 500 participants per bridge (seed: "Each handles ~500 participants"): Jicofo's per-bridge cap.
+    const signaling = (p.files ?? []).filter((f) => f.role === "jitsi-signaling").map((f) => f.content).join("\n");
+    expect(signaling).toContain(`MAX_BRIDGE_PARTICIPANTS: "500"`);
+    const noRelay = await plan("stage4", { sets: ["video.relay=false"], withFiles: true });
+    const c = (noRelay.files ?? []).find((f) => f.role === "video-bridges-europe-west1" && f.path === "docker-compose.yml")!.content;
+    expect(c).not.toContain("ENABLE_OCTO");
+  });
+});
