@@ -357,7 +357,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     const p = kind === "http" ? c.httpPool : c.wsPool;
     if (!p.enabled || !database || !appSettings) return undefined;
     // Private media: Gunicorn signs the CDN URLs with the media section's key (its secret, granted below).
-    const signing = kind === "http" && media?.signingKeySecretId && media.keyName ? { secretId: media.signingKeySecretId, keyName: media.keyName } : undefined;
+    const signing =
+      kind === "http" && media?.signingKey && media.keyName ? { secretId: media.signingKey.secretId, keyName: media.keyName, version: media.signingKey.version } : undefined;
     const extraSecrets = [
       { env: "DJANGO_SECRET_KEY", secretId: djangoSecret.secretId },
       ...(signing ? [{ env: "CDN_SIGNING_KEY", secretId: signing.secretId }] : []),
@@ -375,8 +376,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       dbName: APP_DATABASE,
       poolSize: c.database.pgbouncerPoolSize,
       domain: c.domain,
-      gunicornWorkers: c.vm.gunicornWorkers,
-      gunicornThreads: c.vm.gunicornThreads,
+      gunicornWorkers: c.httpPool.gunicornWorkers,
+      gunicornThreads: c.httpPool.gunicornThreads,
     });
     const autoscaling: PoolAutoscaling =
       kind === "http"
@@ -426,7 +427,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       registry: { location: c.region, repository: registry.repository.name },
       // Gunicorn stores uploads and collectstatic output in the buckets; Daphne only reads settings.
       writableBuckets: kind === "http" && media ? [media.mediaBucketName, media.staticBucketName] : [],
-      bootDependencies: [...appSettings.bootDependencies, djangoSecret.version],
+      bootDependencies: [...appSettings.bootDependencies, djangoSecret.version, ...(signing ? [signing.version] : [])],
       namedPorts: [{ name: kind, port }],
       healthCheck: {
         port,

@@ -104,7 +104,7 @@ describe("what the processes get", () => {
   it("HTTP pool: Gunicorn only (WORKER_TYPE=http) on 8000; WebSocket pool: Daphne only on 8001 plus the connection publisher", async () => {
     const p = await plan("stage3", { withFiles: true });
     const http = file(p, "http-pool", "bin/run-app.sh");
-    expect(http).toContain("-e WORKER_TYPE=http \\\n  -e GUNICORN_BIND=0.0.0.0:8000 \\\n  -e GUNICORN_WORKERS=4 \\\n  -e GUNICORN_THREADS=2 \\\n  -e CDN_SIGNING_KEY_NAME='co-media-key' \\\n");
+    expect(http).toContain("-e WORKER_TYPE=http \\\n  -e GUNICORN_BIND=0.0.0.0:8000 \\\n  -e GUNICORN_WORKERS=5 \\\n  -e GUNICORN_THREADS=2 \\\n  -e CDN_SIGNING_KEY_NAME='co-media-key' \\\n");
     expect(http).toContain("'us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend:1.0.0'");
     expect(http).not.toContain("daphne");
     const ws = file(p, "ws-pool", "bin/run-app.sh");

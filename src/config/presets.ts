@@ -122,6 +122,10 @@ const stage1: Preset = {
     healthPath: "/api/health",
     cpuTargetPercent: 70,
     requestsPerSecondPerInstance: 100,
+    // Gunicorn's rule of thumb, 2 x vCPU + 1 workers (n2-standard-2), with the seed's 2 threads each: 10 requests
+    // in flight, enough for 100 req/s at the seed's 50-100 ms responses.
+    gunicornWorkers: 5,
+    gunicornThreads: 2,
   },
   // Seed Stage 3 "WebSocket Instance Group (Channels)".
   wsPool: {

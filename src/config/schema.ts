@@ -173,6 +173,9 @@ export const httpPoolSchema = z
     ...autoscaledPool,
     cpuTargetPercent: percent,
     requestsPerSecondPerInstance: z.number().int().min(1).max(100000),
+    /** Gunicorn worker processes and threads per worker on each instance. */
+    gunicornWorkers: z.number().int().min(1).max(64),
+    gunicornThreads: z.number().int().min(1).max(32),
   })
   .strict();
 
