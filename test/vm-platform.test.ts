@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { get, ofType, plan } from "./helpers/plan";
 import { diffPlans, gcpFacts, normPath } from "../src/plan/diff";
 import { SECRET_MARK, type Plan, type PlannedResource } from "../src/plan/engine";
+import { ConfigError, parseConfig } from "../src/config/load";
 
 const T = {
   instance: "gcp:compute/instance:Instance",
@@ -332,6 +333,34 @@ describe("stage 3: the VM retires (stopped, out of the load balancer, final snap
       expect(ofType(p, T.secretIam).filter((g) => g.name.startsWith(`${n}-accessor-`))).toEqual([]);
     }
     expect(ofType(p, T.repoIam).filter((r) => r.name.startsWith("artifact-registry-reader"))).toEqual([]);
+  });
+});
+
+describe("argument checks", () => {
+  it("refuses a snapshot start that is not a whole hour, naming the key (GCP schedules start on HH:00)", () => {
+    const raw = {
+      "gcp:project": "course-organizer-demo",
+      "gcp:region": "us-central1",
+      "course-organizer:domain": "courses.example.org",
+      "course-organizer:stage": "1",
+      "course-organizer:vm": JSON.stringify({ snapshotStartTime: "03:30" }),
+    };
+    let problems: string[] = [];
+    try {
+      parseConfig(raw);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems = e.problems;
+    }
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain("course-organizer:vm.snapshotStartTime");
+    expect(problems[0]).toContain("a whole UTC hour HH:00");
+  });
+
+  it("keeps 14 days of snapshots when asked", async () => {
+    const p = await plan("stage1", { sets: ["vm.snapshotRetentionDays=14", "vm.snapshotStartTime=22:00"] });
+    expect((get(p, T.policy, "vm-snapshots").inputs.snapshotSchedulePolicy as any).retentionPolicy.maxRetentionDays).toBe(14);
+    expect((get(p, T.policy, "vm-snapshots").inputs.snapshotSchedulePolicy as any).schedule.dailySchedule.startTime).toBe("22:00");
   });
 });
 

@@ -110,7 +110,8 @@ export const vmSchema = z
     dataDiskGb: z.number().int().min(10).max(65536),
     dataDiskType: z.enum(["pd-ssd", "pd-balanced", "pd-standard"]),
     snapshotRetentionDays: z.number().int().min(7).max(365),
-    snapshotStartTime: hhmm,
+    /** Daily snapshot start, UTC; GCP snapshot schedules start on a whole hour. */
+    snapshotStartTime: z.string().regex(/^([01][0-9]|2[0-3]):00$/, "a whole UTC hour HH:00 (GCP snapshot schedules start on the hour)"),
     backendReplicas: z.number().int().min(1).max(8),
     gunicornWorkers: z.number().int().min(1).max(64),
     gunicornThreads: z.number().int().min(1).max(32),
