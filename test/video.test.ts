@@ -149,7 +149,10 @@ describe("stage 3: the Videobridge pool", () => {
 
   it("bridges join the brewery at the signaling VM's internal IP and advertise their own public IP", async () => {
     const p = await plan("stage3", { withFiles: true });
-    const env = parse(file(p, "video-bridges-us-central1", "docker-compose.yml")).services.jvb.environment;
+    const jvb = parse(file(p, "video-bridges-us-central1", "docker-compose.yml")).services.jvb;
+    // A drained bridge exits 0 and stays down; host network for the media port.
+    expect([jvb.restart, jvb.network_mode]).toEqual(["on-failure", "host"]);
+    const env = jvb.environment;
     expect(env).toMatchObject({
       XMPP_SERVER: p.outputs.jitsiSignalingInternalIp,
       XMPP_PORT: "5222",

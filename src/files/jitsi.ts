@@ -190,7 +190,9 @@ export function bridgeCompose(o: BridgeOptions): string {
   const services = {
     jvb: {
       image: o.image,
-      restart: "unless-stopped",
+      // After a graceful shutdown the bridge exits 0 and must stay down (a restart would rejoin the brewery and take
+      // new conferences on a machine being removed); crashes still restart it, co-jitsi.service starts it at boot.
+      restart: "on-failure",
       // Host network: media on UDP 10000 without docker's userland proxy, and 8080/9090 on the instance itself.
       network_mode: "host",
       environment,
