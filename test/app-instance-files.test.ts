@@ -100,6 +100,33 @@ describe.each(["http-pool", "ws-pool"])("the %s files pass their real tools", (r
   });
 });
 
+/** `systemd-analyze verify` on a role's units, with the instance's paths mapped into the temp dir (stub docker). */
+function verifyUnits(root: string, paths: string[], binDir: string) {
+  const units = paths.filter((x) => x.startsWith("systemd/"));
+  const unitDir = join(root, "verify-units");
+  mkdirSync(unitDir, { recursive: true });
+  const docker = join(root, "docker-stub");
+  writeFileSync(docker, "#!/bin/sh\n");
+  chmodSync(docker, 0o755);
+  for (const x of paths.filter((y) => y.startsWith("bin/"))) chmodSync(join(root, x), 0o755);
+  for (const u of units) {
+    const text = readFileSync(join(root, u), "utf8").replaceAll(binDir, join(root, "bin")).replaceAll("/usr/bin/docker", docker);
+    writeFileSync(join(unitDir, u.slice("systemd/".length)), text);
+  }
+  writeFileSync(join(unitDir, "docker.service"), `[Unit]\nDescription=stub\n[Service]\nExecStart=${docker}\n`);
+  return { units, r: run("systemd-analyze", ["verify", "--man=no", ...units.map((u) => u.slice("systemd/".length))], { SYSTEMD_UNIT_PATH: `${unitDir}:` }) };
+}
+
+describe.each(["http-pool", "ws-pool"])("the %s systemd units", (role) => {
+  it("pass `systemd-analyze verify`", async () => {
+    const { root, paths } = await renderRole(role);
+    const { units, r } = verifyUnits(root, paths, "/opt/course-organizer/bin");
+    expect(units.length).toBe(role === "http-pool" ? 5 : 6);
+    expect(r.out).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
+
 describe("what the processes get", () => {
   it("HTTP pool: Gunicorn only (WORKER_TYPE=http) on 8000; WebSocket pool: Daphne only on 8001 plus the connection publisher", async () => {
     const p = await plan("stage3", { withFiles: true });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -228,7 +228,7 @@ describe.each([
   ["stage3", ["jitsi-signaling", "video-bridges-us-central1"]],
   ["stage4", ["jitsi-signaling", "video-bridges-us-central1", "video-bridges-europe-west1"]],
 ] as const)("%s Jitsi files pass their real tools", (stack, roles) => {
-  it.each(roles)("%s: cloud-init schema, docker-compose config, shellcheck; no secret value", async (role) => {
+  it.each(roles)("%s: cloud-init schema, docker-compose config, shellcheck, systemd-analyze verify; no secret value", async (role) => {
     const p = await plan(stack, { withFiles: true });
     const root = join(dir, stack, role);
     const files = (p.files ?? []).filter((f) => f.role === role);
@@ -251,6 +251,20 @@ describe.each([
     }
     const values = ofType(p, "gcp:secretmanager/secretVersion:SecretVersion").map((v) => (v.inputs.secretData as Record<string, string>)[SECRET_MARK]!);
     for (const f of files) for (const v of values) expect(f.content.includes(v), `${role}/${f.path}`).toBe(false);
+    // systemd-analyze verify, the machine's paths mapped into the temp dir (a stub docker).
+    const unitDir = join(root, "verify-units");
+    mkdirSync(unitDir, { recursive: true });
+    const docker = join(root, "docker-stub");
+    writeFileSync(docker, "#!/bin/sh\n");
+    chmodSync(docker, 0o755);
+    for (const f of scripts) chmodSync(join(root, f.path), 0o755);
+    const units = files.filter((f) => f.path.startsWith("systemd/"));
+    expect(units.map((u) => u.path).sort()).toEqual(["systemd/co-jitsi.service", "systemd/co-secrets.service"]);
+    for (const u of units) writeFileSync(join(unitDir, u.path.slice(8)), u.content.replaceAll("/opt/jitsi/bin", join(root, "bin")).replaceAll("/usr/bin/docker", docker));
+    writeFileSync(join(unitDir, "docker.service"), `[Unit]\nDescription=stub\n[Service]\nExecStart=${docker}\n`);
+    const v = run("systemd-analyze", ["verify", "--man=no", ...units.map((u) => u.path.slice(8))], { SYSTEMD_UNIT_PATH: `${unitDir}:` });
+    expect(v.out).toBe("");
+    expect(v.status).toBe(0);
   });
 });
 
