@@ -168,6 +168,23 @@ describe("global entry on one anycast IP", () => {
     expect(get(p, "gcp:compute/backendService:BackendService", "lb-be-api-gke").inputs).toMatchObject({ sessionAffinity: "NONE", timeoutSec: 30 });
   });
 
+  it("stage 3 -> 4 cut-over: instance groups and GKE side by side, GKE taking loadBalancer.gkeTrafficPercent", async () => {
+    const p = await plan("stage4", { sets: ["loadBalancer.gkeTrafficPercent=30", "httpPool.enabled=true", "wsPool.enabled=true"] });
+    const m = get(p, "gcp:compute/uRLMap:URLMap", "lb-url-map").inputs as any;
+    const rule = (path: string) => m.pathMatchers[0].pathRules.find((r: { paths: string[] }) => r.paths[0] === path).routeAction.weightedBackendServices;
+    const be = (n: string) => `projects/course-organizer-demo/global/backendServices/co-be-${n}`;
+    expect(rule("/api/*")).toEqual([
+      { backendService: be("api-mig"), weight: 70 },
+      { backendService: be("api-gke"), weight: 30 },
+    ]);
+    expect(rule("/ws/*")).toEqual([
+      { backendService: be("ws-mig"), weight: 70 },
+      { backendService: be("ws-gke"), weight: 30 },
+    ]);
+    // The global IP stays the same resource through the cut-over.
+    expect(get(p, "gcp:compute/globalAddress:GlobalAddress", "lb-ip").urn).toBe(get(await plan("stage4"), "gcp:compute/globalAddress:GlobalAddress", "lb-ip").urn);
+  });
+
   it("with gkeTrafficPercent 0 (the first stage-4 up, while the NEG controller creates the NEGs) no backend names a NEG", async () => {
     const p = await plan("stage4", { sets: ["loadBalancer.gkeTrafficPercent=0", "httpPool.enabled=true", "wsPool.enabled=true"] });
     const groups = ofType(p, "gcp:compute/backendService:BackendService").flatMap((b) => ((b.inputs.backends as { group: string }[] | undefined) ?? []).map((x) => x.group));
