@@ -411,6 +411,10 @@ export function zonesOf(region: string): string[] {
 }
 
 /** "cpuPercent" -> "cpu-percent" (logical and physical names). */
+/** Whether a condition reads the logs-based metric `metric` (its filters name it as `logging.googleapis.com/user/<metric>`). */
+const usesMetric = (c: ConditionSpec, metric: string) =>
+  [c.filter, c.denominatorFilter ?? ""].some((f) => f.includes(`"logging.googleapis.com/user/${metric}"`));
+
 const kebab = (s: string) => s.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 /** A logical-name-safe slug of an e-mail address. */
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
@@ -493,11 +497,13 @@ export class Monitoring extends pulumi.ComponentResource {
 
     // ── Logs-based metrics on nginx's access log (VM without a load balancer: stage 1).
     this.logMetrics = [];
+    const logMetricNames: string[] = [];
     if (args.vm && !args.loadBalancer) {
       const names = nginxMetricNames(args.prefix);
       // The Ops Agent's journald receiver (src/files/ops-agent.ts) ships docker's journald log driver's entries;
       // nginx's line is MESSAGE, the compose container name CONTAINER_NAME (".../nginx-1").
       const nginxLog = `logName = "projects/${args.project}/logs/journald" AND resource.type = "gce_instance" AND jsonPayload.CONTAINER_NAME =~ "nginx"`;
+      logMetricNames.push(names.latency, names.requests);
       this.logMetrics.push(
         new gcp.logging.Metric(
           `${name}-nginx-api-latency`,
@@ -569,7 +575,9 @@ export class Monitoring extends pulumi.ComponentResource {
             alertStrategy: { autoClose: "1800s" },
             userLabels: { ...labels, severity: severity.toLowerCase(), metric: kebab(spec.key) },
           },
-          { parent: this, dependsOn: this.logMetrics },
+          // A filter names its logs-based metric as a string, which Pulumi cannot see: GCP refuses an alert on a
+          // user metric that does not exist yet, so the policies that use one wait for it (and only those).
+          { parent: this, dependsOn: this.logMetrics.filter((_, i) => conds.some((c) => usesMetric(c, logMetricNames[i]))) },
         );
       }
     }

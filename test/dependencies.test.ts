@@ -18,6 +18,9 @@ export const allowedExplicit: [RegExp, RegExp, string][] = [
   [/^gcp:container\/nodePool:NodePool$/, /^gcp:projects\/iAMMember:IAMMember$/, "nodes write logs and pull images from their first boot: the node account's roles exist first"],
   [/^pulumi:providers:kubernetes$/, /^gcp:container\/nodePool:NodePool$/, "workloads are applied once the cluster has nodes to run them"],
   [/^gcp:redis\/cluster:Cluster$/, /^gcp:networkconnectivity\/serviceConnectionPolicy:ServiceConnectionPolicy$/, "Redis Cluster creates its PSC endpoints through the connection policy, which must exist first"],
+  [/^gcp:monitoring\/alertPolicy:AlertPolicy$/, /^gcp:logging\/metric:Metric$/, "a filter names its logs-based metric as a string; GCP refuses the policy until the metric exists"],
+  [/^gcp:osconfig\/osPolicyAssignment:OsPolicyAssignment$/, /^gcp:compute\/projectMetadataItem:ProjectMetadataItem$/, "OS Config agents act on assignments only once enable-osconfig is set in project metadata"],
+  [/^gcp:storage\/bucketIAMMember:BucketIAMMember$/, /^gcp:compute\/backendBucketSignedUrlKey:BackendBucketSignedUrlKey$/, "Cloud CDN's fill service account exists only after the first signed URL key: granting it before fails"],
 ];
 
 describe.each(["stage1", "stage2", "stage3", "stage4"])("dependencies of %s", (stack) => {
@@ -36,5 +39,22 @@ describe.each(["stage1", "stage2", "stage3", "stage4"])("dependencies of %s", (s
       }
     }
     expect(unexplained).toEqual([]);
+  });
+});
+
+describe("explicit dependencies are only where they are needed", () => {
+  it("at stage 1 only the latency and error-rate alerts wait for the nginx logs-based metrics, each for its own", async () => {
+    const p = await plan("stage1");
+    const byUrn = new Map(p.resources.map((r) => [r.urn, r]));
+    const waits = p.resources
+      .filter((r) => r.type === "gcp:monitoring/alertPolicy:AlertPolicy")
+      .map((r) => [r.name, r.dependencies.map((d) => byUrn.get(d)).filter((d) => d?.type === "gcp:logging/metric:Metric").map((d) => d!.name)] as const)
+      .filter(([, deps]) => deps.length > 0);
+    expect(Object.fromEntries(waits)).toEqual({
+      "monitoring-api-latency-ms-warning": ["monitoring-nginx-api-latency"],
+      "monitoring-api-latency-ms-critical": ["monitoring-nginx-api-latency"],
+      "monitoring-error-rate-percent-warning": ["monitoring-nginx-requests"],
+      "monitoring-error-rate-percent-critical": ["monitoring-nginx-requests"],
+    });
   });
 });
