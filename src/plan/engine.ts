@@ -126,6 +126,16 @@ class RecordingMonitor extends MockMonitorBase {
     }
     await super.registerResource(req, callback);
   }
+
+  /** The stack's outputs as the engine receives them: per key, so one unknown in preview leaves the rest known. */
+  public stackOutputs: Record<string, unknown> | undefined;
+
+  registerResourceOutputs(req: any, callback: (err: any, resp: any) => void): void {
+    if (String(req.getUrn()).includes("::pulumi:pulumi:Stack::")) {
+      this.stackOutputs = plain(rpc.deserializeProperties(req.getOutputs(), true)) as Record<string, unknown>;
+    }
+    (MockMonitor.prototype as unknown as { registerResourceOutputs(req: any, cb: (err: any, resp: any) => void): void }).registerResourceOutputs.call(this, req, callback);
+  }
 }
 
 export interface PlanOptions {
@@ -175,12 +185,15 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
       const outputs = (await pulumi.runtime.runInPulumiStack(main)) as Record<string, unknown> | undefined;
       await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
       const rendered = takeRenderedFiles();
+      // In preview the stack's whole output object is unknown when any one value is; the engine (and this plan)
+      // keeps the known keys, as `pulumi preview` shows them.
+      const stackOutputs = monitor.stackOutputs ?? (plain(outputs ?? {}) as Record<string, unknown>) ?? {};
       const plan: Plan = {
         stack: opts.stack,
-        stage: (outputs?.stage as number | undefined) ?? undefined,
+        stage: typeof stackOutputs.stage === "number" ? stackOutputs.stage : undefined,
         preview,
         resources: monitor.records,
-        outputs: (plain(outputs ?? {}) as Record<string, unknown>) ?? {},
+        outputs: stackOutputs,
       };
       if (opts.withFiles) plan.files = await resolveFiles(rendered);
       return plan;
