@@ -118,6 +118,32 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   });
   outputs.registryUrl = registry.url;
 
+  // ── Media buckets, CDN and the global load balancer (stage 2 on) ─────────────────────────────────
+  // Buckets named <prefix>-static and <prefix>-media (global names: the prefix is unique per deployment).
+  const lbDomains = [c.domain, ...c.loadBalancer.extraDomains];
+  if (c.loadBalancer.enabled && !c.media.enabled) {
+    throw new Error("loadBalancer.enabled needs media.enabled: the load balancer serves /static/* and /media/* from the media buckets");
+  }
+  const media = c.media.enabled
+    ? new Media("media", {
+        prefix: c.prefix,
+        labels: ctx.labels("media"),
+        location: c.media.location,
+        domains: lbDomains,
+        publicMedia: c.media.publicMedia,
+        nearlineAfterDays: c.media.nearlineAfterDays,
+        softDeleteDays: c.media.softDeleteDays,
+        // Whoever signs media URLs reads the key: the VM at stage 2 here; from stage 3 the HTTP pool and the GKE
+        // api workload grant their own accounts by listing media.signingKeySecretId in their secret ids.
+        signingKeyAccessors: vmIdentity && c.vm.enabled ? [vmIdentity.email] : [],
+      })
+    : undefined;
+  if (media) {
+    outputs.staticBucket = media.staticBucketName;
+    outputs.mediaBucket = media.mediaBucketName;
+    if (media.signingKeySecretId) outputs.cdnSigningKeySecret = media.signingKeySecretId;
+    if (media.keyName) outputs.cdnSigningKeyName = media.keyName;
+  }
   // ── Single-VM platform (stages 1-2; retained, stopped, at stage 3) ───────────────────────────────
   const vm =
     vmPresent && vmIdentity
@@ -139,7 +165,11 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           snapshotStartTime: c.vm.snapshotStartTime,
           secrets: vmSecrets.map((s) => ({ env: s.env, secretId: s.secret.secretId })),
           // The first boot reads every secret and pulls the backend image: the values and grants exist before it.
-          bootDependencies: [...vmSecrets.flatMap((s) => [s.secret.version, ...s.secret.accessorGrants]), ...registry.readerGrants],
+          bootDependencies: [
+            ...vmSecrets.flatMap((s) => [s.secret.version, ...s.secret.accessorGrants]),
+            ...registry.readerGrants,
+            ...(media?.signingKey && c.vm.enabled ? [media.signingKey.version, ...media.signingKey.accessorGrants] : []),
+          ],
           registryHosts: [...new Set([registry.host, ...registryHostsOf(Object.values(c.images))])],
           images: c.images,
           domain: c.domain,
@@ -150,15 +180,12 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           gunicornThreads: c.vm.gunicornThreads,
           redis: { maxmemory: c.vm.redisMaxmemory, maxmemoryPolicy: c.vm.redisMaxmemoryPolicy, save: c.vm.redisSave },
           databaseIndexes: c.vm.databaseIndexes,
-          // Stage 2: media and static files in Cloud Storage (the buckets of the media section, components/media.ts,
-          // named <prefix>-media and <prefix>-static there; this section comes first, so by name).
-          mediaBucket: c.media.enabled ? physicalName(c.prefix, "media", "bucket") : undefined,
-          staticBucket: c.media.enabled ? physicalName(c.prefix, "static", "bucket") : undefined,
+          // Stage 2: media and static files in Cloud Storage (the media section's buckets: the grants and files
+          // take their names as outputs, so they wait for the buckets).
+          mediaBucket: media?.mediaBucket.name,
+          staticBucket: media?.staticBucket.name,
           // Private media: the app signs CDN URLs with the media section's key (it grants the VM's account access).
-          cdnSigningKey:
-            c.media.enabled && !c.media.publicMedia
-              ? { keyName: physicalName(c.prefix, "media-key"), secretId: physicalName(c.prefix, "cdn-signing-key", "secret") }
-              : undefined,
+          cdnSigningKey: media?.keyName && media.signingKeySecretId ? { keyName: media.keyName, secretId: media.signingKeySecretId } : undefined,
           publicMedia: c.media.publicMedia,
           copyMediaToBucket: c.media.copyFromVm,
           staticCacheDays: c.media.staticCacheDays,
@@ -195,32 +222,6 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     outputs.vmDataDisk = vm.dataDisk.name;
   }
 
-  // ── Media buckets, CDN and the global load balancer (stage 2 on) ─────────────────────────────────
-  // Buckets named <prefix>-static and <prefix>-media (global names: the prefix is unique per deployment).
-  const lbDomains = [c.domain, ...c.loadBalancer.extraDomains];
-  if (c.loadBalancer.enabled && !c.media.enabled) {
-    throw new Error("loadBalancer.enabled needs media.enabled: the load balancer serves /static/* and /media/* from the media buckets");
-  }
-  const media = c.media.enabled
-    ? new Media("media", {
-        prefix: c.prefix,
-        labels: ctx.labels("media"),
-        location: c.media.location,
-        domains: lbDomains,
-        publicMedia: c.media.publicMedia,
-        nearlineAfterDays: c.media.nearlineAfterDays,
-        softDeleteDays: c.media.softDeleteDays,
-        // Whoever signs media URLs reads the key: the VM at stage 2 here; from stage 3 the HTTP pool and the GKE
-        // api workload grant their own accounts by listing media.signingKeySecretId in their secret ids.
-        signingKeyAccessors: vmIdentity && c.vm.enabled ? [vmIdentity.email] : [],
-      })
-    : undefined;
-  if (media) {
-    outputs.staticBucket = media.staticBucketName;
-    outputs.mediaBucket = media.mediaBucketName;
-    if (media.signingKeySecretId) outputs.cdnSigningKeySecret = media.signingKeySecretId;
-    if (media.keyName) outputs.cdnSigningKeyName = media.keyName;
-  }
   /**
    * What the global load balancer routes to. Each section that creates a backend registers it here
    * (`lbBackends.httpPool = {...}` in the instance-pool section, `lbBackends.gke = {...}` in the GKE section);

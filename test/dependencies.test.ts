@@ -58,3 +58,21 @@ describe("explicit dependencies are only where they are needed", () => {
     });
   });
 });
+
+describe("the stage 2 VM waits for what it reads at first boot", () => {
+  it("its bucket grants take the buckets' names as outputs, and the instance waits for the signing key's value and grant", async () => {
+    const p = await plan("stage2");
+    const urnOf = (type: string, name: string) => {
+      const r = p.resources.find((x) => x.type === type && x.name === name);
+      expect(r, `${type} ${name}`).toBeDefined();
+      return r!.urn;
+    };
+    for (const role of ["media", "static"]) {
+      const grant = p.resources.find((r) => r.type === "gcp:storage/bucketIAMMember:BucketIAMMember" && r.name === `vm-${role}-writer`)!;
+      expect(grant.propertyDependencies.bucket).toEqual([urnOf("gcp:storage/bucket:Bucket", `media-${role}`)]);
+    }
+    const instance = p.resources.find((r) => r.type === "gcp:compute/instance:Instance")!;
+    expect(instance.dependencies).toContain(urnOf("gcp:secretmanager/secretVersion:SecretVersion", "media-signing-key-version"));
+    expect(instance.dependencies.filter((d) => d.endsWith("::media-signing-key-accessor-0"))).toHaveLength(1);
+  });
+});
