@@ -6,6 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { get, ofType, plan } from "./helpers/plan";
 import { diffPlans, gcpFacts } from "../src/plan/diff";
+import { formatDiff } from "../src/plan/format";
+import { guardDiff } from "../src/plan/guard";
 import { containingCidr, databaseFlags, databaseProblems } from "../components/database";
 
 const SQL = "gcp:sql/databaseInstance:DatabaseInstance";
@@ -245,6 +247,15 @@ describe("Database Migration Service from the VM (database.migrateFromVm, stage 
     expect(d.updates.filter((u) => u.name === "database-primary")).toEqual([]);
     expect(d.deletes.map((x) => x.name)).toEqual(expect.arrayContaining(["database-migration", "database-migration-source", "database-migration-destination", "database-migration-fw"]));
     expect(d.creates.map((x) => x.name)).toEqual(expect.arrayContaining(["database-db-course_organizer", "database-replica-0"]));
+    // The migrated database is adopted by id, not created a second time; the plan shows it as an import.
+    expect(get(after, "gcp:sql/database:Database", "database-db-course_organizer").importId).toBe(
+      "projects/course-organizer-demo/instances/co-db/databases/course_organizer",
+    );
+    expect(formatDiff(d)).toContain(" =   import   gcp:sql/database:Database  database-db-course_organizer  (adopts projects/course-organizer-demo/instances/co-db/databases/course_organizer)");
+    const g = guardDiff(d, during, after);
+    expect(g.ok).toBe(true);
+    expect(g.findings.map((f) => f.name)).not.toContain("database-db-course_organizer");
+    expect(g.findings.map((f) => f.name)).toContain("database-replica-0");
   });
 
   it("plans in preview mode (VM IP and Cloud SQL IP unknown)", async () => {

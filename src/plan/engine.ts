@@ -31,6 +31,8 @@ export interface PlannedResource {
   replaceOnChanges: string[];
   additionalSecretOutputs: string[];
   customTimeouts?: { create?: string; update?: string; delete?: string };
+  /** `import` option: the engine adopts this GCP id instead of creating the resource. */
+  importId?: string;
 }
 
 export interface Plan {
@@ -121,6 +123,7 @@ class RecordingMonitor extends MockMonitorBase {
         ignoreChanges: req.getIgnorechangesList(),
         replaceOnChanges: req.getReplaceonchangesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        importId: req.getImportid?.() || undefined,
         customTimeouts: timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete()) ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined } : undefined,
       });
     }

@@ -66,7 +66,7 @@ export function formatTree(plan: Plan, opts: { inputs?: boolean } = {}): string 
 export function formatDiff(d: PlanDiff): string {
   const lines: string[] = [];
   lines.push(`Moving a deployment from the config of ${d.from} to the config of ${d.to}:`);
-  for (const r of d.creates) lines.push(` +   create   ${r.type}  ${r.name}`);
+  for (const r of d.creates) lines.push(r.importId ? ` =   import   ${r.type}  ${r.name}  (adopts ${r.importId})` : ` +   create   ${r.type}  ${r.name}`);
   for (const c of d.updates) {
     lines.push(` ~   update   ${c.type}  ${c.name}  (${[...c.paths, ...c.options].join(", ")})`);
   }

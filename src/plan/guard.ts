@@ -90,7 +90,7 @@ export function guardDiff(diff: PlanDiff, from: Plan, to: Plan): GuardResult {
     });
   }
   for (const r of diff.creates) {
-    if (!isStateful(r.type) || !r.custom) continue;
+    if (!isStateful(r.type) || !r.custom || r.importId) continue;
     findings.push({
       level: "note",
       urn: r.urn,
