@@ -140,9 +140,11 @@ describe("Cloud SQL primary at stage 3", () => {
     // The name is an input, so it is known before creation (as in `pulumi preview`); what GCP computes is not.
     expect(get(p, SQL, "database-replica-0").inputs.masterInstanceName).toBe("co-db");
     expect(get(p, "gcp:sql/user:User", "database-user").inputs.instance).toBe("co-db");
-    // Unknown outputs are left out of the preview's stack outputs, and the settings built from them stay unknown.
-    expect(p.outputs.databasePrivateIp).toBeUndefined();
-    expect(p.outputs.databaseConnectionName).toBeUndefined();
+    // Unknown outputs show as unknown in the preview's stack outputs (`output<string>` in `pulumi preview`), the
+    // known ones keep their values, and the settings built from the unknown ones stay unknown.
+    expect(p.outputs.databasePrivateIp).toBe("[unknown]");
+    expect(p.outputs.databaseConnectionName).toBe("[unknown]");
+    expect(p.outputs.stage).toBe(3);
     expect(JSON.stringify(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version").inputs.secretData ?? "[unknown]")).toContain("[unknown]");
   });
 
@@ -162,8 +164,9 @@ const MIGRATING = [
   "vm.enabled=true",
   "vm.retained=false",
   "video.mode=vm",
-  // Jitsi stays on the VM during the migration: its one bridge covers the stage-2 load, not stage 3's.
+  // Jitsi and PostgreSQL stay on the VM during the migration: they cover the stage-2 load, not stage 3's.
   "load.videoParticipants=500",
+  "load.dbQueriesPerSecond=1000",
 ];
 
 describe("Database Migration Service from the VM (database.migrateFromVm, stage 2 -> 3)", () => {

@@ -268,7 +268,7 @@ describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
 
 describe("the VM's PostgreSQL as the migration source (database.migrateFromVm)", () => {
   it("listens on the internal address with DMS's logical-decoding settings, and passes docker-compose", async () => {
-    const sets = ["vm.enabled=true", "vm.retained=false", "database.migrateFromVm=true", "database.cutover=false", "video.mode=vm", "load.videoParticipants=500"];
+    const sets = ["vm.enabled=true", "vm.retained=false", "database.migrateFromVm=true", "database.cutover=false", "video.mode=vm", "load.videoParticipants=500", "load.dbQueriesPerSecond=1000"];
     const p = await plan("stage3", { withFiles: true, sets });
     const text = file(p, "vm", "docker-compose.yml");
     const pg = parse(text).services.postgres;

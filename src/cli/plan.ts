@@ -57,6 +57,8 @@ export async function runPlanCli(argv: string[]): Promise<number> {
         `    requests/s            ${String(c.requestsPerSecond).padStart(7)} >= ${capacity.load.requestsPerSecond}   ${c.basis.requestsPerSecond}`,
         `    WebSocket connections ${String(c.websocketConnections).padStart(7)} >= ${capacity.load.websocketConnections}   ${c.basis.websocketConnections}`,
         `    video participants    ${String(c.videoParticipants).padStart(7)} >= ${capacity.load.videoParticipants}   ${c.basis.videoParticipants}`,
+        `    database queries/s    ${String(c.dbQueriesPerSecond).padStart(7)} >= ${capacity.load.dbQueriesPerSecond}   ${c.basis.dbQueriesPerSecond}`,
+        `    media storage (GB)    ${String(c.mediaStorageGb ?? "no limit").padStart(7)} >= ${capacity.load.mediaStorageGb}   ${c.basis.mediaStorageGb}`,
       ].join("\n") + "\n",
     );
   }

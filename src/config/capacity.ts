@@ -12,12 +12,39 @@ export const VM_RPS_PER_THREAD = 25;
 /** Seed "WebSocket Connection Limits": one Daphne process, ~10,000 connections in practice. */
 export const VM_WS_PER_DAPHNE = 10000;
 
+/**
+ * Database queries per second one PostgreSQL vCPU serves: the seed's stage 3 carries ~2,000 queries/s on a
+ * 4-vCPU Cloud SQL primary (db-n1-standard-4), i.e. 500 per vCPU for the app's indexed point queries.
+ */
+export const DB_QPS_PER_VCPU = 500;
+/** On the single VM PostgreSQL shares the machine with the app: half of its vCPUs count for the database. */
+export const VM_DB_CPU_SHARE = 0.5;
+/** On the single VM media shares the data disk with PostgreSQL and Redis: at most half of it for media. */
+export const VM_MEDIA_DISK_SHARE = 0.5;
+
 export interface Capacity {
   requestsPerSecond: number;
   websocketConnections: number;
   videoParticipants: number;
+  dbQueriesPerSecond: number;
+  /** Media the platform can store; null when unbounded (Cloud Storage). */
+  mediaStorageGb: number | null;
   /** How each figure was computed, for the plan's --cost/--capacity output. */
-  basis: { requestsPerSecond: string; websocketConnections: string; videoParticipants: string };
+  basis: { requestsPerSecond: string; websocketConnections: string; videoParticipants: string; dbQueriesPerSecond: string; mediaStorageGb: string };
+}
+
+/** vCPUs of a Compute Engine machine type (`n2-standard-4` 4, `e2-medium` 2 shared) or a Cloud SQL tier (`db-custom-4-15360` 4). */
+export function vcpusOf(type: string): number {
+  const custom = /^db-custom-([0-9]+)-[0-9]+$/.exec(type) ?? /-custom-([0-9]+)-[0-9]+(-ext)?$/.exec(type);
+  if (custom) return Number(custom[1]);
+  const perf = /^db-perf-optimized-N-([0-9]+)$/.exec(type);
+  if (perf) return Number(perf[1]);
+  const std = /^[a-z0-9]+-(standard|highmem|highcpu|highgpu|ultramem|megamem)-([0-9]+)$/.exec(type);
+  if (std) return Number(std[2]);
+  // Shared-core types: e2-micro/small/medium burst to 2 vCPUs; db-f1-micro and db-g1-small have a shared one.
+  if (/^e2-(micro|small|medium)$/.test(type)) return 2;
+  if (/^db-(f1-micro|g1-small)$/.test(type)) return 1;
+  return 1;
 }
 
 export function capacityOf(c: Config): Capacity {
@@ -55,14 +82,43 @@ export function capacityOf(c: Config): Capacity {
   }
   const bridges = c.video.mode === "pool" ? regions * c.video.maxBridgesPerRegion : 1;
   const video = bridges * c.video.participantsPerBridge;
+
+  // The database the app uses: Cloud SQL once cut over (reads spread over the replicas, users over the shards),
+  // else the VM's PostgreSQL.
+  let qps = 0;
+  let qpsBasis = "no database";
+  if (c.database.enabled && c.database.cutover) {
+    const tierCpu = vcpusOf(c.database.tier);
+    const replicas = c.database.readReplicas + (c.database.crossRegionReplicas ? c.secondaryRegions.length : 0);
+    const shardCpu = c.database.shards * vcpusOf(c.database.shardTier);
+    qps = (tierCpu * (1 + replicas) + shardCpu) * DB_QPS_PER_VCPU;
+    qpsBasis =
+      `Cloud SQL (${tierCpu} vCPU primary + ${replicas} replica(s) of ${tierCpu}` +
+      (c.database.shards > 0 ? ` + ${c.database.shards} shard(s) of ${vcpusOf(c.database.shardTier)}` : "") +
+      `) x ${DB_QPS_PER_VCPU} queries/s per vCPU = ${qps}`;
+  } else if (c.vm.enabled) {
+    const cpu = vcpusOf(c.vm.machineType) * VM_DB_CPU_SHARE;
+    qps = cpu * DB_QPS_PER_VCPU;
+    qpsBasis = `PostgreSQL on the VM (${cpu} of ${c.vm.machineType}'s ${vcpusOf(c.vm.machineType)} vCPUs) x ${DB_QPS_PER_VCPU} queries/s per vCPU = ${qps}`;
+  }
+
+  const media = c.media.enabled ? null : c.vm.dataDiskGb * VM_MEDIA_DISK_SHARE;
+  const mediaBasis = c.media.enabled
+    ? "Cloud Storage buckets: no size limit"
+    : `${VM_MEDIA_DISK_SHARE * 100} % of the VM's ${c.vm.dataDiskGb} GB data disk = ${media} GB (PostgreSQL and Redis use the rest)`;
+
   return {
     requestsPerSecond: rps,
     websocketConnections: ws,
     videoParticipants: video,
+    dbQueriesPerSecond: qps,
+    mediaStorageGb: media,
     basis: {
       requestsPerSecond: rpsParts.join(" + ") || "nothing serves HTTP",
       websocketConnections: wsParts.join(" + ") || "nothing serves WebSockets",
       videoParticipants: `${bridges} bridge(s) x ${c.video.participantsPerBridge} participants = ${video}`,
+      dbQueriesPerSecond: qpsBasis,
+      mediaStorageGb: mediaBasis,
     },
   };
 }
@@ -81,5 +137,7 @@ export function capacityProblems(c: Config): string[] {
   check(c.load.requestsPerSecond, cap.requestsPerSecond, "requestsPerSecond", "httpPool.maxReplicas, kubernetes.*.api.max or the VM's gunicorn workers", cap.basis.requestsPerSecond);
   check(c.load.websocketConnections, cap.websocketConnections, "websocketConnections", "wsPool.maxReplicas or kubernetes.*.ws.max", cap.basis.websocketConnections);
   check(c.load.videoParticipants, cap.videoParticipants, "videoParticipants", "video.maxBridgesPerRegion", cap.basis.videoParticipants);
+  check(c.load.dbQueriesPerSecond, cap.dbQueriesPerSecond, "dbQueriesPerSecond", "database.tier, database.readReplicas or database.shards (vm.machineType on the VM)", cap.basis.dbQueriesPerSecond);
+  if (cap.mediaStorageGb !== null) check(c.load.mediaStorageGb, cap.mediaStorageGb, "mediaStorageGb", "vm.dataDiskGb, or move media to Cloud Storage (media.enabled)", cap.basis.mediaStorageGb);
   return out;
 }
