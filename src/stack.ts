@@ -3,7 +3,7 @@
  * looks at the config as a whole; components receive only their own typed args. Component names (the first
  * constructor argument) never contain the stage, so their URNs survive stage moves.
  */
-import type { Config } from "./config/schema";
+import { alertThresholds, type Config } from "./config/schema";
 import { labels as labelsFor } from "./naming";
 import { Network, regionRanges } from "../components/network";
 import { GOOGLE_LB_RANGES } from "../components/network";
@@ -195,15 +195,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           // The seed's self-hosted monitoring (Prometheus, Grafana) with the same thresholds as Cloud Monitoring's policies.
           monitoringFiles: vmMonitoringFiles({
             project: c.project,
-            thresholds: {
-              cpuPercent: c.monitoring.cpuPercent,
-              memoryPercent: c.monitoring.memoryPercent,
-              apiLatencyMs: c.monitoring.apiLatencyMs,
-              dbConnectionsPercent: c.monitoring.dbConnectionsPercent,
-              websocketConnectionsPercent: c.monitoring.websocketConnectionsPercent,
-              diskPercent: c.monitoring.diskPercent,
-              errorRatePercent: c.monitoring.errorRatePercent,
-            },
+            thresholds: alertThresholds(c.monitoring),
             durationSeconds: c.monitoring.durationSeconds,
             // The VM's own Prometheus watches its one Daphne process (seed: ~10,000 connections).
             websocketCapacity: VM_WS_PER_DAPHNE,
@@ -862,15 +854,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     alertEmails: c.alertEmails,
     webhookUrl: c.monitoring.webhookUrl,
     pagerdutyServiceKeySecret: c.monitoring.pagerdutyServiceKeySecret,
-    thresholds: {
-      cpuPercent: c.monitoring.cpuPercent,
-      memoryPercent: c.monitoring.memoryPercent,
-      apiLatencyMs: c.monitoring.apiLatencyMs,
-      dbConnectionsPercent: c.monitoring.dbConnectionsPercent,
-      websocketConnectionsPercent: c.monitoring.websocketConnectionsPercent,
-      diskPercent: c.monitoring.diskPercent,
-      errorRatePercent: c.monitoring.errorRatePercent,
-    },
+    thresholds: alertThresholds(c.monitoring),
     durationSeconds: c.monitoring.durationSeconds,
     uptimeRegions: c.monitoring.uptimeRegions,
     // A retained (stopped) VM at stage 3 serves nothing: no VM metrics then.

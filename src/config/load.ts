@@ -5,7 +5,7 @@
  * what is allowed. Nothing here touches Pulumi's engine, so a bad config fails before any resource exists.
  */
 import { z } from "zod";
-import { configKeys, configSchema, type Config, type Stage } from "./schema";
+import { alertThresholds, configKeys, configSchema, type Config, type Stage } from "./schema";
 import { presetFor } from "./presets";
 import { capacityProblems } from "./capacity";
 
@@ -120,15 +120,7 @@ export function crossProblems(c: Config): string[] {
       }
     }
   }
-  for (const [name, t] of Object.entries({
-    cpuPercent: c.monitoring.cpuPercent,
-    memoryPercent: c.monitoring.memoryPercent,
-    apiLatencyMs: c.monitoring.apiLatencyMs,
-    dbConnectionsPercent: c.monitoring.dbConnectionsPercent,
-    websocketConnectionsPercent: c.monitoring.websocketConnectionsPercent,
-    diskPercent: c.monitoring.diskPercent,
-    errorRatePercent: c.monitoring.errorRatePercent,
-  })) {
+  for (const [name, t] of Object.entries(alertThresholds(c.monitoring))) {
     if (t.warning >= t.critical) p.push(`${k(`monitoring.${name}`)}: warning ${t.warning} must be below critical ${t.critical}`);
   }
   const needsPsa = (on: boolean, path: string) => {

@@ -352,6 +352,15 @@ export const monitoringSchema = z
   })
   .strict();
 
+/** The metrics of the seed's "Monitoring & Alerts" table, as config `monitoring` names them. */
+export const ALERT_METRICS = ["cpuPercent", "memoryPercent", "apiLatencyMs", "dbConnectionsPercent", "websocketConnectionsPercent", "diskPercent", "errorRatePercent"] as const;
+export type AlertMetric = (typeof ALERT_METRICS)[number];
+
+/** The warning/critical pair of every metric of the table, from config `monitoring`. */
+export function alertThresholds(m: Pick<z.infer<typeof monitoringSchema>, AlertMetric>): Record<AlertMetric, { warning: number; critical: number }> {
+  return Object.fromEntries(ALERT_METRICS.map((k) => [k, m[k]])) as Record<AlertMetric, { warning: number; critical: number }>;
+}
+
 export const configSchema = z
   .object({
     stage: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
