@@ -100,6 +100,7 @@ describe("invalid configs are refused with the key, the value and what is allowe
     ["under-provisioned HTTP pool", { "course-organizer:stage": "3", "course-organizer:httpPool": j({ maxReplicas: 5 }) }, "course-organizer:load.requestsPerSecond: 1000 is not covered; the configured maximum is 500 (HTTP pool max 5 x 100 req/s = 500), short by 500"],
     ["under-provisioned database", { "course-organizer:stage": "3", "course-organizer:database": j({ tier: "db-custom-1-3840", readReplicas: 1 }) }, "course-organizer:load.dbQueriesPerSecond: 2000 is not covered; the configured maximum is 1000 (Cloud SQL (1 vCPU primary + 1 replica(s) of 1) x 500 queries/s per vCPU = 1000), short by 1000; raise database.tier, database.readReplicas or database.shards"],
     ["media larger than the VM's disk share", { "course-organizer:load": j({ mediaStorageGb: 40 }) }, "course-organizer:load.mediaStorageGb: 40 is not covered; the configured maximum is 25 (50 % of the VM's 50 GB data disk = 25 GB"],
+    ["a DNS zone without the load balancer", { "course-organizer:dns": j({ enabled: true }) }, "course-organizer:dns.enabled: true needs loadBalancer.enabled=true"],
     ["under-provisioned bridges", { "course-organizer:stage": "3", "course-organizer:video": j({ maxBridgesPerRegion: 2, bridgesPerRegion: 2 }) }, "course-organizer:load.videoParticipants: 1500 is not covered; the configured maximum is 1000"],
   ];
 

@@ -151,6 +151,9 @@ export function crossProblems(c: Config): string[] {
   if (c.loadBalancer.enabled && !c.media.enabled) {
     p.push(`${k("media.enabled")}: false, but the load balancer serves /static and /media from the buckets; set it to true`);
   }
+  if (c.dns.enabled && !c.loadBalancer.enabled) {
+    p.push(`${k("dns.enabled")}: true needs loadBalancer.enabled=true; the zone's A record is the load balancer's address`);
+  }
   if (c.database.migrateFromVm && !(c.vm.enabled && c.database.enabled)) {
     p.push(`${k("database.migrateFromVm")}: true needs vm.enabled=true (the source) and database.enabled=true (the target)`);
   }
