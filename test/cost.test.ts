@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { plan, projectDir } from "./helpers/plan";
-import { estimateCost, type CostEstimate } from "../src/plan/cost";
+import { estimateCost, seedComparison, type CostEstimate } from "../src/plan/cost";
 import { parseConfig } from "../src/config/load";
 import { readStackConfig } from "../src/plan/stackfile";
 
@@ -102,4 +102,13 @@ describe("stage 4: GKE in two regions", () => {
     expect(memcached.monthlyUsd).toBe(0);
     expect(memcached.basis).toMatch(/^not counted: no list price found/);
   });
+});
+
+describe("the estimate beside the seed's", () => {
+  const seed = { stage: 3, range: "$1,500-2,000", lowUsd: 1500, highUsd: 2000 };
+  it.each([
+    [2162.9, "this estimate is 8 % above its upper bound"],
+    [1750, "this estimate is within it"],
+    [1200, "this estimate is 20 % below its lower bound"],
+  ])("$%d: %s", (total, words) => expect(seedComparison({ totalMonthlyUsd: total, seedEstimate: seed })).toBe(words));
 });

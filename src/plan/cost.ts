@@ -283,6 +283,15 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
   };
 }
 
+/** Where the minimum-size total falls against the seed's range, in words (the lines above say why). */
+export function seedComparison(c: Pick<CostEstimate, "totalMonthlyUsd" | "seedEstimate">): string {
+  const { lowUsd, highUsd } = c.seedEstimate;
+  const t = c.totalMonthlyUsd;
+  if (t > highUsd) return `this estimate is ${Math.round(((t - highUsd) / highUsd) * 100)} % above its upper bound`;
+  if (t < lowUsd) return `this estimate is ${Math.round(((lowUsd - t) / lowUsd) * 100)} % below its lower bound`;
+  return "this estimate is within it";
+}
+
 export function formatCost(c: CostEstimate): string {
   const out: string[] = ["", `Estimated monthly cost (USD), price table ${c.priceTableVersion}:`];
   const byComponent = new Map<string, CostLine[]>();
@@ -295,7 +304,7 @@ export function formatCost(c: CostEstimate): string {
   }
   out.push(`  ${"TOTAL (minimum sizes)".padEnd(28)} ${c.totalMonthlyUsd.toFixed(2).padStart(10)}`);
   out.push(`  ${"TOTAL (maximum sizes)".padEnd(28)} ${c.atMaxMonthlyUsd.toFixed(2).padStart(10)}`);
-  out.push(`  seed's estimate for stage ${c.seedEstimate.stage}: ${c.seedEstimate.range} per month`);
+  out.push(`  seed's estimate for stage ${c.seedEstimate.stage}: ${c.seedEstimate.range} per month (${seedComparison(c)})`);
   out.push("  assumptions:");
   for (const a of c.assumptions) out.push(`    - ${a}`);
   return out.join("\n");
