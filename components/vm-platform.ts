@@ -30,6 +30,8 @@ export interface VmSecret {
 }
 
 export interface VmPlatformArgs {
+  /** Error reporting DSN passed to the app (config monitoring.sentryDsn). */
+  sentryDsn?: string;
   prefix: string;
   project: string;
   /** Region of the static IP and the snapshot schedule (the VM's zone is in it). */
@@ -243,6 +245,7 @@ export class VmPlatform extends pulumi.ComponentResource {
       mediaBucket: bucket,
       staticBucket,
       publicMedia: args.publicMedia,
+      sentryDsn: args.sentryDsn,
       copyMedia: args.copyMediaToBucket ?? true,
       staticCacheDays: args.staticCacheDays,
       mediaCacheDays: args.mediaCacheDays,

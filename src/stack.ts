@@ -187,6 +187,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           // Private media: the app signs CDN URLs with the media section's key (it grants the VM's account access).
           cdnSigningKey: media?.keyName && media.signingKeySecretId ? { keyName: media.keyName, secretId: media.signingKeySecretId } : undefined,
           publicMedia: c.media.publicMedia,
+          sentryDsn: c.monitoring.sentryDsn,
           copyMediaToBucket: c.media.copyFromVm,
           staticCacheDays: c.media.staticCacheDays,
           mediaCacheDays: c.media.mediaCacheDays,

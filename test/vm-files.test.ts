@@ -135,7 +135,16 @@ describe("what the containers get", () => {
     expect(c.certbot.profiles).toEqual(["certbot"]);
     expect(c.backend.volumes).toContain("/mnt/data/media:/app/media");
     expect(c.backend.environment.GS_BUCKET_NAME).toBeUndefined();
+    expect(c.backend.environment.SENTRY_DSN).toBeUndefined();
     expect(file(p, "vm", "redis/redis.conf")).toContain("maxmemory 512mb");
+  });
+
+  it("monitoring.sentryDsn reaches the backend and Daphne as SENTRY_DSN", async () => {
+    const dsn = "https://abc123@o1.ingest.sentry.io/42";
+    const p = await plan("stage2", { withFiles: true, sets: [`monitoring.sentryDsn=${dsn}`] });
+    const c = parse(file(p, "vm", "docker-compose.yml")).services;
+    expect(c.backend.environment.SENTRY_DSN).toBe(dsn);
+    expect(c.daphne.environment.SENTRY_DSN).toBe(dsn);
   });
 
   it("stage 2: seed's 2 replicas x 4 workers x 2 threads, plain HTTP behind the LB, Redis 2gb allkeys-lru", async () => {

@@ -55,6 +55,8 @@ export interface ComposeImages {
 
 export interface ComposeOptions {
   images: ComposeImages;
+  /** Error reporting (config monitoring.sentryDsn): SENTRY_DSN for the backend and Daphne when set. */
+  sentryDsn?: string;
   /** The app's host name (Django ALLOWED_HOSTS, CSRF origin). */
   domain: string;
   /** Jitsi Meet's host name. */
@@ -145,6 +147,7 @@ export function composeFile(o: ComposeOptions): string {
     STATIC_ROOT: "/app/staticfiles",
     MEDIA_ROOT: "/app/media",
     JITSI_DOMAIN: o.meetDomain,
+    ...(o.sentryDsn ? { SENTRY_DSN: o.sentryDsn } : {}),
   };
   if (o.mediaBucket) {
     // Seed stage 2 "Move Media to Object Storage": django-storages on Cloud Storage, credentials from the VM's

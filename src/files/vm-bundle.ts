@@ -31,6 +31,8 @@ import {
 export const DATA_DEVICE_NAME = "data";
 
 export interface VmBundleOptions {
+  /** Error reporting DSN for the app (config monitoring.sentryDsn). */
+  sentryDsn?: string;
   project: string;
   domain: string;
   meetDomain: string;
@@ -128,6 +130,7 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       cdnSigningKeyName: o.cdnSigningKeyName,
       publicMedia: o.publicMedia,
       migrationSource: o.postgresMigrationSource,
+      sentryDsn: o.sentryDsn,
     }),
     "0640",
   );
