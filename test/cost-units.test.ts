@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { machineMonthly, sqlTierMonthly } from "../src/plan/cost";
 import { deployTime } from "../src/plan/deploy-time";
 import type { Plan, PlannedResource } from "../src/plan/engine";
+import { plan } from "./helpers/plan";
 
 describe("price rules, against hand-computed values from data/prices.json", () => {
   it("uses listed machine prices, with the sustained-use price for N2", () => {
@@ -42,5 +43,23 @@ describe("deploy time", () => {
     // vpc 30 s, then the peering 60 s, then Cloud SQL 600 s.
     expect(d.totalSeconds).toBe(690);
     expect(d.criticalPath.map((s) => [s.name, s.seconds, s.finishesAt])).toEqual([["vpc", 30, 30], ["psa", 60, 90], ["sql", 600, 690]]);
+  });
+});
+
+describe("deploy time of each stage's first `pulumi up` (data/creation-times.json)", () => {
+  it.each([
+    // stage 1: VPC 30 s, subnet 20 s, the VM 30 s
+    ["stage1", "gcp:compute/instance:Instance", 30 + 20 + 30],
+    // stage 3: VPC 30 + PSA range 10 + peering 60 + Cloud SQL 600 + replica 400 + settings 5 + template 10 + MIG 60 + LB chain 4 x 15
+    ["stage3", "gcp:sql/databaseInstance:DatabaseInstance", 30 + 10 + 60 + 600 + 400 + 5 + 10 + 60 + 4 * 15],
+    // stage 4: the same to the settings, then the ws Deployment's rollout 120 s and its HPA 5 s
+    ["stage4", "gcp:sql/databaseInstance:DatabaseInstance", 30 + 10 + 60 + 600 + 400 + 5 + 120 + 5],
+  ])("%s: the critical path runs through %s, %i s", async (stack, through, seconds) => {
+    const d = deployTime(await plan(stack));
+    expect(d.criticalPath.map((s) => s.type)).toContain(through);
+    expect(d.totalSeconds).toBe(seconds);
+    expect(d.criticalPath.at(-1)!.finishesAt).toBe(seconds);
+    // Each step starts when the one before it ends: a chain, not a sum of unrelated resources.
+    d.criticalPath.forEach((s, i) => expect(s.finishesAt - s.seconds).toBe(i === 0 ? 0 : d.criticalPath[i - 1]!.finishesAt));
   });
 });
