@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   need=()
-  for pair in nginx:nginx redis-server:redis-server pgbouncer:pgbouncer promtool:prometheus amtool:prometheus-alertmanager \
+  for pair in nginx:nginx redis-server:redis-server pgbouncer:pgbouncer promtool:prometheus \
     shellcheck:shellcheck cloud-init:cloud-init docker-compose:docker-compose dot:graphviz systemd-analyze:systemd; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
   done
@@ -17,7 +17,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
     # Debian starts packaged services on install; the tests run their own on loopback ports.
-    for s in nginx redis-server postgresql pgbouncer prometheus prometheus-alertmanager; do
+    for s in nginx redis-server postgresql pgbouncer prometheus; do
       (systemctl stop "$s" || service "$s" stop) >/dev/null 2>&1 || true
     done
   fi
