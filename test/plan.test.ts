@@ -109,6 +109,18 @@ describe("npm run plan", () => {
     expect(j.outputs.stage).toBe(1);
   });
 
+  it("writes a large JSON record whole through a pipe (stage 4 in preview: hundreds of kB)", async () => {
+    const { stdout } = await run(tsx, ["src/cli/plan.ts", "--stack", "stage4", "--preview", "--json"], { cwd: projectDir, maxBuffer: 64 * 1024 * 1024 });
+    expect(stdout.length).toBeGreaterThan(256 * 1024);
+    const j = JSON.parse(stdout) as { stage: number; preview: boolean; resources: unknown[]; outputs: Record<string, unknown> };
+    expect(j.stage).toBe(4);
+    expect(j.preview).toBe(true);
+    expect(j.resources.length).toBeGreaterThan(300);
+    // Per key, as `pulumi preview` shows them: known outputs stay known beside the unknown ones.
+    expect(j.outputs.emailTopic).toBe("email-queue");
+    expect(j.outputs.databasePrivateIp).toBe("[unknown]");
+  });
+
   it("exits 2 on a bad config with one line per problem and no stack trace", async () => {
     const err = await run(tsx, ["src/cli/plan.ts", "--stack", "stage1", "--set", "stage=9"], { cwd: projectDir }).then(
       () => undefined,

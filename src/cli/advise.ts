@@ -5,7 +5,7 @@
  * change.
  */
 import { advise } from "../config/advice";
-import { parseArgs } from "./args";
+import { exitWhenFlushed, parseArgs } from "./args";
 
 export function runAdviseCli(argv: string[]): number {
   const args = parseArgs(argv, { flags: ["json"], values: ["users", "participants"] });
@@ -34,9 +34,9 @@ export function runAdviseCli(argv: string[]): number {
 
 if (require.main === module) {
   try {
-    process.exit(runAdviseCli(process.argv.slice(2)));
+    exitWhenFlushed(runAdviseCli(process.argv.slice(2)));
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n`);
-    process.exit(2);
+    exitWhenFlushed(2);
   }
 }

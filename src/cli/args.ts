@@ -27,3 +27,18 @@ export function parseArgs(argv: string[], known: { flags: string[]; values: stri
   }
   return out;
 }
+
+/**
+ * Exit with `code` once everything written to stdout and stderr has been handed to the OS. `process.exit()` right
+ * after a large write to a pipe would cut it off (at the pipe's 64 KiB), e.g. `npm run plan -- --json | jq`.
+ */
+export function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write("", done);
+  process.stderr.write("", done);
+}

@@ -11,7 +11,7 @@ import { planStack } from "../plan/engine";
 import { diffPlans } from "../plan/diff";
 import { formatDiff, formatTree } from "../plan/format";
 import { formatGuard, guardDiff } from "../plan/guard";
-import { parseArgs } from "./args";
+import { exitWhenFlushed, parseArgs } from "./args";
 import { ConfigError, parseConfig } from "../config/load";
 import { capacityOf } from "../config/capacity";
 import { estimateCost, formatCost } from "../plan/cost";
@@ -80,7 +80,7 @@ export function reportError(e: unknown): number {
 
 if (require.main === module) {
   runPlanCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => process.exit(reportError(e)),
+    (code) => exitWhenFlushed(code),
+    (e) => exitWhenFlushed(reportError(e)),
   );
 }

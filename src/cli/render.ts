@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { planStack } from "../plan/engine";
-import { parseArgs } from "./args";
+import { exitWhenFlushed, parseArgs } from "./args";
 import { reportError } from "./plan";
 
 export async function runRenderCli(argv: string[]): Promise<number> {
@@ -31,7 +31,7 @@ export async function runRenderCli(argv: string[]): Promise<number> {
 
 if (require.main === module) {
   runRenderCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => process.exit(reportError(e)),
+    (code) => exitWhenFlushed(code),
+    (e) => exitWhenFlushed(reportError(e)),
   );
 }
