@@ -118,8 +118,9 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   });
   outputs.registryUrl = registry.url;
 
-  // ── Media buckets, CDN and the global load balancer (stage 2 on) ─────────────────────────────────
+  // ── Media buckets and the CDN signing key (stage 2 on; before the VM, whose files and grants use them) ──
   // Buckets named <prefix>-static and <prefix>-media (global names: the prefix is unique per deployment).
+  // The load balancer that serves them is built after the backends (end of this file).
   const lbDomains = [c.domain, ...c.loadBalancer.extraDomains];
   if (c.loadBalancer.enabled && !c.media.enabled) {
     throw new Error("loadBalancer.enabled needs media.enabled: the load balancer serves /static/* and /media/* from the media buckets");
@@ -144,6 +145,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     if (media.signingKeySecretId) outputs.cdnSigningKeySecret = media.signingKeySecretId;
     if (media.keyName) outputs.cdnSigningKeyName = media.keyName;
   }
+
   // ── Single-VM platform (stages 1-2; retained, stopped, at stage 3) ───────────────────────────────
   const vm =
     vmPresent && vmIdentity
