@@ -36,6 +36,17 @@ describe("the offline plan records what the engine sees", () => {
     expect(get(p, "gcp:compute/network:Network", "network-vpc").protect).toBe(false);
   });
 
+  it.each(["stage1", "stage2", "stage3", "stage4"])("%s registers the same resources, options and dependencies in preview as in update (none inside apply())", async (stack) => {
+    const update = await plan(stack);
+    const preview = await plan(stack, { preview: true });
+    const shape = (p: typeof update) =>
+      p.resources
+        .map((r) => ({ urn: r.urn, parent: r.parent, protect: r.protect, retainOnDelete: r.retainOnDelete, dependencies: [...r.dependencies].sort(), aliases: r.aliases }))
+        .sort((a, b) => a.urn.localeCompare(b.urn));
+    expect(preview.resources.length).toBe(update.resources.length);
+    expect(shape(preview)).toEqual(shape(update));
+  });
+
   it("leaves computed outputs unknown in preview mode", async () => {
     const p = await plan("stage1", { preview: true });
     expect(p.preview).toBe(true);
