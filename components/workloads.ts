@@ -20,6 +20,11 @@ import {
 export interface WorkloadIdentitiesArgs {
   prefix: string;
   project: string;
+  /**
+   * Resources after which the project's workload pool `<project>.svc.id.goog` exists: the GKE clusters with
+   * Workload Identity. IAM refuses a binding that names the pool before ("Identity Pool does not exist").
+   */
+  workloadPoolReady: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -56,7 +61,7 @@ export class WorkloadIdentities extends pulumi.ComponentResource {
       new gcp.serviceaccount.IAMMember(
         `${name}-${key}-wi`,
         { serviceAccountId: sa.account.name, role: "roles/iam.workloadIdentityUser", member: `serviceAccount:${pool}[${ksa}]` },
-        { parent: this },
+        { parent: this, dependsOn: args.workloadPoolReady },
       );
     this.bindings = [
       ...WORKLOADS.map((w) => bind(w, this.accounts[w], `${APP_NAMESPACE}/${w}`)),

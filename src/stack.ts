@@ -511,7 +511,32 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   const gkeZones = (region: string) => zonesOf(region).slice(0, 3);
   const gkeRegions = k.enabled ? ctx.regions : [];
   if (k.enabled && !appSettings) throw new Error("kubernetes.enabled needs database.enabled and cache.enabled: the pods read the app settings secret");
-  const gkeIdentities = k.enabled ? new WorkloadIdentities("gke-identities", { prefix: c.prefix, project: c.project }) : undefined;
+  // One regional cluster per region (its workloads, through its own provider, further down). First: the project's
+  // workload pool `<project>.svc.id.goog` exists only once a cluster with Workload Identity does, and IAM refuses a
+  // workloadIdentityUser binding naming it before ("Identity Pool does not exist").
+  const clusters = gkeRegions.map(
+    (region, i) =>
+      new GkeCluster(`gke-${region}`, {
+        prefix: c.prefix,
+        labels: ctx.labels("gke"),
+        project: c.project,
+        region,
+        nodeZones: gkeZones(region),
+        network: network.network.id,
+        subnetwork: network.subnets[region]!.id,
+        masterCidr: masterCidr(k.masterCidrBase, i),
+        masterAuthorizedNetworks: k.masterAuthorizedNetworks.map((n) => ({ cidrBlock: n.cidr, displayName: n.name })),
+        releaseChannel: k.releaseChannel,
+        nodeMachineType: k.nodeMachineType,
+        nodesPerZoneMin: k.nodesPerZoneMin,
+        nodesPerZoneMax: k.nodesPerZoneMax,
+        maintenanceStartTime: k.maintenanceStartTime,
+        podPort: APP_PORT,
+      }),
+  );
+  const gkeIdentities = k.enabled
+    ? new WorkloadIdentities("gke-identities", { prefix: c.prefix, project: c.project, workloadPoolReady: clusters.map((cl) => cl.cluster) })
+    : undefined;
   const gkeEmails = gkeIdentities ? WORKLOADS.map((w) => gkeIdentities.accounts[w].email) : [];
   const gkeMembers = gkeIdentities ? WORKLOADS.map((w) => gkeIdentities.accounts[w].member) : [];
   // The pods read the settings JSON and Django's key (their ids are in the manifests) and the primary's password
@@ -708,27 +733,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     stage4Settings.fill(values);
   }
 
-  // One regional cluster per region, its workloads through its own provider, and the NEGs for the load balancer.
-  const clusters = gkeRegions.map(
-    (region, i) =>
-      new GkeCluster(`gke-${region}`, {
-        prefix: c.prefix,
-        labels: ctx.labels("gke"),
-        project: c.project,
-        region,
-        nodeZones: gkeZones(region),
-        network: network.network.id,
-        subnetwork: network.subnets[region]!.id,
-        masterCidr: masterCidr(k.masterCidrBase, i),
-        masterAuthorizedNetworks: k.masterAuthorizedNetworks.map((n) => ({ cidrBlock: n.cidr, displayName: n.name })),
-        releaseChannel: k.releaseChannel,
-        nodeMachineType: k.nodeMachineType,
-        nodesPerZoneMin: k.nodesPerZoneMin,
-        nodesPerZoneMax: k.nodesPerZoneMax,
-        maintenanceStartTime: k.maintenanceStartTime,
-        podPort: APP_PORT,
-      }),
-  );
+  // The NEGs for the load balancer come from each cluster's workloads (below).
   const workloads =
     gkeIdentities && appSettings
       ? clusters.map(

@@ -15,6 +15,7 @@ export const allowedExplicit: [RegExp, RegExp, string][] = [
   [/^gcp:databasemigrationservice\//, /^gcp:(sql|servicenetworking|compute\/firewall)/, "the migration job needs its destination, the peering and the firewall path"],
   [/^gcp:compute\/snapshot:Snapshot$/, /^gcp:compute\/instance:Instance$/, "the final snapshot is taken after the VM is stopped"],
   [/^kubernetes:/, /^gcp:(secretmanager\/(secretIamMember|secretVersion)|storage\/bucketIAMMember)/, "pods read their secrets and write the buckets at start: values and grants exist before them"],
+  [/^gcp:serviceaccount\/iAMMember:IAMMember$/, /^gcp:container\/cluster:Cluster$/, "the workload pool <project>.svc.id.goog exists once a cluster with Workload Identity does: IAM refuses the binding before"],
   [/^gcp:container\/nodePool:NodePool$/, /^gcp:projects\/iAMMember:IAMMember$/, "nodes write logs and pull images from their first boot: the node account's roles exist first"],
   [/^pulumi:providers:kubernetes$/, /^gcp:container\/nodePool:NodePool$/, "workloads are applied once the cluster has nodes to run them"],
   [/^gcp:redis\/cluster:Cluster$/, /^gcp:networkconnectivity\/serviceConnectionPolicy:ServiceConnectionPolicy$/, "Redis Cluster creates its PSC endpoints through the connection policy, which must exist first"],

@@ -107,6 +107,17 @@ describe("Workload Identity", () => {
     expect((ksa.inputs.metadata as any).annotations).toEqual({ "iam.gke.io/gcp-service-account": email("api") });
   });
 
+  it("the workloadIdentityUser bindings wait for the clusters: IAM refuses a member of the workload pool before one exists", async () => {
+    for (const preview of [false, true]) {
+      const p = await plan("stage4", { preview });
+      const clusters = ["us-central1", "europe-west1"].map((r) => get(p, "gcp:container/cluster:Cluster", `gke-${r}-cluster`).urn);
+      for (const w of ["api", "ws", "worker", "metrics-adapter"]) {
+        const deps = get(p, "gcp:serviceaccount/iAMMember:IAMMember", `gke-identities-${w}-wi`).dependencies;
+        expect(deps.filter((d) => d.includes("gcp:container/cluster:Cluster"))).toEqual(clusters);
+      }
+    }
+  });
+
   it("each identity reads the settings, Django's key and the database password secrets, nothing broader", async () => {
     const p = await plan("stage4");
     const all = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("gke-identities-"));
