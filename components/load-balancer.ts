@@ -328,9 +328,13 @@ export class LoadBalancer extends pulumi.ComponentResource {
     );
 
     // ── Cloud CDN backend buckets ──
-    const cdn = (days: number) => ({
+    // maxTtl exists only in CACHE_ALL_STATIC mode: the API rejects it with FORCE_CACHE_ALL ("max_ttl must be
+    // specified with CACHE_ALL_STATIC cache_mode only"), where defaultTtl is the TTL of every response; the
+    // provider strips it from the request, which would leave a diff on every preview.
+    const cdn = (mode: "CACHE_ALL_STATIC" | "FORCE_CACHE_ALL", days: number) => ({
+      cacheMode: mode,
       defaultTtl: days * DAY,
-      maxTtl: days * DAY,
+      ...(mode === "CACHE_ALL_STATIC" ? { maxTtl: days * DAY } : {}),
       clientTtl: days * DAY,
       // 404s cached briefly (Cloud CDN's negative-caching defaults), so a missing file cannot flood the bucket.
       negativeCaching: true,
@@ -346,7 +350,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         description: "Static files (/static/*) through Cloud CDN",
         enableCdn: true,
         // Seed "Enable CDN": static files cached 30 days. CACHE_ALL_STATIC caches CSS, JS, fonts and images.
-        cdnPolicy: { cacheMode: "CACHE_ALL_STATIC", ...cdn(args.staticCacheDays) },
+        cdnPolicy: cdn("CACHE_ALL_STATIC", args.staticCacheDays),
         compressionMode: "AUTOMATIC",
       },
       child,
@@ -362,8 +366,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         // are cached, not only the types CACHE_ALL_STATIC recognises; the bucket holds nothing per-user. A deleted
         // upload stays cached up to the TTL unless invalidated (gcloud compute url-maps invalidate-cdn-cache).
         cdnPolicy: {
-          cacheMode: "FORCE_CACHE_ALL",
-          ...cdn(args.mediaCacheDays),
+          ...cdn("FORCE_CACHE_ALL", args.mediaCacheDays),
           // Signed responses: clients may reuse them this long (Cloud CDN's default is 3600 s).
           ...(args.signedMedia ? { signedUrlCacheMaxAgeSec: args.signedUrlCacheMaxAgeSec ?? 3600 } : {}),
         },
