@@ -143,3 +143,18 @@ describe("npm run plan", () => {
     expect(err?.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe("the recording engine refuses what the real engine refuses", () => {
+  it("a second resource with the same URN", async () => {
+    const { planStack } = await import("../src/plan/engine");
+    const gcp = await import("@pulumi/gcp");
+    const main = async () => {
+      new gcp.compute.Network("same", { autoCreateSubnetworks: false });
+      new gcp.compute.Network("same", { autoCreateSubnetworks: false });
+      return {};
+    };
+    await expect(planStack({ stack: "stage1", projectDir, program: { project: "course-organizer", main } })).rejects.toThrow(
+      "Duplicate resource URN 'urn:pulumi:stage1::course-organizer::gcp:compute/network:Network::same'",
+    );
+  });
+});

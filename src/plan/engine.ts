@@ -79,6 +79,8 @@ const MockMonitorBase = MockMonitor as unknown as new (mocks: pulumi.runtime.Moc
 
 class RecordingMonitor extends MockMonitorBase {
   public readonly records: PlannedResource[] = [];
+  /** What the real engine would refuse; the plan fails with these. */
+  public readonly failures: string[] = [];
 
   /** Real URNs leave the root Stack out of the type chain. */
   newUrn(parent: string, type: string, name: string): string {
@@ -105,6 +107,12 @@ class RecordingMonitor extends MockMonitorBase {
       return `spec(name=${s.getName() || "-"}, type=${s.getType() || "-"}, parent=${s.getNoparent() ? "none" : s.getParenturn() || "-"})`;
     });
     const timeouts = req.getCustomtimeouts?.();
+    if (this.records.some((r) => r.urn === urn)) {
+      // The engine refuses a second resource with the same URN (same type, name and parent type chain): the plan
+      // fails with its message once the program has run (answering with an error here would leave the SDK's
+      // output promises rejected with no one to catch them).
+      this.failures.push(`Duplicate resource URN '${urn}'; try giving it a unique name`);
+    }
     if (type !== "pulumi:pulumi:Stack") {
       this.records.push({
         urn,
@@ -188,6 +196,7 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
       const outputs = (await pulumi.runtime.runInPulumiStack(main)) as Record<string, unknown> | undefined;
       await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
       const rendered = takeRenderedFiles();
+      if (monitor.failures.length > 0) throw new Error(monitor.failures.join("\n"));
       // In preview the stack's whole output object is unknown when any one value is; the engine (and this plan)
       // keeps the known keys, as `pulumi preview` shows them.
       const stackOutputs = monitor.stackOutputs ?? (plain(outputs ?? {}) as Record<string, unknown>) ?? {};
