@@ -141,8 +141,18 @@ export function containingCidr(ip: string, prefixLength: number): string {
   return `${[24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) % 256).join(".")}/${prefixLength}`;
 }
 
+/**
+ * A new replica's disk (GB): the primary's current size as the provider reports it, never below the configured
+ * initial size. Cloud SQL refuses a replica smaller than its primary, and auto-resize only ever grows the primary.
+ */
+export function replicaDiskGb(diskGb: number, primaryReportedGb: number | undefined): number {
+  return Math.max(diskGb, primaryReportedGb ?? 0);
+}
+
 /** Validation of the args: errors name the field. */
-export function databaseProblems(args: Pick<DatabaseArgs, "databases" | "userName" | "replicas" | "maintenanceHour" | "backupStartTime">): string[] {
+export function databaseProblems(
+  args: Pick<DatabaseArgs, "databases" | "userName" | "replicas" | "maintenanceHour" | "backupStartTime" | "pitrDays" | "backupRetainedCount">,
+): string[] {
   const p: string[] = [];
   const ident = /^[a-z_][a-z0-9_]{0,62}$/;
   if (args.databases.length === 0) p.push("databases: empty; list the application's database");
@@ -154,6 +164,14 @@ export function databaseProblems(args: Pick<DatabaseArgs, "databases" | "userNam
   for (const k of keys) if (!/^[a-z0-9][a-z0-9-]*$/.test(k)) p.push(`replicas: key ${JSON.stringify(k)} must be lowercase letters, digits and hyphens`);
   if (args.maintenanceHour < 0 || args.maintenanceHour > 23) p.push(`maintenanceHour: ${args.maintenanceHour} is not in 0..23`);
   if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.backupStartTime)) p.push(`backupStartTime: ${JSON.stringify(args.backupStartTime)} is not HH:MM`);
+  // Cloud SQL refuses both at create/update time ("The number of transaction log retention days must be between
+  // 1 and 7" on the ENTERPRISE edition this component sets; "backup retention should be > transaction log retention").
+  if (!Number.isInteger(args.pitrDays) || args.pitrDays < 1 || args.pitrDays > 7) {
+    p.push(`pitrDays: ${args.pitrDays} is not in 1..7 (the ENTERPRISE edition keeps at most 7 days of transaction logs)`);
+  }
+  if (args.backupRetainedCount <= args.pitrDays) {
+    p.push(`backupRetainedCount: ${args.backupRetainedCount} must be greater than pitrDays (${args.pitrDays}); Cloud SQL refuses a shorter backup retention`);
+  }
   return p;
 }
 
@@ -309,6 +327,7 @@ export class Database extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const primaryDiskGb = this.instance.settings.apply((s) => replicaDiskGb(args.diskGb, s?.diskSize));
     // Replicas cannot exist while the primary is a demoted migration destination.
     this.replicas = migrating
       ? []
@@ -329,8 +348,10 @@ export class Database extends pulumi.ComponentResource {
                 edition: "ENTERPRISE",
                 availabilityType: "ZONAL",
                 diskType: "PD_SSD",
-                // At least the primary's size (a smaller replica disk is refused); auto-resize follows growth.
-                diskSize: args.diskGb,
+                // At least the primary's current size (a replica smaller than its primary is refused). Replicas are
+                // added at later stages, after auto-resize may have grown the primary past diskGb: take the size the
+                // provider last read (`pulumi up --refresh` makes it current); auto-resize follows growth afterwards.
+                diskSize: primaryDiskGb,
                 diskAutoresize: true,
                 diskAutoresizeLimit: args.diskAutoresizeLimitGb,
                 insightsConfig,

@@ -8,7 +8,7 @@ import { get, ofType, plan } from "./helpers/plan";
 import { diffPlans, gcpFacts } from "../src/plan/diff";
 import { formatDiff } from "../src/plan/format";
 import { guardDiff } from "../src/plan/guard";
-import { containingCidr, databaseFlags, databaseProblems } from "../components/database";
+import { containingCidr, databaseFlags, databaseProblems, replicaDiskGb } from "../components/database";
 
 const SQL = "gcp:sql/databaseInstance:DatabaseInstance";
 const PSA = "urn:pulumi:stage3::course-organizer::course-organizer:network:Network$gcp:servicenetworking/connection:Connection::network-psa";
@@ -96,6 +96,8 @@ describe("Cloud SQL primary at stage 3", () => {
       userLabels: { ...labels, "replica-of": "co-db" },
     });
     expect(r.retainOnDelete).toBe(true);
+    // Its disk follows the primary's reported size (auto-resize may have grown it before the replica is added).
+    expect(r.propertyDependencies.settings).toContain(get(p, SQL, "database-primary").urn);
   });
 
   it("creates the app's database (protected) and user, the password generated into Secret Manager", async () => {
@@ -303,6 +305,12 @@ describe("pure helpers", () => {
     ]);
   });
 
+  it("replicaDiskGb sizes a new replica to the primary's current, auto-resized disk", () => {
+    expect(replicaDiskGb(100, 100)).toBe(100);
+    expect(replicaDiskGb(100, 340)).toBe(340);
+    expect(replicaDiskGb(100, undefined)).toBe(100);
+  });
+
   it("containingCidr gives the Private Service Access range around an address", () => {
     expect(containingCidr("10.100.180.36", 16)).toBe("10.100.0.0/16");
     expect(containingCidr("10.100.180.36", 20)).toBe("10.100.176.0/20");
@@ -321,12 +329,25 @@ describe("pure helpers", () => {
         ],
         maintenanceHour: 24,
         backupStartTime: "2:00",
+        pitrDays: 7,
+        backupRetainedCount: 14,
       }),
     ).toEqual([
       'databases: "Course-Organizer" is not a lowercase PostgreSQL identifier',
       'replicas: key "0" is used twice; keys name the replicas and must be unique',
       "maintenanceHour: 24 is not in 0..23",
       'backupStartTime: "2:00" is not HH:MM',
+    ]);
+  });
+
+  it("databaseProblems refuses the PITR and backup retention Cloud SQL (ENTERPRISE) rejects", () => {
+    const ok = { databases: ["course_organizer"], userName: "course_organizer", maintenanceHour: 4, backupStartTime: "02:00" };
+    expect(databaseProblems({ ...ok, pitrDays: 7, backupRetainedCount: 14 })).toEqual([]);
+    expect(databaseProblems({ ...ok, pitrDays: 14, backupRetainedCount: 30 })).toEqual([
+      "pitrDays: 14 is not in 1..7 (the ENTERPRISE edition keeps at most 7 days of transaction logs)",
+    ]);
+    expect(databaseProblems({ ...ok, pitrDays: 7, backupRetainedCount: 7 })).toEqual([
+      "backupRetainedCount: 7 must be greater than pitrDays (7); Cloud SQL refuses a shorter backup retention",
     ]);
   });
 });
