@@ -117,6 +117,14 @@ describe("deploy.yml", () => {
     expect(pulumi.with).toMatchObject({ command: "up", "stack-name": "${{ matrix.stack }}", policyPacks: "policy" });
   });
 
+  it.each(["preview", "up"])("%s: gcloud with gke-gcloud-auth-plugin before Pulumi (stage 4's Kubernetes provider execs it)", (job) => {
+    const steps = jobs[job].steps as any[];
+    const gcloud = steps.findIndex((s) => s.uses === "google-github-actions/setup-gcloud@v2");
+    expect(steps[gcloud]?.with).toEqual({ install_components: "gke-gcloud-auth-plugin" });
+    expect(gcloud).toBeGreaterThan(steps.findIndex((s) => s.uses === "google-github-actions/auth@v2"));
+    expect(gcloud).toBeLessThan(steps.findIndex((s) => s.uses === "pulumi/actions@v6"));
+  });
+
   it("never uses a JSON key: no credentials_json anywhere, id-token only where Google auth runs", () => {
     for (const f of files) {
       expect(text(f)).not.toMatch(/credentials_json|GOOGLE_CREDENTIALS|service_account_key/);
