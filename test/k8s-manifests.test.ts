@@ -142,6 +142,8 @@ describe("the seed's Deployment (kubernetes/api-deployment.yaml)", () => {
   it("reads its settings from Secret Manager in an init container, into memory", () => {
     const d = deploymentManifest(args("us-central1"), "api");
     const init = spec(d).template.spec.initContainers[0];
+    // Google deletes google-cloud-cli versions older than a year: a pinned tag (502.0.0-slim) no longer pulls.
+    expect(init.image).toBe("gcr.io/google.com/cloudsdktool/google-cloud-cli:stable");
     expect(init.env).toEqual([
       { name: "SECRET_0", value: "co-app-settings" },
       { name: "SECRET_1", value: "co-django-secret-key" },

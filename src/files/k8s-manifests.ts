@@ -18,8 +18,13 @@ export const ADAPTER_NAMESPACE = "custom-metrics";
 export const ADAPTER_NAME = "custom-metrics-stackdriver-adapter";
 /** Google's release of the adapter (k8s-stackdriver, deploy/production/adapter_new_resource_model.yaml), pinned. */
 export const ADAPTER_IMAGE = "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.15.1-gke.0";
-/** gcloud for the init container that fetches the settings secret (pinned; the slim image carries `gcloud secrets`). */
-export const CLOUD_SDK_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:502.0.0-slim";
+/**
+ * gcloud for the init container that fetches the settings secret. Google's `:stable` image (its default since
+ * July 2024, replacing `:slim`), by its floating tag on purpose: the google-cloud-cli repository deletes every
+ * version older than one year, so a pinned `<version>-stable` would stop pulling a year after it was written and
+ * every new pod would hang in Init:ImagePullBackOff. The init container runs one `gcloud secrets versions access`.
+ */
+export const CLOUD_SDK_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:stable";
 /** The seed's probe and serving port (livenessProbe/readinessProbe httpGet port 8080). */
 export const APP_PORT = 8080;
 /** Prometheus metrics of the app (django-prometheus), kept off the serving port so the load balancer never exposes it. */
