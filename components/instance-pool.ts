@@ -111,6 +111,16 @@ export function rollingUpdateNumbers(zones: number): { maxSurgeFixed: number; ma
   return { maxSurgeFixed: zones, maxUnavailableFixed: 0 };
 }
 
+/**
+ * The group's delete timeout. Deleting a group deletes its instances and GCE honours their graceful shutdown
+ * (regionInstanceGroupManagers.delete has `noGracefulShutdown` to skip it), so the delete operation lasts the whole
+ * shutdown window; the provider's default delete timeout of 15 minutes would fail a `pulumi destroy` (or the
+ * removal of a bridge region) of a 31-minute drain. The window plus those 15 minutes; undefined without a window.
+ */
+export function groupDeleteTimeout(gracefulShutdownSeconds?: number): string | undefined {
+  return gracefulShutdownSeconds ? `${Math.ceil(gracefulShutdownSeconds / 60) + 15}m` : undefined;
+}
+
 /** Validate the args: messages name the field, the value and what is allowed. */
 export function instancePoolProblems(a: Pick<InstancePoolArgs, "zones" | "region" | "autoscaling" | "gracefulShutdownSeconds" | "healthCheck">): string[] {
   const p: string[] = [];
@@ -288,7 +298,11 @@ export class InstancePool extends pulumi.ComponentResource {
         // The autoscaler owns the size; Pulumi must not fight it.
         waitForInstances: false,
       },
-      { parent: this, ignoreChanges: ["targetSize"] },
+      {
+        parent: this,
+        ignoreChanges: ["targetSize"],
+        ...(groupDeleteTimeout(args.gracefulShutdownSeconds) ? { customTimeouts: { delete: groupDeleteTimeout(args.gracefulShutdownSeconds) } } : {}),
+      },
     );
     this.instanceGroup = this.manager.instanceGroup;
 

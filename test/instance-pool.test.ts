@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { get, ofType, plan } from "./helpers/plan";
 import { gcpFacts, normPath } from "../src/plan/diff";
 import { SECRET_MARK, type Plan } from "../src/plan/engine";
-import { instancePoolProblems, rollingUpdateNumbers } from "../components/instance-pool";
+import { groupDeleteTimeout, instancePoolProblems, rollingUpdateNumbers } from "../components/instance-pool";
 import { WEBSOCKET_METRIC } from "../components/monitoring";
 import { WS_CONNECTIONS_METRIC } from "../src/files/app-instance";
 
@@ -103,6 +103,8 @@ describe("stage 3: the HTTP pool (Gunicorn)", () => {
     expect(m.inputs).toEqual(group("http", 8000, expect.stringMatching(/\/regions\/us-central1\/instanceTemplates\/co-http-[0-9a-f]{6}$/)));
     expect(m.dependencies).toContain(get(p, T.template, "http-pool-template").urn);
     expect(m.ignoreChanges).toEqual(["targetSize"]);
+    // No graceful shutdown window: the provider's default timeouts.
+    expect(m.customTimeouts).toBeUndefined();
     expect(get(p, T.health, "http-pool-health").inputs).toEqual({
       name: "co-http-health",
       description: "HTTP pool (Gunicorn): HTTP /api/health on 8000",
@@ -243,6 +245,13 @@ describe("across stages and modes", () => {
 });
 
 describe("the pool's rules", () => {
+  it("the group's delete outlasts its instances' graceful shutdown window", () => {
+    expect(groupDeleteTimeout(1860)).toBe("46m");
+    expect(groupDeleteTimeout(3600)).toBe("75m");
+    expect(groupDeleteTimeout(61)).toBe("17m");
+    expect(groupDeleteTimeout(undefined)).toBeUndefined();
+  });
+
   it("regional rolling updates: surge one per zone, nothing unavailable", () => {
     expect(rollingUpdateNumbers(3)).toEqual({ maxSurgeFixed: 3, maxUnavailableFixed: 0 });
     expect(rollingUpdateNumbers(4)).toEqual({ maxSurgeFixed: 4, maxUnavailableFixed: 0 });

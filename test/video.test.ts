@@ -124,6 +124,8 @@ describe("stage 3: the Videobridge pool", () => {
       autoHealingPolicies: { healthCheck: `projects/${P}/global/healthChecks/co-jvb-us-central1-health`, initialDelaySec: 600 },
       updatePolicy: { type: "PROACTIVE", replacementMethod: "SUBSTITUTE", maxSurgeFixed: 3, maxUnavailableFixed: 0 },
     });
+    // Deleting the group waits for every bridge's 1860 s graceful shutdown: 31 min + the provider's 15 min default.
+    expect(m.customTimeouts).toEqual({ create: undefined, update: undefined, delete: "46m" });
     expect(get(p, T.health, "video-bridges-us-central1-pool-health").inputs.httpHealthCheck).toEqual({ port: 8080, requestPath: "/about/health", portSpecification: "USE_FIXED_PORT" });
     expect(get(p, T.firewall, "video-bridges-us-central1-fw-health").inputs).toMatchObject({
       allows: [{ protocol: "tcp", ports: ["8080"] }],
