@@ -67,6 +67,12 @@ export interface LoadBalancerArgs {
    * several targets splits its traffic by their weights (weightedBackendServices).
    */
   routes: { default: RouteArgs; api?: RouteArgs; ws?: RouteArgs };
+  /**
+   * Hosts whose every path goes to one route, ahead of the path rules (stage 2: the meet domain, Jitsi on the VM,
+   * to routes.ws: Jitsi's /xmpp-websocket and /colibri-ws/ are WebSockets the default route's 30 s timeout would
+   * cut, and its own /static/ is not Django's). Each host must be one of `domains` (its certificate). @default []
+   */
+  hostRoutes?: { host: string; route: "default" | "api" | "ws" }[];
   /** Cloud Armor: requests per minute per client IP before throttling with 429. */
   rateLimitPerMinute: number;
   /** Share of requests logged by the backend services (0-1). */
@@ -102,6 +108,11 @@ export function loadBalancerProblems(a: LoadBalancerArgs): string[] {
   if (a.signedMedia && !a.signingKey) problems.push("signingKey: required when signedMedia is true");
   if (a.logSampleRate < 0 || a.logSampleRate > 1) problems.push(`logSampleRate ${a.logSampleRate}: a share between 0 and 1`);
   if (a.rateLimitPerMinute < 1) problems.push(`rateLimitPerMinute ${a.rateLimitPerMinute}: at least 1`);
+  for (const h of a.hostRoutes ?? []) {
+    if (!a.domains.includes(h.host)) problems.push(`hostRoutes[${h.host}]: not in domains, so no certificate would cover it`);
+    if (!a.routes[h.route]) problems.push(`hostRoutes[${h.host}].route ${h.route}: no such route`);
+  }
+  if (new Set((a.hostRoutes ?? []).map((h) => h.host)).size !== (a.hostRoutes ?? []).length) problems.push("hostRoutes: a host listed twice");
   for (const [route, r] of Object.entries(a.routes) as [string, RouteArgs | undefined][]) {
     if (!r) continue;
     const at = `routes.${route}`;
@@ -178,8 +189,8 @@ export interface DnsAuthorizationRecord {
  * - one backend service per (route, target), each with its HTTP health check, the route's timeout, affinity and
  *   draining, sampled request logs, CDN off (the API is never cached) and the Cloud Armor policy;
  * - the URL map: `/api/*` -> routes.api, `/ws/*` -> routes.ws, `/static/*` and `/media/*` -> the buckets,
- *   everything else -> routes.default. A route with several targets uses `routeAction.weightedBackendServices`
- *   with their weights: that is the stage 3 -> 4 cut-over (instance groups and GKE NEGs side by side, the GKE
+ *   everything else -> routes.default; a host in hostRoutes (stage 2's meet domain) goes whole to its route. A
+ *   route with several targets uses `routeAction.weightedBackendServices` with their weights: that is the stage 3 -> 4 cut-over (instance groups and GKE NEGs side by side, the GKE
  *   share raised step by step, loadBalancer.gkeTrafficPercent), an in-place URL map update each time.
  *
  * The address, certificate map, certificates and URL maps keep their child names at every stage; later stages
@@ -453,19 +464,23 @@ export class LoadBalancer extends pulumi.ComponentResource {
       { paths: ["/static/*"], service: this.staticBackend.id },
       { paths: ["/media/*"], service: this.mediaBackend.id },
     ];
-    const defaults = "service" in def ? { defaultService: def.service } : { defaultRouteAction: def.routeAction };
+    const defaultsOf = (to: ReturnType<typeof serviceOf>) => ("service" in to ? { defaultService: to.service } : { defaultRouteAction: to.routeAction });
+    const defaults = defaultsOf(def);
+    // A host rule per whole-host route; "*" (the app's path rules) takes every other host.
+    const hosts = (args.hostRoutes ?? []).map((h) => ({ ...h, matcher: `host-${domainSlug(h.host)}`, to: serviceOf(h.route) }));
     this.urlMap = new gcp.compute.URLMap(
       `${name}-url-map`,
       {
         name: p("url-map"),
         description: "Course Organizer: /api, /ws, /static, /media and the app",
         ...defaults,
-        hostRules: [{ hosts: ["*"], pathMatcher: "app" }],
-        pathMatchers: [{ name: "app", ...defaults, pathRules }],
-        // Checked by GCP on every update: the CDN paths reach their buckets.
+        hostRules: [...hosts.map((h) => ({ hosts: [h.host], pathMatcher: h.matcher })), { hosts: ["*"], pathMatcher: "app" }],
+        pathMatchers: [...hosts.map((h) => ({ name: h.matcher, ...defaultsOf(h.to) })), { name: "app", ...defaults, pathRules }],
+        // Checked by GCP on every update: the CDN paths reach their buckets, a whole-host route its service.
         tests: [
           { host: args.domains[0]!, path: "/static/app.css", service: this.staticBackend.id },
           { host: args.domains[0]!, path: "/media/file.pdf", service: this.mediaBackend.id },
+          ...hosts.flatMap((h) => ("service" in h.to ? [{ host: h.host, path: "/static/app.css", service: h.to.service }] : [])),
         ],
       },
       child,

@@ -805,7 +805,11 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           prefix: c.prefix,
           project: c.project,
           labels: ctx.labels("load-balancer"),
-          domains: lbDomains,
+          // The meet domain has a certificate at every stage with a load balancer (a protected certificate cannot
+          // leave at the stage 2 -> 3 move), but a host rule only while Jitsi runs on the VM behind it (stage 2:
+          // the VM's 443 is closed to the internet); from stage 3 the signaling VM serves it on its own address.
+          domains: [...new Set([...lbDomains, c.meetDomain])],
+          hostRoutes: lbBackends.vm ? [{ host: c.meetDomain, route: "ws" }] : [],
           staticBucketName: media.staticBucket.name,
           mediaBucketName: media.mediaBucket.name,
           staticCacheDays: c.media.staticCacheDays,

@@ -44,6 +44,9 @@ const STABLE: [string, string][] = [
   [T.certMap, "lb-cert-map"],
   [T.cert, "lb-cert-courses-example-org"],
   [T.dnsAuth, "lb-dns-auth-courses-example-org"],
+  // The meet domain's certificate too: a protected certificate leaving the program would stop the move.
+  [T.cert, "lb-cert-meet-courses-example-org"],
+  [T.dnsAuth, "lb-dns-auth-meet-courses-example-org"],
   [T.urlMap, "lb-url-map"],
   [T.urlMap, "lb-http-redirect"],
   [T.httpsProxy, "lb-https-proxy"],
@@ -102,7 +105,26 @@ describe("stage 2: the global entry", () => {
     // The CNAME the DNS section (or the registrar) creates so the certificate issues and renews.
     expect(p.outputs.dnsAuthorizationRecords).toEqual([
       { domain: "courses.example.org", name: "_acme-challenge.courses.example.org.", type: "CNAME", data: expect.stringMatching(/\.authorize\.certificatemanager\.goog\.$/) },
+      { domain: "meet.courses.example.org", name: "_acme-challenge.meet.courses.example.org.", type: "CNAME", data: expect.stringMatching(/\.authorize\.certificatemanager\.goog\.$/) },
     ]);
+  });
+
+  it("covers the meet domain too: at stage 2 Jitsi runs on the VM, whose 443 only the load balancer reaches", async () => {
+    const p = await plan("stage2");
+    stateful(get(p, T.dnsAuth, "lb-dns-auth-meet-courses-example-org"));
+    const cert = get(p, T.cert, "lb-cert-meet-courses-example-org");
+    stateful(cert);
+    expect(cert.inputs.managed).toEqual({
+      domains: ["meet.courses.example.org"],
+      dnsAuthorizations: [`${PROJ}/locations/global/dnsAuthorizations/co-dns-auth-meet-courses-example-org`],
+    });
+    expect(get(p, T.certEntry, "lb-cert-entry-meet-courses-example-org").inputs).toEqual({
+      name: "co-cert-entry-meet-courses-example-org",
+      map: "co-cert-map",
+      hostname: "meet.courses.example.org",
+      certificates: [`${PROJ}/locations/global/certificates/co-cert-meet-courses-example-org`],
+      labels: labels(2),
+    });
   });
 
   it("terminates TLS with the certificate map and a MODERN TLS 1.2+ policy; HTTP only redirects (301) to HTTPS", async () => {
@@ -207,8 +229,14 @@ describe("stage 2: the global entry", () => {
       name: "co-url-map",
       description: "Course Organizer: /api, /ws, /static, /media and the app",
       defaultService: def,
-      hostRules: [{ hosts: ["*"], pathMatcher: "app" }],
+      // Jitsi's host goes whole to the 3600 s service: /xmpp-websocket and /colibri-ws/ are WebSockets, and its
+      // /static/ is jitsi-web's, not the Django bucket.
+      hostRules: [
+        { hosts: ["meet.courses.example.org"], pathMatcher: "host-meet-courses-example-org" },
+        { hosts: ["*"], pathMatcher: "app" },
+      ],
       pathMatchers: [
+        { name: "host-meet-courses-example-org", defaultService: svc("co-be-ws-vm") },
         {
           name: "app",
           defaultService: def,
@@ -222,6 +250,7 @@ describe("stage 2: the global entry", () => {
       tests: [
         { host: "courses.example.org", path: "/static/app.css", service: bb("co-static-cdn") },
         { host: "courses.example.org", path: "/media/file.pdf", service: bb("co-media-cdn") },
+        { host: "meet.courses.example.org", path: "/static/app.css", service: svc("co-be-ws-vm") },
       ],
     });
   });
@@ -261,7 +290,7 @@ describe("a new domain", () => {
     stateful(cert);
     expect((cert.inputs.managed as Record<string, unknown>).domains).toEqual(["www.courses.example.org"]);
     expect(get(after, T.certEntry, "lb-cert-entry-www-courses-example-org").inputs.hostname).toBe("www.courses.example.org");
-    expect((after.outputs.dnsAuthorizationRecords as { domain: string }[]).map((r) => r.domain)).toEqual(["courses.example.org", "www.courses.example.org"]);
+    expect((after.outputs.dnsAuthorizationRecords as { domain: string }[]).map((r) => r.domain)).toEqual(["courses.example.org", "www.courses.example.org", "meet.courses.example.org"]);
   });
 });
 
@@ -283,6 +312,8 @@ describe("stage moves", () => {
     expect([ws.timeoutSec, ws.sessionAffinity, ws.connectionDrainingTimeoutSec]).toEqual([3600, "CLIENT_IP", 300]);
     const api = get(to, T.backendService, "lb-be-api-mig").inputs;
     expect([api.timeoutSec, api.sessionAffinity]).toEqual([30, "NONE"]);
+    // From stage 3 the signaling VM serves the meet domain on its own address: no host rule, the certificate idle.
+    expect(get(to, T.urlMap, "lb-url-map").inputs.hostRules).toEqual([{ hosts: ["*"], pathMatcher: "app" }]);
   });
 
   // Needs the stage-4 GKE NEGs registered in lbBackends.gke.
@@ -415,6 +446,10 @@ describe("argument checks", () => {
     expect(loadBalancerProblems(withRoute({ targets: [{ ...target, groups: [{ group: "g", kind: "instanceGroup", maxConnectionsPerInstance: 1000 }] }] }))[0]).toMatch(
       /^routes\.default\.targets\[vm\]\.groups\[0\]\.maxConnectionsPer\*: CONNECTION balancing is for proxy Network LBs/,
     );
+    expect(loadBalancerProblems({ ...ok, hostRoutes: [{ host: "meet.example.org", route: "ws" }] })).toEqual([
+      "hostRoutes[meet.example.org]: not in domains, so no certificate would cover it",
+      "hostRoutes[meet.example.org].route ws: no such route",
+    ]);
   });
   it("names resources after domains", () => {
     expect(domainSlug("www.Courses.example.org")).toBe("www-courses-example-org");
