@@ -52,10 +52,12 @@ export interface VideoBridgePoolArgs {
  * sends its media to that bridge's own advertised address on UDP 10000. A load balancer would spread packets of
  * one conference over several bridges that do not share its state, and hide the per-bridge address ICE needs.
  *
- * Removal drains: the template enables GCE's graceful shutdown for `drainSeconds + 60` seconds and sets the
- * `shutdown-script` metadata to the drain script (graceful-shutdown call, then wait for the last conference), so
- * the autoscaler's scale-in (one bridge per `drainSeconds`), a rolling update or a repair never cuts a call short
- * within that window.
+ * Removal drains: the template enables GCE's graceful shutdown for `drainSeconds + 60` seconds, and each bridge's
+ * co-drain-watch.service runs the drain script (graceful-shutdown call, then wait for the last conference) as soon
+ * as the metadata server shows the instance in PENDING_STOP, so the autoscaler's scale-in (one bridge per
+ * `drainSeconds`), a rolling update or a repair never cuts a call short within that window. The `shutdown-script`
+ * metadata runs the same drain as a fallback only: GCE runs shutdown scripts after the graceful window, in the
+ * ordinary ~90 s before power-off.
  *
  * Cost: n2-highcpu-8 $209.35/month on demand in us-central1, $167.52 with sustained use (data/prices.json; seed:
  * ~$200/instance) per bridge; an in-use external IP $3.65/month each; media egress dominates at scale.

@@ -1,7 +1,8 @@
 /**
  * Jitsi from stage 3 on: the signaling VM (web, Prosody, Jicofo) and a Videobridge pool per region (seed "Dedicated
  * Jitsi Infrastructure", "Jitsi Scaling"): exact inputs, no load balancer in front of the bridges, the files through
- * cloud-init, docker-compose and shellcheck, and the drain script against a stub bridge on loopback (18213-18214).
+ * cloud-init, docker-compose and shellcheck, the drain script against a stub bridge and the graceful-shutdown watch
+ * against a stub metadata server on loopback (18213-18215).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
@@ -12,7 +13,7 @@ import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { file, get, ofType, plan } from "./helpers/plan";
 import { SECRET_MARK } from "../src/plan/engine";
-import { drainScript } from "../src/files/jitsi";
+import { drainScript, shutdownWatchScript } from "../src/files/jitsi";
 
 const T = {
   instance: "gcp:compute/instance:Instance",
@@ -31,7 +32,7 @@ const P = "course-organizer-demo";
 const NET = `projects/${P}/global/networks/co-vpc`;
 const subnet = (r: string) => `projects/${P}/regions/${r}/subnetworks/co-subnet-${r}`;
 const labels = (component: string, stage = 3) => ({ app: "course-organizer", component, stage: String(stage), "managed-by": "pulumi" });
-const PORTS = { bridge: 18213, absent: 18214 };
+const PORTS = { bridge: 18213, absent: 18214, metadata: 18215 };
 
 let dir = "";
 beforeAll(() => {
@@ -246,7 +247,7 @@ describe.each([
     expect(dc.status).toBe(0);
     expect(run("docker-compose", ["-f", join(root, "docker-compose.yml"), "config", "-q"], {}, root).status).not.toBe(0);
     const scripts = files.filter((f) => f.path.endsWith(".sh"));
-    expect(scripts.length).toBeGreaterThanOrEqual(role === "jitsi-signaling" ? 1 : 3);
+    expect(scripts.length).toBeGreaterThanOrEqual(role === "jitsi-signaling" ? 1 : 4);
     for (const s of scripts) {
       const r = run("shellcheck", ["-S", "style", join(root, s.path)]);
       expect(r.out, s.path).toBe("");
@@ -261,12 +262,63 @@ describe.each([
     chmodSync(docker, 0o755);
     for (const f of scripts) chmodSync(join(root, f.path), 0o755);
     const units = files.filter((f) => f.path.startsWith("systemd/"));
-    expect(units.map((u) => u.path).sort()).toEqual(["systemd/co-jitsi.service", "systemd/co-secrets.service"]);
+    // Bridges also watch for GCE's graceful shutdown: the shutdown-script and ExecStop only run after its window.
+    expect(units.map((u) => u.path).sort()).toEqual(
+      role === "jitsi-signaling"
+        ? ["systemd/co-jitsi.service", "systemd/co-secrets.service"]
+        : ["systemd/co-drain-watch.service", "systemd/co-jitsi.service", "systemd/co-secrets.service"],
+    );
+    if (role !== "jitsi-signaling") {
+      const userData = parse(file(p, role, "cloud-init/user-data.yaml"));
+      expect(userData.runcmd.slice(-2)).toEqual([
+        ["systemctl", "enable", "co-secrets.service", "co-jitsi.service", "co-drain-watch.service"],
+        ["systemctl", "start", "co-jitsi.service", "co-drain-watch.service"],
+      ]);
+      expect(file(p, role, "systemd/co-drain-watch.service")).toContain("ExecStart=/opt/jitsi/bin/watch-shutdown.sh\n");
+    }
     for (const u of units) writeFileSync(join(unitDir, u.path.slice(8)), u.content.replaceAll("/opt/jitsi/bin", join(root, "bin")).replaceAll("/usr/bin/docker", docker));
     writeFileSync(join(unitDir, "docker.service"), `[Unit]\nDescription=stub\n[Service]\nExecStart=${docker}\n`);
     const v = run("systemd-analyze", ["verify", "--man=no", ...units.map((u) => u.path.slice(8))], { SYSTEMD_UNIT_PATH: `${unitDir}:` });
     expect(v.out).toBe("");
     expect(v.status).toBe(0);
+  });
+});
+
+describe("the graceful-shutdown watch against a stub metadata server", () => {
+  let server: Server | undefined;
+  afterAll(async () => {
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  });
+
+  it("waits through 404 and UNSPECIFIED, then runs the drain as soon as the instance is PENDING_STOP", async () => {
+    const states = [404, "UNSPECIFIED", "UNSPECIFIED", "PENDING_STOP"];
+    const seen: string[] = [];
+    server = createServer((req, res) => {
+      seen.push(`${req.url} ${req.headers["metadata-flavor"]}`);
+      const s = states.length > 1 ? states.shift()! : states[0]!;
+      if (s === 404) return void res.writeHead(404).end("not found");
+      res.writeHead(200, { "content-type": "application/text" }).end(s);
+    });
+    await new Promise<void>((r) => server!.listen(PORTS.metadata, "127.0.0.1", r));
+    const drain = join(dir, "drain-stub.sh");
+    writeFileSync(drain, "#!/bin/sh\necho drain-ran\n");
+    chmodSync(drain, 0o755);
+    const watch = join(dir, "watch-shutdown.sh");
+    writeFileSync(watch, shutdownWatchScript({ stateUrl: `http://127.0.0.1:${PORTS.metadata}/computeMetadata/v1/instance/shutdown-details/stop-state`, drainPath: drain, pollSeconds: 0.1 }));
+    // Asynchronously: the stub server answers from this process's event loop.
+    const r = await new Promise<{ status: number | null; out: string }>((resolve, reject) => {
+      const c = spawn("bash", [watch], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+      let out = "";
+      c.stdout.on("data", (d) => (out += d));
+      c.on("error", reject);
+      c.on("close", (status) => resolve({ status, out }));
+    });
+    expect(r.status).toBe(0);
+    expect(r.out).toBe("graceful shutdown started: draining\ndrain-ran\n");
+    expect(seen).toEqual(Array(4).fill("/computeMetadata/v1/instance/shutdown-details/stop-state Google"));
+    // The real key on the metadata server.
+    expect(shutdownWatchScript()).toContain("STATE_URL='http://metadata.google.internal/computeMetadata/v1/instance/shutdown-details/stop-state'\n");
+    expect(shutdownWatchScript()).toContain("DRAIN='/opt/jitsi/bin/drain.sh'\n");
   });
 });
 

@@ -9,7 +9,7 @@
  *   Prosody's brewery MUC `jvbbrewery` over the VPC, advertising the instance's own public IP read from the
  *   metadata server at boot, tagged with its region (Jicofo's region-based selection), cascading to bridges of
  *   other regions over the relay (Octo's successor, colibri websockets on 9090) when asked, and draining
- *   gracefully before the group removes it.
+ *   gracefully before the group removes it (from the start of GCE's graceful-shutdown window).
  *
  * Secrets (JICOFO_AUTH_PASSWORD, JVB_AUTH_PASSWORD) are `${VAR:?}` references filled from the env file
  * fetch-secrets.sh writes into /run at boot; the addresses come from the metadata server the same way.
@@ -30,6 +30,8 @@ export const JVB_REST_PORT = 8080;
 /** The bridge's public HTTP server: colibri websockets (through jitsi-web) and the relay between bridges. */
 export const JVB_RELAY_PORT = 9090;
 export const JVB_MEDIA_PORT = 10000;
+/** A bridge's unit that drains it at the start of GCE's graceful shutdown (shutdownWatchScript). */
+export const DRAIN_WATCH_UNIT = "co-drain-watch.service";
 
 /** docker-jitsi-meet's internal XMPP domains. */
 const XMPP = {
@@ -211,8 +213,8 @@ export function bridgeCompose(o: BridgeOptions): string {
 /**
  * Drain a bridge: ask it for a graceful shutdown (it takes no new conferences; Jicofo moves new ones elsewhere)
  * and wait until its last conference has ended or `drainSeconds` have passed. Idempotent: a bridge that is not
- * running (or already drained) returns at once. Run by GCE as the instance's `shutdown-script` (within the
- * group's graceful-shutdown window) and by co-jitsi.service's ExecStop.
+ * running (or already drained) returns at once. Run by co-drain-watch.service when GCE's graceful shutdown starts
+ * (shutdownWatchScript), and again, as a fallback, by the `shutdown-script` and co-jitsi.service's ExecStop.
  */
 export function drainScript(o: { drainSeconds: number; restUrl?: string; pollSeconds?: number }): string {
   return `#!/usr/bin/env bash
@@ -248,6 +250,57 @@ while (( SECONDS < deadline )); do
 done
 echo "drain window of $DRAIN_SECONDS s over; stopping with conferences left" >&2
 `;
+}
+
+/** The metadata key GCE sets to PENDING_STOP for the whole graceful-shutdown window (UNSPECIFIED or 404 otherwise). */
+export const STOP_STATE_URL = "http://metadata.google.internal/computeMetadata/v1/instance/shutdown-details/stop-state";
+
+/**
+ * Start the drain when GCE starts the instance's graceful shutdown. When the group deletes a bridge (scale-in,
+ * rolling update, repair), GCE holds it in PENDING_STOP for the graceful-shutdown window with the guest OS still
+ * running: the `shutdown-script` and systemd's ExecStop only run once that window is over, in the ordinary ~90 s
+ * before power-off. The metadata server shows the state during the window, so this loop (co-drain-watch.service)
+ * is what drains the bridge within it; the later hooks find it drained and return at once.
+ */
+export function shutdownWatchScript(o: { drainPath?: string; stateUrl?: string; pollSeconds?: number } = {}): string {
+  return `#!/usr/bin/env bash
+# Rendered by src/files/jitsi.ts. Drains this Videobridge as soon as GCE starts its graceful shutdown.
+set -uo pipefail
+
+STATE_URL=${q(o.stateUrl ?? STOP_STATE_URL)}
+DRAIN=${q(o.drainPath ?? `${JITSI_BIN}/drain.sh`)}
+POLL=${o.pollSeconds ?? 5}
+
+while true; do
+  # 404 or UNSPECIFIED while the instance runs normally; PENDING_STOP from the start of the graceful shutdown.
+  state="$(curl -fsS -m 5 -H 'Metadata-Flavor: Google' "$STATE_URL" 2>/dev/null || true)"
+  if [[ "$state" == "PENDING_STOP" ]]; then
+    echo "graceful shutdown started: draining"
+    exec "$DRAIN"
+  fi
+  sleep "$POLL"
+done
+`;
+}
+
+function drainWatchUnit(): string {
+  return [
+    "[Unit]",
+    "Description=Course Organizer: drain the Videobridge when GCE starts its graceful shutdown",
+    "Wants=network-online.target",
+    "After=network-online.target co-jitsi.service",
+    "",
+    "[Service]",
+    "Type=simple",
+    `ExecStart=${JITSI_BIN}/watch-shutdown.sh`,
+    // The drain exits 0 once done: no restart then (a restart would only find the bridge drained).
+    "Restart=on-failure",
+    "RestartSec=5",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
 }
 
 function composeUnit(description: string, dir: string, execStop: string[], timeoutStopSec?: number): string {
@@ -297,7 +350,9 @@ export function bridgeFiles(o: BridgeOptions): JitsiFile[] {
     { path: `${JITSI_DIR}/docker-compose.yml`, renderPath: "docker-compose.yml", content: bridgeCompose(o), permissions: "0640" },
     { path: `${JITSI_BIN}/fetch-secrets.sh`, renderPath: "bin/fetch-secrets.sh", content: fetchSecretsScript({ project: o.project, secrets: o.secrets }), permissions: "0755" },
     { path: `${JITSI_BIN}/drain.sh`, renderPath: "bin/drain.sh", content: drainScript({ drainSeconds: o.drainSeconds }), permissions: "0755" },
+    { path: `${JITSI_BIN}/watch-shutdown.sh`, renderPath: "bin/watch-shutdown.sh", content: shutdownWatchScript(), permissions: "0755" },
     { path: "/etc/systemd/system/co-secrets.service", renderPath: "systemd/co-secrets.service", content: secretsUnit(), permissions: "0644" },
+    { path: `/etc/systemd/system/${DRAIN_WATCH_UNIT}`, renderPath: `systemd/${DRAIN_WATCH_UNIT}`, content: drainWatchUnit(), permissions: "0644" },
     {
       path: "/etc/systemd/system/co-jitsi.service",
       renderPath: "systemd/co-jitsi.service",
@@ -308,16 +363,17 @@ export function bridgeFiles(o: BridgeOptions): JitsiFile[] {
   ];
 }
 
-/** The user-data that writes `files` and starts Jitsi. */
+/** The user-data that writes `files` and starts Jitsi (and, on a bridge, the graceful-shutdown watch). */
 export function jitsiUserData(files: JitsiFile[]): string {
+  const watch = files.some((f) => f.path === `/etc/systemd/system/${DRAIN_WATCH_UNIT}`) ? [DRAIN_WATCH_UNIT] : [];
   return cloudInit({
     files: files.map((f) => ({ path: f.path, content: f.content, permissions: f.permissions })),
     packages: ["jq"],
     runcmd: [
       ["systemctl", "daemon-reload"],
       ["systemctl", "enable", "--now", "docker.service"],
-      ["systemctl", "enable", "co-secrets.service", "co-jitsi.service"],
-      ["systemctl", "start", "co-jitsi.service"],
+      ["systemctl", "enable", "co-secrets.service", "co-jitsi.service", ...watch],
+      ["systemctl", "start", "co-jitsi.service", ...watch],
     ],
   });
 }
