@@ -163,6 +163,8 @@ export class AppSettings extends pulumi.ComponentResource {
         role: args.role ?? "app-settings",
         value: pulumi.secret(env.apply((e) => JSON.stringify(e, null, 2))),
         accessors: args.accessors,
+        // Hosts, names and other secrets' ids: it changes with the stage, each change a new version.
+        derived: true,
       },
       { parent: this },
     );

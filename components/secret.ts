@@ -20,6 +20,14 @@ export interface SecretArgs {
   special?: boolean;
   /** Service-account e-mails granted roles/secretmanager.secretAccessor on this secret only. */
   accessors?: pulumi.Input<string>[];
+  /**
+   * The value is computed from other resources (the app settings: hosts, names, other secrets) and changes with
+   * them. Secret Manager versions are immutable, so each change replaces the version: it is not `protect`ed
+   * (Pulumi refuses to replace a protected resource) and the replaced one is disabled, not destroyed
+   * (deletionPolicy DISABLE), so it can be re-enabled to roll back. A generated or given value keeps its version,
+   * protected. @default false
+   */
+  derived?: boolean;
 }
 
 /**
@@ -63,8 +71,8 @@ export class Secret extends pulumi.ComponentResource {
     );
     this.version = new gcp.secretmanager.SecretVersion(
       `${name}-version`,
-      { secret: this.secret.id, secretData: this.value, deletionPolicy: "ABANDON" },
-      statefulOptions(this),
+      { secret: this.secret.id, secretData: this.value, deletionPolicy: args.derived ? "DISABLE" : "ABANDON" },
+      args.derived ? { parent: this } : statefulOptions(this),
     );
     this.accessorGrants = (args.accessors ?? []).map((email, i) => {
       return new gcp.secretmanager.SecretIamMember(

@@ -414,6 +414,9 @@ export const statefulProtected: ResourceValidationPolicy = {
     if (!statefulTypes.has(args.type)) return;
     // A Cloud SQL read replica is a copy of its primary, recreated from it; it carries no data of its own.
     if (args.type === T.sqlInstance && args.props.masterInstanceName) return;
+    // A derived secret version (components/secret.ts `derived`) is replaced whenever its value changes, which a
+    // protected resource cannot be; the replaced version is disabled, never destroyed.
+    if (args.type === "gcp:secretmanager/secretVersion:SecretVersion" && args.props.deletionPolicy === "DISABLE") return;
     if (!args.opts.protect) report("Stateful resource is not protected: create it with statefulOptions(this) (src/options.ts: protect + retainOnDelete).");
   },
 };

@@ -44,6 +44,37 @@ describe("the stage-move guard over deliberately unsafe changes", () => {
     ]);
   });
 
+  it("refuses to replace any protected resource: `pulumi up` would stop there", () => {
+    const ip = (name: string) => res("lb-ip", "gcp:compute/globalAddress:GlobalAddress", { name }, { protect: true });
+    const from = planOf([ip("co-lb-ip")]);
+    const to = planOf([ip("co-lb-ip-2")]);
+    const g = guardDiff(diffPlans(from, to, "a"), from, to);
+    expect(g.ok).toBe(false);
+    expect(g.findings.map((f) => f.message)).toEqual([
+      "gcp:compute/globalAddress:GlobalAddress lb-ip would be REPLACED (forced by name), but it is protected: `pulumi up` refuses to replace it, and the new one would start empty. Keep name unchanged.",
+    ]);
+  });
+
+  it("lets a derived secret version be replaced or dropped (GCP disables the old one), but not a protected one", () => {
+    const version = (data: string, opts: Partial<PlannedResource>, deletionPolicy: string) =>
+      res("app-settings-json-version", "gcp:secretmanager/secretVersion:SecretVersion", { secret: "s", secretData: { "[secret]": data }, deletionPolicy }, opts);
+    const derived = { protect: false, retainOnDelete: false };
+    let from = planOf([version("a", derived, "DISABLE")]);
+    let to = planOf([version("b", derived, "DISABLE")]);
+    let d = diffPlans(from, to, "a");
+    expect(d.replaces.map((r) => r.replacePaths)).toEqual([["secretData.[secret]"]]);
+    let g = guardDiff(d, from, to);
+    expect(g.ok).toBe(true);
+    expect(g.findings.map((f) => f.level)).toEqual(["note"]);
+    g = guardDiff(diffPlans(from, planOf([]), "a"), from, planOf([]));
+    expect(g.ok).toBe(true);
+    from = planOf([version("a", {}, "ABANDON")]);
+    to = planOf([version("b", {}, "ABANDON")]);
+    g = guardDiff(diffPlans(from, to, "a"), from, to);
+    expect(g.ok).toBe(false);
+    expect(g.findings[0]!.message).toContain("but it is protected");
+  });
+
   it("allows a tier change (an in-place update)", () => {
     const from = planOf([sql("us-central1")]);
     const up = sql("us-central1");

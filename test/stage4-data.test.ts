@@ -286,7 +286,12 @@ describe("stage 3 -> 4", () => {
     }
     expect(d.updates.find((u) => u.name === "database-primary")?.replacePaths).toEqual([]);
     expect(d.updates.find((u) => u.name === "lb-ip")?.paths).toEqual(["labels.stage"]);
-    expect(d.replaces).toEqual([]);
+    // The only replacement: the app settings get stage 4's keys, a new Secret Manager version (versions are
+    // immutable); it is derived, unprotected, and the old version is disabled, not destroyed.
+    expect(d.replaces.map((r) => [r.type, r.name, r.replacePaths])).toEqual([["gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version", ["secretData.[secret]"]]]);
+    const settings = get(to, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version");
+    expect([settings.protect, settings.inputs.deletionPolicy]).toEqual([false, "DISABLE"]);
+    expect(get(to, "gcp:secretmanager/secretVersion:SecretVersion", "database-password-version").protect).toBe(true);
     // Stage 4 adds; every new stateful thing of this section is created, protected.
     const created = d.creates.map((r) => `${r.type} ${r.name}`);
     for (const c of [`${CLUSTER} cache-cluster-cluster`, `${MEMCACHE} memcached-instance`, `${ZONE} dns-zone`, "gcp:pubsub/topic:Topic queue-topic", "gcp:container/cluster:Cluster gke-us-central1-cluster"]) {

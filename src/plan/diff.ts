@@ -106,6 +106,14 @@ export function normPath(path: string): string {
     .join(".");
 }
 
+/**
+ * Where the Pulumi input differs from the definition's field path (the provider flattens a block), per type:
+ * definition path -> Pulumi input path.
+ */
+const pulumiFieldOf: Record<string, Record<string, string>> = {
+  "gcp:secretmanager/secretVersion:SecretVersion": { "payload.secretData": "secretData" },
+};
+
 function matchesImmutable(path: string, immutable: string): boolean {
   const p = normPath(path).split(".");
   const f = normPath(immutable).split(".");
@@ -117,7 +125,7 @@ export function replacingPaths(type: string, paths: string[], before?: PlannedRe
   const facts = gcpFacts()[type];
   if (!facts) return [];
   return paths.filter((path) => {
-    if (facts.immutable.some((f) => matchesImmutable(path, f))) return true;
+    if (facts.immutable.some((f) => matchesImmutable(path, pulumiFieldOf[type]?.[f] ?? f))) return true;
     if (facts.resourceImmutable) {
       const top = path.split(/[.[]/)[0]!;
       const ok = [...updatableOnImmutable["*"]!, ...(updatableOnImmutable[type] ?? [])];

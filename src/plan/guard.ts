@@ -38,6 +38,11 @@ export function isStateful(type: string): boolean {
   return statefulTypes.has(type);
 }
 
+/** A resource whose data GCP keeps when Pulumi deletes or replaces it: a Secret Manager version disabled or abandoned on delete. */
+function keepsDataInGcp(r: PlannedResource): boolean {
+  return r.type === "gcp:secretmanager/secretVersion:SecretVersion" && (r.inputs.deletionPolicy === "DISABLE" || r.inputs.deletionPolicy === "ABANDON");
+}
+
 export function guardDiff(diff: PlanDiff, from: Plan, to: Plan): GuardResult {
   const findings: GuardFinding[] = [];
   const fromByUrn = new Map(from.resources.map((r) => [r.urn, r]));
@@ -47,7 +52,28 @@ export function guardDiff(diff: PlanDiff, from: Plan, to: Plan): GuardResult {
     if (id) created.set(id, r);
   }
   for (const c of diff.replaces) {
+    const old = fromByUrn.get(c.urn);
+    if (old?.protect) {
+      findings.push({
+        level: "error",
+        urn: c.urn,
+        type: c.type,
+        name: c.name,
+        message: `${c.type} ${c.name} would be REPLACED (forced by ${c.replacePaths.join(", ")}), but it is protected: \`pulumi up\` refuses to replace it${isStateful(c.type) ? ", and the new one would start empty" : ""}. Keep ${c.replacePaths.join(", ")} unchanged.`,
+      });
+      continue;
+    }
     if (!isStateful(c.type)) continue;
+    if (old && keepsDataInGcp(old)) {
+      findings.push({
+        level: "note",
+        urn: c.urn,
+        type: c.type,
+        name: c.name,
+        message: `${c.type} ${c.name} is replaced (forced by ${c.replacePaths.join(", ")}); the old one stays in GCP (deletionPolicy ${String(old.inputs.deletionPolicy)}).`,
+      });
+      continue;
+    }
     findings.push({
       level: "error",
       urn: c.urn,
@@ -68,6 +94,16 @@ export function guardDiff(diff: PlanDiff, from: Plan, to: Plan): GuardResult {
         type: d.type,
         name: d.name,
         message: `${d.type} ${d.name} changes its URN to ${twin.urn} while keeping its GCP name: a rename without an alias would drop the existing one and create a second. Add aliases: [{ urn: "${d.urn}" }] to the new resource, or keep the old name.`,
+      });
+      continue;
+    }
+    if (!d.retained && old && keepsDataInGcp(old)) {
+      findings.push({
+        level: "note",
+        urn: d.urn,
+        type: d.type,
+        name: d.name,
+        message: `${d.type} ${d.name} leaves the stack; GCP keeps it (deletionPolicy ${String(old.inputs.deletionPolicy)}).`,
       });
       continue;
     }
