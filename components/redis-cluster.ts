@@ -51,6 +51,11 @@ export class RedisCluster extends pulumi.ComponentResource {
    * (CLUSTER SLOTS) and follows MOVED/ASK redirects to the shards.
    */
   public readonly discoveryEndpoint: pulumi.Output<string>;
+  /**
+   * The PEM CA certificates the cluster's TLS (SERVER_AUTHENTICATION) is signed with: the app's cluster client
+   * verifies the nodes against them (REDIS_CLUSTER_CA_CERT).
+   */
+  public readonly caCerts: pulumi.Output<string>;
 
   constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:cache:RedisCluster", name, {}, opts);
@@ -100,6 +105,16 @@ export class RedisCluster extends pulumi.ComponentResource {
         new gcp.projects.IAMMember(`${name}-connector-${i}`, { project: args.project, role: "roles/redis.dbConnectionUser", member }, { parent: this }),
     );
     this.discoveryEndpoint = this.cluster.discoveryEndpoints.apply((e) => (e?.[0] ? `${e[0].address}:${e[0].port}` : ""));
+    this.caCerts = this.cluster.managedServerCas.apply((cas) => managedCaPem(cas ?? []));
     this.registerOutputs({ discoveryEndpoint: this.discoveryEndpoint });
   }
+}
+
+/** Every certificate of the cluster's managed server CAs, PEM, one after the other (a client trusts any of them). */
+export function managedCaPem(cas: { caCerts?: { certificates?: string[] }[] }[]): string {
+  return cas
+    .flatMap((ca) => ca.caCerts ?? [])
+    .flatMap((c) => c.certificates ?? [])
+    .map((pem) => pem.trim())
+    .join("\n");
 }

@@ -723,7 +723,11 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       values.CHANNEL_LAYER_REDIS_URLS = pulumi.all(channelLayer.map((r) => r.url)).apply((u) => JSON.stringify(u));
       values.CHANNEL_LAYER_REDIS_CA_CERTS = pulumi.all(channelLayer.map((r) => r.caCert)).apply((u) => JSON.stringify(u));
     }
-    if (redisCluster) values.REDIS_CLUSTER_ENDPOINT = redisCluster.discoveryEndpoint;
+    if (redisCluster) {
+      values.REDIS_CLUSTER_ENDPOINT = redisCluster.discoveryEndpoint;
+      // In-transit TLS with server authentication: the client needs the cluster's CA to verify the nodes.
+      values.REDIS_CLUSTER_CA_CERT = redisCluster.caCerts;
+    }
     if (memcached) values.MEMCACHED_ENDPOINT = memcached.discoveryEndpoint;
     if (queue) {
       values.PUBSUB_PROJECT = c.project;

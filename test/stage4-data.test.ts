@@ -5,6 +5,7 @@
  * Google's definitions, and the stage 3 -> 4 move keeping the primary, buckets, address and certificate.
  */
 import { describe, expect, it } from "vitest";
+import { managedCaPem } from "../components/redis-cluster";
 import { get, ofType, plan } from "./helpers/plan";
 import { diffPlans, gcpFacts, normPath } from "../src/plan/diff";
 import { databasesMap } from "../src/stage4-settings";
@@ -166,6 +167,14 @@ describe("caches", () => {
     expect(connectors.map((m) => [m.inputs.role, m.inputs.member])).toEqual(["api", "ws", "worker"].map((w) => ["roles/redis.dbConnectionUser", `serviceAccount:${gke(w)}`]));
     expect((await settings()).REDIS_CLUSTER_ENDPOINT).toBe(p.outputs.redisClusterDiscoveryEndpoint);
     expect(p.outputs.redisClusterDiscoveryEndpoint).toMatch(/^10\.100\.\d+\.\d+:6379$/);
+    // TLS with server authentication: the client gets the cluster's CA to verify the nodes.
+    expect((await settings()).REDIS_CLUSTER_CA_CERT).toBe("-----BEGIN CERTIFICATE-----\nMOCKCLUSTERCA\n-----END CERTIFICATE-----");
+  });
+
+  it("managedCaPem joins every CA certificate of the cluster, PEM by PEM", () => {
+    const pem = (n: string) => `-----BEGIN CERTIFICATE-----\n${n}\n-----END CERTIFICATE-----`;
+    expect(managedCaPem([{ caCerts: [{ certificates: [pem("A") + "\n", pem("B")] }] }, { caCerts: [{ certificates: [pem("C")] }] }])).toBe([pem("A"), pem("B"), pem("C")].join("\n"));
+    expect(managedCaPem([])).toBe("");
   });
 
   it("Memcached: 3 nodes of 1 vCPU / 4 GB on the PSA range, discovery endpoint in the settings", async () => {

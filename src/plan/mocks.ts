@@ -144,6 +144,7 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
     case "gcp:redis/cluster:Cluster":
       Object.assign(out, {
         discoveryEndpoints: [{ address: ip("10.100", `cluster-${physical}`), port: 6379 }],
+        managedServerCas: [{ caCerts: [{ certificates: ["-----BEGIN CERTIFICATE-----\nMOCKCLUSTERCA\n-----END CERTIFICATE-----"] }] }],
         id: `projects/${project}/locations/${inputs.region ?? "us-central1"}/clusters/${physical}`,
         state: "ACTIVE",
       });
