@@ -845,7 +845,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           entryIp: loadBalancer.address,
           meetIp: signaling?.address,
           // One Certificate Manager DNS authorization per certificate domain inside the zone (others: their own zone).
-          authorizationRecords: lbDomains
+          // The meet domain's certificate (kept from stage 2) renews through its record too.
+          authorizationRecords: Object.keys(loadBalancer.dnsAuthorizations)
             .filter((d) => d === c.domain || d.endsWith(`.${c.domain}`))
             .map((d) => {
               const rec = loadBalancer.dnsAuthorizations[d]!.dnsResourceRecords.apply((rs) => rs?.[0]);
