@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
+import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import { ServiceAccount } from "./service-account";
 import { renderFile } from "../src/render/registry";
@@ -12,6 +13,7 @@ import {
   clusterManifests,
   manifestFileName,
   negName,
+  podPgbouncerIni,
   type Manifest,
   type Workload,
   type WorkloadManifestArgs,
@@ -76,7 +78,13 @@ export function negSelfLink(project: string, zone: string, name: string): string
   return `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}/networkEndpointGroups/${name}`;
 }
 
-export interface WorkloadsArgs extends WorkloadManifestArgs {
+export interface WorkloadsArgs extends Omit<WorkloadManifestArgs, "pgbouncer"> {
+  /**
+   * The PgBouncer sidecar of every app pod: its image (config images.pgbouncer), the Cloud SQL primary's private IP,
+   * the databases it forwards (the stage-3 instances' own) and the server pool per pod
+   * (config kubernetes.pgbouncerPoolSizePerPod, budgeted against database.maxConnections in src/config/load.ts).
+   */
+  pgbouncer: { image: string; dbHost: pulumi.Input<string>; databases: string[]; poolSize: number };
   /** The cluster's Kubernetes provider (GkeCluster.provider). */
   provider: k8s.Provider;
   /** Resources pods need before they start: the settings secret's version and accessor grants, the WI bindings. */
@@ -91,6 +99,8 @@ function create(name: string, m: Manifest, opts: pulumi.CustomResourceOptions): 
       return new k8s.core.v1.Namespace(name, a, opts);
     case "ServiceAccount":
       return new k8s.core.v1.ServiceAccount(name, a, opts);
+    case "ConfigMap":
+      return new k8s.core.v1.ConfigMap(name, a, opts);
     case "Service":
       return new k8s.core.v1.Service(name, a, opts);
     case "Deployment":
@@ -115,7 +125,8 @@ function create(name: string, m: Manifest, opts: pulumi.CustomResourceOptions): 
 
 /**
  * The app on one GKE cluster, through the cluster's provider: namespace, Workload Identity service accounts,
- * the seed's api / ws / worker Deployments, Services with standalone NEGs, PodDisruptionBudgets, HPAs and the
+ * the seed's api / ws / worker Deployments (each pod with a PgBouncer sidecar, its pgbouncer.ini in a ConfigMap),
+ * Services with standalone NEGs, PodDisruptionBudgets, HPAs and the
  * metrics pipeline they read (Managed Prometheus PodMonitoring and the Custom Metrics Stackdriver Adapter).
  * Every object comes from `src/files/k8s-manifests.ts` and is rendered as `gke-<region>/<kind>-<name>.yaml`.
  *
@@ -138,13 +149,18 @@ export class Workloads extends pulumi.ComponentResource {
         throw new pulumi.ResourceError(`Workloads ${name}: replicas.${w} must satisfy min <= initial <= max (got ${r.min}, ${r.initial}, ${r.max})`, this);
       }
     }
-    const { provider, podDependencies, ...manifestArgs } = args;
-    const manifests = clusterManifests(manifestArgs);
+    const { provider, podDependencies, pgbouncer, ...manifestArgs } = args;
+    const ini = pulumi.output(pgbouncer.dbHost).apply((dbHost) => podPgbouncerIni({ dbHost, databases: pgbouncer.databases, poolSize: pgbouncer.poolSize }));
+    const manifests = clusterManifests({
+      ...manifestArgs,
+      pgbouncer: { image: pgbouncer.image, ini, iniSha256: ini.apply((t) => createHash("sha256").update(t).digest("hex")) },
+    });
     const role = `gke-${args.region}`;
     this.objects = {};
     const namespaces: pulumi.CustomResource[] = [];
     const accounts: pulumi.CustomResource[] = [];
     const apiServices: pulumi.CustomResource[] = [];
+    const configMaps: pulumi.CustomResource[] = [];
     const deployments: Record<string, pulumi.CustomResource> = {};
     const services: Partial<Record<string, k8s.core.v1.Service>> = {};
     for (const m of manifests) {
@@ -153,7 +169,8 @@ export class Workloads extends pulumi.ComponentResource {
       // The rendered YAML is the same object the resource is created from (`npm run render` writes it).
       renderFile(role, file, pulumi.output(m as unknown as Record<string, pulumi.Input<unknown>>).apply((o) => stringify(o)));
       let dependsOn: pulumi.Input<pulumi.Resource>[] = [...namespaces];
-      if (m.kind === "Deployment") dependsOn = [...namespaces, ...accounts, ...(m.metadata.namespace === APP_NAMESPACE ? podDependencies : [])];
+      // App pods mount the pgbouncer.ini ConfigMap: without it they would wait in ContainerCreating.
+      if (m.kind === "Deployment") dependsOn = [...namespaces, ...accounts, ...(m.metadata.namespace === APP_NAMESPACE ? [...configMaps, ...podDependencies] : [])];
       if (m.kind === "HorizontalPodAutoscaler") {
         const target = (m.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name;
         dependsOn = [...namespaces, ...apiServices, deployments[target]!];
@@ -163,6 +180,7 @@ export class Workloads extends pulumi.ComponentResource {
       if (m.kind === "Namespace") namespaces.push(res);
       if (m.kind === "ServiceAccount") accounts.push(res);
       if (m.kind === "APIService") apiServices.push(res);
+      if (m.kind === "ConfigMap") configMaps.push(res);
       if (m.kind === "Deployment") deployments[m.metadata.name] = res;
       if (m.kind === "Service" && m.metadata.namespace === APP_NAMESPACE) services[m.metadata.name] = res as k8s.core.v1.Service;
     }

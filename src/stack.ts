@@ -739,7 +739,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
 
   // The NEGs for the load balancer come from each cluster's workloads (below).
   const workloads =
-    gkeIdentities && appSettings
+    gkeIdentities && appSettings && database
       ? clusters.map(
           (cluster, i) =>
             new Workloads(`workloads-${cluster.region}`, {
@@ -764,6 +764,9 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               backlogPerWorker: k.backlogPerWorker,
               subscription: "email-worker",
               labels: ctx.labels("workloads"),
+              // The settings' DATABASE_URL is 127.0.0.1:6432 in every pod too: a PgBouncer sidecar forwarding to the
+              // primary's database, as on the stage-3 instances, within the pods' connection budget (config load.ts).
+              pgbouncer: { image: c.images.pgbouncer, dbHost: database.privateIp, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
               provider: cluster.provider,
               podDependencies: [...appSettings.bootDependencies, djangoKey.version, ...podSecretGrants, ...apiMediaGrants, ...gkeIdentities.bindings],
             }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig, ConfigError, deepMerge, keyOf } from "../src/config/load";
+import { parseConfig, ConfigError, deepMerge, keyOf, pgbouncerServerCap } from "../src/config/load";
+import { podPgbouncerIni } from "../src/files/k8s-manifests";
 import { presetFor } from "../src/config/presets";
 import { configSchema } from "../src/config/schema";
 
@@ -101,6 +102,16 @@ describe("invalid configs are refused with the key, the value and what is allowe
     ["under-provisioned database", { "course-organizer:stage": "3", "course-organizer:database": j({ tier: "db-custom-1-3840", readReplicas: 1 }) }, "course-organizer:load.dbQueriesPerSecond: 2000 is not covered; the configured maximum is 1000 (Cloud SQL (1 vCPU primary + 1 replica(s) of 1) x 500 queries/s per vCPU = 1000), short by 1000; raise database.tier, database.readReplicas or database.shards"],
     ["media larger than the VM's disk share", { "course-organizer:load": j({ mediaStorageGb: 40 }) }, "course-organizer:load.mediaStorageGb: 40 is not covered; the configured maximum is 25 (50 % of the VM's 50 GB data disk = 25 GB"],
     ["a DNS zone without the load balancer", { "course-organizer:dns": j({ enabled: true }) }, "course-organizer:dns.enabled: true needs loadBalancer.enabled=true"],
+    [
+      "GKE pods' PgBouncers over the database's connection budget",
+      { "course-organizer:stage": "4", "course-organizer:kubernetes": j({ pgbouncerPoolSizePerPod: 4 }) },
+      "course-organizer:kubernetes.pgbouncerPoolSizePerPod: 4 (+1 reserve = 5 server connections per pod) x 115 pods at the kubernetes.primary/secondary maxima in 2 region(s) = 575, over 80 % of course-organizer:database.maxConnections 500 (400) by 175; lower the pool size or the maxima, or raise database.maxConnections",
+    ],
+    [
+      "a third region at the stage-4 maxima needs a smaller pod pool",
+      { "course-organizer:stage": "4", "course-organizer:secondaryRegions": j(["europe-west1", "asia-east1"]) },
+      "course-organizer:kubernetes.pgbouncerPoolSizePerPod: 2 (+1 reserve = 3 server connections per pod) x 150 pods at the kubernetes.primary/secondary maxima in 3 region(s) = 450, over 80 % of course-organizer:database.maxConnections 500 (400) by 50",
+    ],
     ["under-provisioned bridges", { "course-organizer:stage": "3", "course-organizer:video": j({ maxBridgesPerRegion: 2, bridgesPerRegion: 2 }) }, "course-organizer:load.videoParticipants: 1500 is not covered; the configured maximum is 1000"],
   ];
 
@@ -127,6 +138,29 @@ describe("invalid configs are refused with the key, the value and what is allowe
 
   it("says nothing about a valid config", () => {
     expect(problems({})).toEqual([]);
+  });
+});
+
+describe("the GKE pods' connection budget", () => {
+  it("stage 4's preset: 115 pods x (pool 2 + reserve 1) = 345 within 80 % of 500; pool 3 would not fit", () => {
+    const c = parseConfig({ ...base, "course-organizer:stage": "4" });
+    expect(c.kubernetes.pgbouncerPoolSizePerPod).toBe(2);
+    expect(pgbouncerServerCap(2)).toBe(3);
+    expect(problems({ "course-organizer:stage": "4", "course-organizer:kubernetes": j({ pgbouncerPoolSizePerPod: 3 }) })).toEqual([
+      "course-organizer:kubernetes.pgbouncerPoolSizePerPod: 3 (+1 reserve = 4 server connections per pod) x 115 pods at the kubernetes.primary/secondary maxima in 2 region(s) = 460, over 80 % of course-organizer:database.maxConnections 500 (400) by 60; lower the pool size or the maxima, or raise database.maxConnections",
+    ]);
+    // More connections on the database, or fewer pods, make room again.
+    expect(problems({ "course-organizer:stage": "4", "course-organizer:kubernetes": j({ pgbouncerPoolSizePerPod: 3 }), "course-organizer:database": j({ maxConnections: 600 }) })).toEqual([]);
+    expect(problems({ "course-organizer:stage": "4", "course-organizer:secondaryRegions": j(["europe-west1", "asia-east1"]), "course-organizer:kubernetes": j({ pgbouncerPoolSizePerPod: 1 }) })).toEqual([]);
+    // Without GKE (stage 3) the key has no pods to budget.
+    expect(problems({ "course-organizer:stage": "3", "course-organizer:kubernetes": j({ pgbouncerPoolSizePerPod: 50 }) })).toEqual([]);
+  });
+
+  it("counts the cap PgBouncer enforces per pod: the ini's max_db_connections", () => {
+    for (const pool of [1, 2, 3, 4, 5, 8, 20, 100]) {
+      const ini = podPgbouncerIni({ dbHost: "10.0.0.2", databases: ["course_organizer"], poolSize: pool });
+      expect(ini.split("\n")).toContain(`max_db_connections = ${pgbouncerServerCap(pool)}`);
+    }
   });
 });
 

@@ -4,6 +4,10 @@
  * numbers exactly, the NEG annotation, Workload Identity annotations, and no secret value anywhere.
  */
 import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parse } from "yaml";
 import {
   ADAPTER_IMAGE,
@@ -13,15 +17,20 @@ import {
   hpaManifest,
   manifestFileName,
   metricsAdapterManifests,
+  pgbouncerConfigMapManifest,
+  podPgbouncerIni,
   serviceManifest,
+  writeUserlistScript,
   type Manifest,
   type WorkloadManifestArgs,
 } from "../src/files/k8s-manifests";
 import { modelName, unknownFields, validateWithModels } from "./helpers/k8s";
 import { presetFor } from "../src/config/presets";
+import { pgbouncerIni } from "../src/files/pgbouncer";
 
 const preset = presetFor(4, { project: "course-organizer-demo", region: "us-central1", prefix: "co", domain: "courses.example.org" });
 const k = preset.kubernetes;
+const podIni = podPgbouncerIni({ dbHost: "10.100.0.5", databases: ["course_organizer"], poolSize: 2 });
 const args = (region: string, replicas = k.primary): WorkloadManifestArgs => ({
   prefix: "co",
   project: "course-organizer-demo",
@@ -45,6 +54,7 @@ const args = (region: string, replicas = k.primary): WorkloadManifestArgs => ({
   backlogPerWorker: k.backlogPerWorker,
   subscription: "email-worker",
   labels: { app: "course-organizer", component: "workloads", stage: "4", "managed-by": "pulumi" },
+  pgbouncer: { image: preset.images.pgbouncer, ini: podIni, iniSha256: "5e3a" },
 });
 const primary = clusterManifests(args("us-central1"));
 const secondary = clusterManifests(args("europe-west1", k.secondary));
@@ -54,10 +64,11 @@ describe("every manifest", () => {
   it("passes kubernetes-models' schema validation", async () => {
     let validated = 0;
     for (const m of [...primary, ...secondary]) if (await validateWithModels(m)) validated++;
-    // Per cluster: namespace, 3 service accounts, 13 adapter objects, 3 Deployments, 2 Services, 3 budgets,
-    // 3 PodMonitoring (a CRD kubernetes-models does not ship; the strict walk below covers it) and 3 HPAs.
-    expect(primary).toHaveLength(31);
-    expect(validated).toBe(2 * (31 - 3));
+    // Per cluster: namespace, 3 service accounts, 13 adapter objects, the pgbouncer ConfigMap, 3 Deployments,
+    // 2 Services, 3 budgets, 3 PodMonitoring (a CRD kubernetes-models does not ship; the strict walk below covers
+    // it) and 3 HPAs.
+    expect(primary).toHaveLength(32);
+    expect(validated).toBe(2 * (32 - 3));
   });
 
   it("has no field the Kubernetes API does not define (strict walk over client-node's type maps)", () => {
@@ -82,7 +93,10 @@ describe("every manifest", () => {
   });
 
   it("carries no secret value: only secret ids and e-mails", () => {
-    const text = JSON.stringify(primary);
+    // The init script names the settings key it reads (DATABASE_PASSWORD), never a value; the ConfigMap's ini
+    // (whose comments say the password is not there) is checked for `password =` below.
+    const text = JSON.stringify(primary.filter((m) => m.kind !== "ConfigMap")).replaceAll('s[\\"DATABASE_PASSWORD\\"]', "");
+    expect(JSON.stringify(primary.filter((m) => m.kind === "ConfigMap"))).not.toMatch(/password\s*=|mock[0-9a-f]{8}/i);
     expect(text).not.toMatch(/password|mock[0-9a-f]{8}|BEGIN CERTIFICATE/i);
     for (const m of primary.filter((x) => x.kind === "Deployment" && x.metadata.namespace === "course-organizer")) {
       const env = spec(m).template.spec.containers[0].env.map((e: { name: string }) => e.name);
@@ -149,11 +163,133 @@ describe("the seed's Deployment (kubernetes/api-deployment.yaml)", () => {
       { name: "SECRET_1", value: "co-django-secret-key" },
       { name: "PROJECT", value: "course-organizer-demo" },
     ]);
-    expect(init.command).toEqual(["sh", "-ec", fetchSecretsScript(["settings.json", "django-secret-key"])]);
+    expect(init.command).toEqual(["sh", "-ec", `${fetchSecretsScript(["settings.json", "django-secret-key"])}\n${writeUserlistScript()}`]);
     expect(fetchSecretsScript(["settings.json"])).toBe(
       'gcloud secrets versions access latest --secret="$SECRET_0" --project="$PROJECT" > /var/run/settings/settings.json',
     );
-    expect(spec(d).template.spec.volumes).toEqual([{ name: "settings", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }]);
+    expect(spec(d).template.spec.volumes).toEqual([
+      { name: "settings", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+      { name: "pgbouncer-config", configMap: { name: "pgbouncer" } },
+    ]);
+  });
+});
+
+describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 127.0.0.1:6432)", () => {
+  const initScript = (w: "api" | "ws" | "worker") => spec(deploymentManifest(args("us-central1"), w)).template.spec.initContainers[0].command[2] as string;
+
+  it("runs as a native sidecar after fetch-settings, on the config's image, as uid 70 with nothing writable", () => {
+    for (const w of ["api", "ws", "worker"] as const) {
+      const pod = spec(deploymentManifest(args("us-central1"), w)).template.spec;
+      expect(pod.initContainers.map((c: { name: string }) => c.name)).toEqual(["fetch-settings", "pgbouncer"]);
+      const probe = { exec: { command: ["nc", "-z", "-w", "1", "127.0.0.1", "6432"] } };
+      expect(pod.initContainers[1]).toEqual({
+        name: "pgbouncer",
+        image: "edoburu/pgbouncer:v1.24.1-p1",
+        restartPolicy: "Always",
+        command: ["/usr/bin/pgbouncer", "/etc/pgbouncer/pgbouncer.ini"],
+        ports: [{ name: "pgbouncer", containerPort: 6432, protocol: "TCP" }],
+        startupProbe: { ...probe, periodSeconds: 1, failureThreshold: 30 },
+        readinessProbe: { ...probe, periodSeconds: 10 },
+        livenessProbe: { ...probe, periodSeconds: 10, failureThreshold: 3 },
+        resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+        securityContext: {
+          runAsUser: 70,
+          runAsGroup: 70,
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        },
+        volumeMounts: [
+          { name: "pgbouncer-config", mountPath: "/etc/pgbouncer", readOnly: true },
+          { name: "settings", mountPath: "/etc/pgbouncer-auth", subPath: "pgbouncer", readOnly: true },
+        ],
+      });
+      // The app container itself is unchanged: one container, the settings read-only.
+      expect(pod.containers.map((c: { name: string }) => c.name)).toEqual([w]);
+    }
+    // A changed ini (new IP, pool size) changes the pod template, so the Deployment rolls.
+    expect(spec(deploymentManifest(args("us-central1"), "api")).template.metadata.annotations).toEqual({ "course-organizer/pgbouncer-ini-sha256": "5e3a" });
+  });
+
+  it("the ConfigMap holds the ini from pgbouncerIni: 127.0.0.1:6432, transaction pooling, TLS to the primary, no password", () => {
+    const cm = pgbouncerConfigMapManifest(args("us-central1"));
+    expect(cm.metadata).toEqual({ name: "pgbouncer", namespace: "course-organizer", labels: args("us-central1").labels });
+    expect(cm.data).toEqual({ "pgbouncer.ini": podIni });
+    expect(podIni).toBe(
+      pgbouncerIni({
+        listenAddr: "127.0.0.1",
+        listenPort: 6432,
+        dbHost: "10.100.0.5",
+        dbPort: 5432,
+        databases: ["course_organizer"],
+        poolSize: 2,
+        maxClientConn: 200,
+        authFile: "/etc/pgbouncer-auth/userlist.txt",
+        pidFile: "",
+      }),
+    );
+    for (const line of [
+      "course_organizer = host=10.100.0.5 port=5432 dbname=course_organizer",
+      "listen_addr = 127.0.0.1",
+      "listen_port = 6432",
+      "pidfile = ",
+      "pool_mode = transaction",
+      "default_pool_size = 2",
+      "reserve_pool_size = 1",
+      "max_db_connections = 3",
+      "max_client_conn = 200",
+      "auth_file = /etc/pgbouncer-auth/userlist.txt",
+      "server_tls_sslmode = require",
+    ]) {
+      expect(podIni.split("\n")).toContain(line);
+    }
+    expect(podIni).not.toMatch(/password\s*=/i);
+    expect(primary.filter((m) => m.kind === "ConfigMap").map(manifestFileName)).toEqual(["configmap-course-organizer-pgbouncer.yaml"]);
+  });
+
+  it("fetch-settings writes the auth file from settings.json, for uid 70 only, with the bundled Python of gcloud", () => {
+    expect(writeUserlistScript()).toBe(
+      [
+        "PY=/usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3",
+        '[ -x "$PY" ] || PY=python3',
+        "umask 077",
+        "install -d -m 0700 -o 70 -g 70 /var/run/settings/pgbouncer",
+        `"$PY" -c 'import json, sys; s = json.load(open(sys.argv[1])); q = lambda v: chr(34) + v.replace(chr(34), chr(34) * 2) + chr(34); print(q(s["DATABASE_USER"]), q(s["DATABASE_PASSWORD"]))' /var/run/settings/settings.json > /var/run/settings/pgbouncer/userlist.txt.tmp`,
+        "chown 70:70 /var/run/settings/pgbouncer/userlist.txt.tmp",
+        "chmod 0600 /var/run/settings/pgbouncer/userlist.txt.tmp",
+        "mv /var/run/settings/pgbouncer/userlist.txt.tmp /var/run/settings/pgbouncer/userlist.txt",
+      ].join("\n"),
+    );
+    for (const w of ["api", "ws", "worker"] as const) expect(initScript(w).endsWith(writeUserlistScript())).toBe(true);
+  });
+
+  it("the whole init script passes shellcheck -S style as POSIX sh", () => {
+    const r = spawnSync("shellcheck", ["-S", "style", "-s", "sh", "-"], { input: `#!/bin/sh\nset -e\n${initScript("api")}\n`, encoding: "utf8" });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it("run for real: userlist.txt has the quoted user and password, mode 0600, owner 70:70", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pod-userlist-"));
+    try {
+      const settingsDir = join(dir, "settings");
+      mkdirSync(settingsDir);
+      chmodSync(settingsDir, 0o755);
+      writeFileSync(join(settingsDir, "settings.json"), JSON.stringify({ DATABASE_USER: "course_organizer", DATABASE_PASSWORD: 'p"w d$x', REDIS_URL: "rediss://x" }));
+      const script = writeUserlistScript().replaceAll("/var/run/settings", settingsDir);
+      const r = spawnSync("sh", ["-ec", script], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      const file = join(settingsDir, "pgbouncer", "userlist.txt");
+      expect(readFileSync(file, "utf8")).toBe('"course_organizer" "p""w d$x"\n');
+      const st = statSync(file);
+      expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o600, 70, 70]);
+      const d = statSync(join(settingsDir, "pgbouncer"));
+      expect([d.mode & 0o777, d.uid, d.gid]).toEqual([0o700, 70, 70]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -3,6 +3,8 @@
  * user in a temp dir, 127.0.0.1:15451) and a real PgBouncer started from the rendered ini (127.0.0.1:16401).
  * Only the server TLS mode is overridden ("disable": the local PostgreSQL has no certificate); a second
  * PgBouncer with the default ("require", 127.0.0.1:16402) shows that the default refuses a server without TLS.
+ * A third one (127.0.0.1:16403) runs the GKE pods' ini (podPgbouncerIni) with the auth file the pods' init script
+ * writes from a settings.json, only ports, paths and the server TLS mode rewritten for the loopback test.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -10,11 +12,16 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pgbouncerIni, pgbouncerProblems, userlistLine, type PgbouncerOptions } from "../src/files/pgbouncer";
+import { podPgbouncerIni, writeUserlistScript } from "../src/files/k8s-manifests";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const PG_PORT = 15451;
 const PGB_PORT = 16401;
 const PGB_REQUIRE_PORT = 16402;
+const PGB_POD_PORT = 16403;
+/** The pods' role: a password with a double quote and a space, which the auth file must quote. */
+const POD_USER = "pod_app";
+const POD_PASSWORD = 'pod "test" password-1';
 const DB = "course_organizer";
 const APP_USER = "app";
 const APP_PASSWORD = "app-test-password-1";
@@ -126,7 +133,29 @@ beforeAll(() => {
   writeFileSync(userlist, `${userlistLine(APP_USER, APP_PASSWORD)}\n${userlistLine(ADMIN, ADMIN_PASSWORD)}\n`, { mode: 0o600 });
   giveToPostgres(userlist);
 
+  local(`CREATE ROLE ${POD_USER} LOGIN PASSWORD '${POD_PASSWORD}'`);
+
+  // The pods' init script, run on a settings.json as Secret Manager returns it (the settings dir rewritten).
+  const settingsDir = join(dir, "settings");
+  execFileSync("install", ["-d", "-m", "0755", settingsDir]);
+  writeFileSync(join(settingsDir, "settings.json"), JSON.stringify({ DATABASE_USER: POD_USER, DATABASE_PASSWORD: POD_PASSWORD, DATABASE_NAME: DB }));
+  execFileSync("sh", ["-ec", writeUserlistScript().replaceAll("/var/run/settings", settingsDir)]);
+  // The image's postgres user is uid 70; this machine's postgres user has another uid.
+  for (const f of [join(settingsDir, "pgbouncer"), join(settingsDir, "pgbouncer", "userlist.txt")]) giveToPostgres(f);
+
   startPgbouncer(pgbouncerIni(options()), "pgbouncer");
+  const podIni = podPgbouncerIni({ dbHost: "127.0.0.1", databases: [DB], poolSize: 2 });
+  const rewrite = (text: string, from: string, to: string) => {
+    if (!text.includes(from)) throw new Error(`pod ini has no ${JSON.stringify(from)}`);
+    return text.replace(from, to);
+  };
+  let ini = rewrite(podIni, "listen_port = 6432\n", `listen_port = ${PGB_POD_PORT}\n`);
+  ini = rewrite(ini, `host=127.0.0.1 port=5432 `, `host=127.0.0.1 port=${PG_PORT} `);
+  ini = rewrite(ini, "server_tls_sslmode = require\n", "server_tls_sslmode = disable\n");
+  ini = rewrite(ini, "auth_file = /etc/pgbouncer-auth/userlist.txt\n", `auth_file = ${join(settingsDir, "pgbouncer", "userlist.txt")}\n`);
+  // Daemon mode here needs a pid file (the pod runs PgBouncer in the foreground without one).
+  ini = rewrite(ini, "pidfile = \n", `pidfile = ${join(dir, "pgb-pod.pid")}\nlogfile = ${join(dir, "pgb-pod.log")}\n`);
+  startPgbouncer(ini, "pgb-pod");
   startPgbouncer(
     pgbouncerIni(
       options({ listenPort: PGB_REQUIRE_PORT, serverTlsSslmode: undefined, pidFile: join(dir, "pgb-require.pid"), logFile: join(dir, "pgb-require.log") }),
@@ -239,6 +268,13 @@ describe("a real PgBouncer started from the rendered ini, in front of a real Pos
     expect(r.status).not.toBe(0);
     expect(r.err).toMatch(/prepared statement "q" does not exist/);
     expect(ok(PGB_PORT, DB, APP_USER, APP_PASSWORD, "BEGIN; PREPARE q2 AS select 7; EXECUTE q2; COMMIT").filter((l) => l === "7")).toEqual(["7"]);
+  });
+
+  it("the GKE pods' ini and init-script auth file: queries run as the settings' user, a wrong password is refused", () => {
+    expect(ok(PGB_POD_PORT, DB, POD_USER, POD_PASSWORD, "select current_user || ':' || current_database()")).toEqual([`${POD_USER}:${DB}`]);
+    const wrong = psql(PGB_POD_PORT, DB, POD_USER, "pod test password-1", "select 1");
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.err).toMatch(/SASL authentication failed|password authentication failed/);
   });
 
   it("with the default server_tls_sslmode (require), never opens a plain connection to a server without TLS", () => {

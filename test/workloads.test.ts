@@ -5,19 +5,23 @@
  * no secret value in any manifest, and the global entry: /api and /ws backend services on the NEGs of both regions.
  */
 import { describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
 import { parse } from "yaml";
 import { file, get, ofType, plan } from "./helpers/plan";
+import { podPgbouncerIni } from "../src/files/k8s-manifests";
 
 const DEP = "kubernetes:apps/v1:Deployment";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 const SA = "co-gke-%s@course-organizer-demo.iam.gserviceaccount.com";
 const email = (w: string) => SA.replace("%s", w);
+const byTypeOf = (objs: { type: string }[], t: string) => objs.filter((o) => o.type === t).length;
 
 describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (preview) => {
-  it("creates 31 objects per cluster through its provider, 62 in all", async () => {
+  it("creates 32 objects per cluster through its provider, 64 in all", async () => {
     const p = await plan("stage4", { preview });
     const objs = p.resources.filter((r) => r.type.startsWith("kubernetes:"));
-    expect(objs).toHaveLength(62);
+    expect(objs).toHaveLength(64);
+    expect(byTypeOf(objs, "kubernetes:core/v1:ConfigMap")).toBe(2);
     const byType = (t: string) => objs.filter((o) => o.type === t).length;
     expect(byType(DEP)).toBe(2 * 4);
     expect(byType(HPA)).toBe(2 * 3);
@@ -69,6 +73,33 @@ describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (prev
     const h = get(p, HPA, "workloads-europe-west1-horizontalpodautoscaler-course-organizer-worker-hpa");
     expect(h.dependencies).toContain(get(p, "kubernetes:apiregistration.k8s.io/v1:APIService", "workloads-europe-west1-apiservice-v1beta1.external.metrics.k8s.io").urn);
     expect(h.dependencies).toContain(d.urn);
+  });
+
+  it("every app pod runs PgBouncer for the settings' 127.0.0.1:6432, its ini (no password) from the cluster's ConfigMap", async () => {
+    const p = await plan("stage4", { preview });
+    for (const region of ["us-central1", "europe-west1"]) {
+      const cm = get(p, "kubernetes:core/v1:ConfigMap", `workloads-${region}-configmap-course-organizer-pgbouncer`);
+      expect((cm.inputs.metadata as { name: string; namespace: string }).name).toBe("pgbouncer");
+      expect((cm.inputs.metadata as { name: string; namespace: string }).namespace).toBe("course-organizer");
+      for (const w of ["api", "ws", "worker"]) {
+        const d = get(p, DEP, `workloads-${region}-deployment-course-organizer-course-organizer-${w}`);
+        // Pods mount the ConfigMap: it is applied before them.
+        expect(d.dependencies).toContain(cm.urn);
+        const tpl = (d.inputs.spec as any).template;
+        expect(tpl.spec.initContainers.map((c: { name: string; image: string; restartPolicy?: string }) => [c.name, c.image, c.restartPolicy])).toEqual([
+          ["fetch-settings", "gcr.io/google.com/cloudsdktool/google-cloud-cli:stable", undefined],
+          ["pgbouncer", "edoburu/pgbouncer:v1.24.1-p1", "Always"],
+        ]);
+        if (!preview) {
+          // The primary's private IP, the stage-3 instances' database, pool 2 per pod (kubernetes.pgbouncerPoolSizePerPod).
+          const ini = podPgbouncerIni({ dbHost: p.outputs.databasePrivateIp as string, databases: ["course_organizer"], poolSize: 2 });
+          expect((cm.inputs.data as Record<string, string>)["pgbouncer.ini"]).toBe(ini);
+          expect(ini).toContain(`course_organizer = host=${p.outputs.databasePrivateIp} port=5432 dbname=course_organizer\n`);
+          // A new ini (IP, pool size) is a new pod template: the Deployment rolls instead of keeping the old PgBouncer.
+          expect(tpl.metadata.annotations).toEqual({ "course-organizer/pgbouncer-ini-sha256": createHash("sha256").update(ini).digest("hex") });
+        }
+      }
+    }
   });
 });
 
@@ -147,7 +178,7 @@ describe("rendered manifests", () => {
   it("the YAML files are the very objects the resources are created from, with no secret value", async () => {
     const p = await plan("stage4", { withFiles: true });
     const files = (p.files ?? []).filter((f) => f.role.startsWith("gke-"));
-    expect(files).toHaveLength(62);
+    expect(files).toHaveLength(64);
     const d = parse(file(p, "gke-us-central1", "deployment-course-organizer-course-organizer-api.yaml"));
     expect(d).toEqual(get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").inputs);
     const h = parse(file(p, "gke-europe-west1", "horizontalpodautoscaler-course-organizer-api-hpa.yaml"));
@@ -157,7 +188,9 @@ describe("rendered manifests", () => {
     const secrets = ofType(p, "gcp:secretmanager/secretVersion:SecretVersion").map((v) => (v.inputs.secretData as { "[secret]": string })["[secret]"]);
     expect(secrets.length).toBeGreaterThan(5);
     for (const f of files) for (const s of secrets) if (s) expect(f.content.includes(s), `${f.role}/${f.path}`).toBe(false);
-    expect(files.map((f) => f.content).join("\n")).not.toMatch(/PASSWORD|rediss:\/\//);
+    // The init script names the settings key it reads (s["DATABASE_PASSWORD"]), never a value.
+    expect(files.map((f) => f.content.replaceAll('s["DATABASE_PASSWORD"]', "")).join("\n")).not.toMatch(/PASSWORD|rediss:\/\//);
+    expect(parse(file(p, "gke-europe-west1", "configmap-course-organizer-pgbouncer.yaml")).data["pgbouncer.ini"]).toContain("pool_mode = transaction\n");
   });
 });
 

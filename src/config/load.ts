@@ -100,6 +100,17 @@ export function deepMerge<T>(base: T, override: unknown): T {
   return out as T;
 }
 
+/** Share of database.maxConnections the GKE pods' PgBouncers may take; the rest is for migrations, admins and Cloud SQL itself. */
+export const DB_CONNECTION_SHARE = 0.8;
+
+/**
+ * Server connections one PgBouncer may open to a database at most: its pool plus the reserve src/files/pgbouncer.ts
+ * writes (reserve_pool_size = max(1, ceil(pool / 4)); max_db_connections = pool + reserve).
+ */
+export function pgbouncerServerCap(poolSize: number): number {
+  return poolSize + Math.max(1, Math.ceil(poolSize / 4));
+}
+
 /** Rules that span several keys: options that exclude or need each other. */
 export function crossProblems(c: Config): string[] {
   const p: string[] = [];
@@ -183,6 +194,19 @@ export function crossProblems(c: Config): string[] {
   }
   if (c.loadBalancer.gkeTrafficPercent > 0 && !c.kubernetes.enabled) {
     p.push(`${k("loadBalancer.gkeTrafficPercent")}: ${c.loadBalancer.gkeTrafficPercent} needs kubernetes.enabled=true`);
+  }
+  if (c.kubernetes.enabled && c.database.enabled) {
+    // Every pod's PgBouncer may hold its pool plus its reserve (max_db_connections) on the primary at once.
+    const pool = c.kubernetes.pgbouncerPoolSizePerPod;
+    const perPod = pgbouncerServerCap(pool);
+    const maxPods = (r: Config["kubernetes"]["primary"]) => r.api.max + r.ws.max + r.worker.max;
+    const pods = maxPods(c.kubernetes.primary) + maxPods(c.kubernetes.secondary) * c.secondaryRegions.length;
+    const budget = Math.floor(c.database.maxConnections * DB_CONNECTION_SHARE);
+    if (pods * perPod > budget) {
+      p.push(
+        `${k("kubernetes.pgbouncerPoolSizePerPod")}: ${pool} (+${perPod - pool} reserve = ${perPod} server connections per pod) x ${pods} pods at the kubernetes.primary/secondary maxima in ${1 + c.secondaryRegions.length} region(s) = ${pods * perPod}, over ${DB_CONNECTION_SHARE * 100} % of ${k("database.maxConnections")} ${c.database.maxConnections} (${budget}) by ${pods * perPod - budget}; lower the pool size or the maxima, or raise database.maxConnections`,
+      );
+    }
   }
   if (c.loadBalancer.gkeTrafficPercent < 100 && c.kubernetes.enabled && !c.httpPool.enabled) {
     p.push(`${k("loadBalancer.gkeTrafficPercent")}: ${c.loadBalancer.gkeTrafficPercent} sends traffic to instance groups, but httpPool.enabled=false; use 100 or enable the pools`);

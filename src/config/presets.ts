@@ -222,6 +222,12 @@ const stage1: Preset = {
     requestsPerSecondPerPod: 100,
     connectionsPerPod: 1000,
     backlogPerWorker: 100,
+    // Stage 4 at the replica maxima: primary 50 + 20 + 10 and europe-west1 20 + 10 + 5 = 115 pods, each PgBouncer
+    // capped at pool 2 + reserve 1 = 3 server connections: 115 x 3 = 345 <= 80 % of max_connections 500 (400).
+    // Pool 3 (+1 reserve = 4) would need 460. A rolling update's surge (maxSurge 5 per Deployment, 30 pods in two
+    // regions, 90 connections) stays under the 500 itself. A third region (150 pods x 3 = 450) needs pool 1 or a
+    // higher database.maxConnections.
+    pgbouncerPoolSizePerPod: 2,
   },
   queue: {
     enabled: false,

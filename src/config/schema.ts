@@ -306,6 +306,14 @@ export const kubernetesSchema = z
     connectionsPerPod: z.number().int().min(1),
     /** Pub/Sub backlog (undelivered messages) per worker pod. */
     backlogPerWorker: z.number().int().min(1),
+    /**
+     * Server connections the PgBouncer sidecar of each app pod (api, ws, worker) keeps to the Cloud SQL primary
+     * (`default_pool_size`); PgBouncer adds a reserve of max(1, ceil(size / 4)) for bursts, and the two together are
+     * its hard cap per pod (`max_db_connections`). The pods at every region's replica maxima times that cap must
+     * stay within 80 % of database.maxConnections (checked in src/config/load.ts).
+     * @default 2 (stage presets: src/config/presets.ts shows the arithmetic)
+     */
+    pgbouncerPoolSizePerPod: z.number().int().min(1).max(100),
   })
   .strict();
 

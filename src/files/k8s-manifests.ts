@@ -2,7 +2,8 @@
  * The Kubernetes manifests every stage-4 cluster receives, as plain objects (pure functions, no Pulumi resources):
  * the app's namespace, service accounts, the seed's Deployments ("Kubernetes Deployment", kubernetes/api-deployment.yaml),
  * Services with standalone NEGs, PodDisruptionBudgets, HPAs (autoscaling/v2), Managed Prometheus PodMonitoring and
- * the Custom Metrics Stackdriver Adapter the HPAs' Pods and External metrics need.
+ * the Custom Metrics Stackdriver Adapter the HPAs' Pods and External metrics need, and the pgbouncer.ini ConfigMap of
+ * the PgBouncer sidecar every app pod runs in front of Cloud SQL.
  *
  * Values that are Pulumi outputs (Google service-account e-mails, the settings secret id) are passed in as
  * `pulumi.Input<string>` and placed as they are; `components/workloads.ts` creates the resources from the very same
@@ -10,6 +11,8 @@
  * them with kubernetes-models plus a strict unknown-field walk.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { pgbouncerIni } from "./pgbouncer";
+import { PGBOUNCER_LISTEN_PORT, PGBOUNCER_UID } from "./app-instance";
 
 /** The app's namespace in every cluster (the Workload Identity member names it: `<project>.svc.id.goog[course-organizer/api]`). */
 export const APP_NAMESPACE = "course-organizer";
@@ -31,6 +34,25 @@ export const APP_PORT = 8080;
 export const METRICS_PORT = 9091;
 /** Where the init container writes the settings JSON (a memory-backed emptyDir: never on the node's disk). */
 export const SETTINGS_DIR = "/var/run/settings";
+
+/**
+ * PgBouncer in every app pod, as on every stage-3 instance: the settings' DATABASE_URL is 127.0.0.1:6432
+ * (components/app-settings.ts), which only a process in the pod's own network namespace can serve.
+ */
+export const PGBOUNCER = {
+  port: PGBOUNCER_LISTEN_PORT,
+  /** The image's postgres user (Alpine's uid and gid 70), which must alone read the auth file. */
+  uid: Number(PGBOUNCER_UID.split(":")[0]),
+  gid: Number(PGBOUNCER_UID.split(":")[1]),
+  /** The ConfigMap with pgbouncer.ini, mounted read-only. */
+  configMap: "pgbouncer",
+  configDir: "/etc/pgbouncer",
+  /** The settings volume's `pgbouncer` subdirectory (the auth file only), mounted read-only in the sidecar. */
+  authDir: "/etc/pgbouncer-auth",
+  settingsSubdir: "pgbouncer",
+  /** Client connections per pod: Gunicorn threads or Daphne's async handlers, with headroom. */
+  maxClientConn: 200,
+} as const;
 
 export type Workload = "api" | "ws" | "worker";
 export const WORKLOADS: Workload[] = ["api", "ws", "worker"];
@@ -79,6 +101,40 @@ export interface WorkloadManifestArgs {
   subscription: string;
   /** Labels on every object (the stack's labels: app, component, stage, managed-by). */
   labels: Record<string, string>;
+  /** The PgBouncer sidecar of every app pod. */
+  pgbouncer: PodPgbouncer;
+}
+
+export interface PodPgbouncer {
+  /** edoburu/pgbouncer (config images.pgbouncer), the image the stage-3 instances run. */
+  image: string;
+  /** pgbouncer.ini from podPgbouncerIni (an output: Cloud SQL's private IP is known once the instance exists). */
+  ini: pulumi.Input<string>;
+  /**
+   * sha256 of `ini`, as a pod-template annotation: PgBouncer reads its ini only at start and a changed ConfigMap
+   * restarts no pod, so a new IP or pool size must change the template for the Deployment to roll.
+   */
+  iniSha256: pulumi.Input<string>;
+}
+
+/**
+ * pgbouncer.ini of the sidecar (src/files/pgbouncer.ts, as the stage-3 instances): 127.0.0.1:6432, transaction
+ * pooling, server TLS "require" to the Cloud SQL primary's private IP, `poolSize` server connections per pod
+ * (config kubernetes.pgbouncerPoolSizePerPod). No password: the auth file is written at pod start.
+ */
+export function podPgbouncerIni(o: { dbHost: string; databases: string[]; poolSize: number }): string {
+  return pgbouncerIni({
+    listenAddr: "127.0.0.1",
+    listenPort: PGBOUNCER.port,
+    dbHost: o.dbHost,
+    dbPort: 5432,
+    databases: o.databases,
+    poolSize: o.poolSize,
+    maxClientConn: Math.max(o.poolSize, PGBOUNCER.maxClientConn),
+    authFile: `${PGBOUNCER.authDir}/userlist.txt`,
+    // In the foreground with a read-only root filesystem: no pid file, logs to stderr (Cloud Logging).
+    pidFile: "",
+  });
 }
 
 /** Process each Deployment runs (the image's entrypoint reads WORKER_TYPE; stage 3 uses http and daphne too). */
@@ -107,6 +163,78 @@ export function fetchSecretsScript(files: string[]): string {
   ].join("\n");
 }
 
+/**
+ * The init container's second step: PgBouncer's auth file from settings.json (DATABASE_USER, DATABASE_PASSWORD),
+ * `"user" "password"` with double quotes doubled (src/files/pgbouncer.ts userlistLine), mode 0600 for the
+ * image's postgres user only, in the memory-backed volume. Python parses the JSON: google-cloud-cli:stable has no
+ * jq; gcloud bundles its own Python 3 on x86_64 (platform/bundledpythonunix, not on PATH), and the arm64 image
+ * installs python3, so the script picks the bundled one when present, as gcloud's own wrapper does.
+ */
+export function writeUserlistScript(): string {
+  const dir = `${SETTINGS_DIR}/${PGBOUNCER.settingsSubdir}`;
+  const py = [
+    "import json, sys",
+    "s = json.load(open(sys.argv[1]))",
+    "q = lambda v: chr(34) + v.replace(chr(34), chr(34) * 2) + chr(34)",
+    'print(q(s["DATABASE_USER"]), q(s["DATABASE_PASSWORD"]))',
+  ].join("; ");
+  return [
+    "PY=/usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3",
+    '[ -x "$PY" ] || PY=python3',
+    "umask 077",
+    `install -d -m 0700 -o ${PGBOUNCER.uid} -g ${PGBOUNCER.gid} ${dir}`,
+    `"$PY" -c '${py}' ${SETTINGS_DIR}/settings.json > ${dir}/userlist.txt.tmp`,
+    `chown ${PGBOUNCER.uid}:${PGBOUNCER.gid} ${dir}/userlist.txt.tmp`,
+    `chmod 0600 ${dir}/userlist.txt.tmp`,
+    `mv ${dir}/userlist.txt.tmp ${dir}/userlist.txt`,
+  ].join("\n");
+}
+
+/** The ConfigMap with the sidecar's pgbouncer.ini (no secret: the password is only in the auth file). */
+export function pgbouncerConfigMapManifest(a: WorkloadManifestArgs): Manifest {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: PGBOUNCER.configMap, namespace: APP_NAMESPACE, labels: a.labels },
+    data: { "pgbouncer.ini": a.pgbouncer.ini },
+  };
+}
+
+/**
+ * PgBouncer as a native sidecar (an init container with restartPolicy Always, Kubernetes 1.29+): it starts after
+ * fetch-settings has written the auth file and before the app container, which the kubelet starts only once the
+ * startup probe passes, and it stops after the app container (Daphne's 120 s drain keeps its database).
+ */
+function pgbouncerSidecar(a: WorkloadManifestArgs): Record<string, unknown> {
+  // PgBouncer listens on 127.0.0.1 only, which the kubelet's tcpSocket probe (to the pod IP) cannot reach:
+  // BusyBox nc (Alpine) connects from inside the pod's network namespace.
+  const listening = { exec: { command: ["nc", "-z", "-w", "1", "127.0.0.1", String(PGBOUNCER.port)] } };
+  return {
+    name: "pgbouncer",
+    image: a.pgbouncer.image,
+    restartPolicy: "Always",
+    // PgBouncer itself, not the image's entrypoint, which writes /etc/pgbouncer (read-only here) from env variables.
+    command: ["/usr/bin/pgbouncer", `${PGBOUNCER.configDir}/pgbouncer.ini`],
+    ports: [{ name: "pgbouncer", containerPort: PGBOUNCER.port, protocol: "TCP" }],
+    startupProbe: { ...listening, periodSeconds: 1, failureThreshold: 30 },
+    readinessProbe: { ...listening, periodSeconds: 10 },
+    livenessProbe: { ...listening, periodSeconds: 10, failureThreshold: 3 },
+    resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+    securityContext: {
+      runAsUser: PGBOUNCER.uid,
+      runAsGroup: PGBOUNCER.gid,
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+    volumeMounts: [
+      { name: "pgbouncer-config", mountPath: PGBOUNCER.configDir, readOnly: true },
+      { name: "settings", mountPath: PGBOUNCER.authDir, subPath: PGBOUNCER.settingsSubdir, readOnly: true },
+    ],
+  };
+}
+
 function appLabels(w: Workload): Record<string, string> {
   // The seed's anti-affinity matches `app: course-organizer-<w>`.
   return { app: deploymentName(w) };
@@ -130,7 +258,10 @@ export function serviceAccountManifests(a: WorkloadManifestArgs): Manifest[] {
   }));
 }
 
-/** The seed's Deployment for one workload (api-deployment.yaml), with the settings fetched from Secret Manager at start. */
+/**
+ * The seed's Deployment for one workload (api-deployment.yaml), with the settings fetched from Secret Manager at
+ * start and PgBouncer on 127.0.0.1:6432 beside the app (the settings' DATABASE_URL), as on the stage-3 instances.
+ */
 export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manifest {
   const labels = appLabels(w);
   const secretFiles = a.secretFiles.filter((f) => !f.workloads || f.workloads.includes(w));
@@ -150,22 +281,26 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
       // Seed: RollingUpdate maxSurge 5, maxUnavailable 2.
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 5, maxUnavailable: 2 } },
       template: {
-        metadata: { labels: { ...a.labels, ...labels } },
+        metadata: { labels: { ...a.labels, ...labels }, annotations: { "course-organizer/pgbouncer-ini-sha256": a.pgbouncer.iniSha256 } },
         spec: {
           serviceAccountName: w,
           // Daphne holds WebSockets for up to an hour (the load balancer's 3600 s): give them time to drain.
           terminationGracePeriodSeconds: w === "ws" ? 120 : 30,
-          volumes: [{ name: "settings", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
+          volumes: [
+            { name: "settings", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+            { name: "pgbouncer-config", configMap: { name: PGBOUNCER.configMap } },
+          ],
           initContainers: [
             {
               name: "fetch-settings",
               image: CLOUD_SDK_IMAGE,
               // The secret's id only; the value is read with the pod's Workload Identity and stays in memory.
-              command: ["sh", "-ec", fetchSecretsScript(secretFiles.map((f) => f.file))],
+              command: ["sh", "-ec", [fetchSecretsScript(secretFiles.map((f) => f.file)), writeUserlistScript()].join("\n")],
               env: [...secretFiles.map((f, i) => ({ name: `SECRET_${i}`, value: f.secretId })), { name: "PROJECT", value: a.project }],
               volumeMounts: [{ name: "settings", mountPath: SETTINGS_DIR }],
               resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
             },
+            pgbouncerSidecar(a),
           ],
           containers: [
             {
@@ -417,13 +552,14 @@ export function metricsAdapterManifests(a: Pick<WorkloadManifestArgs, "adapterSe
 
 /**
  * Every manifest of one cluster, in apply order: namespaces and service accounts first, the adapter and its API
- * registrations, then the app's Deployments, Services, budgets, monitoring and HPAs.
+ * registrations, the pods' pgbouncer.ini, then the app's Deployments, Services, budgets, monitoring and HPAs.
  */
 export function clusterManifests(a: WorkloadManifestArgs): Manifest[] {
   return [
     namespaceManifest(a.labels),
     ...serviceAccountManifests(a),
     ...metricsAdapterManifests(a),
+    pgbouncerConfigMapManifest(a),
     ...WORKLOADS.map((w) => deploymentManifest(a, w)),
     serviceManifest(a, "api"),
     serviceManifest(a, "ws"),
