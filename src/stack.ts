@@ -12,7 +12,7 @@ import { physicalName } from "./naming";
 import { ServiceAccount } from "../components/service-account";
 import { Database, type DatabaseMigrationSource } from "../components/database";
 import { Redis } from "../components/redis";
-import { AppSettings } from "../components/app-settings";
+import { AppSettings, PGBOUNCER_PORT } from "../components/app-settings";
 import { tags as networkTags } from "../components/network";
 import { DB_NAME as VM_DB_NAME, DB_USER as VM_DB_USER } from "./files/vm-bundle";
 import { Secret } from "../components/secret";
@@ -712,6 +712,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               user: APP_DB_USER,
               usersDatabase: APP_DATABASE,
               primary: { host: primary, passwordSecret: password },
+              pooler: { host: "127.0.0.1", port: PGBOUNCER_PORT },
               shards: sh.map(([host, passwordSecret], i) => ({ name: shardDatabaseName(i), host, passwordSecret })),
               analyticsHost: an || undefined,
             }),

@@ -56,6 +56,8 @@ export interface DatabasesMapArgs {
   /** The primary: private IP and the Secret Manager id of the user's password. */
   primary: { host: string; passwordSecret: string };
   shards: { name: string; host: string; passwordSecret: string }[];
+  /** The local PgBouncer in front of the primary (127.0.0.1:6432 on instances and in pods); undefined: direct. */
+  pooler?: { host: string; port: number };
   /** The analytics read replica's private IP. @default undefined (no `analytics` entry) */
   analyticsHost?: string;
 }
@@ -77,7 +79,12 @@ export function databasesMap(a: DatabasesMapArgs): Record<string, Record<string,
     PASSWORD_SECRET: passwordSecret,
     OPTIONS: { sslmode: "require", ...options },
   });
-  const map: Record<string, Record<string, unknown>> = { default: entry(a.usersDatabase, a.primary.host, a.primary.passwordSecret) };
+  // `default` goes through the PgBouncer every app instance and pod runs on loopback (transaction pooling, TLS to
+  // Cloud SQL is PgBouncer's): the primary's connection budget holds only with it (src/config/load.ts).
+  const primary = a.pooler
+    ? { ...entry(a.usersDatabase, a.pooler.host, a.primary.passwordSecret, { sslmode: "disable" }), PORT: String(a.pooler.port), DISABLE_SERVER_SIDE_CURSORS: true }
+    : entry(a.usersDatabase, a.primary.host, a.primary.passwordSecret);
+  const map: Record<string, Record<string, unknown>> = { default: primary };
   a.shards.forEach((s, i) => (map[`shard_${i}`] = entry(s.name, s.host, s.passwordSecret)));
   if (a.analyticsHost) {
     map.analytics = entry(a.usersDatabase, a.analyticsHost, a.primary.passwordSecret, { options: "-c default_transaction_read_only=on" });

@@ -62,15 +62,19 @@ describe("shards (seed 'Database Sharding Strategy')", () => {
     const env = await settings();
     const map = JSON.parse(env.DATABASES!) as Record<string, Record<string, any>>;
     expect(Object.keys(map)).toEqual(["default", "shard_0", "shard_1", "shard_2", "shard_3", "analytics"]);
+    // The primary through the local PgBouncer (pods' sidecar, instances' service), as DATABASE_URL: transaction
+    // pooling keeps the connection budget; PgBouncer speaks TLS to Cloud SQL, loopback needs none.
     expect(map.default).toEqual({
       ENGINE: "django.db.backends.postgresql",
       NAME: "course_organizer",
-      HOST: p.outputs.databasePrivateIp,
-      PORT: "5432",
+      HOST: "127.0.0.1",
+      PORT: "6432",
       USER: "course_organizer",
       PASSWORD_SECRET: "co-db-course-organizer-password",
-      OPTIONS: { sslmode: "require" },
+      OPTIONS: { sslmode: "disable" },
+      DISABLE_SERVER_SIDE_CURSORS: true,
     });
+    expect(env.DATABASE_URL).toMatch(/^postgres:\/\/course_organizer:[^@]+@127\.0\.0\.1:6432\/course_organizer$/);
     const shardIps = p.outputs.databaseShardIps as string[];
     for (let i = 0; i < 4; i++) {
       expect(map[`shard_${i}`]).toMatchObject({ NAME: `course_organizer_shard_${i}`, HOST: shardIps[i], PASSWORD_SECRET: `co-db-shard-${i}-course-organizer-password` });
@@ -89,9 +93,10 @@ describe("shards (seed 'Database Sharding Strategy')", () => {
     expect(env.DATABASES).not.toMatch(/PASSWORD"/);
   });
 
-  it("databasesMap leaves analytics out when there is no such replica", () => {
+  it("databasesMap leaves analytics out when there is no such replica; without a pooler default goes direct over TLS", () => {
     const m = databasesMap({ user: "u", usersDatabase: "users", primary: { host: "10.0.0.1", passwordSecret: "p" }, shards: [] });
     expect(Object.keys(m)).toEqual(["default"]);
+    expect(m.default).toMatchObject({ HOST: "10.0.0.1", PORT: "5432", OPTIONS: { sslmode: "require" } });
   });
 
   it("plans in preview mode with unknown hosts (the secret's content is unknown, nothing breaks)", async () => {

@@ -213,7 +213,8 @@ describe("stage 4: a cascaded pool per region", () => {
 
 describe("a third region by config alone", () => {
   it("secondaryRegions with asia-east1 adds its own bridge pool over that region's zones and subnet", async () => {
-    const p = await plan("stage4", { sets: ['secondaryRegions=["europe-west1","asia-east1"]'] });
+    // The third region's pods need more database connections than the preset's 500 allow (test/gke.test.ts THREE).
+    const p = await plan("stage4", { sets: ['secondaryRegions=["europe-west1","asia-east1"]', "database.maxConnections=600"] });
     expect(ofType(p, T.bridges).map((r) => r.name)).toEqual(["video-bridges-us-central1", "video-bridges-europe-west1", "video-bridges-asia-east1"]);
     expect(get(p, T.group, "video-bridges-asia-east1-pool-group").inputs).toMatchObject({
       name: "co-jvb-asia-east1-group",
