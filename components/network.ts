@@ -41,6 +41,8 @@ export interface NetworkArgs {
   privateServiceAccess: boolean;
   /** Prefix length of the Private Service Access range. @default 16 */
   privateServicesPrefixLength: number;
+  /** First address of the Private Service Access range (config network.privateServicesAddress). */
+  privateServicesAddress: string;
 }
 
 /** The IPv4 /20, /14 and /20 ranges of the i-th region, counted from the primary region's ranges. */
@@ -187,6 +189,7 @@ export class Network extends pulumi.ComponentResource {
           name: physicalName(args.prefix, "psa-range"),
           purpose: "VPC_PEERING",
           addressType: "INTERNAL",
+          address: args.privateServicesAddress,
           prefixLength: args.privateServicesPrefixLength,
           network: this.network.id,
           labels: args.labels,

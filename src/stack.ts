@@ -68,6 +68,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     webSourceRanges: c.loadBalancer.enabled ? GOOGLE_LB_RANGES : ["0.0.0.0/0"],
     privateServiceAccess: c.network.privateServiceAccess,
     privateServicesPrefixLength: c.network.privateServicesPrefixLength,
+    privateServicesAddress: c.network.privateServicesAddress,
   });
 
   /** Stack outputs; each section below adds its own. */

@@ -112,6 +112,8 @@ describe("invalid configs are refused with the key, the value and what is allowe
       { "course-organizer:stage": "4", "course-organizer:secondaryRegions": j(["europe-west1", "asia-east1"]) },
       "course-organizer:kubernetes.pgbouncerPoolSizePerPod: 2 (+1 reserve = 3 server connections per pod) x 150 pods at the kubernetes.primary/secondary maxima in 3 region(s) = 450, over 80 % of course-organizer:database.maxConnections 500 (400) by 50",
     ],
+    ["private services range on a pod range", { "course-organizer:stage": "4", "course-organizer:network": j({ privateServicesAddress: "10.20.0.0" }) }, "course-organizer:network.privateServicesAddress: 10.20.0.0/16 overlaps the pods range 10.20.0.0/14 of europe-west1; choose a free block"],
+    ["private services address not on its block", { "course-organizer:stage": "3", "course-organizer:network": j({ privateServicesAddress: "10.100.4.0" }) }, 'course-organizer:network.privateServicesAddress: "10.100.4.0" does not start a /16 block'],
     ["under-provisioned bridges", { "course-organizer:stage": "3", "course-organizer:video": j({ maxBridgesPerRegion: 2, bridgesPerRegion: 2 }) }, "course-organizer:load.videoParticipants: 1500 is not covered; the configured maximum is 1000"],
   ];
 

@@ -31,6 +31,8 @@ describe("the offline plan records what the engine sees", () => {
   it("records protect and retainOnDelete of stateful resources", async () => {
     const p = await plan("stage3");
     const range = get(p, "gcp:compute/globalAddress:GlobalAddress", "network-psa-range");
+    // A fixed block, clear of every region's subnet and GKE ranges (GCP's automatic pick could take a later one's).
+    expect(range.inputs).toMatchObject({ purpose: "VPC_PEERING", addressType: "INTERNAL", address: "10.100.0.0", prefixLength: 16 });
     expect(range.protect).toBe(true);
     expect(range.retainOnDelete).toBe(true);
     expect(get(p, "gcp:compute/network:Network", "network-vpc").protect).toBe(false);

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { alertThresholds, configKeys, configSchema, type Config, type Stage } from "./schema";
 import { presetFor } from "./presets";
 import { capacityProblems } from "./capacity";
+import { regionRanges } from "../../components/network";
 
 export const NAMESPACE = "course-organizer";
 
@@ -111,9 +112,36 @@ export function pgbouncerServerCap(poolSize: number): number {
   return poolSize + Math.max(1, Math.ceil(poolSize / 4));
 }
 
+/** First and last address of an IPv4 CIDR, as numbers. */
+export function cidrBounds(cidr: string): [number, number] {
+  const [addr, len] = cidr.split("/");
+  const n = addr!.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(len));
+  return [n, n + size - 1];
+}
+
+/** The Private Service Access range against the subnets' primary and GKE ranges of every region. */
+function privateServicesProblems(c: Config): string[] {
+  if (!c.network.privateServiceAccess) return [];
+  const key = `${NAMESPACE}:network.privateServicesAddress`;
+  const psa = `${c.network.privateServicesAddress}/${c.network.privateServicesPrefixLength}`;
+  const [start, end] = cidrBounds(psa);
+  if (start % (end - start + 1) !== 0) {
+    return [`${key}: ${JSON.stringify(c.network.privateServicesAddress)} does not start a /${c.network.privateServicesPrefixLength} block; use an address aligned to the prefix length`];
+  }
+  const out: string[] = [];
+  for (const r of regionRanges([c.region, ...c.secondaryRegions], c.network)) {
+    for (const [what, cidr] of [["subnet", r.subnetCidr], ["pods", r.podsCidr], ["services", r.servicesCidr]] as const) {
+      const [a, b] = cidrBounds(cidr);
+      if (a <= end && start <= b) out.push(`${key}: ${psa} overlaps the ${what} range ${cidr} of ${r.region}; choose a free block`);
+    }
+  }
+  return out;
+}
+
 /** Rules that span several keys: options that exclude or need each other. */
 export function crossProblems(c: Config): string[] {
-  const p: string[] = [];
+  const p: string[] = [...privateServicesProblems(c)];
   const k = (path: string) => `${NAMESPACE}:${path}`;
   const range = (path: string, min: number, max: number) => {
     if (min > max) p.push(`${k(path)}: min ${min} is greater than max ${max}; min must be <= max`);

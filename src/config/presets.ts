@@ -68,6 +68,8 @@ const stage1: Preset = {
     podsCidr: "10.16.0.0/14",
     servicesCidr: "10.12.0.0/20",
     privateServicesPrefixLength: 16,
+    // 10.100.0.0/16: clear of the subnets (10.10.x), services (10.12.x) and pod ranges (10.16-10.27 for 3 regions).
+    privateServicesAddress: "10.100.0.0",
     privateServiceAccess: false,
   },
   vm: {

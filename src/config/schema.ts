@@ -92,6 +92,11 @@ export const networkSchema = z
     servicesCidr: z.string().regex(/^10\.[0-9]{1,3}\.[0-9]{1,3}\.0\/20$/, "a 10.x.y.0/20 range"),
     /** The range Private Service Access reserves for Cloud SQL, Memorystore and Memcached (a /16 prefix). */
     privateServicesPrefixLength: z.number().int().min(16).max(24),
+    /**
+     * First address of that range. Fixed, not left to GCP: an automatic allocation made at stage 3 could take the
+     * block a later region's subnet or pod range needs at stage 4, and moving it then replaces a protected range.
+     */
+    privateServicesAddress: z.string().regex(/^10\.[0-9]{1,3}\.[0-9]{1,3}\.0$/, "a 10.x.y.0 address"),
     /** Enable Private Service Access (needed by Cloud SQL, Memorystore, Memcached). */
     privateServiceAccess: z.boolean(),
   })
