@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { file, plan } from "./helpers/plan";
 import { COMPOSE_ENV, composeFile } from "../src/files/compose";
-import { copyMediaScript, fetchSecretsScript, mountDataDiskScript } from "../src/files/vm-scripts";
+import { APPLIED_USER_DATA, configSyncScript, copyMediaScript, fetchSecretsScript, mountDataDiskScript } from "../src/files/vm-scripts";
 
 let dir = "";
 beforeAll(() => {
@@ -303,6 +303,49 @@ describe("scripts behave", () => {
     const script = file(p, "vm", "bin/config-sync.sh");
     expect(script).toContain("cloud-init clean --logs");
     expect(script).toContain('"$STATE/reset-for"');
+  });
+
+  it("config-sync.sh re-applies user-data that cloud-init refreshed at boot but never applied (stub curl, cloud-init, systemctl)", async () => {
+    const p = await plan("stage2", { withFiles: true });
+    const doc = parse(file(p, "vm", "cloud-init/user-data.yaml")) as { runcmd: string[][] };
+    // The first-boot run records what write_files applied, before anything else.
+    expect(doc.runcmd[0]).toEqual(["install", "-D", "-m", "0600", "/var/lib/cloud/instance/user-data.txt", APPLIED_USER_DATA]);
+
+    const root = join(dir, "config-sync");
+    const bin = join(root, "bin");
+    const instance = join(root, "cloud-instance");
+    const state = join(root, "state");
+    mkdirSync(bin, { recursive: true });
+    mkdirSync(instance, { recursive: true });
+    const calls = join(root, "calls");
+    writeFileSync(join(bin, "curl"), `#!/bin/bash\nwhile [[ $# -gt 0 ]]; do if [[ "$1" == -o ]]; then cp '${root}/metadata' "$2"; fi; shift; done\n`);
+    writeFileSync(join(bin, "cloud-init"), `#!/bin/bash\necho "cloud-init $*" >> '${calls}'\n`);
+    writeFileSync(join(bin, "systemctl"), `#!/bin/bash\necho "systemctl $*" >> '${calls}'\n`);
+    for (const f of ["curl", "cloud-init", "systemctl"]) chmodSync(join(bin, f), 0o755);
+    const applied = join(root, "applied-user-data");
+    const script = join(root, "config-sync.sh");
+    writeFileSync(script, configSyncScript({ appliedCopy: applied, cloudInstanceDir: instance, stateDir: state }));
+    const sync = () => {
+      rmSync(calls, { force: true });
+      const r = run("bash", [script], { PATH: `${bin}:${process.env.PATH}` });
+      return { status: r.status, calls: existsSync(calls) ? readFileSync(calls, "utf8").split("\n").filter(Boolean) : [] };
+    };
+
+    // Stage 1 applied; the stage move set stage 2's user-data and stopped/started the VM: cloud-init rewrote its
+    // user-data.txt from the metadata at boot (without running write_files again).
+    writeFileSync(applied, "#cloud-config\n# stage 1\n");
+    writeFileSync(join(root, "metadata"), "#cloud-config\n# stage 2\n");
+    writeFileSync(join(instance, "user-data.txt"), "#cloud-config\n# stage 2\n");
+    // cloud-init still running this boot: leave it to the timer.
+    expect(sync()).toEqual({ status: 0, calls: [] });
+    writeFileSync(join(instance, "boot-finished"), "");
+    expect(sync()).toEqual({ status: 0, calls: ["cloud-init clean --logs", "systemctl reboot"] });
+    // Re-applied (runcmd refreshed the copy): nothing more to do.
+    writeFileSync(applied, "#cloud-config\n# stage 2\n");
+    expect(sync()).toEqual({ status: 0, calls: [] });
+    // Re-applied but the copy still differs: one reset per version, never a reboot loop.
+    writeFileSync(applied, "#cloud-config\n# something else\n");
+    expect(sync()).toEqual({ status: 1, calls: [] });
   });
 
   it("mount-data-disk.sh mounts the disk by its GCE id with nofail", () => {

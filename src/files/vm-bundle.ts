@@ -13,6 +13,7 @@ import { nginxConf } from "./nginx";
 import { redisConf } from "./redis";
 import {
   APP_DIR,
+  APPLIED_USER_DATA,
   BIN_DIR,
   DATA_MOUNT,
   ENV_FILE,
@@ -237,7 +238,7 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
     oneshotUnit({
       description: "Course Organizer: re-apply changed user-data",
       wants: ["network-online.target"],
-      // At boot too, before the app starts with stale files (a resize stops and starts the VM with new metadata).
+      // At boot too; while cloud-init is still running it leaves the check to the timer (5 minutes after boot).
       after: ["network-online.target"],
       before: ["co-app.service"],
       exec: [`${BIN_DIR}/config-sync.sh`],
@@ -305,6 +306,9 @@ export function vmUserData(o: VmBundleOptions, files: VmFile[] = vmFiles(o)): st
   return cloudInit({
     files: files.map((f) => ({ path: f.vmPath, content: f.content, permissions: f.permissions })),
     runcmd: [
+      // What write_files just applied: co-config-sync compares the metadata with this copy (cloud-init's own
+      // user-data.txt is rewritten from the metadata at every boot, applied or not).
+      ["install", "-D", "-m", "0600", "/var/lib/cloud/instance/user-data.txt", APPLIED_USER_DATA],
       ["systemctl", "daemon-reload"],
       ["systemctl", "enable", "--now", "docker.service"],
       ["systemctl", "enable", ...services, ...timers],

@@ -388,36 +388,62 @@ esac
 `;
 }
 
+/** Our own copy of the user-data the last first-boot run applied (runcmd writes it: src/files/vm-bundle.ts). */
+export const APPLIED_USER_DATA = "/var/lib/course-organizer/applied-user-data";
+
+export interface ConfigSyncOptions {
+  /** Copy of the user-data cloud-init last applied with write_files. @default APPLIED_USER_DATA */
+  appliedCopy?: string;
+  /** cloud-init's instance directory (user-data.txt, boot-finished). Tests pass a temp dir. @default "/var/lib/cloud/instance" */
+  cloudInstanceDir?: string;
+  /** Where the one-reset-per-version marker lives. @default "/var/lib/course-organizer" */
+  stateDir?: string;
+}
+
 /**
  * cloud-init applies user-data (write_files, runcmd) once per instance, so a later metadata update (a stage move
  * changes the compose file) would otherwise never reach the VM. This script compares the user-data in the
- * metadata server with the one cloud-init applied; when they differ it clears cloud-init's state and reboots, so
- * the new user-data is applied as on a first boot (every step is idempotent; SSH host keys are kept:
- * `ssh_deletekeys: false`). A stage move that resizes the VM stops and starts it anyway.
+ * metadata server with the copy the first-boot run recorded (APPLIED_USER_DATA, written by runcmd); when they
+ * differ it clears cloud-init's state and reboots, so the new user-data is applied as on a first boot (every step
+ * is idempotent; SSH host keys are kept: `ssh_deletekeys: false`).
+ *
+ * Not cloud-init's own /var/lib/cloud/instance/user-data.txt: cloud-init re-reads the metadata and rewrites that
+ * file on every boot (Init.update) while running write_files only for a new instance, so after a stop/start
+ * (a stage move that resizes the VM sets the new metadata, then stops and starts it) it already equals the new
+ * user-data that was never applied. boot-finished is rewritten at the end of every boot: until then, wait.
  */
-export function configSyncScript(): string {
+export function configSyncScript(o: ConfigSyncOptions = {}): string {
+  const instance = o.cloudInstanceDir ?? "/var/lib/cloud/instance";
   return `#!/usr/bin/env bash
 ${HEADER}
-# Re-apply user-data when the instance's metadata changed after the first boot.
+# Re-apply user-data when the instance's metadata changed since it was last applied.
 set -euo pipefail
 
-APPLIED=/var/lib/cloud/instance/user-data.txt
-STATE=/var/lib/course-organizer
+APPLIED=${q(o.appliedCopy ?? APPLIED_USER_DATA)}
+CLOUD_INSTANCE=${q(instance)}
+STATE=${q(o.stateDir ?? "/var/lib/course-organizer")}
+if [[ ! -f "$CLOUD_INSTANCE/boot-finished" ]]; then
+  exit 0 # cloud-init is still running this boot; the timer checks again
+fi
+# A VM first booted before the copy existed: cloud-init's copy is the best record of what it applied.
+if [[ ! -f "$APPLIED" ]]; then
+  APPLIED="$CLOUD_INSTANCE/user-data.txt"
+fi
+if [[ ! -f "$APPLIED" ]]; then
+  exit 0
+fi
 CURRENT="$(mktemp)"
 trap 'rm -f "$CURRENT"' EXIT
 curl -fsS --retry 5 -H 'Metadata-Flavor: Google' \\
   http://metadata.google.internal/computeMetadata/v1/instance/attributes/user-data -o "$CURRENT"
-if [[ ! -f "$APPLIED" ]] || cmp -s "$CURRENT" "$APPLIED"; then
+if cmp -s "$CURRENT" "$APPLIED"; then
   exit 0
-fi
-if [[ ! -f /var/lib/cloud/instance/boot-finished ]]; then
-  exit 0 # cloud-init is still applying the current user-data
 fi
 # One reset per user-data version: if cloud-init applied it and the copies still differ, never loop on reboots.
 HASH="$(sha256sum "$CURRENT" | cut -d' ' -f1)"
 install -d -m 0700 "$STATE"
 if [[ -f "$STATE/reset-for" ]] && [[ "$(cat "$STATE/reset-for")" == "$HASH" ]]; then
-  echo "user-data $HASH was re-applied already but still differs from cloud-init's copy; not rebooting again" >&2
+  echo "user-data $HASH was re-applied already but still differs from the applied copy; not rebooting again" >&2
   exit 1
 fi
 echo "$HASH" > "$STATE/reset-for"
