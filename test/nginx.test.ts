@@ -55,7 +55,8 @@ function options(variant: "tls" | "lb", d: string): NginxOptions {
     acmeRoot: join(d, "acme"),
     runtimeDir: join(d, `run-${variant}`),
     // 127.0.0.2 plays Google's front end: requests from it carry trusted X-Forwarded-For; 127.0.0.1 is anyone else.
-    loadBalancerRanges: variant === "lb" ? ["127.0.0.2/32", `${forwardingRuleIp}/32`] : undefined,
+    // Only the front ends' ranges, as the stack passes them (GOOGLE_LB_RANGES): the forwarding rule's address is not known here.
+    loadBalancerRanges: variant === "lb" ? ["127.0.0.2/32"] : undefined,
     httpPort: variant === "lb" ? ports.lbHttp : ports.tlsHttp,
     httpsPort: ports.tlsHttps,
     listenAddress: "127.0.0.1",
@@ -234,6 +235,19 @@ describe("stage 2 live: nginx behind the load balancer, in front of stub upstrea
     expect(apiSeen[0].headers.host).toBe(app);
     expect(r.headers["strict-transport-security"]).toBe("max-age=63072000");
     expect(r.headers.server).toBe("nginx");
+  });
+
+  it("takes the client as the front end saw it, whatever the client put in X-Forwarded-For itself", async () => {
+    apiSeen = [];
+    const r = await request({
+      port: ports.lbHttp,
+      path: "/api/me",
+      localAddress: "127.0.0.2",
+      headers: { "X-Forwarded-For": `10.9.9.9, 203.0.113.8, ${forwardingRuleIp}`, "X-Forwarded-Proto": "https" },
+    });
+    expect(r.status).toBe(200);
+    expect(apiSeen[0].headers["x-forwarded-for"]).toBe("203.0.113.8");
+    expect(apiSeen[0].headers["x-real-ip"]).toBe("203.0.113.8");
   });
 
   it("ignores forwarded headers from peers outside the load balancer's ranges, and never redirects", async () => {

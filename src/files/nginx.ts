@@ -51,9 +51,9 @@ export interface NginxOptions {
   runtimeDir?: string;
   /**
    * Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (stage 2). Google's front ends connect from
-   * 130.211.0.0/22 and 35.191.0.0/16. Google appends the forwarding rule's own address after the client's
-   * (`<client>, <forwarding rule IP>`), and nginx walks the header from the right (`real_ip_recursive on`), so add
-   * the forwarding rule's address (x.x.x.x/32) here too, or the client address resolves to that address.
+   * 130.211.0.0/22 and 35.191.0.0/16. Google appends the client's address and then the forwarding rule's own
+   * address (`[<client-supplied>, ]<client>, <forwarding rule IP>`), so the client is the second-to-last entry
+   * (taken by a map: the realip module walking from the right would stop at the forwarding rule's address).
    * @default [] (no forwarded header is believed: the TCP peer is the client)
    */
   loadBalancerRanges?: string[];
@@ -171,10 +171,10 @@ export function nginxConf(o: NginxOptions): string {
 
   const proxyHeaders = [
     "proxy_set_header Host $host;",
-    "proxy_set_header X-Real-IP $remote_addr;",
-    // $remote_addr is already the client (the realip module resolved it from trusted hops only); forwarding the
-    // client's own X-Forwarded-For would let anyone put an address of their choice first in the list.
-    "proxy_set_header X-Forwarded-For $remote_addr;",
+    "proxy_set_header X-Real-IP $client_addr;",
+    // $client_addr is the address Google's front end saw (from a trusted peer only); forwarding the client's own
+    // X-Forwarded-For would let anyone put an address of their choice first in the list.
+    "proxy_set_header X-Forwarded-For $client_addr;",
     "proxy_set_header X-Forwarded-Proto $forwarded_proto;",
     "proxy_set_header X-Forwarded-Host $host;",
   ];
@@ -321,7 +321,7 @@ export function nginxConf(o: NginxOptions): string {
       "keepalive_timeout 65s;",
       `client_max_body_size ${o.clientMaxBodySize ?? "50m"};`,
       "",
-      "log_format main '$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent '",
+      "log_format main '$client_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent '",
       "                '\"$http_referer\" \"$http_user_agent\" rt=$request_time urt=$upstream_response_time';",
       ...(rt
         ? [
@@ -358,19 +358,22 @@ export function nginxConf(o: NginxOptions): string {
       "gzip_comp_level 5;",
       `gzip_types ${gzipTypes.join(" ")};`,
       "",
-      ...(ranges.length > 0
-        ? [
-            "# Client address from X-Forwarded-For, believed only from the load balancer's ranges.",
-            ...ranges.map((r) => `set_real_ip_from ${r};`),
-            "real_ip_header X-Forwarded-For;",
-            "real_ip_recursive on;",
-            "",
-          ]
-        : []),
-      "# 1 when the TCP peer is the load balancer; only then is its X-Forwarded-Proto believed.",
-      "geo $realip_remote_addr $from_load_balancer {",
+      "# 1 when the TCP peer is the load balancer; only then are its X-Forwarded-For and -Proto believed.",
+      "geo $remote_addr $from_load_balancer {",
       "    default 0;",
       ...ranges.map((r) => `    ${r} 1;`),
+      "}",
+      "",
+      "# Google's front end appends \"<client>, <forwarding rule IP>\" to X-Forwarded-For: the client is the",
+      "# second-to-last entry (anything before it is whatever the client sent).",
+      "map $http_x_forwarded_for $xff_client {",
+      '    "~(?:^|,)\\s*(?<xffclient>[^,\\s]+)\\s*,\\s*[^,\\s]+\\s*$" $xffclient;',
+      "    default $remote_addr;",
+      "}",
+      "",
+      "map $from_load_balancer $client_addr {",
+      "    1 $xff_client;",
+      "    default $remote_addr;",
       "}",
       "",
       'map "$from_load_balancer:$http_x_forwarded_proto" $forwarded_proto {',
