@@ -25,6 +25,9 @@ export const KEY_ROTATION = "7776000s";
  */
 export const DEPLOYER_ROLES = [
   "roles/compute.admin", // VPC, firewalls, VMs, instance groups, load balancer, Cloud Armor, SSL policies
+  // Stage 4's Redis Cluster reaches the VPC through a service connection policy (networkconnectivity API, not
+  // compute): GCP documents Compute Network Admin as the role that creates one (VPC > service connection policies).
+  "roles/compute.networkAdmin",
   "roles/cloudsql.admin", // Cloud SQL instances, replicas, databases, users
   "roles/redis.admin", // Memorystore for Redis and Redis Cluster
   "roles/memcache.admin", // Memorystore for Memcached (stage 4)

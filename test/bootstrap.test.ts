@@ -70,6 +70,9 @@ describe("bootstrap", () => {
     const projectRoles = ofType(p, "gcp:projects/iAMMember:IAMMember").map((r) => r.inputs);
     expect(projectRoles.map((r) => r.role)).toEqual([...DEPLOYER_ROLES]);
     for (const r of projectRoles) expect(r).toEqual({ project: "course-organizer-demo", role: r.role, member: sa });
+    // Stage 4 creates a networkconnectivity ServiceConnectionPolicy (Redis Cluster): GCP's documented role for it.
+    expect(projectRoles.map((r) => r.role)).toContain("roles/compute.networkAdmin");
+    expect(get(p, "gcp:projects/iAMMember:IAMMember", "deployer-compute-networkadmin").inputs).toEqual({ project: "course-organizer-demo", role: "roles/compute.networkAdmin", member: sa });
     expect(projectRoles.map((r) => r.role)).not.toContain("roles/owner");
     expect(projectRoles.map((r) => r.role)).not.toContain("roles/editor");
     expect(get(p, "gcp:serviceaccount/iAMMember:IAMMember", "deployer-github").inputs).toEqual({
