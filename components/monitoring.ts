@@ -99,6 +99,32 @@ export const WEBSOCKET_METRIC_PROMQL = "custom_googleapis_com:course_organizer_w
 export const GKE_WEBSOCKET_METRIC = "prometheus.googleapis.com/websocket_connections/gauge";
 export const GKE_WEBSOCKET_METRIC_PROMQL = "websocket_connections";
 
+/** Ops Agent postgresql receiver's backends gauge (one series per database, on the VM's gce_instance). */
+export const VM_POSTGRES_BACKENDS_METRIC = "workload.googleapis.com/postgresql.backends";
+
+/**
+ * Metric types the platform's own hosts write (the WebSocket count script, the Ops Agent's postgresql receiver).
+ * Cloud Monitoring creates such a descriptor only on the first write, and refuses an alert policy whose filter
+ * names a type it does not know (404 "Cannot find metric(s) that match type"): on a fresh project the policies
+ * are created minutes before the VM boots and writes. Declaring the descriptors lets the policies be created at
+ * once; the agent's own descriptor create later updates the same type (metricDescriptors.create updates an
+ * existing descriptor and never removes labels). Kinds, value types and labels are what the writers send.
+ */
+export const HOST_METRIC_DESCRIPTORS: Record<string, { logicalName: string; displayName: string; description: string; labels: { key: string; valueType: string; description: string }[] }> = {
+  [WS_CONNECTIONS_METRIC]: {
+    logicalName: "websocket-connections",
+    displayName: "Course Organizer WebSocket connections",
+    description: "Established WebSocket connections to Daphne on one host (written every minute by the host)",
+    labels: [],
+  },
+  [VM_POSTGRES_BACKENDS_METRIC]: {
+    logicalName: "postgresql-backends",
+    displayName: "PostgreSQL backends",
+    description: "Number of backends of the VM's PostgreSQL, per database (Ops Agent postgresql receiver)",
+    labels: [{ key: "database", valueType: "STRING", description: "The name of the database." }],
+  },
+};
+
 /** Google's system namespaces on GKE: their containers are not the app's. */
 const GKE_SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "gke-managed-system", "gmp-system", "gmp-public", "gke-gmp-system"];
 
@@ -258,7 +284,7 @@ export function metricSpecs(a: MonitoringArgs): MetricSpec[] {
         ? [
             {
               source: "PostgreSQL on the VM (Ops Agent postgresql receiver)",
-              filter: `metric.type = "workload.googleapis.com/postgresql.backends" AND resource.type = "gce_instance" AND metadata.user_labels.app = ${q(app)}`,
+              filter: `metric.type = ${q(VM_POSTGRES_BACKENDS_METRIC)} AND resource.type = "gce_instance" AND metadata.user_labels.app = ${q(app)}`,
               perSeriesAligner: "ALIGN_MEAN",
               crossSeriesReducer: "REDUCE_SUM",
               groupByFields: ["resource.label.instance_id"],
@@ -415,6 +441,9 @@ export function zonesOf(region: string): string[] {
 const usesMetric = (c: ConditionSpec, metric: string) =>
   [c.filter, c.denominatorFilter ?? ""].some((f) => f.includes(`"logging.googleapis.com/user/${metric}"`));
 
+/** Whether a condition reads metric type `type` (its filters name it as `metric.type = "<type>"`). */
+const namesMetric = (c: ConditionSpec, type: string) => [c.filter, c.denominatorFilter ?? ""].some((f) => f.includes(`metric.type = ${q(type)}`));
+
 const kebab = (s: string) => s.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 /** A logical-name-safe slug of an e-mail address. */
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
@@ -448,6 +477,8 @@ export class Monitoring extends pulumi.ComponentResource {
   public readonly dashboard: gcp.monitoring.Dashboard;
   /** Logs-based metrics on nginx's access log (VM without a load balancer). */
   public readonly logMetrics: gcp.logging.Metric[];
+  /** Descriptors of the host-written metrics the policies read (HOST_METRIC_DESCRIPTORS). */
+  public readonly metricDescriptors: gcp.monitoring.MetricDescriptor[];
   public readonly opsAgentPolicies: gcp.osconfig.OsPolicyAssignment[];
   /** Project metadata enable-osconfig=TRUE (VM Manager applies OS policies only where it is set). */
   public readonly osConfigMetadata?: gcp.compute.ProjectMetadataItem;
@@ -542,6 +573,29 @@ export class Monitoring extends pulumi.ComponentResource {
     // ── Alert policies: one warning and one critical per metric of the seed's table.
     this.policies = {};
     const specs = metricSpecs(args);
+
+    // Descriptors of the host-written metrics some condition reads. Kept in GCP when a stage no longer reads one
+    // (deleting a descriptor deletes the metric's data; re-creating it later is an update).
+    const allConditions = specs.flatMap((spec) => (["WARNING", "CRITICAL"] as const).flatMap((sev) => conditionsAt(spec, args.thresholds[spec.key], sev)));
+    const descriptorByType = new Map<string, gcp.monitoring.MetricDescriptor>();
+    for (const [type, d] of Object.entries(HOST_METRIC_DESCRIPTORS)) {
+      if (!allConditions.some((c) => namesMetric(c, type))) continue;
+      descriptorByType.set(
+        type,
+        new gcp.monitoring.MetricDescriptor(
+          `${name}-metric-${d.logicalName}`,
+          { type, metricKind: "GAUGE", valueType: "INT64", unit: "1", displayName: d.displayName, description: d.description, labels: d.labels },
+          { parent: this, retainOnDelete: true },
+        ),
+      );
+    }
+    this.metricDescriptors = [...descriptorByType.values()];
+    // A filter names its metric type as a string: taking the text through the descriptor's `type` output makes the
+    // policy wait for the descriptor (a property dependency), without changing the text.
+    const afterDescriptors = (c: ConditionSpec, text: string): pulumi.Input<string> => {
+      const ds = [...descriptorByType.entries()].filter(([t]) => namesMetric(c, t)).map(([, d]) => d.type);
+      return ds.length ? pulumi.all(ds).apply(() => text) : text;
+    };
     for (const spec of specs) {
       const pair = args.thresholds[spec.key];
       for (const severity of ["WARNING", "CRITICAL"] as const) {
@@ -557,7 +611,9 @@ export class Monitoring extends pulumi.ComponentResource {
             severity,
             conditions: conds.map((c) => ({
               displayName: `${spec.title} > ${level} ${spec.unit}: ${c.source}`,
-              ...(c.promql ? { conditionPrometheusQueryLanguage: { query: c.promql, duration, evaluationInterval: "60s" } } : { conditionThreshold: thresholdOf(c, duration) }),
+              ...(c.promql
+                ? { conditionPrometheusQueryLanguage: { query: afterDescriptors(c, c.promql), duration, evaluationInterval: "60s" } }
+                : { conditionThreshold: { ...thresholdOf(c, duration), filter: afterDescriptors(c, c.filter) } }),
             })),
             documentation: {
               mimeType: "text/markdown",

@@ -24,8 +24,9 @@ export function labelField(type: string): string | undefined {
       const text = readFileSync(file, "utf8");
       const start = text.indexOf(`export interface ${m[3]}Args {`);
       const body = start >= 0 ? text.slice(start, text.indexOf("\n}", start)) : "";
-      if (/\n {4}labels\?: pulumi\.Input</.test(body)) field = "labels";
-      else if (/\n {4}resourceLabels\?: pulumi\.Input</.test(body)) field = "resourceLabels";
+      // Labels are a string map (MetricDescriptor's `labels` is a list of label descriptors, not labels).
+      if (/\n {4}labels\?: pulumi\.Input<\{/.test(body)) field = "labels";
+      else if (/\n {4}resourceLabels\?: pulumi\.Input<\{/.test(body)) field = "resourceLabels";
     }
   }
   cache.set(type, field);

@@ -26,6 +26,7 @@ const DASHBOARD = "gcp:monitoring/dashboard:Dashboard";
 const OSPOLICY = "gcp:osconfig/osPolicyAssignment:OsPolicyAssignment";
 const LOGMETRIC = "gcp:logging/metric:Metric";
 const BUDGET = "gcp:billing/budget:Budget";
+const DESCRIPTOR = "gcp:monitoring/metricDescriptor:MetricDescriptor";
 
 // Filters, as the stage's policies must watch them.
 const GCE = 'resource.type = "gce_instance" AND metadata.user_labels.app = "course-organizer"';
@@ -276,6 +277,47 @@ describe("stage-specific metric sources", () => {
   });
 });
 
+describe("descriptors of host-written metrics", () => {
+  // GCP refuses a policy whose filter names a metric type it does not know yet (404 "Cannot find metric(s) that
+  // match type"); the VM's script and the Ops Agent write theirs only minutes after the VM boots.
+  const WS_DESCRIPTOR = {
+    type: "custom.googleapis.com/course_organizer/websocket_connections",
+    metricKind: "GAUGE",
+    valueType: "INT64",
+    unit: "1",
+    displayName: "Course Organizer WebSocket connections",
+    description: "Established WebSocket connections to Daphne on one host (written every minute by the host)",
+    labels: [],
+  };
+  const PG_DESCRIPTOR = {
+    type: "workload.googleapis.com/postgresql.backends",
+    metricKind: "GAUGE",
+    valueType: "INT64",
+    unit: "1",
+    displayName: "PostgreSQL backends",
+    description: "Number of backends of the VM's PostgreSQL, per database (Ops Agent postgresql receiver)",
+    labels: [{ key: "database", valueType: "STRING", description: "The name of the database." }],
+  };
+
+  it.each([
+    [1, { "monitoring-metric-websocket-connections": WS_DESCRIPTOR, "monitoring-metric-postgresql-backends": PG_DESCRIPTOR }],
+    [2, { "monitoring-metric-websocket-connections": WS_DESCRIPTOR, "monitoring-metric-postgresql-backends": PG_DESCRIPTOR }],
+    [3, { "monitoring-metric-websocket-connections": WS_DESCRIPTOR }],
+    [4, {}],
+  ] as const)("stage %i declares the descriptors its policies read, kept in GCP when a later stage drops one, and the policies wait for them", async (stage, want) => {
+    const p = await plan(`stage${stage}`);
+    const ds = ofType(p, DESCRIPTOR);
+    expect(Object.fromEntries(ds.map((d) => [d.name, d.inputs]))).toEqual(want);
+    for (const d of ds) expect(d.retainOnDelete).toBe(true);
+    const waits = (policy: string) => get(p, ALERT, policy).dependencies.filter((u) => ds.some((d) => d.urn === u)).map((u) => ds.find((d) => d.urn === u)!.name);
+    for (const sev of ["warning", "critical"]) {
+      expect(waits(`monitoring-websocket-connections-percent-${sev}`)).toEqual(stage < 4 ? ["monitoring-metric-websocket-connections"] : []);
+      expect(waits(`monitoring-db-connections-percent-${sev}`)).toEqual(stage < 3 ? ["monitoring-metric-postgresql-backends"] : []);
+      expect(waits(`monitoring-cpu-percent-${sev}`)).toEqual([]);
+    }
+  });
+});
+
 describe("stage moves", () => {
   it.each([
     [1, 2],
@@ -289,9 +331,12 @@ describe("stage moves", () => {
     expect(d.replaces.filter((r) => ours(r.type))).toEqual([]);
     // The e-mail channel changes only its stage label.
     expect(d.updates.find((u) => u.name === "monitoring-email-ops-example-org")?.paths).toEqual(["userLabels.stage"]);
-    const deleted = d.deletes.filter((r) => ours(r.type)).map((r) => r.name);
+    const deleted = d.deletes.filter((r) => ours(r.type) && !r.retained).map((r) => r.name);
     // Only the nginx logs-based metrics go, when the load balancer takes over latency and errors (stage 2).
     expect(deleted.sort()).toEqual(a === 1 ? ["monitoring-nginx-api-latency", "monitoring-nginx-requests"] : []);
+    // Descriptors a stage no longer reads leave the stack but stay in GCP (deleting one deletes the metric's data).
+    const retained = d.deletes.filter((r) => ours(r.type) && r.retained).map((r) => r.name);
+    expect(retained).toEqual(a === 2 ? ["monitoring-metric-postgresql-backends"] : a === 3 ? ["monitoring-metric-websocket-connections"] : []);
     for (const n of ["monitoring-uptime-root", "monitoring-uptime-api-health", "monitoring-uptime-critical", "monitoring-cpu-percent-critical"]) {
       expect(d.creates.map((r) => r.name)).not.toContain(n);
     }
