@@ -612,7 +612,11 @@ export class Monitoring extends pulumi.ComponentResource {
             conditions: conds.map((c) => ({
               displayName: `${spec.title} > ${level} ${spec.unit}: ${c.source}`,
               ...(c.promql
-                ? { conditionPrometheusQueryLanguage: { query: afterDescriptors(c, c.promql), duration, evaluationInterval: "60s" } }
+                ? {
+                    // PromQL conditions are validated against metrics that exist: GKE's ws gauge appears only once the
+                    // pods are scraped, after the up that creates the clusters (runbook 3 -> 4, phase A) has finished.
+                    conditionPrometheusQueryLanguage: { query: afterDescriptors(c, c.promql), duration, evaluationInterval: "60s", disableMetricValidation: true },
+                  }
                 : { conditionThreshold: { ...thresholdOf(c, duration), filter: afterDescriptors(c, c.filter) } }),
             })),
             documentation: {

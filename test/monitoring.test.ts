@@ -318,6 +318,24 @@ describe("descriptors of host-written metrics", () => {
   });
 });
 
+describe("stage 3 -> 4 cut-over (runbook phase A: instance groups and GKE together)", () => {
+  it("the WebSocket policies are one PromQL sum over both kinds of hosts, created before GKE's gauge exists", async () => {
+    const p = await plan("stage4", { sets: ["httpPool.enabled=true", "wsPool.enabled=true", "loadBalancer.gkeTrafficPercent=0"] });
+    for (const [sev, value] of [["warning", 22500 + 3750], ["critical", 27000 + 4500]] as const) {
+      const r = get(p, ALERT, `monitoring-websocket-connections-percent-${sev}`);
+      const [c] = (r.inputs as any).conditions;
+      expect(c.conditionPrometheusQueryLanguage).toEqual({
+        query: `(sum(custom_googleapis_com:course_organizer_websocket_connections) or vector(0)) + (sum(websocket_connections) or vector(0)) > ${value}`,
+        duration: "300s",
+        evaluationInterval: "60s",
+        // Without it GCP refuses the policy: websocket_connections has no data until the new pods are scraped.
+        disableMetricValidation: true,
+      });
+      expect(r.dependencies).toContain(get(p, DESCRIPTOR, "monitoring-metric-websocket-connections").urn);
+    }
+  });
+});
+
 describe("stage moves", () => {
   it.each([
     [1, 2],
