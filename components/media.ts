@@ -1,12 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import * as random from "@pulumi/random";
-import { physicalName } from "../src/naming";
+import { bucketName, physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { Secret } from "./secret";
 
 export interface MediaArgs {
   prefix: string;
+  /** The GCP project id: part of the bucket names, which are global (src/naming.ts bucketName). */
+  project: string;
   labels: Record<string, string>;
   /** Cloud Storage location of both buckets (e.g. US-CENTRAL1, next to the machines that write them). */
   location: string;
@@ -44,9 +46,9 @@ const DAY_SECONDS = 86400;
  * Scaling"): two buckets with uniform bucket-level access, soft delete, CORS for the site's origins, and for
  * media versioning plus lifecycle rules (older media to Nearline, noncurrent versions deleted).
  *
- * Names are `<prefix>-static` and `<prefix>-media` (src/naming.ts): deterministic and never the stage, so the
- * buckets keep their URNs and names from stage 2 to 4. Bucket names are global across all of Cloud Storage: the
- * prefix must be unique to this deployment (a project-id-derived prefix is the usual choice).
+ * Names are `<project>-<prefix>-static` and `<project>-<prefix>-media` (src/naming.ts bucketName): deterministic
+ * and never the stage, so the buckets keep their URNs and names from stage 2 to 4. Bucket names are global across
+ * all of Cloud Storage, and the project id makes them this deployment's own.
  *
  * - **static** is public by design: Django's collected CSS/JS/images are what every visitor's browser downloads
  *   anyway, and a Cloud CDN backend bucket without signed URLs reads its bucket as an anonymous client, so the
@@ -83,8 +85,8 @@ export class Media extends pulumi.ComponentResource {
     super("course-organizer:media:Media", name, {}, opts);
     validateMediaArgs(args, this);
     const publicMedia = args.publicMedia ?? false;
-    this.staticBucketName = physicalName(args.prefix, "static", "bucket");
-    this.mediaBucketName = physicalName(args.prefix, "media", "bucket");
+    this.staticBucketName = bucketName(args.project, args.prefix, "static");
+    this.mediaBucketName = bucketName(args.project, args.prefix, "media");
     const cors = [
       {
         origins: args.domains.map((d) => `https://${d}`),

@@ -19,10 +19,11 @@ export const REQUIRED_LABELS = ["app", "component", "stage", "managed-by"] as co
 
 /**
  * The one bucket allowed to be public: the static-assets bucket of components/media.ts, whose physical name is
- * `physicalName(prefix, "static", "bucket")` = `<prefix>-static` (prefix: 2-10 lowercase letters or digits,
- * src/config/schema.ts). Django's collected CSS/JS is what every browser downloads; nothing else may be public.
+ * `bucketName(project, prefix, "static")` = `<project>-<prefix>-static` (project id: 6-30 lowercase letters,
+ * digits and hyphens; prefix: 2-10 lowercase letters or digits, src/config/schema.ts). Django's collected CSS/JS
+ * is what every browser downloads; nothing else may be public.
  */
-export const PUBLIC_STATIC_BUCKET = /^[a-z][a-z0-9]{1,9}-static$/;
+export const PUBLIC_STATIC_BUCKET = /^[a-z][a-z0-9-]{4,28}[a-z0-9]-[a-z][a-z0-9]{1,9}-static$/;
 
 /** The default Compute Engine service account (project editor by default: CIS 4.1). */
 export const DEFAULT_COMPUTE_SA = /-compute@developer\.gserviceaccount\.com$/;
@@ -155,7 +156,7 @@ export const cloudSqlDurable: ResourceValidationPolicy = {
 // ── Cloud Storage (CIS 5.1, 5.2) ───────────────────────────────────────────────────────────────────────
 export const bucketPrivate: ResourceValidationPolicy = {
   name: "bucket-uniform-private",
-  description: `Buckets use uniform bucket-level access and enforce public access prevention, and nothing is granted to allUsers (CIS 5.1, 5.2); only the public static-assets bucket (named <prefix>-static, components/media.ts) may leave prevention "inherited" and grant allUsers objectViewer.`,
+  description: `Buckets use uniform bucket-level access and enforce public access prevention, and nothing is granted to allUsers (CIS 5.1, 5.2); only the public static-assets bucket (named <project>-<prefix>-static, components/media.ts) may leave prevention "inherited" and grant allUsers objectViewer.`,
   enforcementLevel: "mandatory",
   severity: "critical",
   validateResource: forTypes([T.bucket, T.bucketMember, T.bucketBinding], (p, a, report) => {
@@ -164,14 +165,14 @@ export const bucketPrivate: ResourceValidationPolicy = {
       const members = [p.member, ...list(p.members)].filter((m) => typeof m === "string");
       const open = members.filter((m) => m === "allUsers" || m === "allAuthenticatedUsers");
       if (open.length > 0 && !PUBLIC_STATIC_BUCKET.test(String(p.bucket ?? ""))) {
-        report(`Bucket ${p.bucket} is granted to ${open.join(", ")}: remove the grant (serve private objects through signed URLs); only the static-assets bucket <prefix>-static may be public.`);
+        report(`Bucket ${p.bucket} is granted to ${open.join(", ")}: remove the grant (serve private objects through signed URLs); only the static-assets bucket <project>-<prefix>-static may be public.`);
       }
       return;
     }
     if (p.uniformBucketLevelAccess !== true) report("Bucket uses object ACLs: set uniformBucketLevelAccess to true (access only through IAM).");
     const name = String(p.name ?? "");
     if (p.publicAccessPrevention !== "enforced" && !PUBLIC_STATIC_BUCKET.test(name)) {
-      report(`Bucket ${name || "(unnamed)"} can be made public (publicAccessPrevention ${JSON.stringify(p.publicAccessPrevention)}): set publicAccessPrevention to "enforced"; only the static-assets bucket <prefix>-static may be public.`);
+      report(`Bucket ${name || "(unnamed)"} can be made public (publicAccessPrevention ${JSON.stringify(p.publicAccessPrevention)}): set publicAccessPrevention to "enforced"; only the static-assets bucket <project>-<prefix>-static may be public.`);
     }
   }),
 };

@@ -56,6 +56,14 @@ export function physicalName(prefix: string, role: string, kind: NameKind = "def
   return `${full.slice(0, limit - 5).replace(/-+$/, "")}-${hash}`;
 }
 
+/**
+ * A Cloud Storage bucket's name: `<project>-<prefix>-<role>`. Bucket names are global across all of Cloud
+ * Storage, and the project id is the one globally unique part a deployment has (`co-media` is surely taken).
+ */
+export function bucketName(project: string, prefix: string, role: string): string {
+  return physicalName(`${project}-${prefix}`, role, "bucket");
+}
+
 /** Label values: lowercase letters, digits, _ and -, at most 63 chars. */
 export function labelValue(v: string): string {
   return v

@@ -8,7 +8,7 @@ import { labels as labelsFor } from "./naming";
 import { Network, regionRanges } from "../components/network";
 import { GOOGLE_LB_RANGES } from "../components/network";
 import * as pulumi from "@pulumi/pulumi";
-import { physicalName } from "./naming";
+import { bucketName } from "./naming";
 import { ServiceAccount } from "../components/service-account";
 import { Database, type DatabaseMigrationSource } from "../components/database";
 import { Redis } from "../components/redis";
@@ -120,7 +120,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   outputs.registryUrl = registry.url;
 
   // ── Media buckets and the CDN signing key (stage 2 on; before the VM, whose files and grants use them) ──
-  // Buckets named <prefix>-static and <prefix>-media (global names: the prefix is unique per deployment).
+  // Buckets named <project>-<prefix>-static and <project>-<prefix>-media: bucket names are global, the project id is unique.
   // The load balancer that serves them is built after the backends (end of this file).
   const lbDomains = [c.domain, ...c.loadBalancer.extraDomains];
   if (c.loadBalancer.enabled && !c.media.enabled) {
@@ -129,6 +129,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   const media = c.media.enabled
     ? new Media("media", {
         prefix: c.prefix,
+        project: c.project,
         labels: ctx.labels("media"),
         location: c.media.location,
         domains: lbDomains,
@@ -325,8 +326,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           },
           redisUrl: cache.url,
           redisCaCert: cache.caCert,
-          mediaBucket: physicalName(c.prefix, "media", "bucket"),
-          staticBucket: physicalName(c.prefix, "static", "bucket"),
+          mediaBucket: bucketName(c.project, c.prefix, "media"),
+          staticBucket: bucketName(c.project, c.prefix, "static"),
           // /static and /media are served by Cloud CDN behind the load balancer, on the site's own domain.
           cdnHost: c.domain,
           sentryDsn: c.monitoring.sentryDsn,

@@ -31,7 +31,7 @@ function res(name: string, type: string, inputs: Record<string, unknown>, opts: 
 }
 const planOf = (resources: PlannedResource[]): Plan => ({ stack: "s", stage: 3, preview: false, resources, outputs: {} });
 const sql = (region: string) => res("database-primary", "gcp:sql/databaseInstance:DatabaseInstance", { name: "co-db", region, settings: { tier: "db-custom-4-15360" } });
-const bucket = (retain: boolean) => res("media-media", "gcp:storage/bucket:Bucket", { name: "co-media", location: "US-CENTRAL1" }, { retainOnDelete: retain });
+const bucket = (retain: boolean) => res("media-media", "gcp:storage/bucket:Bucket", { name: "course-organizer-demo-co-media", location: "US-CENTRAL1" }, { retainOnDelete: retain });
 
 describe("the stage-move guard over deliberately unsafe changes", () => {
   it("catches a database region change, naming the resource", () => {

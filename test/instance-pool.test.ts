@@ -153,8 +153,8 @@ describe("stage 3: the HTTP pool (Gunicorn)", () => {
     ]);
     expect(get(p, T.repoIam, "http-pool-registry-reader").inputs).toEqual({ project: P, location: "us-central1", repository: "co-images", role: "roles/artifactregistry.reader", member });
     expect(ofType(p, T.bucketIam).filter((r) => r.inputs.member === member).map((r) => [r.inputs.bucket, r.inputs.role])).toEqual([
-      ["co-media", "roles/storage.objectAdmin"],
-      ["co-static", "roles/storage.objectAdmin"],
+      ["course-organizer-demo-co-media", "roles/storage.objectAdmin"],
+      ["course-organizer-demo-co-static", "roles/storage.objectAdmin"],
     ]);
   });
 });

@@ -150,7 +150,7 @@ describe("stage 2: the global entry", () => {
     const common = { negativeCaching: true, requestCoalescing: true, serveWhileStale: 86400 };
     expect(get(p, T.backendBucket, "lb-static-bucket").inputs).toEqual({
       name: "co-static-cdn",
-      bucketName: "co-static",
+      bucketName: "course-organizer-demo-co-static",
       description: "Static files (/static/*) through Cloud CDN",
       enableCdn: true,
       cdnPolicy: { cacheMode: "CACHE_ALL_STATIC", defaultTtl: 2592000, maxTtl: 2592000, clientTtl: 2592000, ...common },
@@ -158,7 +158,7 @@ describe("stage 2: the global entry", () => {
     });
     expect(get(p, T.backendBucket, "lb-media-bucket").inputs).toEqual({
       name: "co-media-cdn",
-      bucketName: "co-media",
+      bucketName: "course-organizer-demo-co-media",
       description: "Media (/media/*) through Cloud CDN, signed URLs only",
       enableCdn: true,
       // No maxTtl: GCP accepts it only with CACHE_ALL_STATIC.

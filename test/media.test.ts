@@ -44,7 +44,7 @@ describe("media buckets at stage 2", () => {
     expect(b.parent).toBe(MEDIA_URN);
     stateful(b);
     expect(b.inputs).toEqual({
-      name: "co-static",
+      name: "course-organizer-demo-co-static",
       location: "US-CENTRAL1",
       storageClass: "STANDARD",
       labels: { ...labels(2), access: "public" },
@@ -63,7 +63,7 @@ describe("media buckets at stage 2", () => {
     expect(b.parent).toBe(MEDIA_URN);
     stateful(b);
     expect(b.inputs).toEqual({
-      name: "co-media",
+      name: "course-organizer-demo-co-media",
       location: "US-CENTRAL1",
       storageClass: "STANDARD",
       labels: { ...labels(2), access: "private" },
@@ -85,8 +85,8 @@ describe("media buckets at stage 2", () => {
     const grants = ofType(p, T.bucketIam).filter((r) => r.name.startsWith("media-") || r.name.startsWith("lb-"));
     expect(grants.map((g) => [g.name, g.inputs]).sort()).toEqual(
       [
-        ["lb-media-cdn-reader", { bucket: "co-media", role: "roles/storage.objectViewer", member: `serviceAccount:service-${PROJECT_NUMBER}@cloud-cdn-fill.iam.gserviceaccount.com` }],
-        ["media-static-public", { bucket: "co-static", role: "roles/storage.objectViewer", member: "allUsers" }],
+        ["lb-media-cdn-reader", { bucket: "course-organizer-demo-co-media", role: "roles/storage.objectViewer", member: `serviceAccount:service-${PROJECT_NUMBER}@cloud-cdn-fill.iam.gserviceaccount.com` }],
+        ["media-static-public", { bucket: "course-organizer-demo-co-static", role: "roles/storage.objectViewer", member: "allUsers" }],
       ].sort(),
     );
     // Google creates the fill account with the project's first signed-URL key: the grant comes after the key.
@@ -115,8 +115,8 @@ describe("media buckets at stage 2", () => {
     expect(signed.inputs).toEqual({ name: "co-media-key", backendBucket: "co-media-cdn", keyValue: { [SECRET_MARK]: key } });
     expect(p.outputs.cdnSigningKeyName).toBe("co-media-key");
     expect(p.outputs.cdnSigningKeySecret).toBe("co-cdn-signing-key");
-    expect(p.outputs.staticBucket).toBe("co-static");
-    expect(p.outputs.mediaBucket).toBe("co-media");
+    expect(p.outputs.staticBucket).toBe("course-organizer-demo-co-static");
+    expect(p.outputs.mediaBucket).toBe("course-organizer-demo-co-media");
   });
 
   it("plans in preview with the same bucket inputs (names and rules are known before creation)", async () => {
@@ -139,7 +139,7 @@ describe("publicMedia: the seed's public-read media, explicitly", () => {
     const p = await plan("stage2", { sets: ["media.publicMedia=true"] });
     expect(get(p, T.bucket, "media-media").inputs.publicAccessPrevention).toBe("inherited");
     expect((get(p, T.bucket, "media-media").inputs.labels as Record<string, string>).access).toBe("public");
-    expect(get(p, T.bucketIam, "media-media-public").inputs).toEqual({ bucket: "co-media", role: "roles/storage.objectViewer", member: "allUsers" });
+    expect(get(p, T.bucketIam, "media-media-public").inputs).toEqual({ bucket: "course-organizer-demo-co-media", role: "roles/storage.objectViewer", member: "allUsers" });
     expect(ofType(p, T.bucketIam).map((r) => r.name)).not.toContain("lb-media-cdn-reader");
     expect(ofType(p, T.bytes).map((r) => r.name)).not.toContain("media-signing-key-bytes");
     expect(ofType(p, T.signedKey)).toEqual([]);
@@ -171,7 +171,7 @@ describe("stage moves keep the buckets", () => {
 });
 
 describe("argument checks", () => {
-  const ok: MediaArgs = { prefix: "co", labels: {}, location: "US", domains: ["a.example.org"], nearlineAfterDays: 365, softDeleteDays: 7 };
+  const ok: MediaArgs = { prefix: "co", project: "course-organizer-demo", labels: {}, location: "US", domains: ["a.example.org"], nearlineAfterDays: 365, softDeleteDays: 7 };
   it("accepts the presets' values and names the bad field otherwise", () => {
     expect(() => validateMediaArgs(ok)).not.toThrow();
     expect(() => validateMediaArgs({ ...ok, domains: [] })).toThrow(/^domains:/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { labels, nameLimits, physicalName } from "../src/naming";
+import { bucketName, labels, nameLimits, physicalName } from "../src/naming";
 
 describe("physical names", () => {
   it("are <prefix>-<role>, lowercase", () => {
@@ -37,5 +37,17 @@ describe("labels", () => {
       stage: "3",
       "managed-by": "pulumi",
     });
+  });
+});
+
+describe("bucketName", () => {
+  it("puts the project id first: bucket names are global across Cloud Storage", () => {
+    expect(bucketName("course-organizer-demo", "co", "media")).toBe("course-organizer-demo-co-media");
+    expect(bucketName("acme-prod-123456", "co", "static")).toBe("acme-prod-123456-co-static");
+  });
+  it("stays within 63 characters for the longest project id and prefix", () => {
+    const name = bucketName("a".repeat(30), "b".repeat(10), "static");
+    expect(name).toBe(`${"a".repeat(30)}-${"b".repeat(10)}-static`);
+    expect(name.length).toBeLessThanOrEqual(63);
   });
 });

@@ -203,21 +203,21 @@ describe("each rule fires on a deliberately bad resource, saying what to change"
     expect(await check(P.cloudSqlDurable, SQL, { ...bad, masterInstanceName: "co-db" })).toEqual([]);
   });
 
-  it("buckets: uniform access and public access prevention, only <prefix>-static exempt", async () => {
+  it("buckets: uniform access and public access prevention, only <project>-<prefix>-static exempt", async () => {
     const B = "gcp:storage/bucket:Bucket";
-    expect(await check(P.bucketPrivate, B, { name: "co-media", uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" })).toEqual([]);
-    expect(await check(P.bucketPrivate, B, { name: "co-static", uniformBucketLevelAccess: true, publicAccessPrevention: "inherited" })).toEqual([]);
-    expect(await check(P.bucketPrivate, B, { name: "co-media", uniformBucketLevelAccess: false, publicAccessPrevention: "inherited" })).toEqual([
+    expect(await check(P.bucketPrivate, B, { name: "course-organizer-demo-co-media", uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" })).toEqual([]);
+    expect(await check(P.bucketPrivate, B, { name: "course-organizer-demo-co-static", uniformBucketLevelAccess: true, publicAccessPrevention: "inherited" })).toEqual([]);
+    expect(await check(P.bucketPrivate, B, { name: "course-organizer-demo-co-media", uniformBucketLevelAccess: false, publicAccessPrevention: "inherited" })).toEqual([
       "Bucket uses object ACLs: set uniformBucketLevelAccess to true (access only through IAM).",
-      'Bucket co-media can be made public (publicAccessPrevention "inherited"): set publicAccessPrevention to "enforced"; only the static-assets bucket <prefix>-static may be public.',
+      'Bucket course-organizer-demo-co-media can be made public (publicAccessPrevention "inherited"): set publicAccessPrevention to "enforced"; only the static-assets bucket <project>-<prefix>-static may be public.',
     ]);
     const M = "gcp:storage/bucketIAMMember:BucketIAMMember";
-    expect(await check(P.bucketPrivate, M, { bucket: "co-static", role: "roles/storage.objectViewer", member: "allUsers" })).toEqual([]);
-    expect(await check(P.bucketPrivate, M, { bucket: "co-media", role: "roles/storage.objectAdmin", member: "serviceAccount:a@p.iam.gserviceaccount.com" })).toEqual([]);
-    expect(await check(P.bucketPrivate, M, { bucket: "co-media", role: "roles/storage.objectViewer", member: "allUsers" })).toEqual([
-      "Bucket co-media is granted to allUsers: remove the grant (serve private objects through signed URLs); only the static-assets bucket <prefix>-static may be public.",
+    expect(await check(P.bucketPrivate, M, { bucket: "course-organizer-demo-co-static", role: "roles/storage.objectViewer", member: "allUsers" })).toEqual([]);
+    expect(await check(P.bucketPrivate, M, { bucket: "course-organizer-demo-co-media", role: "roles/storage.objectAdmin", member: "serviceAccount:a@p.iam.gserviceaccount.com" })).toEqual([]);
+    expect(await check(P.bucketPrivate, M, { bucket: "course-organizer-demo-co-media", role: "roles/storage.objectViewer", member: "allUsers" })).toEqual([
+      "Bucket course-organizer-demo-co-media is granted to allUsers: remove the grant (serve private objects through signed URLs); only the static-assets bucket <project>-<prefix>-static may be public.",
     ]);
-    expect(await check(P.bucketPrivate, "gcp:storage/bucketIAMBinding:BucketIAMBinding", { bucket: "co-media", role: "roles/storage.objectViewer", members: ["user:a@example.org", "allAuthenticatedUsers"] })).toHaveLength(1);
+    expect(await check(P.bucketPrivate, "gcp:storage/bucketIAMBinding:BucketIAMBinding", { bucket: "course-organizer-demo-co-media", role: "roles/storage.objectViewer", members: ["user:a@example.org", "allAuthenticatedUsers"] })).toHaveLength(1);
     // The exemption is the exact name, not any name containing "static".
     expect(await check(P.bucketPrivate, B, { name: "co-static-backup", uniformBucketLevelAccess: true })).toHaveLength(1);
   });

@@ -162,9 +162,9 @@ describe("what the containers get", () => {
     expect(file(p, "vm", "bin/migrate.sh")).toContain("postgres bash -s < '/opt/course-organizer/bin/apply-db-indexes.sh'");
     // Media and static files in Cloud Storage; private media signed with the media section's CDN key.
     expect(c.backend.environment).toMatchObject({
-      GS_BUCKET_NAME: "co-media",
-      MEDIA_BUCKET: "co-media",
-      GS_STATIC_BUCKET_NAME: "co-static",
+      GS_BUCKET_NAME: "course-organizer-demo-co-media",
+      MEDIA_BUCKET: "course-organizer-demo-co-media",
+      GS_STATIC_BUCKET_NAME: "course-organizer-demo-co-static",
       CDN_HOST: "courses.example.org",
       CDN_SIGNING_KEY_NAME: "co-media-key",
     });
@@ -172,8 +172,8 @@ describe("what the containers get", () => {
     expect(c.backend.volumes).toEqual(["/mnt/data/static:/app/staticfiles"]);
     expect(file(p, "vm", "bin/fetch-secrets.sh")).toContain("fetch 'CDN_SIGNING_KEY' 'co-cdn-signing-key'");
     // The media already on the disk is copied once (stage 1 -> 2), from a timer until done.
-    expect(file(p, "vm", "bin/copy-media-to-gcs.sh")).toContain("DEST='gs://co-media/media'");
-    expect(file(p, "vm", "systemd/co-media-copy.service")).toContain("ConditionPathExists=!/mnt/data/.media-copied-to-co-media");
+    expect(file(p, "vm", "bin/copy-media-to-gcs.sh")).toContain("DEST='gs://course-organizer-demo-co-media/media'");
+    expect(file(p, "vm", "systemd/co-media-copy.service")).toContain("ConditionPathExists=!/mnt/data/.media-copied-to-course-organizer-demo-co-media");
     expect(file(p, "vm", "systemd/co-media-copy.timer")).toContain("OnUnitActiveSec=1h");
   });
 
@@ -253,10 +253,10 @@ describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
   it("points django-storages at the bucket and drops the disk's media mounts", () => {
     const images = { backend: "b:1", nginx: "n:1", postgres: "postgres:15", redis: "redis:7", jitsiWeb: "w:1", jitsiProsody: "p:1", jitsiJicofo: "j:1", jitsiJvb: "v:1", prometheus: "pr:1", nodeExporter: "ne:1", postgresExporter: "pe:1", redisExporter: "re:1", grafana: "g:1", certbot: "c:1" };
     const base = { images, domain: "courses.example.org", meetDomain: "meet.courses.example.org", tls: false, backendReplicas: 2, gunicornWorkers: 4, gunicornThreads: 2, dbName: "course_organizer", dbUser: "course_organizer" };
-    const c = parse(composeFile({ ...base, mediaBucket: "co-media" })).services;
+    const c = parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media" })).services;
     expect(c.backend.environment).toMatchObject({
       DEFAULT_FILE_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
-      GS_BUCKET_NAME: "co-media",
+      GS_BUCKET_NAME: "course-organizer-demo-co-media",
       GS_LOCATION: "media",
       GS_QUERYSTRING_AUTH: "True",
       MEDIA_URL: "https://courses.example.org/media/",
@@ -264,11 +264,11 @@ describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
     expect(c.backend.environment.GS_DEFAULT_ACL).toBeUndefined();
     expect(c.backend.volumes).toEqual(["/mnt/data/static:/app/staticfiles"]);
     expect(c.nginx.volumes).toEqual(["./nginx/nginx.conf:/etc/nginx/nginx.conf:ro", "/mnt/data/static:/srv/static:ro"]);
-    expect(parse(composeFile({ ...base, mediaBucket: "co-media", publicMedia: true })).services.backend.environment.GS_QUERYSTRING_AUTH).toBe("False");
+    expect(parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", publicMedia: true })).services.backend.environment.GS_QUERYSTRING_AUTH).toBe("False");
     expect(c.backend.environment.GS_STATIC_BUCKET_NAME).toBeUndefined();
-    const st = parse(composeFile({ ...base, mediaBucket: "co-media", staticBucket: "co-static" })).services;
+    const st = parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", staticBucket: "course-organizer-demo-co-static" })).services;
     expect(st.daphne.environment).toMatchObject({
-      GS_STATIC_BUCKET_NAME: "co-static",
+      GS_STATIC_BUCKET_NAME: "course-organizer-demo-co-static",
       STATICFILES_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
       STATIC_URL: "https://courses.example.org/static/",
     });
@@ -446,14 +446,14 @@ describe("scripts behave", () => {
     const log = join(root, "gcloud.log");
     writeFileSync(join(bin, "gcloud"), `#!/bin/sh\necho "$*" >> '${log}'\n`);
     chmodSync(join(bin, "gcloud"), 0o755);
-    const marker = join(root, ".media-copied-to-co-media");
+    const marker = join(root, ".media-copied-to-course-organizer-demo-co-media");
     const script = join(root, "copy.sh");
-    writeFileSync(script, copyMediaScript({ source: media, bucket: "co-media", doneMarker: marker }));
+    writeFileSync(script, copyMediaScript({ source: media, bucket: "course-organizer-demo-co-media", doneMarker: marker }));
     chmodSync(script, 0o755);
     const env = { PATH: `${bin}:${process.env.PATH}` };
     const first = run("bash", [script], env);
     expect(first.status).toBe(0);
-    expect(readFileSync(log, "utf8")).toBe(`storage rsync --recursive --quiet ${media} gs://co-media/media\n`);
+    expect(readFileSync(log, "utf8")).toBe(`storage rsync --recursive --quiet ${media} gs://course-organizer-demo-co-media/media\n`);
     expect(existsSync(marker)).toBe(true);
     const second = run("bash", [script], env);
     expect(second.status).toBe(0);

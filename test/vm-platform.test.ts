@@ -258,12 +258,12 @@ describe("stage 2: the same VM resized, behind the load balancer", () => {
     for (const role of ["media", "static"]) {
       const g = get(p, "gcp:storage/bucketIAMMember:BucketIAMMember", `vm-${role}-writer`);
       expect(g.parent).toBe(vmUrn("stage2"));
-      expect(g.inputs).toEqual({ bucket: `co-${role}`, role: "roles/storage.objectAdmin", member: `serviceAccount:${VM_EMAIL}` });
+      expect(g.inputs).toEqual({ bucket: `course-organizer-demo-co-${role}`, role: "roles/storage.objectAdmin", member: `serviceAccount:${VM_EMAIL}` });
       expect(vm.dependencies).toContain(g.urn);
     }
     // The bucket names are the media section's buckets.
-    expect(get(p, "gcp:storage/bucket:Bucket", "media-media").inputs.name).toBe("co-media");
-    expect(get(p, "gcp:storage/bucket:Bucket", "media-static").inputs.name).toBe("co-static");
+    expect(get(p, "gcp:storage/bucket:Bucket", "media-media").inputs.name).toBe("course-organizer-demo-co-media");
+    expect(get(p, "gcp:storage/bucket:Bucket", "media-static").inputs.name).toBe("course-organizer-demo-co-static");
   });
 
   it("moves from stage 1 by updating the VM, disk and IP in place, never replacing them", async () => {

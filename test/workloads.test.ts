@@ -157,8 +157,8 @@ describe("Workload Identity", () => {
     expect(signing.map((g) => [g.inputs.secretId, g.inputs.member])).toEqual([["projects/course-organizer-demo/secrets/co-cdn-signing-key", `serviceAccount:${email("api")}`]]);
     const buckets = ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((g) => g.name.startsWith("gke-identities-"));
     expect(buckets.map((b) => [b.inputs.bucket, b.inputs.role, b.inputs.member]).sort()).toEqual([
-      ["co-media", "roles/storage.objectAdmin", `serviceAccount:${email("api")}`],
-      ["co-static", "roles/storage.objectAdmin", `serviceAccount:${email("api")}`],
+      ["course-organizer-demo-co-media", "roles/storage.objectAdmin", `serviceAccount:${email("api")}`],
+      ["course-organizer-demo-co-static", "roles/storage.objectAdmin", `serviceAccount:${email("api")}`],
     ]);
     const api = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").inputs.spec as any;
     const ws = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-ws").inputs.spec as any;
