@@ -59,6 +59,37 @@ export function repositoryCondition(repository: string): string {
   return `assertion.repository == "${repository}"`;
 }
 
+/**
+ * The APIs the main program's resources need at some stage (and the bootstrap's own), enabled once here so no
+ * stage move stops on "API has not been used in project". Never disabled on destroy: other things may use them.
+ */
+export const PROJECT_APIS = [
+  "artifactregistry",
+  "billingbudgets",
+  "certificatemanager",
+  "cloudkms",
+  "cloudresourcemanager",
+  "compute",
+  "container",
+  "datamigration",
+  "dns",
+  "iam",
+  "iamcredentials",
+  "logging",
+  "memcache",
+  "monitoring",
+  "networkconnectivity",
+  "osconfig",
+  "pubsub",
+  "redis",
+  "secretmanager",
+  "servicenetworking",
+  "serviceconsumermanagement",
+  "sqladmin",
+  "storage",
+  "sts",
+].map((a) => `${a}.googleapis.com`);
+
 export interface BootstrapOutputs {
   stateBucket: pulumi.Output<string>;
   backendUrl: pulumi.Output<string>;
@@ -81,6 +112,11 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
   const noncurrentDays = config.getNumber("noncurrentStateDays") ?? 90;
   const labels = { app: "course-organizer", component: "bootstrap", stage: "all", "managed-by": "pulumi" };
   const stateful = { protect: true, retainOnDelete: true };
+
+  // ── APIs ──────────────────────────────────────────────────────────────────────────────────────────
+  for (const service of PROJECT_APIS) {
+    new gcp.projects.Service(`api-${service.split(".")[0]}`, { project, service, disableOnDestroy: false, disableDependentServices: false });
+  }
 
   // ── State bucket ──────────────────────────────────────────────────────────────────────────────────
   const stateBucket = new gcp.storage.Bucket(

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { planStack, type Plan } from "../src/plan/engine";
-import { get, ofType } from "./helpers/plan";
-import { bootstrap, repositoryProblem, DEPLOYER_ROLES, GITHUB_ISSUER, KEY_ROTATION } from "../bootstrap/program";
+import { get, ofType, plan } from "./helpers/plan";
+import { bootstrap, repositoryProblem, DEPLOYER_ROLES, GITHUB_ISSUER, KEY_ROTATION, PROJECT_APIS } from "../bootstrap/program";
 import * as P from "../policy/policies";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 
@@ -106,5 +106,29 @@ describe("bootstrap", () => {
     expect(repositoryProblem("owner/course-organizer-infra")).toBeUndefined();
     expect(repositoryProblem("not a repo")).toBe('course-organizer-bootstrap:githubRepository: "not a repo" is not owner/name');
     expect(repositoryProblem('a/b" || true || "')).toMatch(/is not owner\/name/);
+  });
+});
+
+describe("bootstrap enables the APIs", () => {
+  /** The API behind each @pulumi/gcp module the main program uses. */
+  const apiOf: Record<string, string> = {
+    compute: "compute", sql: "sqladmin", redis: "redis", memcache: "memcache", container: "container", secretmanager: "secretmanager",
+    artifactregistry: "artifactregistry", servicenetworking: "servicenetworking", certificatemanager: "certificatemanager", dns: "dns",
+    pubsub: "pubsub", monitoring: "monitoring", logging: "logging", databasemigrationservice: "datamigration", osconfig: "osconfig",
+    networkconnectivity: "networkconnectivity", storage: "storage", billing: "billingbudgets", serviceaccount: "iam", projects: "cloudresourcemanager",
+  };
+
+  it("every API a stage's resources need is enabled, never disabled on destroy", async () => {
+    const p = await planBootstrap();
+    const services = ofType(p, "gcp:projects/service:Service");
+    expect(services.map((s) => s.inputs.service)).toEqual(PROJECT_APIS);
+    for (const s of services) expect([s.inputs.disableOnDestroy, s.inputs.disableDependentServices]).toEqual([false, false]);
+    for (const stack of ["stage1", "stage2", "stage3", "stage4"]) {
+      const modules = new Set((await plan(stack)).resources.filter((r) => r.custom && r.type.startsWith("gcp:")).map((r) => r.type.split(":")[1]!.split("/")[0]!));
+      for (const m of modules) {
+        expect(apiOf[m], `${stack}: module ${m}`).toBeDefined();
+        expect(PROJECT_APIS, `${stack}: module ${m}`).toContain(`${apiOf[m]}.googleapis.com`);
+      }
+    }
   });
 });
