@@ -766,6 +766,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               connectionsPerPod: k.connectionsPerPod,
               backlogPerWorker: k.backlogPerWorker,
               subscription: "email-worker",
+              domain: c.domain,
               labels: ctx.labels("workloads"),
               // The settings' DATABASE_URL is 127.0.0.1:6432 in every pod too: a PgBouncer sidecar forwarding to the
               // primary's database, as on the stage-3 instances, within the pods' connection budget (config load.ts).

@@ -53,6 +53,7 @@ const args = (region: string, replicas = k.primary): WorkloadManifestArgs => ({
   connectionsPerPod: k.connectionsPerPod,
   backlogPerWorker: k.backlogPerWorker,
   subscription: "email-worker",
+  domain: "courses.example.org",
   labels: { app: "course-organizer", component: "workloads", stage: "4", "managed-by": "pulumi" },
   pgbouncer: { image: preset.images.pgbouncer, ini: podIni, iniSha256: "5e3a" },
 });
@@ -100,7 +101,7 @@ describe("every manifest", () => {
     expect(text).not.toMatch(/password|mock[0-9a-f]{8}|BEGIN CERTIFICATE/i);
     for (const m of primary.filter((x) => x.kind === "Deployment" && x.metadata.namespace === "course-organizer")) {
       const env = spec(m).template.spec.containers[0].env.map((e: { name: string }) => e.name);
-      expect(env.every((n: string) => ["WORKER_TYPE", "SETTINGS_FILE", "REGION", "PUBSUB_SUBSCRIPTION"].includes(n))).toBe(true);
+      expect(env.every((n: string) => ["WORKER_TYPE", "SETTINGS_FILE", "POD_IP", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "REGION", "PUBSUB_SUBSCRIPTION"].includes(n))).toBe(true);
       expect(spec(m).template.spec.containers[0].envFrom).toBeUndefined();
     }
   });
@@ -116,6 +117,12 @@ describe("the seed's Deployment (kubernetes/api-deployment.yaml)", () => {
     expect(c.image).toBe("us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend:1.0.0");
     expect(c.resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2000m", memory: "4Gi" } });
     expect(c.env[0]).toEqual({ name: "WORKER_TYPE", value: "http" });
+    // Django's hosts: the site, and the pod IP that the kubelet's probes and the NEG health checks send as Host.
+    expect(c.env.slice(2, 5)).toEqual([
+      { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+      { name: "DJANGO_ALLOWED_HOSTS", value: "courses.example.org,$(POD_IP)" },
+      { name: "CSRF_TRUSTED_ORIGINS", value: "https://courses.example.org" },
+    ]);
     expect(c.livenessProbe).toEqual({ httpGet: { path: "/health", port: 8080 }, initialDelaySeconds: 30, periodSeconds: 10 });
     expect(c.readinessProbe).toEqual({ httpGet: { path: "/ready", port: 8080 }, initialDelaySeconds: 5, periodSeconds: 5 });
     expect(spec(d).template.spec.affinity).toEqual({

@@ -76,6 +76,8 @@ export interface WorkloadManifestArgs {
   /** Physical-name prefix (NEG names: `<prefix>-api-<region>`). */
   prefix: string;
   project: string;
+  /** The site's host (Django ALLOWED_HOSTS and the CSRF origin, as on the stage-3 instances). */
+  domain: string;
   region: string;
   /** The backend image (Gunicorn, Daphne and the workers from one image; WORKER_TYPE picks the process). */
   image: string;
@@ -312,6 +314,11 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
               env: [
                 { name: "WORKER_TYPE", value: WORKER_TYPE[w] },
                 { name: "SETTINGS_FILE", value: `${SETTINGS_DIR}/settings.json` },
+                // Django answers only its ALLOWED_HOSTS: the site, and the pod's own IP, which the kubelet's probes
+                // and the load balancer's NEG health checks send as Host (as the instances add theirs at stage 3).
+                { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+                { name: "DJANGO_ALLOWED_HOSTS", value: `${a.domain},$(POD_IP)` },
+                { name: "CSRF_TRUSTED_ORIGINS", value: `https://${a.domain}` },
                 { name: "REGION", value: a.region },
                 ...(w === "worker" ? [{ name: "PUBSUB_SUBSCRIPTION", value: a.subscription }] : []),
               ],
