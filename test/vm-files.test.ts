@@ -131,6 +131,9 @@ describe("what the containers get", () => {
     const c = parse(file(p, "vm", "docker-compose.yml")).services;
     expect(c.backend.deploy).toEqual({ replicas: 1 });
     expect(c.backend.environment).toMatchObject({ WORKER_TYPE: "gunicorn", GUNICORN_WORKERS: "3", GUNICORN_THREADS: "2" });
+    // The healthcheck asks 127.0.0.1:8000: Django must accept that host besides the site's.
+    expect(c.backend.environment.DJANGO_ALLOWED_HOSTS).toBe("courses.example.org,127.0.0.1");
+    expect(c.backend.healthcheck.test.join(" ")).toContain("http://127.0.0.1:8000/api/health");
     expect(c.nginx.ports).toEqual(["80:80", "443:443"]);
     expect(c.certbot.profiles).toEqual(["certbot"]);
     expect(c.backend.volumes).toContain("/mnt/data/media:/app/media");

@@ -136,7 +136,8 @@ export function composeFile(o: ComposeOptions): string {
 
   const django: Record<string, string> = {
     DJANGO_SECRET_KEY: env("DJANGO_SECRET_KEY"),
-    DJANGO_ALLOWED_HOSTS: o.domain,
+    // The site, and 127.0.0.1 for the containers' own healthchecks (Django answers other hosts with 400).
+    DJANGO_ALLOWED_HOSTS: `${o.domain},127.0.0.1`,
     CSRF_TRUSTED_ORIGINS: `https://${o.domain}`,
     DATABASE_URL: `postgres://${o.dbUser}:${env("POSTGRES_PASSWORD")}@postgres:5432/${o.dbName}`,
     // Seed stage 2 "Redis Configuration": one Redis for cache (db 0), sessions (db 1) and the Channels layer (db 2).
