@@ -90,12 +90,16 @@ export const PROJECT_APIS = [
   "sts",
 ].map((a) => `${a}.googleapis.com`);
 
+/** The previewer's project roles: read everything a preview reads, change nothing (roles/viewer has no IAM writes). */
+export const PREVIEWER_ROLES = ["roles/viewer", "roles/iam.securityReviewer"];
+
 export interface BootstrapOutputs {
   stateBucket: pulumi.Output<string>;
   backendUrl: pulumi.Output<string>;
   secretsProvider: pulumi.Output<string>;
   workloadIdentityProvider: pulumi.Output<string>;
   deployerServiceAccount: pulumi.Output<string>;
+  previewerServiceAccount: pulumi.Output<string>;
   deployerRoles: string[];
 }
 
@@ -110,6 +114,7 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
   if (problem) throw new pulumi.RunError(problem);
   const prefix = config.get("prefix") ?? "co";
   const noncurrentDays = config.getNumber("noncurrentStateDays") ?? 90;
+  const deployEnvironments = config.getObject<string[]>("deployEnvironments") ?? ["production"];
   const labels = { app: "course-organizer", component: "bootstrap", stage: "all", "managed-by": "pulumi" };
   const stateful = { protect: true, retainOnDelete: true };
 
@@ -200,13 +205,40 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
   for (const role of DEPLOYER_ROLES) {
     new gcp.projects.IAMMember(`deployer-${role.replace(/^roles\//, "").replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase()}`, { project, role, member });
   }
-  new gcp.serviceaccount.IAMMember("deployer-github", {
-    serviceAccountId: deployer.name,
+  // Only jobs that run inside one of the deploy environments (deploy.yml `up`, behind their required reviewers) may
+  // act as the deployer: its roles can grant IAM, so a pull request's own workflow must never reach it.
+  deployEnvironments.forEach((env, i) =>
+    new gcp.serviceaccount.IAMMember(`deployer-github-${i}`, {
+      serviceAccountId: deployer.name,
+      role: "roles/iam.workloadIdentityUser",
+      member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.environment/${env}`,
+    }),
+  );
+  new gcp.kms.CryptoKeyIAMMember("deployer-secrets", { cryptoKeyId: key.id, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member });
+  new gcp.storage.BucketIAMMember("deployer-state", { bucket: stateBucket.name, role: "roles/storage.objectAdmin", member });
+
+  // ── The previewer: what pull requests run `pulumi preview` as ────────────────────────────────────
+  // Read-only on the project: a preview reads the state and the cloud, it changes nothing. Any workflow of the
+  // repository may use it (a pull request's branch included), so it holds no role that could change GCP.
+  const previewer = new gcp.serviceaccount.Account("previewer", {
+    project,
+    accountId: physicalName(prefix, "previewer", "serviceAccount"),
+    displayName: "Course Organizer previewer (GitHub Actions pull requests)",
+    description: `pulumi preview of the stage stacks from ${repository}, read-only`,
+  });
+  const previewMember = pulumi.interpolate`serviceAccount:${previewer.email}`;
+  for (const role of PREVIEWER_ROLES) {
+    new gcp.projects.IAMMember(`previewer-${role.replace(/^roles\//, "").replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase()}`, { project, role, member: previewMember });
+  }
+  new gcp.serviceaccount.IAMMember("previewer-github", {
+    serviceAccountId: previewer.name,
     role: "roles/iam.workloadIdentityUser",
     member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.repository/${repository}`,
   });
-  new gcp.kms.CryptoKeyIAMMember("deployer-secrets", { cryptoKeyId: key.id, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member });
-  new gcp.storage.BucketIAMMember("deployer-state", { bucket: stateBucket.name, role: "roles/storage.objectAdmin", member });
+  // Decrypt the stacks' secrets in the state; the state bucket read and its lock file written (no state write
+  // happens in a preview, but the backend takes its lock there).
+  new gcp.kms.CryptoKeyIAMMember("previewer-secrets", { cryptoKeyId: key.id, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: previewMember });
+  new gcp.storage.BucketIAMMember("previewer-state", { bucket: stateBucket.name, role: "roles/storage.objectAdmin", member: previewMember });
 
   return {
     stateBucket: stateBucket.name,
@@ -214,6 +246,7 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
     secretsProvider: pulumi.interpolate`gcpkms://${key.id}`,
     workloadIdentityProvider: provider.name,
     deployerServiceAccount: deployer.email,
+    previewerServiceAccount: previewer.email,
     deployerRoles: [...DEPLOYER_ROLES],
   };
 }

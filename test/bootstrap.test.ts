@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { planStack, type Plan } from "../src/plan/engine";
 import { get, ofType, plan } from "./helpers/plan";
-import { bootstrap, repositoryProblem, DEPLOYER_ROLES, GITHUB_ISSUER, KEY_ROTATION, PROJECT_APIS } from "../bootstrap/program";
+import { bootstrap, repositoryProblem, DEPLOYER_ROLES, GITHUB_ISSUER, KEY_ROTATION, PREVIEWER_ROLES, PROJECT_APIS } from "../bootstrap/program";
 import * as P from "../policy/policies";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 
@@ -64,10 +64,10 @@ describe("bootstrap", () => {
     expect(get(other, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "github").inputs.attributeCondition).toBe('assertion.repository == "acme/infra"');
   });
 
-  it("deployer: least-privilege project roles (no owner/editor), impersonable only from the repository, key and state access", async () => {
+  it("deployer: least-privilege project roles (no owner/editor), impersonable only from a deploy environment, key and state access", async () => {
     const p = await planBootstrap();
     const sa = "serviceAccount:co-deployer@course-organizer-demo.iam.gserviceaccount.com";
-    const projectRoles = ofType(p, "gcp:projects/iAMMember:IAMMember").map((r) => r.inputs);
+    const projectRoles = ofType(p, "gcp:projects/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-")).map((r) => r.inputs);
     expect(projectRoles.map((r) => r.role)).toEqual([...DEPLOYER_ROLES]);
     for (const r of projectRoles) expect(r).toEqual({ project: "course-organizer-demo", role: r.role, member: sa });
     // Stage 4 creates a networkconnectivity ServiceConnectionPolicy (Redis Cluster): GCP's documented role for it.
@@ -75,11 +75,16 @@ describe("bootstrap", () => {
     expect(get(p, "gcp:projects/iAMMember:IAMMember", "deployer-compute-networkadmin").inputs).toEqual({ project: "course-organizer-demo", role: "roles/compute.networkAdmin", member: sa });
     expect(projectRoles.map((r) => r.role)).not.toContain("roles/owner");
     expect(projectRoles.map((r) => r.role)).not.toContain("roles/editor");
-    expect(get(p, "gcp:serviceaccount/iAMMember:IAMMember", "deployer-github").inputs).toEqual({
-      serviceAccountId: "projects/course-organizer-demo/serviceAccounts/co-deployer@course-organizer-demo.iam.gserviceaccount.com",
-      role: "roles/iam.workloadIdentityUser",
-      member: "principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/co-github/attribute.repository/owner/course-organizer-infra",
-    });
+    // Only jobs in the production environment (behind its reviewers); the provider admits this repository only.
+    expect(ofType(p, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-github")).map((r) => r.inputs)).toEqual([
+      {
+        serviceAccountId: "projects/course-organizer-demo/serviceAccounts/co-deployer@course-organizer-demo.iam.gserviceaccount.com",
+        role: "roles/iam.workloadIdentityUser",
+        member: "principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/co-github/attribute.environment/production",
+      },
+    ]);
+    const envs = await planBootstrap({ sets: ['course-organizer-bootstrap:deployEnvironments=["production","staging"]'] });
+    expect(ofType(envs, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-github")).map((r) => String(r.inputs.member).split("/").pop())).toEqual(["production", "staging"]);
     expect(get(p, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "deployer-secrets").inputs).toEqual({
       cryptoKeyId: "projects/course-organizer-demo/locations/us-central1/keyRings/co-pulumi/cryptoKeys/stack-secrets",
       role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
@@ -87,6 +92,21 @@ describe("bootstrap", () => {
     });
     expect(get(p, "gcp:storage/bucketIAMMember:BucketIAMMember", "deployer-state").inputs).toEqual({ bucket: "course-organizer-demo-pulumi-state", role: "roles/storage.objectAdmin", member: sa });
     expect(p.outputs.deployerServiceAccount).toBe("co-deployer@course-organizer-demo.iam.gserviceaccount.com");
+  });
+
+  it("previewer: read-only project roles, impersonable from any workflow of the repository (pull requests)", async () => {
+    const p = await planBootstrap();
+    const sa = "serviceAccount:co-previewer@course-organizer-demo.iam.gserviceaccount.com";
+    const roles = ofType(p, "gcp:projects/iAMMember:IAMMember").filter((r) => r.name.startsWith("previewer-")).map((r) => r.inputs);
+    expect(roles).toEqual(PREVIEWER_ROLES.map((role) => ({ project: "course-organizer-demo", role, member: sa })));
+    for (const role of PREVIEWER_ROLES) expect(role).not.toMatch(/admin|owner|editor|Admin/);
+    expect(get(p, "gcp:serviceaccount/iAMMember:IAMMember", "previewer-github").inputs).toEqual({
+      serviceAccountId: "projects/course-organizer-demo/serviceAccounts/co-previewer@course-organizer-demo.iam.gserviceaccount.com",
+      role: "roles/iam.workloadIdentityUser",
+      member: "principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/co-github/attribute.repository/owner/course-organizer-infra",
+    });
+    expect(get(p, "gcp:storage/bucketIAMMember:BucketIAMMember", "previewer-state").inputs).toEqual({ bucket: "course-organizer-demo-pulumi-state", role: "roles/storage.objectAdmin", member: sa });
+    expect(p.outputs.previewerServiceAccount).toBe("co-previewer@course-organizer-demo.iam.gserviceaccount.com");
   });
 
   it("plans in preview mode too (computed names unknown) and passes the policy pack", async () => {

@@ -100,7 +100,9 @@ describe("deploy.yml", () => {
     expect(p.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
     expect(p.strategy.matrix.include).toBe("${{ fromJSON(needs.stacks.outputs.affected) }}");
     const auth = p.steps.find((s: any) => s.uses === "google-github-actions/auth@v2");
-    expect(auth.with).toEqual({ workload_identity_provider: "${{ vars.WIF_PROVIDER }}", service_account: "${{ vars.DEPLOYER_SA }}" });
+    // The read-only previewer: a pull request's own workflow must never reach the deployer (bootstrap/).
+    expect(auth.with).toEqual({ workload_identity_provider: "${{ vars.WIF_PROVIDER }}", service_account: "${{ vars.PREVIEWER_SA }}" });
+    expect(p.environment).toBeUndefined();
     const pulumi = p.steps.find((s: any) => s.uses === "pulumi/actions@v6");
     expect(pulumi.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true, policyPacks: "policy" });
     expect(p.steps.indexOf(auth)).toBeLessThan(p.steps.indexOf(pulumi));
@@ -112,6 +114,8 @@ describe("deploy.yml", () => {
     expect(up.permissions).toEqual({ contents: "read", "id-token": "write" });
     expect(up.strategy.matrix.include).toBe("${{ fromJSON(needs.stacks.outputs.all) }}");
     expect(up.environment).toBe("${{ matrix.environment }}");
+    // The deployer, which only jobs in a deploy environment may impersonate (bootstrap/ deployEnvironments).
+    expect(up.steps.find((s: any) => s.uses === "google-github-actions/auth@v2").with.service_account).toBe("${{ vars.DEPLOYER_SA }}");
     expect(up.concurrency).toEqual({ group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false });
     const pulumi = up.steps.find((s: any) => s.uses === "pulumi/actions@v6");
     expect(pulumi.with).toMatchObject({ command: "up", "stack-name": "${{ matrix.stack }}", policyPacks: "policy" });
