@@ -137,6 +137,8 @@ describe("what the processes get", () => {
     const ws = file(p, "ws-pool", "bin/run-app.sh");
     expect(ws).toContain("-e WORKER_TYPE=daphne \\\n  -e DAPHNE_BIND=0.0.0.0 \\\n  -e DAPHNE_PORT=8001 \\\n");
     expect(file(p, "ws-pool", "systemd/co-ws-connections.timer")).toContain("OnUnitActiveSec=60s");
+    // A point every minute, not every 60-120 s (systemd's default AccuracySec is a minute).
+    expect(file(p, "ws-pool", "systemd/co-ws-connections.timer")).toContain("AccuracySec=1s");
     expect(file(p, "ws-pool", "bin/publish-ws-connections.sh")).toContain("PORT=8001\n");
     expect(() => file(p, "http-pool", "bin/publish-ws-connections.sh")).toThrow();
     expect(file(p, "http-pool", "systemd/co-app.service")).toContain("Requires=docker.service co-settings.service co-pgbouncer.service");

@@ -248,6 +248,7 @@ describe("the VM's self-hosted monitoring (src/files/prometheus.ts)", () => {
     file(p, "vm", "grafana/provisioning/datasources/prometheus.yml");
     file(p, "vm", "grafana/provisioning/dashboards/course-organizer.json");
     expect(file(p, "vm", "systemd/co-websocket-metric.timer")).toContain("OnUnitActiveSec=1min");
+    expect(file(p, "vm", "systemd/co-websocket-metric.timer")).toContain("AccuracySec=1s");
     expect(file(p, "vm", "systemd/co-websocket-metric.service")).toContain("ExecStart=/opt/course-organizer/bin/websocket-metric.sh");
   });
 });

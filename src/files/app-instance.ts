@@ -476,7 +476,7 @@ export function appInstanceFiles(o: AppInstanceOptions): AppFile[] {
     // Every minute: the autoscaler's sampling period; Monitoring accepts one point per series every 5 s at most.
     unit(
       "co-ws-connections.timer",
-      timerUnit({ description: "Course Organizer: WebSocket connection metric", onBootSec: "2min", onUnitActiveSec: `${interval}s` }),
+      timerUnit({ description: "Course Organizer: WebSocket connection metric", onBootSec: "2min", onUnitActiveSec: `${interval}s`, accuracySec: "1s" }),
     );
   }
   return files;

@@ -259,7 +259,7 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       }),
     );
     // Every minute: Cloud Monitoring's custom-metric alignment period and Prometheus' scrape both see fresh values.
-    unit("co-websocket-metric.timer", timerUnit({ description: "Course Organizer: WebSocket gauge", onBootSec: "2min", onUnitActiveSec: "1min" }));
+    unit("co-websocket-metric.timer", timerUnit({ description: "Course Organizer: WebSocket gauge", onBootSec: "2min", onUnitActiveSec: "1min", accuracySec: "1s" }));
     timers.push("co-websocket-metric.timer");
   }
   if (o.mediaBucket && o.copyMedia) {

@@ -498,7 +498,14 @@ export function oneshotUnit(o: UnitOptions): string {
 }
 
 /** A systemd timer for a oneshot service. */
-export function timerUnit(o: { description: string; onBootSec: string; onUnitActiveSec: string; randomizedDelaySec?: string }): string {
+export function timerUnit(o: {
+  description: string;
+  onBootSec: string;
+  onUnitActiveSec: string;
+  randomizedDelaySec?: string;
+  /** systemd fires timers within 1 min of their time by default; a per-minute metric needs tighter. */
+  accuracySec?: string;
+}): string {
   return [
     "[Unit]",
     `Description=${o.description}`,
@@ -507,6 +514,7 @@ export function timerUnit(o: { description: string; onBootSec: string; onUnitAct
     `OnBootSec=${o.onBootSec}`,
     `OnUnitActiveSec=${o.onUnitActiveSec}`,
     ...(o.randomizedDelaySec ? [`RandomizedDelaySec=${o.randomizedDelaySec}`] : []),
+    ...(o.accuracySec ? [`AccuracySec=${o.accuracySec}`] : []),
     "",
     "[Install]",
     "WantedBy=timers.target",
