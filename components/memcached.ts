@@ -35,8 +35,15 @@ export interface MemcachedArgs {
  */
 export class Memcached extends pulumi.ComponentResource {
   public readonly instance: gcp.memcache.Instance;
-  /** `host:11211` of the discovery endpoint. */
+  public readonly region: string;
+  /** `host:11211` of the discovery endpoint (for Memorystore's auto-discovery clients, not for get/set). */
   public readonly discoveryEndpoint: pulumi.Output<string>;
+  /**
+   * The nodes as `host:port,host:port`, what pymemcache's HashClient takes. Google: use the discovery endpoint only
+   * with an auto-discovery client (memorystore/docs/memcached/auto-discovery-overview); pymemcache has none.
+   * Reachable only from clients in the instance's own region (memorystore/docs/memcached/regions).
+   */
+  public readonly nodeAddresses: pulumi.Output<string>;
 
   constructor(name: string, args: MemcachedArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:cache:Memcached", name, {}, opts);
@@ -61,7 +68,14 @@ export class Memcached extends pulumi.ComponentResource {
       },
       statefulOptions(this, { dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [] }),
     );
+    this.region = args.region;
     this.discoveryEndpoint = this.instance.discoveryEndpoint;
-    this.registerOutputs({ discoveryEndpoint: this.discoveryEndpoint });
+    this.nodeAddresses = this.instance.memcacheNodes.apply((nodes) =>
+      [...(nodes ?? [])]
+        .sort((a, b) => a.nodeId.localeCompare(b.nodeId))
+        .map((n) => `${n.host}:${n.port}`)
+        .join(","),
+    );
+    this.registerOutputs({ discoveryEndpoint: this.discoveryEndpoint, nodeAddresses: this.nodeAddresses });
   }
 }

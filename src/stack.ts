@@ -663,23 +663,26 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           connectors: gkeMembers,
         })
       : undefined;
-  // Second cache level (seed "persistent": PyMemcacheCache, 1 hour).
-  const memcached =
-    c.cache.enabled && c.cache.memcachedEnabled
-      ? new Memcached("memcached", {
-          prefix: c.prefix,
-          labels: ctx.labels("memcached"),
-          role: "memcached",
-          region: c.region,
-          network: network.network.id,
-          privateServiceConnection: network.privateServiceConnection,
-          nodes: c.cache.memcachedNodes,
-          cpu: c.cache.memcachedCpu,
-          memoryMb: c.cache.memcachedMemoryMb,
-          maintenanceDay: c.database.maintenanceDay,
-          maintenanceHour: (c.database.maintenanceHour + 5) % 24,
-        })
-      : undefined;
+  // Second cache level (seed "persistent": PyMemcacheCache, 1 hour), one instance per region that runs pods: Memorystore
+  // for Memcached serves only clients in its own region (memorystore/docs/memcached/regions). The primary region's
+  // keeps its name (and URN); each further region's carries the region.
+  const memcachedRegions = c.cache.enabled && c.cache.memcachedEnabled ? (k.enabled ? gkeRegions : [c.region]) : [];
+  const memcached = memcachedRegions.map(
+    (region) =>
+      new Memcached(region === c.region ? "memcached" : `memcached-${region}`, {
+        prefix: c.prefix,
+        labels: ctx.labels("memcached"),
+        role: region === c.region ? "memcached" : `memcached-${region}`,
+        region,
+        network: network.network.id,
+        privateServiceConnection: network.privateServiceConnection,
+        nodes: c.cache.memcachedNodes,
+        cpu: c.cache.memcachedCpu,
+        memoryMb: c.cache.memcachedMemoryMb,
+        maintenanceDay: c.database.maintenanceDay,
+        maintenanceHour: (c.database.maintenanceHour + 5) % 24,
+      }),
+  );
   // Seed "Message Queue for Async Tasks": the api publishes, the workers consume; nobody else holds either right.
   const queue = c.queue.enabled
     ? new Queue("queue", {
@@ -731,7 +734,6 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       // In-transit TLS with server authentication: the client needs the cluster's CA to verify the nodes.
       values.REDIS_CLUSTER_CA_CERT = redisCluster.caCerts;
     }
-    if (memcached) values.MEMCACHED_ENDPOINT = memcached.discoveryEndpoint;
     if (queue) {
       values.PUBSUB_PROJECT = c.project;
       values.PUBSUB_EMAIL_TOPIC = queue.topicName;
@@ -765,6 +767,11 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               requestsPerSecondPerPod: k.requestsPerSecondPerPod,
               connectionsPerPod: k.connectionsPerPod,
               backlogPerWorker: k.backlogPerWorker,
+              workerRegions: clusters.length,
+              // Endpoints reachable only from this region: its own Memcached nodes (pymemcache's HashClient list).
+              regionSettings: Object.fromEntries(
+                memcached.filter((m) => m.region === cluster.region).map((m) => ["MEMCACHED_NODES", m.nodeAddresses] as const),
+              ),
               subscription: "email-worker",
               domain: c.domain,
               labels: ctx.labels("workloads"),
@@ -796,7 +803,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   if (channelLayer.length > 0) outputs.channelLayerHosts = pulumi.all(channelLayer.map((r) => r.host));
   // A cluster-aware client (redis-py RedisCluster) must use this endpoint: it follows MOVED redirects to the shards.
   if (redisCluster) outputs.redisClusterDiscoveryEndpoint = redisCluster.discoveryEndpoint;
-  if (memcached) outputs.memcachedDiscoveryEndpoint = memcached.discoveryEndpoint;
+  if (memcached.length > 0) outputs.memcachedNodes = pulumi.output(Object.fromEntries(memcached.map((m) => [m.region, m.nodeAddresses])));
   if (queue) {
     outputs.emailTopic = queue.topicName;
     outputs.emailSubscription = queue.subscriptionName;

@@ -13,7 +13,6 @@ export function stage4SettingKeys(c: Config): string[] {
   if (c.database.enabled && (c.database.shards > 0 || c.database.analyticsReplica)) keys.push("DATABASES", "DATABASE_SHARD_COUNT");
   if (c.cache.enabled && c.cache.channelLayerInstances > 0) keys.push("CHANNEL_LAYER_REDIS_URLS", "CHANNEL_LAYER_REDIS_CA_CERTS");
   if (c.cache.enabled && c.cache.clusterEnabled) keys.push("REDIS_CLUSTER_ENDPOINT", "REDIS_CLUSTER_CA_CERT");
-  if (c.cache.enabled && c.cache.memcachedEnabled) keys.push("MEMCACHED_ENDPOINT");
   if (c.queue.enabled) keys.push("PUBSUB_PROJECT", "PUBSUB_EMAIL_TOPIC", "PUBSUB_EMAIL_SUBSCRIPTION");
   return keys;
 }

@@ -52,6 +52,8 @@ const args = (region: string, replicas = k.primary): WorkloadManifestArgs => ({
   requestsPerSecondPerPod: k.requestsPerSecondPerPod,
   connectionsPerPod: k.connectionsPerPod,
   backlogPerWorker: k.backlogPerWorker,
+  workerRegions: 2,
+  regionSettings: { MEMCACHED_NODES: region === "us-central1" ? "10.100.1.2:11211,10.100.1.3:11211" : "10.100.2.2:11211" },
   subscription: "email-worker",
   domain: "courses.example.org",
   labels: { app: "course-organizer", component: "workloads", stage: "4", "managed-by": "pulumi" },
@@ -101,8 +103,30 @@ describe("every manifest", () => {
     expect(text).not.toMatch(/password|mock[0-9a-f]{8}|BEGIN CERTIFICATE/i);
     for (const m of primary.filter((x) => x.kind === "Deployment" && x.metadata.namespace === "course-organizer")) {
       const env = spec(m).template.spec.containers[0].env.map((e: { name: string }) => e.name);
-      expect(env.every((n: string) => ["WORKER_TYPE", "SETTINGS_FILE", "POD_IP", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "REGION", "PUBSUB_SUBSCRIPTION"].includes(n))).toBe(true);
+      expect(env.every((n: string) => ["WORKER_TYPE", "SETTINGS_FILE", "POD_IP", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "REGION", "GUNICORN_BIND", "DAPHNE_BIND", "DAPHNE_PORT", "HEALTH_BIND", "MEMCACHED_NODES", "PUBSUB_SUBSCRIPTION"].includes(n))).toBe(true);
       expect(spec(m).template.spec.containers[0].envFrom).toBeUndefined();
+    }
+  });
+});
+
+describe("what each pod is told", () => {
+  const env = (region: string, w: "api" | "ws" | "worker") => spec(deploymentManifest(args(region), w)).template.spec.containers[0].env as { name: string; value?: string }[];
+  const value = (e: { name: string; value?: string }[], name: string) => e.find((x) => x.name === name)?.value;
+
+  it("listens on the port its Deployment, probes, Service and NEG use (8080), named as stages 1-3 name it", () => {
+    expect(value(env("us-central1", "api"), "GUNICORN_BIND")).toBe("0.0.0.0:8080");
+    expect(value(env("us-central1", "ws"), "DAPHNE_BIND")).toBe("0.0.0.0");
+    expect(value(env("us-central1", "ws"), "DAPHNE_PORT")).toBe("8080");
+    expect(value(env("us-central1", "worker"), "HEALTH_BIND")).toBe("0.0.0.0:8080");
+    const svc = serviceManifest(args("us-central1"), "api");
+    expect(spec(svc).ports[0].targetPort).toBe(8080);
+    expect(JSON.parse(svc.metadata.annotations!["cloud.google.com/neg"] as string).exposed_ports).toEqual({ "8080": { name: "co-api-us-central1" } });
+  });
+
+  it("gets its own region's Memcached nodes, never another region's", () => {
+    for (const w of ["api", "ws", "worker"] as const) {
+      expect(value(env("us-central1", w), "MEMCACHED_NODES")).toBe("10.100.1.2:11211,10.100.1.3:11211");
+      expect(value(env("europe-west1", w), "MEMCACHED_NODES")).toBe("10.100.2.2:11211");
     }
   });
 });
@@ -355,11 +379,14 @@ describe("Services, budgets, HPAs and the metrics pipeline", () => {
           type: "External",
           external: {
             metric: { name: "pubsub.googleapis.com|subscription|num_undelivered_messages", selector: { matchLabels: { "resource.labels.subscription_id": "email-worker" } } },
-            target: { type: "AverageValue", averageValue: "100" },
+            // 100 per pod x 2 regions: both regions' HPAs read the same backlog, each sizes half the fleet.
+            target: { type: "AverageValue", averageValue: "200" },
           },
         },
       ],
     });
+    const oneRegion = hpaManifest({ ...args("us-central1"), workerRegions: 1 }, "worker");
+    expect(spec(oneRegion).metrics[0].external.target).toEqual({ type: "AverageValue", averageValue: "100" });
     const sec = clusterManifests(args("europe-west1", k.secondary)).filter((m) => m.kind === "HorizontalPodAutoscaler");
     expect(sec.map((h) => [spec(h).minReplicas, spec(h).maxReplicas])).toEqual([
       [10, 20],

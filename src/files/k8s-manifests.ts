@@ -99,6 +99,16 @@ export interface WorkloadManifestArgs {
   connectionsPerPod: number;
   /** worker HPA: undelivered messages of the subscription per worker pod. */
   backlogPerWorker: number;
+  /**
+   * How many clusters run workers on the one subscription. Every region's HPA reads the same project-wide backlog
+   * (an External metric has no region), so each sizes its own share: the target per pod is multiplied by this count.
+   */
+  workerRegions: number;
+  /**
+   * Settings that differ per region, given to the app containers as environment variables beside the shared settings
+   * file: endpoints only reachable from the pod's own region (Memorystore for Memcached's nodes).
+   */
+  regionSettings?: Record<string, pulumi.Input<string>>;
   /** Pub/Sub subscription the workers consume (`email-worker`). */
   subscription: string;
   /** Labels on every object (the stack's labels: app, component, stage, managed-by). */
@@ -261,6 +271,21 @@ export function serviceAccountManifests(a: WorkloadManifestArgs): Manifest[] {
 }
 
 /**
+ * Where each process listens: Gunicorn (api) takes GUNICORN_BIND and Daphne (ws) DAPHNE_BIND and DAPHNE_PORT, the
+ * names the stage-1 compose file and the stage-3 instances set; the e-mail worker serves only its probes, on
+ * HEALTH_BIND.
+ */
+export function listenEnv(w: Workload): { name: string; value: string }[] {
+  if (w === "ws") {
+    return [
+      { name: "DAPHNE_BIND", value: "0.0.0.0" },
+      { name: "DAPHNE_PORT", value: String(APP_PORT) },
+    ];
+  }
+  return [{ name: w === "api" ? "GUNICORN_BIND" : "HEALTH_BIND", value: `0.0.0.0:${APP_PORT}` }];
+}
+
+/**
  * The seed's Deployment for one workload (api-deployment.yaml), with the settings fetched from Secret Manager at
  * start and PgBouncer on 127.0.0.1:6432 beside the app (the settings' DATABASE_URL), as on the stage-3 instances.
  */
@@ -320,6 +345,10 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
                 { name: "DJANGO_ALLOWED_HOSTS", value: `${a.domain},$(POD_IP)` },
                 { name: "CSRF_TRUSTED_ORIGINS", value: `https://${a.domain}` },
                 { name: "REGION", value: a.region },
+                // The serving port, said explicitly as on the stage 1-3 machines (GUNICORN_BIND, DAPHNE_BIND/PORT): the
+                // Deployment's ports, probes, Service and NEGs all use APP_PORT, so the process must listen there.
+                ...listenEnv(w),
+                ...Object.entries(a.regionSettings ?? {}).map(([name, value]) => ({ name, value })),
                 ...(w === "worker" ? [{ name: "PUBSUB_SUBSCRIPTION", value: a.subscription }] : []),
               ],
               volumeMounts: [{ name: "settings", mountPath: SETTINGS_DIR, readOnly: true }],
@@ -419,7 +448,9 @@ export function hpaManifest(a: WorkloadManifestArgs, w: Workload): Manifest {
                   name: METRICS.pubsubBacklog,
                   selector: { matchLabels: { "resource.labels.subscription_id": a.subscription } },
                 },
-                target: { type: "AverageValue", averageValue: String(a.backlogPerWorker) },
+                // Each region's share of the one backlog: n HPAs each asking for backlog / (per-pod x n) pods add up
+                // to backlog / per-pod, the fleet the backlog needs, instead of n times it.
+                target: { type: "AverageValue", averageValue: String(a.backlogPerWorker * a.workerRegions) },
               },
             },
           ];

@@ -152,6 +152,14 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
     case "gcp:memcache/instance:Instance":
       Object.assign(out, {
         discoveryEndpoint: `${ip("10.100", `memcache-${physical}`)}:11211`,
+        // The nodes, each with its own address in the Private Service Access range (as the API lists them).
+        memcacheNodes: Array.from({ length: Number(inputs.nodeCount ?? 1) }, (_, i) => ({
+          nodeId: `node-${i}`,
+          host: ip("10.100", `memcache-${physical}-node-${i}`),
+          port: 11211,
+          zone: `${inputs.region ?? "us-central1"}-${"abcf"[i % 4]}`,
+          state: "READY",
+        })),
         id: `projects/${project}/locations/${inputs.region ?? "us-central1"}/instances/${physical}`,
       });
       break;
