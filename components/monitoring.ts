@@ -466,6 +466,9 @@ const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(
  * (2 checks x 3 regions x 1/min is ~260k); Ops Agent metrics beyond the free 150 MiB are ~$0.26/MiB; logs-based
  * metrics are free, the logs they read are billed by Cloud Logging ingestion ($0.50/GiB after 50 GiB).
  */
+/** The OS the Ops Agent policy installs on: the VM and the instance groups run Ubuntu 24.04; Google's installer takes both. */
+export const OPS_AGENT_OS = ["ubuntu", "debian"] as const;
+
 export class Monitoring extends pulumi.ComponentResource {
   /** E-mail channels, one per address. */
   public readonly emailChannels: gcp.monitoring.NotificationChannel[];
@@ -725,7 +728,14 @@ export class Monitoring extends pulumi.ComponentResource {
             name: physicalName(args.prefix, "ops-agent"),
             location: zone,
             description: "Ops Agent (memory, disk, PostgreSQL metrics; journald logs) on every Course Organizer VM",
-            instanceFilter: { inclusionLabels: [{ labels: { app: args.appLabel ?? "course-organizer" } }] },
+            // GKE nodes carry the same app label (the node pools' resource labels) but run Container-Optimized OS,
+            // which no resource group matches; with allowNoResourceGroupMatch false each would report an error and
+            // hold the rollout. They are left out twice: by their component label and by OS inventory.
+            instanceFilter: {
+              inclusionLabels: [{ labels: { app: args.appLabel ?? "course-organizer" } }],
+              exclusionLabels: [{ labels: { component: "gke" } }],
+              inventories: OPS_AGENT_OS.map((osShortName) => ({ osShortName })),
+            },
             osPolicies: [
               {
                 id: "ops-agent",
@@ -734,7 +744,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 resourceGroups: [
                   {
                     // Google's installer supports both; the VM and the instance groups run Ubuntu 24.04.
-                    inventoryFilters: [{ osShortName: "ubuntu" }, { osShortName: "debian" }],
+                    inventoryFilters: OPS_AGENT_OS.map((osShortName) => ({ osShortName })),
                     resources: [
                       {
                         id: "install",
@@ -758,8 +768,17 @@ export class Monitoring extends pulumi.ComponentResource {
             ],
             // One VM at a time: the agent restarts, metrics pause for a few seconds.
             rollout: { disruptionBudget: { fixed: 1 }, minWaitDuration: "60s" },
+            // The rollout visits one VM at a time with a 60 s wait: its length grows with the fleet, while the
+            // provider waits for it and fails after its 20-minute default. `up` does not wait for it (compliance
+            // shows in VM Manager, and the agent-fed alert policies tolerate a late first point); the timeouts
+            // bound the API calls themselves.
+            skipAwaitRollout: true,
           },
-          { parent: this, dependsOn: this.osConfigMetadata ? [this.osConfigMetadata] : [] },
+          {
+            parent: this,
+            dependsOn: this.osConfigMetadata ? [this.osConfigMetadata] : [],
+            customTimeouts: { create: "10m", update: "10m", delete: "10m" },
+          },
         ),
     );
 

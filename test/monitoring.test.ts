@@ -416,8 +416,15 @@ describe("Ops Agent on every VM", () => {
     const a = get(p, OSPOLICY, "monitoring-ops-agent-us-central1-b").inputs as Record<string, any>;
     expect(a.location).toBe("us-central1-b");
     expect(a.name).toBe("co-ops-agent");
-    expect(a.instanceFilter).toEqual({ inclusionLabels: [{ labels: { app: "course-organizer" } }] });
+    expect(a.instanceFilter).toEqual({
+      inclusionLabels: [{ labels: { app: "course-organizer" } }],
+      exclusionLabels: [{ labels: { component: "gke" } }],
+      inventories: [{ osShortName: "ubuntu" }, { osShortName: "debian" }],
+    });
     expect(a.rollout).toEqual({ disruptionBudget: { fixed: 1 }, minWaitDuration: "60s" });
+    // `up` does not wait out a fleet-sized rollout (the provider's own wait fails after 20 minutes).
+    expect(a.skipAwaitRollout).toBe(true);
+    expect(get(p, OSPOLICY, "monitoring-ops-agent-us-central1-b").customTimeouts).toEqual({ create: "10m", update: "10m", delete: "10m" });
     const [policy] = a.osPolicies;
     expect(policy).toMatchObject({ id: "ops-agent", mode: "ENFORCEMENT", allowNoResourceGroupMatch: false });
     expect(policy.resourceGroups).toEqual([
@@ -460,9 +467,23 @@ describe("Ops Agent on every VM", () => {
     expect((b.inputs as any).osPolicies[0].resourceGroups[0].resources[1].file.content).toBe(opsAgentConfig({ postgres: false }));
   });
 
-  it("stage 4: the Videobridge pools' zones in both regions", async () => {
+  it("stage 4: the Videobridge pools' zones in both regions, never the GKE nodes (same app label, Container-Optimized OS)", async () => {
     const p = await plan("stage4");
     expect(ofType(p, OSPOLICY).map((r) => (r.inputs as any).location).sort()).toEqual([...zonesOf("europe-west1"), ...zonesOf("us-central1")].sort());
+    const filter = (ofType(p, OSPOLICY)[0]!.inputs as any).instanceFilter;
+    const matches = (labels: Record<string, string>, sets: { labels: Record<string, string> }[]) =>
+      sets.some((s) => Object.entries(s.labels).every(([k, v]) => labels[k] === v));
+    const pools = ofType(p, "gcp:container/nodePool:NodePool");
+    expect(pools.length).toBeGreaterThan(0);
+    for (const pool of pools) {
+      const labels = (pool.inputs as any).nodeConfig.resourceLabels as Record<string, string>;
+      // Included by the app label alone, excluded by the component label: the exclusion is what keeps them out.
+      expect(matches(labels, filter.inclusionLabels)).toBe(true);
+      expect(matches(labels, filter.exclusionLabels)).toBe(true);
+    }
+    for (const t of ofType(p, "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate")) {
+      expect(matches((t.inputs as any).labels, filter.exclusionLabels)).toBe(false);
+    }
   });
 });
 
