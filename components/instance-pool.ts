@@ -87,6 +87,8 @@ export interface InstancePoolArgs {
   secretIds?: pulumi.Input<string>[];
   /** The Artifact Registry repository the instances pull from (reader grant on it only). @default undefined */
   registry?: { location: string; repository: pulumi.Input<string> };
+  /** The Docker Hub mirror the instances pull third-party images from: reader on that repository only. @default undefined */
+  imageMirror?: { location: string; repository: pulumi.Input<string> };
   /** Cloud Storage buckets the instances write (media, static): objectAdmin on each bucket only. @default [] */
   writableBuckets?: pulumi.Input<string>[];
   /** Resources the first boot needs (secret versions and grants made elsewhere). @default [] */
@@ -203,6 +205,15 @@ export class InstancePool extends pulumi.ComponentResource {
             new gcp.artifactregistry.RepositoryIamMember(
               `${name}-registry-reader`,
               { project: args.project, location: args.registry.location, repository: args.registry.repository, role: "roles/artifactregistry.reader", member },
+              { parent: this },
+            ),
+          ]
+        : []),
+      ...(args.imageMirror
+        ? [
+            new gcp.artifactregistry.RepositoryIamMember(
+              `${name}-mirror-reader`,
+              { project: args.project, location: args.imageMirror.location, repository: args.imageMirror.repository, role: "roles/artifactregistry.reader", member },
               { parent: this },
             ),
           ]

@@ -5,6 +5,7 @@ import { statefulOptions } from "../src/options";
 import { renderFile } from "../src/render/registry";
 import { jitsiUserData, signalingFiles, type JitsiEnv, type JitsiImages } from "../src/files/jitsi";
 import { ServiceAccount } from "./service-account";
+import { registryHostsOf } from "../src/images";
 import { tags } from "./network";
 import { VM_IMAGE } from "./vm-platform";
 
@@ -20,6 +21,8 @@ export interface JitsiSignalingArgs {
   /** @default "e2-standard-4" in the presets (web, Prosody and Jicofo are light; media is on the bridges) */
   machineType: string;
   images: JitsiImages;
+  /** The Docker Hub mirror the images come from (src/images.ts): the VM's account reads it. @default undefined */
+  imageMirror?: { location: string; repository: pulumi.Input<string> };
   meetDomain: string;
   acmeEmail: string;
   /** Jicofo's and the bridges' XMPP passwords (Secret Manager ids); the VM's account is granted access to each. */
@@ -73,7 +76,7 @@ export class JitsiSignaling extends pulumi.ComponentResource {
       { parent: this },
     );
     this.serviceAccountEmail = identity.email;
-    const grants = args.secrets.map(
+    const grants: pulumi.Resource[] = args.secrets.map(
       (s, i) =>
         new gcp.secretmanager.SecretIamMember(
           `${name}-secret-${i}`,
@@ -81,6 +84,16 @@ export class JitsiSignaling extends pulumi.ComponentResource {
           { parent: this },
         ),
     );
+    if (args.imageMirror) {
+      grants.push(
+        new gcp.artifactregistry.RepositoryIamMember(
+          `${name}-mirror-reader`,
+          { project: args.project, location: args.imageMirror.location, repository: args.imageMirror.repository, role: "roles/artifactregistry.reader", member: identity.member },
+          { parent: this },
+        ),
+      );
+    }
+    const registryHosts = registryHostsOf(Object.values(args.images));
 
     this.staticIp = new gcp.compute.Address(
       `${name}-ip`,
@@ -132,6 +145,7 @@ export class JitsiSignaling extends pulumi.ComponentResource {
         secrets: args.secrets.map((s, i) => ({ env: s.env, secretId: ids[i]! })),
         relay: args.relay,
         maxBridgeParticipants: args.maxBridgeParticipants,
+        registryHosts,
       });
       return { files, userData: jitsiUserData(files) };
     });
@@ -144,6 +158,7 @@ export class JitsiSignaling extends pulumi.ComponentResource {
       secrets: args.secrets.map((s) => ({ env: s.env, secretId: "x" })),
       relay: args.relay,
       maxBridgeParticipants: args.maxBridgeParticipants,
+      registryHosts,
     }).map((f) => f.renderPath);
     for (const p of paths) renderFile("jitsi-signaling", p, resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content));
     const userData = renderFile("jitsi-signaling", "cloud-init/user-data.yaml", resolved.apply((r) => r.userData));

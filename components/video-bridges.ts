@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { bridgeFiles, drainScript, jitsiUserData, JVB_REST_PORT, type JitsiEnv } from "../src/files/jitsi";
 import { InstancePool } from "./instance-pool";
+import { registryHostsOf } from "../src/images";
 import { GOOGLE_LB_RANGES, tags } from "./network";
 
 export interface VideoBridgePoolArgs {
@@ -18,6 +19,8 @@ export interface VideoBridgePoolArgs {
   /** Seed "Configuration per JVB": n2-highcpu-8 (8 vCPU, 8 GB). */
   machineType: string;
   image: string;
+  /** The Docker Hub mirror `image` comes from (src/images.ts): the bridges' account reads it, docker logs in. @default undefined */
+  imageMirror?: { location: string; repository: pulumi.Input<string> };
   meetDomain: string;
   /** The signaling VM's internal IP (JitsiSignaling.internalIp): Prosody's XMPP client port. */
   xmppServer: pulumi.Input<string>;
@@ -102,6 +105,7 @@ export class VideoBridgePool extends pulumi.ComponentResource {
       relay: args.relay ?? false,
       secrets: args.secrets.map((s, i) => ({ env: s.env, secretId: ids[i]! })),
       drainSeconds: args.drainSeconds,
+      registryHosts: registryHostsOf([args.image]),
     });
     const resolved = pulumi.all([args.xmppServer, pulumi.all(args.secrets.map((s) => s.secretId))]).apply(([xmpp, ids]) => {
       const files = bridgeFiles(options(xmpp, ids));
@@ -134,6 +138,7 @@ export class VideoBridgePool extends pulumi.ComponentResource {
         ],
         projectRoles: ["roles/logging.logWriter", "roles/monitoring.metricWriter"],
         secretIds: args.secrets.map((s) => s.secretId),
+        imageMirror: args.imageMirror,
         bootDependencies: args.bootDependencies,
         namedPorts: [],
         healthCheck: {

@@ -37,6 +37,8 @@ import { APP_PORT, WORKLOADS } from "./files/k8s-manifests";
 import { Queue } from "../components/queue";
 import { RedisCluster } from "../components/redis-cluster";
 import { Memcached } from "../components/memcached";
+import { ImageMirror } from "../components/image-mirror";
+import { mirrorImages, registryHostsOf } from "./images";
 import { Dns } from "../components/dns";
 import { DeferredSettings, databasesMap, shardDatabaseName, stage4SettingKeys } from "./stage4-settings";
 
@@ -118,6 +120,17 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     readers: vmIdentity ? [vmIdentity.member] : [],
   });
   outputs.registryUrl = registry.url;
+  // Docker Hub images come through the project's pull-through cache at every stage (src/images.ts says why).
+  const mirror = new ImageMirror("image-mirror", {
+    prefix: c.prefix,
+    project: c.project,
+    location: c.region,
+    labels: ctx.labels("image-mirror"),
+    readers: vmIdentity ? [vmIdentity.member] : [],
+  });
+  const images = mirrorImages(c.images, mirror.prefix);
+  const registryHosts = [...new Set([registry.host, ...registryHostsOf(Object.values(images))])];
+  outputs.imageMirror = mirror.prefix;
 
   // ── Media buckets and the CDN signing key (stage 2 on; before the VM, whose files and grants use them) ──
   // Buckets named <project>-<prefix>-static and <project>-<prefix>-media: bucket names are global, the project id is unique.
@@ -172,10 +185,11 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           bootDependencies: [
             ...vmSecrets.flatMap((s) => [s.secret.version, ...s.secret.accessorGrants]),
             ...registry.readerGrants,
+            ...mirror.readerGrants,
             ...(media?.signingKey && c.vm.enabled ? [media.signingKey.version, ...media.signingKey.accessorGrants] : []),
           ],
-          registryHosts: [...new Set([registry.host, ...registryHostsOf(Object.values(c.images))])],
-          images: c.images,
+          registryHosts,
+          images,
           domain: c.domain,
           meetDomain: c.meetDomain,
           acmeEmail: c.alertEmails[0]!,
@@ -364,9 +378,9 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     const boot = appInstanceInputs({
       kind,
       project: c.project,
-      backendImage: c.images.backend,
-      pgbouncerImage: c.images.pgbouncer,
-      registryHosts: [...new Set([registry.host, ...registryHostsOf(Object.values(c.images))])],
+      backendImage: images.backend,
+      pgbouncerImage: images.pgbouncer,
+      registryHosts,
       settingsSecretId: appSettings.secretId,
       secrets: extraSecrets,
       cdnSigningKeyName: signing?.keyName,
@@ -423,6 +437,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       projectRoles: ["roles/logging.logWriter", "roles/monitoring.metricWriter"],
       secretIds: [appSettings.secretId, ...extraSecrets.map((x) => x.secretId)],
       registry: { location: c.region, repository: registry.repository.name },
+      imageMirror: { location: c.region, repository: mirror.repository.name },
       // Gunicorn stores uploads and collectstatic output in the buckets; Daphne only reads settings.
       writableBuckets: kind === "http" && media ? [media.mediaBucketName, media.staticBucketName] : [],
       bootDependencies: [...appSettings.bootDependencies, djangoSecret.version, ...(signing ? [signing.version] : [])],
@@ -462,7 +477,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           network: network.network.id,
           subnetwork: network.subnets[c.region]!.id,
           machineType: c.video.signalingMachineType,
-          images: c.images,
+          images,
+          imageMirror: { location: c.region, repository: mirror.repository.name },
           meetDomain: c.meetDomain,
           acmeEmail: c.alertEmails[0]!,
           secrets: jitsiSecrets.map((s) => ({ env: s.env as JitsiEnv, secretId: s.secret.secretId })),
@@ -485,7 +501,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
             network: network.network.id,
             subnetwork: network.subnets[region]!.id,
             machineType: c.video.bridgeMachineType,
-            image: c.images.jitsiJvb,
+            image: images.jitsiJvb,
+            imageMirror: { location: c.region, repository: mirror.repository.name },
             meetDomain: c.meetDomain,
             xmppServer: signaling.internalIp,
             secrets: [{ env: "JVB_AUTH_PASSWORD", secretId: jvbSecret.secretId }],
@@ -751,7 +768,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               prefix: c.prefix,
               project: c.project,
               region: cluster.region,
-              image: c.images.backend,
+              image: images.backend,
               secretFiles: [
                 { file: "settings.json", secretId: appSettings.secretId },
                 { file: "django-secret-key", secretId: djangoKey.secretId },
@@ -777,7 +794,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               labels: ctx.labels("workloads"),
               // The settings' DATABASE_URL is 127.0.0.1:6432 in every pod too: a PgBouncer sidecar forwarding to the
               // primary's database, as on the stage-3 instances, within the pods' connection budget (config load.ts).
-              pgbouncer: { image: c.images.pgbouncer, dbHost: database.privateIp, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
+              pgbouncer: { image: images.pgbouncer, dbHost: database.privateIp, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
               provider: cluster.provider,
               podDependencies: [...appSettings.bootDependencies, djangoKey.version, ...podSecretGrants, ...apiMediaGrants, ...gkeIdentities.bindings],
             }),
@@ -995,10 +1012,6 @@ export function lbRoutes(c: Config, b: LbBackends): LoadBalancerArgs["routes"] |
   return { default: api(apiTargets), api: api(apiTargets), ...(wsTargets.length > 0 ? { ws: ws(wsTargets) } : {}) };
 }
 
-/** Artifact Registry hosts (`<region>-docker.pkg.dev`) among image references: docker logs in to each at boot. */
-function registryHostsOf(images: string[]): string[] {
-  return images.map((i) => i.split("/")[0]!).filter((h) => h.endsWith("-docker.pkg.dev"));
-}
 
 /**
  * The user-data and files of an app instance from its (partly unknown) inputs: names and addresses are resolved,

@@ -185,12 +185,14 @@ describe("what the containers get", () => {
     const c = parse(file(p, "vm", "docker-compose.yml")).services;
     expect(c.backend.image).toBe(`us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend@sha256:${"a".repeat(64)}`);
     expect(c.daphne.image).toBe(c.backend.image);
-    expect(c.postgres.image).toBe("postgres:15.10-alpine");
-    expect(c.redis.image).toBe("redis:7.2.7-alpine");
-    expect(c["jitsi-jvb"].image).toBe("jitsi/jvb:stable-9823");
+    // Docker Hub images through the project's pull-through cache (components/image-mirror.ts), official ones under library/.
+    const mirror = "us-central1-docker.pkg.dev/course-organizer-demo/co-dockerhub";
+    expect(c.postgres.image).toBe(`${mirror}/library/postgres:15.10-alpine`);
+    expect(c.redis.image).toBe(`${mirror}/library/redis:7.2.7-alpine`);
+    expect(c["jitsi-jvb"].image).toBe(`${mirror}/jitsi/jvb:stable-9823`);
     expect(c.postgres.volumes).toEqual(["/mnt/data/postgres:/var/lib/postgresql/data", "/var/run/postgresql:/var/run/postgresql"]);
     expect(c["postgres-exporter"].image).toBe("quay.io/prometheuscommunity/postgres-exporter:v0.16.0");
-    expect(c["redis-exporter"].image).toBe("oliver006/redis_exporter:v1.67.0");
+    expect(c["redis-exporter"].image).toBe(`${mirror}/oliver006/redis_exporter:v1.67.0`);
     expect(c["node-exporter"].command).toEqual(["--path.rootfs=/host", "--collector.textfile.directory=/host/var/lib/node-exporter/textfile"]);
     expect(c.redis.volumes).toContain("/mnt/data/redis:/data");
     for (const [name, svc] of Object.entries(c) as [string, any][]) {

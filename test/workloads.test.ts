@@ -88,7 +88,7 @@ describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (prev
         const tpl = (d.inputs.spec as any).template;
         expect(tpl.spec.initContainers.map((c: { name: string; image: string; restartPolicy?: string }) => [c.name, c.image, c.restartPolicy])).toEqual([
           ["fetch-settings", "gcr.io/google.com/cloudsdktool/google-cloud-cli:stable", undefined],
-          ["pgbouncer", "edoburu/pgbouncer:v1.24.1-p1", "Always"],
+          ["pgbouncer", "us-central1-docker.pkg.dev/course-organizer-demo/co-dockerhub/edoburu/pgbouncer:v1.24.1-p1", "Always"],
         ]);
         if (!preview) {
           // The primary's private IP, the stage-3 instances' database, pool 2 per pod (kubernetes.pgbouncerPoolSizePerPod).

@@ -16,7 +16,7 @@
  */
 import { stringify } from "yaml";
 import { cloudInit } from "./cloud-init";
-import { fetchSecretsScript, oneshotUnit, RUNTIME_DIR } from "./vm-scripts";
+import { fetchSecretsScript, oneshotUnit, registryLoginScript, RUNTIME_DIR } from "./vm-scripts";
 
 export const JITSI_DIR = "/opt/jitsi";
 export const JITSI_BIN = `${JITSI_DIR}/bin`;
@@ -69,6 +69,8 @@ export interface SignalingOptions {
   relay?: boolean;
   /** Jicofo never puts more participants than this on one bridge (seed: ~500 per JVB). */
   maxBridgeParticipants: number;
+  /** Artifact Registry hosts the images come from (the Docker Hub mirror): docker logs in before pulling. @default [] */
+  registryHosts?: string[];
 }
 
 export interface BridgeOptions {
@@ -84,6 +86,8 @@ export interface BridgeOptions {
   secrets: { env: JitsiEnv; secretId: string }[];
   /** Seconds the drain waits for the last conference to end before the bridge is stopped anyway. */
   drainSeconds: number;
+  /** Artifact Registry hosts the image comes from (the Docker Hub mirror): docker logs in before pulling. @default [] */
+  registryHosts?: string[];
 }
 
 export interface JitsiFile {
@@ -303,7 +307,7 @@ function drainWatchUnit(): string {
   ].join("\n");
 }
 
-function composeUnit(description: string, dir: string, execStop: string[], timeoutStopSec?: number): string {
+function composeUnit(description: string, dir: string, execStop: string[], timeoutStopSec?: number, registryLogin = false): string {
   const compose = `/usr/bin/docker compose --env-file ${JITSI_ENV_FILE} -f ${dir}/docker-compose.yml`;
   return oneshotUnit({
     description,
@@ -311,6 +315,8 @@ function composeUnit(description: string, dir: string, execStop: string[], timeo
     wants: ["network-online.target"],
     after: ["docker.service", "co-secrets.service", "network-online.target"],
     workingDirectory: dir,
+    // The images come through the project's Docker Hub mirror (Artifact Registry): log in with the instance's account.
+    execStartPre: registryLogin ? [`${JITSI_BIN}/registry-login.sh`] : [],
     exec: [`${compose} up -d --remove-orphans`],
     execStop: [...execStop, `${compose} stop`],
     timeoutStartSec: 1200,
@@ -329,16 +335,24 @@ function secretsUnit(): string {
   });
 }
 
+/** `bin/registry-login.sh` where the images come from Artifact Registry (none otherwise). */
+function registryLoginFiles(hosts: string[] | undefined): JitsiFile[] {
+  return hosts && hosts.length > 0
+    ? [{ path: `${JITSI_BIN}/registry-login.sh`, renderPath: "bin/registry-login.sh", content: registryLoginScript({ hosts }), permissions: "0755" }]
+    : [];
+}
+
 /** Files of the signaling VM. */
 export function signalingFiles(o: SignalingOptions): JitsiFile[] {
   return [
+    ...registryLoginFiles(o.registryHosts),
     { path: `${JITSI_DIR}/docker-compose.yml`, renderPath: "docker-compose.yml", content: signalingCompose(o), permissions: "0640" },
     { path: `${JITSI_BIN}/fetch-secrets.sh`, renderPath: "bin/fetch-secrets.sh", content: fetchSecretsScript({ project: o.project, secrets: o.secrets }), permissions: "0755" },
     { path: "/etc/systemd/system/co-secrets.service", renderPath: "systemd/co-secrets.service", content: secretsUnit(), permissions: "0644" },
     {
       path: "/etc/systemd/system/co-jitsi.service",
       renderPath: "systemd/co-jitsi.service",
-      content: composeUnit("Course Organizer: Jitsi signaling (web, Prosody, Jicofo)", JITSI_DIR, []),
+      content: composeUnit("Course Organizer: Jitsi signaling (web, Prosody, Jicofo)", JITSI_DIR, [], undefined, (o.registryHosts ?? []).length > 0),
       permissions: "0644",
     },
   ];
@@ -347,6 +361,7 @@ export function signalingFiles(o: SignalingOptions): JitsiFile[] {
 /** Files of a Videobridge instance (the drain script also goes to the `shutdown-script` metadata key). */
 export function bridgeFiles(o: BridgeOptions): JitsiFile[] {
   return [
+    ...registryLoginFiles(o.registryHosts),
     { path: `${JITSI_DIR}/docker-compose.yml`, renderPath: "docker-compose.yml", content: bridgeCompose(o), permissions: "0640" },
     { path: `${JITSI_BIN}/fetch-secrets.sh`, renderPath: "bin/fetch-secrets.sh", content: fetchSecretsScript({ project: o.project, secrets: o.secrets }), permissions: "0755" },
     { path: `${JITSI_BIN}/drain.sh`, renderPath: "bin/drain.sh", content: drainScript({ drainSeconds: o.drainSeconds }), permissions: "0755" },
@@ -357,7 +372,7 @@ export function bridgeFiles(o: BridgeOptions): JitsiFile[] {
       path: "/etc/systemd/system/co-jitsi.service",
       renderPath: "systemd/co-jitsi.service",
       // Stopping the unit (shutdown, reboot) drains first; systemd allows the drain window plus a minute.
-      content: composeUnit("Course Organizer: Jitsi Videobridge", JITSI_DIR, [`${JITSI_BIN}/drain.sh`], o.drainSeconds + 60),
+      content: composeUnit("Course Organizer: Jitsi Videobridge", JITSI_DIR, [`${JITSI_BIN}/drain.sh`], o.drainSeconds + 60, (o.registryHosts ?? []).length > 0),
       permissions: "0644",
     },
   ];
