@@ -31,6 +31,8 @@ export interface JitsiSignalingArgs {
   bootDependencies?: pulumi.Input<pulumi.Resource>[];
   /** Bridges of several regions cascade (relay). @default false */
   relay?: boolean;
+  /** The regions that run bridges, primary first (Jicofo's region, the participants' allowed regions). */
+  regions: string[];
   /** Seed: ~500 participants per JVB. */
   maxBridgeParticipants: number;
   /** Boot disk (GB). @default 30 */
@@ -144,6 +146,7 @@ export class JitsiSignaling extends pulumi.ComponentResource {
         acmeEmail: args.acmeEmail,
         secrets: args.secrets.map((s, i) => ({ env: s.env, secretId: ids[i]! })),
         relay: args.relay,
+        regions: args.regions,
         maxBridgeParticipants: args.maxBridgeParticipants,
         registryHosts,
       });
@@ -157,6 +160,7 @@ export class JitsiSignaling extends pulumi.ComponentResource {
       acmeEmail: args.acmeEmail,
       secrets: args.secrets.map((s) => ({ env: s.env, secretId: "x" })),
       relay: args.relay,
+      regions: args.regions,
       maxBridgeParticipants: args.maxBridgeParticipants,
       registryHosts,
     }).map((f) => f.renderPath);

@@ -175,7 +175,7 @@ export class Network extends pulumi.ComponentResource {
         targetTags: [tags.signaling],
       }),
       rule("relay", {
-        description: "Bridge-to-bridge relay (cascading) between regions",
+        description: "Bridges' public HTTP server: colibri and relay websockets, proxied to it by jitsi-web",
         allows: [{ protocol: "tcp", ports: ["9090"] }],
         sourceRanges: allInternal,
         targetTags: [tags.video],

@@ -484,6 +484,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           secrets: jitsiSecrets.map((s) => ({ env: s.env as JitsiEnv, secretId: s.secret.secretId })),
           bootDependencies: jitsiSecrets.map((s) => s.secret.version),
           relay: c.video.relay,
+          regions: ctx.regions,
           maxBridgeParticipants: c.video.participantsPerBridge,
         })
       : undefined;

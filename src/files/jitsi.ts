@@ -30,6 +30,8 @@ export const JVB_REST_PORT = 8080;
 /** The bridge's public HTTP server: colibri websockets (through jitsi-web) and the relay between bridges. */
 export const JVB_RELAY_PORT = 9090;
 export const JVB_MEDIA_PORT = 10000;
+/** jitsi-web's COLIBRI_WEBSOCKET_REGEX: a bridge's server id, its internal IPv4 address. */
+export const COLIBRI_SERVER_ID_REGEX = "[0-9.]+";
 /** A bridge's unit that drains it at the start of GCE's graceful shutdown (shutdownWatchScript). */
 export const DRAIN_WATCH_UNIT = "co-drain-watch.service";
 
@@ -67,6 +69,12 @@ export interface SignalingOptions {
   secrets: { env: JitsiEnv; secretId: string }[];
   /** Bridges of several regions cascade (relay): Jicofo splits a conference by region. @default false */
   relay?: boolean;
+  /**
+   * The regions that run bridges, primary first: Jicofo's own region (its fallback for a participant with none)
+   * is the first; a participant's region is taken from the meeting link's `region` query argument when it is one
+   * of these (userRegionNginx, userRegionConfig).
+   */
+  regions: string[];
   /** Jicofo never puts more participants than this on one bridge (seed: ~500 per JVB). */
   maxBridgeParticipants: number;
   /** Artifact Registry hosts the images come from (the Docker Hub mirror): docker logs in before pulling. @default [] */
@@ -114,10 +122,18 @@ export function signalingCompose(o: SignalingOptions): string {
         LETSENCRYPT_DOMAIN: o.meetDomain,
         LETSENCRYPT_EMAIL: o.acmeEmail,
         ENABLE_HTTP_REDIRECT: "1",
-        // /colibri-ws/<server-id>/ is proxied to <server-id>:9090: each bridge's id is its internal IP.
+        // /colibri-ws/<server-id>/ is proxied to <server-id>:9090: each bridge's id is its internal IP. The image's
+        // default COLIBRI_WEBSOCKET_REGEX is "jvb" (one bridge named jvb), which no internal IP matches: every
+        // client's bridge channel would get a 404. The regex admits IPv4 literals only (nginx needs no resolver);
+        // the `relay` firewall rule lets 9090 reach the bridges alone. No braces: meet.conf puts it in an unquoted
+        // location regex, where nginx would read `{` as a block.
         ENABLE_COLIBRI_WEBSOCKET: "1",
+        COLIBRI_WEBSOCKET_REGEX: COLIBRI_SERVER_ID_REGEX,
         ENABLE_XMPP_WEBSOCKET: "1",
         XMPP_BOSH_URL_BASE: "http://xmpp.meet.jitsi:5280",
+        // Relay: bridges reach each other at wss://<meet>/colibri-relay-ws/<server-id>/ (jvb.conf websockets), the
+        // location meet.conf adds only with ENABLE_OCTO.
+        ...(o.relay ? { ENABLE_OCTO: "1" } : {}),
       },
       volumes: [`${JITSI_DIR}/config/web:/config`],
       depends_on: ["prosody"],
@@ -148,6 +164,9 @@ export function signalingCompose(o: SignalingOptions): string {
               // Relay (formerly Octo): one conference may span bridges; participants go to a bridge in their region.
               ENABLE_OCTO: "1",
               OCTO_BRIDGE_SELECTION_STRATEGY: "RegionBasedBridgeSelectionStrategy",
+              // Jicofo's local-region: where a participant without a region goes (jicofo.conf, jicofo's
+              // RegionBasedBridgeSelectionStrategy); participants bring theirs from config.js (userRegionConfig).
+              JICOFO_OCTO_REGION: o.regions[0]!,
             }
           : {}),
       },
@@ -176,7 +195,9 @@ export function bridgeCompose(o: BridgeOptions): string {
     JVB_PORT: String(JVB_MEDIA_PORT),
     // GCE's external IP is a 1:1 NAT the instance cannot see: advertise it (metadata server, at boot).
     JVB_ADVERTISE_IPS: env("VM_PUBLIC_IP"),
-    // Clients open wss://<meet>/colibri-ws/<server-id>/; jitsi-web proxies that to <server-id>:9090.
+    // Clients open wss://<meet>/colibri-ws/<server-id>/; jitsi-web proxies that to <server-id>:9090. jvb.conf's
+    // websockets block is off unless ENABLE_COLIBRI_WEBSOCKET is set (docker-jitsi-meet stable-9823 defaults it to 0).
+    ENABLE_COLIBRI_WEBSOCKET: "1",
     JVB_WS_DOMAIN: o.meetDomain,
     JVB_WS_SERVER_ID: env("VM_INTERNAL_IP"),
     COLIBRI_REST_ENABLED: "true",
@@ -335,6 +356,39 @@ function secretsUnit(): string {
   });
 }
 
+/**
+ * Jicofo's region-based selection puts a participant on a bridge of the participant's region, and cascades the
+ * regions' bridges only for a meeting whose participants are in several (jicofo RegionBasedBridgeSelectionStrategy).
+ * The participant's region is `config.deploymentInfo.userRegion` in the page's config.js, which the URL cannot
+ * override (jitsi-meet configWhitelist.ts has no deploymentInfo). The meet front end here is one machine for every
+ * region, so the region comes with the meeting link: the app, served by the nearest region's pods (the global
+ * load balancer's choice), links `https://<meet>/<room>?jwt=...&region=<its REGION>`. jitsi-web runs config.js
+ * through SSI (meet.conf: `ssi on` for JavaScript); the snippet below (appended to meet.conf as custom-meet.conf)
+ * keeps the argument only when it is one of the bridges' regions, and the SSI echo in custom-config.js writes it.
+ * nginx runs the server rewrite phase for the SSI subrequest too, with no arguments: the `if` leaves the value
+ * the page request set, and subrequests share their parent's variables.
+ */
+export function userRegionNginx(regions: string[]): string {
+  const alternatives = regions.map((r) => r.replace(/[^a-z0-9-]/g, "")).join("|");
+  return [
+    "# Rendered by src/files/jitsi.ts: the participant's region from the meeting link, for config.js (SSI).",
+    `if ($arg_region ~ "^(${alternatives})$") {`,
+    "    set $co_user_region $arg_region;",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** Appended to jitsi-web's config.js: the participant's region, or none (Jicofo then uses its own region). */
+export function userRegionConfig(): string {
+  return [
+    "// Rendered by src/files/jitsi.ts: the participant's region, set by nginx from the meeting link (custom-meet.conf).",
+    "config.deploymentInfo = config.deploymentInfo || {};",
+    `config.deploymentInfo.userRegion = '<!--# echo var="co_user_region" default="" -->' || undefined;`,
+    "",
+  ].join("\n");
+}
+
 /** `bin/registry-login.sh` where the images come from Artifact Registry (none otherwise). */
 function registryLoginFiles(hosts: string[] | undefined): JitsiFile[] {
   return hosts && hosts.length > 0
@@ -344,8 +398,15 @@ function registryLoginFiles(hosts: string[] | undefined): JitsiFile[] {
 
 /** Files of the signaling VM. */
 export function signalingFiles(o: SignalingOptions): JitsiFile[] {
+  const region: JitsiFile[] = o.relay
+    ? [
+        { path: `${JITSI_DIR}/config/web/nginx/custom-meet.conf`, renderPath: "config/web/nginx/custom-meet.conf", content: userRegionNginx(o.regions), permissions: "0644" },
+        { path: `${JITSI_DIR}/config/web/custom-config.js`, renderPath: "config/web/custom-config.js", content: userRegionConfig(), permissions: "0644" },
+      ]
+    : [];
   return [
     ...registryLoginFiles(o.registryHosts),
+    ...region,
     { path: `${JITSI_DIR}/docker-compose.yml`, renderPath: "docker-compose.yml", content: signalingCompose(o), permissions: "0640" },
     { path: `${JITSI_BIN}/fetch-secrets.sh`, renderPath: "bin/fetch-secrets.sh", content: fetchSecretsScript({ project: o.project, secrets: o.secrets }), permissions: "0755" },
     { path: "/etc/systemd/system/co-secrets.service", renderPath: "systemd/co-secrets.service", content: secretsUnit(), permissions: "0644" },
