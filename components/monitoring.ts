@@ -4,6 +4,7 @@ import { physicalName } from "../src/naming";
 import { renderFile } from "../src/render/registry";
 import { opsAgentConfig, opsAgentPolicyScript } from "../src/files/ops-agent";
 import { WS_CONNECTIONS_METRIC } from "../src/files/app-instance";
+import { zonesOf as catalogZonesOf } from "../src/config/catalog";
 
 /** Warning and critical level of one metric (seed "Monitoring & Alerts", Key Metrics to Track). */
 export interface ThresholdPair {
@@ -424,16 +425,11 @@ function conditionsAt(spec: MetricSpec, t: ThresholdPair, severity: Severity): C
 }
 
 /**
- * Zones of a region that regional instance groups spread over (GCP picks up to three). Most regions have a, b, c;
- * the exceptions below are Google's published zone lists for the regions this project presets use.
+ * Zones of a region that regional instance groups spread over (GCP picks up to three), from the catalog of Google's
+ * published zone lists (data/gcp-catalog.json): not always a, b, c (us-central1 has f, europe-west1 b, c, d).
  */
 export function zonesOf(region: string): string[] {
-  const known: Record<string, string[]> = {
-    "us-central1": ["a", "b", "c", "f"],
-    "us-east1": ["b", "c", "d"],
-    "europe-west1": ["b", "c", "d"],
-  };
-  return (known[region] ?? ["a", "b", "c"]).map((z) => `${region}-${z}`);
+  return catalogZonesOf(region);
 }
 
 /** "cpuPercent" -> "cpu-percent" (logical and physical names). */

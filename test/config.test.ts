@@ -74,45 +74,45 @@ describe("invalid configs are refused with the key, the value and what is allowe
     ["project missing", { "gcp:project": undefined }, "gcp:project: (not set) is required"],
     ["region missing", { "gcp:region": undefined }, "gcp:region: (not set) is required"],
     ["domain missing", { "course-organizer:domain": undefined }, "course-organizer:domain: (not set) is required"],
-    ["unknown top-level key", { "course-organizer:vmm": j({}) }, "course-organizer:vmm: unknown key"],
-    ["unknown nested key", { "course-organizer:vm": j({ machineTyp: "e2-standard-2" }) }, "course-organizer:vm.machineTyp: unknown key"],
-    ["wrong type", { "course-organizer:vm": j({ dataDiskGb: "fifty" }) }, 'course-organizer:vm.dataDiskGb: "fifty" is not allowed; expected number'],
-    ["out of range", { "course-organizer:vm": j({ snapshotRetentionDays: 3 }) }, "course-organizer:vm.snapshotRetentionDays: 3 is not allowed; expected a number >= 7"],
+    ["unknown top-level key", { "course-organizer:vmm": j({}) }, 'course-organizer:vmm: "{}" is set on an unknown key; allowed: the keys course-organizer:stage,'],
+    ["unknown nested key", { "course-organizer:vm": j({ machineTyp: "e2-standard-2" }) }, 'course-organizer:vm.machineTyp: "e2-standard-2" is set on an unknown key; allowed: the keys enabled, retained, machineType,'],
+    ["wrong type", { "course-organizer:vm": j({ dataDiskGb: "fifty" }) }, 'course-organizer:vm.dataDiskGb: "fifty" is not allowed; allowed: a number'],
+    ["out of range", { "course-organizer:vm": j({ snapshotRetentionDays: 3 }) }, "course-organizer:vm.snapshotRetentionDays: 3 is not allowed; allowed: a number >= 7; did you mean 7?"],
     ["bad enum", { "course-organizer:vm": j({ dataDiskType: "pd-fast" }) }, 'course-organizer:vm.dataDiskType: "pd-fast" is not allowed; allowed: "pd-ssd", "pd-balanced", "pd-standard"'],
-    ["bad machine type", { "course-organizer:vm": j({ machineType: "huge" }) }, 'course-organizer:vm.machineType: "huge" is not allowed; expected a Compute Engine machine type'],
-    ["bad region", { "gcp:region": "mars-north9x" }, 'gcp:region: "mars-north9x" is not allowed; expected a GCP region name'],
-    ["bad project id", { "gcp:project": "X" }, 'gcp:project: "X" is not allowed; expected a GCP project id'],
-    ["bad prefix", { "course-organizer:prefix": "Co_1" }, 'course-organizer:prefix: "Co_1" is not allowed; expected 2-10 lowercase letters or digits'],
-    ["bad domain", { "course-organizer:domain": "not a domain" }, 'course-organizer:domain: "not a domain" is not allowed; expected a lowercase fully qualified domain name'],
-    ["bad e-mail", { "course-organizer:alertEmails": j(["nobody"]) }, 'course-organizer:alertEmails[0]: "nobody" is not allowed; expected an e-mail address'],
-    ["no e-mails", { "course-organizer:alertEmails": j([]) }, "course-organizer:alertEmails: [] is not allowed; expected at least 1 items"],
+    ["bad machine type", { "course-organizer:vm": j({ machineType: "huge" }) }, 'course-organizer:vm.machineType: "huge" is not allowed; allowed: a Compute Engine machine type'],
+    ["bad region", { "gcp:region": "mars-north9x" }, 'gcp:region: "mars-north9x" is not allowed; allowed: a GCP region name'],
+    ["bad project id", { "gcp:project": "X" }, 'gcp:project: "X" is not allowed; allowed: a GCP project id'],
+    ["bad prefix", { "course-organizer:prefix": "Co_1" }, 'course-organizer:prefix: "Co_1" is not allowed; allowed: 2-10 lowercase letters or digits'],
+    ["bad domain", { "course-organizer:domain": "not a domain" }, 'course-organizer:domain: "not a domain" is not allowed; allowed: a lowercase fully qualified domain name'],
+    ["bad e-mail", { "course-organizer:alertEmails": j(["nobody"]) }, 'course-organizer:alertEmails[0]: "nobody" is not allowed; allowed: an e-mail address'],
+    ["no e-mails", { "course-organizer:alertEmails": j([]) }, "course-organizer:alertEmails: [] is not allowed; allowed: at least 1 items"],
     ["not JSON for an object key", { "course-organizer:vm": "machineType=x" }, 'course-organizer:vm: "machineType=x" is not a structured value'],
-    ["bad image reference", { "course-organizer:images": j({ backend: "Not An Image!" }) }, 'course-organizer:images.backend: "Not An Image!" is not allowed; expected a container image reference'],
-    ["min above max", { "course-organizer:stage": "3", "course-organizer:httpPool": j({ minReplicas: 12 }) }, "course-organizer:httpPool.minReplicas/maxReplicas: min 12 is greater than max 10"],
-    ["warning above critical", { "course-organizer:monitoring": j({ cpuPercent: { warning: 90, critical: 85 } }) }, "course-organizer:monitoring.cpuPercent: warning 90 must be below critical 85"],
+    ["bad image reference", { "course-organizer:images": j({ backend: "Not An Image!" }) }, 'course-organizer:images.backend: "Not An Image!" is not allowed; allowed: a container image reference'],
+    ["min above max", { "course-organizer:stage": "3", "course-organizer:httpPool": j({ minReplicas: 12 }) }, "course-organizer:httpPool.minReplicas: 12 is above course-organizer:httpPool.maxReplicas 10; allowed: at most 10 (or raise course-organizer:httpPool.maxReplicas); did you mean 10?"],
+    ["warning above critical", { "course-organizer:monitoring": j({ cpuPercent: { warning: 90, critical: 85 } }) }, "course-organizer:monitoring.cpuPercent.warning: 90 is not below course-organizer:monitoring.cpuPercent.critical 85; allowed: less than 85"],
     ["database without private service access", { "course-organizer:stage": "3", "course-organizer:network": j({ privateServiceAccess: false }) }, "course-organizer:database.enabled: true needs course-organizer:network.privateServiceAccess=true"],
     ["retained and enabled VM exclude each other", { "course-organizer:vm": j({ retained: true }) }, "course-organizer:vm.retained: true excludes course-organizer:vm.enabled=true"],
     ["nothing serving", { "course-organizer:vm": j({ enabled: false }) }, "leaves nothing serving the app"],
-    ["pools without a load balancer", { "course-organizer:stage": "3", "course-organizer:loadBalancer": j({ enabled: false }) }, "course-organizer:loadBalancer.enabled: false, but instance groups or GKE need the load balancer"],
-    ["cutover during migration", { "course-organizer:stage": "3", "course-organizer:database": j({ migrateFromVm: true }), "course-organizer:vm": j({ enabled: true, retained: false }) }, "course-organizer:database.cutover: true while database.migrateFromVm=true"],
+    ["pools without a load balancer", { "course-organizer:stage": "3", "course-organizer:loadBalancer": j({ enabled: false }) }, "course-organizer:loadBalancer.enabled: false but instance groups or GKE need the load balancer"],
+    ["cutover during migration", { "course-organizer:stage": "3", "course-organizer:database": j({ migrateFromVm: true }), "course-organizer:vm": j({ enabled: true, retained: false }) }, "course-organizer:database.cutover: true while course-organizer:database.migrateFromVm=true"],
     ["relay without a second region", { "course-organizer:stage": "4", "course-organizer:secondaryRegions": j([]) }, "course-organizer:database.crossRegionReplicas: true needs at least one region"],
-    ["primary region listed again", { "course-organizer:stage": "4", "course-organizer:secondaryRegions": j(["us-central1"]) }, 'course-organizer:secondaryRegions: contains the primary region "us-central1"'],
-    ["initial replicas outside the range", { "course-organizer:stage": "4", "course-organizer:kubernetes": j({ primary: { api: { initial: 60 } } }) }, "course-organizer:kubernetes.primary.api.initial: 60 is outside min..max (10..50)"],
+    ["primary region listed again", { "course-organizer:stage": "4", "course-organizer:secondaryRegions": j(["us-central1"]) }, 'course-organizer:secondaryRegions[0]: "us-central1" is the primary region (gcp:region)'],
+    ["initial replicas outside the range", { "course-organizer:stage": "4", "course-organizer:kubernetes": j({ primary: { api: { initial: 60 } } }) }, "course-organizer:kubernetes.primary.api.initial: 60 is outside course-organizer:kubernetes.primary.api.min..max (10..50); allowed: 10-50; did you mean 50?"],
     ["under-provisioned HTTP pool", { "course-organizer:stage": "3", "course-organizer:httpPool": j({ maxReplicas: 5 }) }, "course-organizer:load.requestsPerSecond: 1000 is not covered; the configured maximum is 500 (HTTP pool max 5 x 100 req/s = 500), short by 500"],
     ["under-provisioned database", { "course-organizer:stage": "3", "course-organizer:database": j({ tier: "db-custom-1-3840", readReplicas: 1 }) }, "course-organizer:load.dbQueriesPerSecond: 2000 is not covered; the configured maximum is 1000 (Cloud SQL (1 vCPU primary + 1 replica(s) of 1) x 500 queries/s per vCPU = 1000), short by 1000; raise database.tier, database.readReplicas or database.shards"],
     ["media larger than the VM's disk share", { "course-organizer:load": j({ mediaStorageGb: 40 }) }, "course-organizer:load.mediaStorageGb: 40 is not covered; the configured maximum is 25 (50 % of the VM's 50 GB data disk = 25 GB"],
-    ["a DNS zone without the load balancer", { "course-organizer:dns": j({ enabled: true }) }, "course-organizer:dns.enabled: true needs loadBalancer.enabled=true"],
+    ["a DNS zone without the load balancer", { "course-organizer:dns": j({ enabled: true }) }, "course-organizer:dns.enabled: true needs course-organizer:loadBalancer.enabled=true"],
     [
       "GKE pods' PgBouncers over the database's connection budget",
       { "course-organizer:stage": "4", "course-organizer:kubernetes": j({ pgbouncerPoolSizePerPod: 4 }) },
-      "course-organizer:kubernetes.pgbouncerPoolSizePerPod: 4 (+1 reserve = 5 server connections per pod) x 115 pods at the kubernetes.primary/secondary maxima in 2 region(s) = 575, over 80 % of course-organizer:database.maxConnections 500 (400) by 175; lower the pool size or the maxima, or raise database.maxConnections",
+      "course-organizer:kubernetes.pgbouncerPoolSizePerPod: 4 (+1 reserve = 5 server connections per pod) x 115 pods at the kubernetes.primary/secondary maxima in 2 region(s) = 575, over 80 % of course-organizer:database.maxConnections 500 (400) by 175; allowed: a pool whose pods fit 400 connections; or lower the maxima, or raise database.maxConnections; did you mean 2?",
     ],
     [
       "a third region at the stage-4 maxima needs a smaller pod pool",
       { "course-organizer:stage": "4", "course-organizer:secondaryRegions": j(["europe-west1", "asia-east1"]) },
       "course-organizer:kubernetes.pgbouncerPoolSizePerPod: 2 (+1 reserve = 3 server connections per pod) x 150 pods at the kubernetes.primary/secondary maxima in 3 region(s) = 450, over 80 % of course-organizer:database.maxConnections 500 (400) by 50",
     ],
-    ["private services range on a pod range", { "course-organizer:stage": "4", "course-organizer:network": j({ privateServicesAddress: "10.20.0.0" }) }, "course-organizer:network.privateServicesAddress: 10.20.0.0/16 overlaps the pods range 10.20.0.0/14 of europe-west1; choose a free block"],
+    ["private services range on a pod range", { "course-organizer:stage": "4", "course-organizer:network": j({ privateServicesAddress: "10.20.0.0" }) }, 'course-organizer:network.privateServicesAddress: "10.20.0.0" makes the Private Service Access range 10.20.0.0/16 overlap the pods range of europe-west1 10.20.0.0/14'],
     ["private services address not on its block", { "course-organizer:stage": "3", "course-organizer:network": j({ privateServicesAddress: "10.100.4.0" }) }, 'course-organizer:network.privateServicesAddress: "10.100.4.0" does not start a /16 block'],
     ["under-provisioned bridges", { "course-organizer:stage": "3", "course-organizer:video": j({ maxBridgesPerRegion: 2, bridgesPerRegion: 2 }) }, "course-organizer:load.videoParticipants: 1500 is not covered; the configured maximum is 1000"],
   ];
@@ -134,7 +134,7 @@ describe("invalid configs are refused with the key, the value and what is allowe
 
   it("checks naming values before deriving names from them", () => {
     expect(problems({ "course-organizer:prefix": "X" })).toEqual([
-      'course-organizer:prefix: "X" is not allowed; expected 2-10 lowercase letters or digits, starting with a letter',
+      'course-organizer:prefix: "X" is not allowed; allowed: 2-10 lowercase letters or digits, starting with a letter',
     ]);
   });
 
@@ -149,7 +149,7 @@ describe("the GKE pods' connection budget", () => {
     expect(c.kubernetes.pgbouncerPoolSizePerPod).toBe(2);
     expect(pgbouncerServerCap(2)).toBe(3);
     expect(problems({ "course-organizer:stage": "4", "course-organizer:kubernetes": j({ pgbouncerPoolSizePerPod: 3 }) })).toEqual([
-      "course-organizer:kubernetes.pgbouncerPoolSizePerPod: 3 (+1 reserve = 4 server connections per pod) x 115 pods at the kubernetes.primary/secondary maxima in 2 region(s) = 460, over 80 % of course-organizer:database.maxConnections 500 (400) by 60; lower the pool size or the maxima, or raise database.maxConnections",
+      "course-organizer:kubernetes.pgbouncerPoolSizePerPod: 3 (+1 reserve = 4 server connections per pod) x 115 pods at the kubernetes.primary/secondary maxima in 2 region(s) = 460, over 80 % of course-organizer:database.maxConnections 500 (400) by 60; allowed: a pool whose pods fit 400 connections; or lower the maxima, or raise database.maxConnections; did you mean 2?",
     ]);
     // More connections on the database, or fewer pods, make room again.
     expect(problems({ "course-organizer:stage": "4", "course-organizer:kubernetes": j({ pgbouncerPoolSizePerPod: 3 }), "course-organizer:database": j({ maxConnections: 600 }) })).toEqual([]);
