@@ -130,7 +130,7 @@ export function capacityProblems(c: Config): string[] {
   const check = (target: number, have: number, loadKey: string, fix: string, basis: string) => {
     if (have < target) {
       out.push(
-        `course-organizer:load.${loadKey}: ${target} is not covered; the configured maximum is ${have} (${basis}), short by ${target - have}; raise ${fix}`,
+        `course-organizer:load.${loadKey}: ${target} is not covered; the configured maximum is ${have} (${basis}), short by ${target - have}; raise ${fix}; allowed: a target the configured maximum reaches (at most ${have})`,
       );
     }
   };

@@ -93,6 +93,12 @@ function formatIssues(error: z.ZodError, merged: unknown): string[] {
       }
       continue;
     }
+    if (issue.code === "invalid_key") {
+      // A record's key (labels): the key itself is the refused value.
+      const inner = issue.issues[0];
+      lines.push(refusal({ key: keyOf(issue.path), value: issue.path[issue.path.length - 1], problem: "is not allowed as a key", allowed: inner ? allowedText(inner as z.core.$ZodIssue) : issue.message }));
+      continue;
+    }
     const value = valueAt(merged, issue.path);
     lines.push(refusal({ key: keyOf(issue.path), value, allowed: allowedText(issue), nearest: nearestFor(issue, value, merged) }));
   }

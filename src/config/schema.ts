@@ -388,7 +388,10 @@ export const configSchema = z
     meetDomain: hostnameSchema,
     alertEmails: z.array(emailSchema).min(1),
     /** Extra labels on every labelable resource. */
-    labels: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/), z.string().regex(/^[a-z0-9_-]{0,63}$/)),
+    labels: z.record(
+      z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "a label key: 1-63 lowercase letters, digits, '_' or '-', starting with a letter"),
+      z.string().regex(/^[a-z0-9_-]{0,63}$/, "a label value: 0-63 lowercase letters, digits, '_' or '-'"),
+    ),
     images: imagesSchema,
     load: loadSchema,
     network: networkSchema,

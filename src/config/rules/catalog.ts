@@ -38,7 +38,9 @@ export function zoneProblems(c: Config): string[] {
   const zone = c.vm.zone ?? `${c.region}-b`;
   if (zones.includes(zone)) return [];
   const problem = c.vm.zone === undefined ? `is not set and the default ${zone} is not a zone of ${c.region}` : `is not a zone of ${k("region")} ${c.region}`;
-  return [refuse("vm.zone", c.vm.zone, problem, zones.join(", "), nearestName(zone, zones) ?? zones[0])];
+  // The same zone letter in this region is the likeliest meaning of a zone copied from another region.
+  const sameLetter = zones.find((z) => z.endsWith(zone.slice(zone.lastIndexOf("-"))));
+  return [refuse("vm.zone", c.vm.zone, problem, zones.join(", "), sameLetter ?? nearestName(zone, zones) ?? zones[0])];
 }
 
 /** Where each machine type runs: the regions of the components that are on. */

@@ -36,7 +36,7 @@ export function needsProblems(c: Config): string[] {
   const serving = c.vm.enabled || c.httpPool.enabled || c.kubernetes.enabled;
   if (!serving) p.push(refuse("vm.enabled", false, `with ${k("httpPool.enabled")}=false and ${k("kubernetes.enabled")}=false leaves nothing serving the app`, "true, or enable httpPool or kubernetes"));
   if (c.httpPool.enabled !== c.wsPool.enabled) {
-    p.push(refuse("wsPool.enabled", c.wsPool.enabled, `differs from ${k("httpPool.enabled")}=${c.httpPool.enabled}; the two pools go together behind /api and /ws`, `${c.httpPool.enabled}`, c.httpPool.enabled));
+    p.push(refuse("wsPool.enabled", c.wsPool.enabled, `differs from ${k("httpPool.enabled")}=${c.httpPool.enabled}; the two pools go together behind /api and /ws`, `${c.httpPool.enabled}`));
   }
   const several = c.httpPool.enabled || c.kubernetes.enabled;
   if (several && !c.loadBalancer.enabled) {

@@ -57,26 +57,25 @@ export function networkProblems(c: Config): string[] {
   const psaShape = cidrShape(psa);
   if (n.privateServiceAccess && psaShape) {
     bad = true;
-    p.push(refuse("network.privateServicesAddress", n.privateServicesAddress, `${psaShape.problem.replace("does not start", "does not start")} with ${k("network.privateServicesPrefixLength")} ${n.privateServicesPrefixLength}`, `an address aligned to /${n.privateServicesPrefixLength}`, psaShape.aligned?.split("/")[0]));
+    p.push(refuse("network.privateServicesAddress", n.privateServicesAddress, `${psaShape.problem} with ${k("network.privateServicesPrefixLength")} ${n.privateServicesPrefixLength}`, `an address aligned to /${n.privateServicesPrefixLength}`, psaShape.aligned?.split("/")[0]));
   }
-  if (bad) return p;
 
   // Each further region takes the next /20 subnet and services block and the next /14 pods block.
   const blocks: { path: string; what: string; cidr: string }[] = [];
-  const last = regionRanges([c.region], n)[0]!;
-  const lastThird = (cidr: string) => Number(cidr.split(".")[2]);
-  const needSubnet = lastThird(last.subnetCidr) + 16 * (regions.length - 1);
-  const needServices = lastThird(last.servicesCidr) + 16 * (regions.length - 1);
-  const needPods = Number(last.podsCidr.split(".")[1]) + 4 * (regions.length - 1);
+  const octet = (cidr: string, i: number) => Number(cidr.split(".")[i]);
+  const needSubnet = octet(n.subnetCidr, 2) + 16 * (regions.length - 1);
+  const needServices = octet(n.servicesCidr, 2) + 16 * (regions.length - 1);
+  const needPods = octet(n.podsCidr, 1) + 4 * (regions.length - 1);
   const exhausted: [string, string, number, string][] = [
     ["network.subnetCidr", n.subnetCidr, needSubnet, "third octet"],
     ["network.servicesCidr", n.servicesCidr, needServices, "third octet"],
     ["network.podsCidr", n.podsCidr, needPods, "second octet"],
   ];
   for (const [path, cidr, need, where] of exhausted) {
-    if (need > 255) p.push(refuse(path, cidr, `leaves no room for ${regions.length} regions (the last would need ${where} ${need})`, `a base whose ${where} + ${path === "network.podsCidr" ? 4 : 16} x ${regions.length - 1} stays <= 255`));
+    if (need > 255 && !shapes.some(([sp]) => sp === path && cidrShape(cidr))) p.push(refuse(path, cidr, `leaves no room for ${regions.length} regions (the last would need ${where} ${need})`, `a base whose ${where} + ${path === "network.podsCidr" ? 4 : 16} x ${regions.length - 1} stays <= 255`));
   }
-  if (p.length > 0) return p;
+  // Overlaps are only meaningful between real, aligned blocks that all fit.
+  if (bad || p.length > 0) return p;
 
   for (const r of regionRanges(regions, n)) {
     blocks.push({ path: "network.subnetCidr", what: `subnet of ${r.region}`, cidr: r.subnetCidr });
