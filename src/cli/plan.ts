@@ -13,6 +13,7 @@ import { formatDiff, formatTree } from "../plan/format";
 import { formatGuard, guardDiff } from "../plan/guard";
 import { exitWhenFlushed, parseArgs } from "./args";
 import { ConfigError, parseConfig } from "../config/load";
+import { CONFIG_EXIT_CODE } from "../config/refusal";
 import { capacityOf } from "../config/capacity";
 import { estimateCost, formatCost } from "../plan/cost";
 import { deployTime, formatDeployTime } from "../plan/deploy-time";
@@ -72,7 +73,7 @@ export function reportError(e: unknown): number {
   // The program wraps ConfigError in pulumi.RunError; both carry the same lines.
   if (err instanceof ConfigError || /invalid stack configuration/.test(err.message)) {
     process.stderr.write(`error: ${err.message}\n`);
-    return 2;
+    return CONFIG_EXIT_CODE;
   }
   process.stderr.write(`error: ${err.message}\n`);
   return 1;
