@@ -90,7 +90,7 @@ function leaves(s: z.ZodType, path: Path, out: Leaf[]): Leaf[] {
     for (const item of items) {
       out.push({
         path: [...path, 0, ...item.path],
-        bad: item.bad.map((b) => ({ value: b.value, breaks: `item: ${b.breaks}`, list: true }) as Leaf["bad"][number]),
+        bad: item.bad.map((b) => ({ value: b.value, breaks: `item: ${b.breaks}` })),
       });
     }
     return out;
@@ -138,8 +138,7 @@ function rawFor(path: Path, value: unknown): Record<string, string> {
       // A list of objects needs its other fields valid: masterAuthorizedNetworks items carry cidr and name.
       const inner = build(more);
       if (more.length > 0 && typeof more[0] === "string") return [{ cidr: "203.0.113.0/24", name: "office", ...(inner as object) }];
-      const tuple = more.length === 0 ? [inner] : [inner];
-      return tuple;
+      return [inner];
     }
     return { [s]: build(more) };
   };

@@ -129,12 +129,15 @@ export function machineType(name: string): { ok: true; facts: MachineFacts } | {
     if (mb / 1024 > c.maxMemoryGb) problems.push(`${mb / 1024} GB is above ${c.maxMemoryGb} GB`);
     if (problems.length === 0) return { ok: true, facts: { name, series, vcpus, memoryGb: mb / 1024, custom: true } };
     const vOk = inRanges(vcpus, c.vcpuRanges) ? vcpus : nearestInRanges(vcpus, c.vcpuRanges);
-    const memOk = Math.min(Math.max(Math.round((mb / 1024 / vOk) * 4) / 4, c.memoryPerVcpuGb.min), c.memoryPerVcpuGb.max) * vOk;
+    // Keep the memory asked for where the vCPU count allows it, else the closest bound, in whole 256 MiB.
+    const lo = Math.ceil((c.memoryPerVcpuGb.min * vOk * 1024) / 256) * 256;
+    const hi = Math.floor((Math.min(c.memoryPerVcpuGb.max * vOk, c.maxMemoryGb) * 1024) / 256) * 256;
+    const memNear = Math.min(hi, Math.max(lo, Math.round(mb / 256) * 256));
     return {
       ok: false,
       problem: `is not a valid ${series} custom type (${problems.join("; ")})`,
       allowed: `${series}-custom-<vCPUs>-<MiB> with vCPUs ${rangesText(c.vcpuRanges)}, ${c.memoryPerVcpuGb.min}-${c.memoryPerVcpuGb.max} GB per vCPU in multiples of 256 MiB, at most ${c.maxMemoryGb} GB`,
-      nearest: `${series}-custom-${vOk}-${Math.ceil((memOk * 1024) / 256) * 256}`,
+      nearest: `${series}-custom-${vOk}-${memNear}`,
     };
   }
   const shape = /^[a-z0-9]+-([a-z]+)(?:-([0-9]+))?$/.exec(name);
