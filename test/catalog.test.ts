@@ -5,8 +5,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { REGIONS, gcsLocationsFor, machineType, seriesInRegion, sqlTier, zonesOf } from "../src/config/catalog";
+import { REGIONS, catalog, gcsLocationsFor, machineType, nearestTypeInRegion, seriesInRegion, seriesOf, sqlTier, zonesOf } from "../src/config/catalog";
+import { ConfigError, parseConfig } from "../src/config/load";
 import { nearestName, nearestNumber, refusal } from "../src/config/refusal";
+import { readStackConfig } from "../src/plan/stackfile";
 import { projectDir } from "./helpers/plan";
 
 const raw = JSON.parse(readFileSync(join(projectDir, "data/gcp-catalog.json"), "utf8")) as Record<string, unknown> & { asOf: string };
@@ -68,6 +70,97 @@ describe("machine types", () => {
     expect(seriesInRegion("t2a", "europe-west1")).toBe(false);
     expect(seriesInRegion("n2", "europe-west1")).toBe(true);
     expect(seriesInRegion("n2", "moon-west9")).toBe(false);
+    // Pairs from the Compute Engine API's machine-type list (data/gcp-catalog.json machineSeries.source).
+    expect(seriesInRegion("c3d", "us-central1")).toBe(true);
+    expect(seriesInRegion("c3d", "asia-northeast1")).toBe(false);
+    expect(seriesInRegion("c3", "europe-west6")).toBe(false);
+    expect(seriesInRegion("c2d", "europe-west9")).toBe(false);
+    expect(seriesInRegion("t2d", "asia-northeast3")).toBe(false);
+    expect(seriesInRegion("n1", "us-south1")).toBe(false);
+    expect(seriesInRegion("n2", "northamerica-south1")).toBe(false);
+    expect(seriesInRegion("n2d", "europe-north2")).toBe(false);
+    expect(seriesInRegion("c4", "africa-south1")).toBe(true);
+    expect(seriesInRegion("n4", "northamerica-south1")).toBe(true);
+    expect(seriesOf("northamerica-south1")).toEqual(["e2", "n4", "c3d", "c4"]);
+  });
+
+  it("has a region rule for every series, in step with its note", () => {
+    const regionList = (regions: string[]) => regions.join(", ");
+    for (const [name, s] of Object.entries(catalog.machineSeries.series)) {
+      if (s.regions === "*") {
+        expect(s.note, name).toMatch(/^Offered in every region of this catalog\./);
+        continue;
+      }
+      expect(s.regions.length, name).toBeGreaterThan(0);
+      expect(new Set(s.regions).size, name).toBe(s.regions.length);
+      for (const r of s.regions) expect(REGIONS, `${name}: ${r}`).toContain(r);
+      // The note names exactly the regions the list leaves out (or the list itself, when that is shorter).
+      const inCatalogOrder = Object.keys(catalog.regions.zones);
+      const missing = inCatalogOrder.filter((r) => !s.regions.includes(r));
+      expect(missing.length, `${name} is in every region: write "*"`).toBeGreaterThan(0);
+      const expected =
+        missing.length <= s.regions.length
+          ? `Not offered in ${regionList(missing)}.`
+          : `Offered only in ${regionList(inCatalogOrder.filter((r) => s.regions.includes(r)))} (none of the other catalog regions).`;
+      expect(s.note!.startsWith(expected), `${name}: ${s.note}`).toBe(true);
+    }
+  });
+
+  it("suggests the closest type a region offers", () => {
+    const facts = (name: string) => (machineType(name) as { ok: true; facts: Parameters<typeof nearestTypeInRegion>[0] }).facts;
+    // Same vCPUs and memory; of those, the most similar name.
+    expect(nearestTypeInRegion(facts("c3d-standard-4"), "asia-northeast1")).toBe("c2d-standard-4");
+    // Neither c2d nor c3 in europe-west6; c4-highcpu has c3d-highcpu's 2 GB per vCPU, n2d-highcpu only 1 GB.
+    expect(nearestTypeInRegion(facts("c3d-highcpu-8"), "europe-west6")).toBe("c4-highcpu-8");
+    // No n2 there: e2- and n4-standard-4 are equally close by name, and catalog order puts e2 first.
+    expect(nearestTypeInRegion(facts("n2-standard-4"), "northamerica-south1")).toBe("e2-standard-4");
+    // N1's 3.75 GB per vCPU is matched exactly by C4 (us-south1 has no n1).
+    expect(nearestTypeInRegion(facts("n1-standard-8"), "us-south1")).toBe("c4-standard-8");
+    // A custom type gets a predefined type of its size.
+    expect(nearestTypeInRegion(facts("n2-custom-4-16384"), "europe-north2")).toBe("e2-standard-4");
+    // Arm stays Arm, and there is none outside t2a's regions.
+    expect(nearestTypeInRegion(facts("t2a-standard-4"), "europe-west1")).toBeUndefined();
+    for (const [name, region] of [
+      ["c3d-standard-4", "asia-northeast1"],
+      ["n1-standard-8", "us-south1"],
+      ["c2-standard-60", "europe-west8"],
+      ["t2d-standard-60", "asia-northeast3"],
+    ] as const) {
+      const nearest = nearestTypeInRegion(facts(name), region)!;
+      expect(machineType(nearest).ok, `${name} -> ${nearest}`).toBe(true);
+      expect(seriesInRegion(nearest.split("-")[0]!, region), `${name} -> ${nearest} in ${region}`).toBe(true);
+    }
+  });
+});
+
+describe("the config refuses a machine type where its region lacks the series", () => {
+  function problems(stack: string, sets: string[]): string[] {
+    try {
+      parseConfig(readStackConfig(projectDir, stack, sets).config);
+      return [];
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+  }
+  const machineLines = (lines: string[]) => lines.filter((l) => /MachineType: |machineType: /.test(l));
+
+  it("refuses c3d in asia-northeast1 and suggests the closest type offered there", () => {
+    expect(machineLines(problems("stage2", ["gcp:region=asia-northeast1", "vm.machineType=c3d-standard-4"]))).toEqual([
+      `course-organizer:vm.machineType: "c3d-standard-4" is not offered in asia-northeast1 (series c3d); allowed: a type of a series asia-northeast1 has: ${seriesOf("asia-northeast1").join(", ")}; did you mean "c2d-standard-4"?`,
+    ]);
+  });
+
+  it("refuses a node type the secondary region lacks, naming that region only", () => {
+    expect(machineLines(problems("stage4", ['secondaryRegions=["asia-northeast1"]', "kubernetes.nodeMachineType=c3d-standard-8"]))).toEqual([
+      `course-organizer:kubernetes.nodeMachineType: "c3d-standard-8" is not offered in asia-northeast1 (series c3d); allowed: a type of a series asia-northeast1 has: ${seriesOf("asia-northeast1").join(", ")}; did you mean "c2d-standard-8"?`,
+    ]);
+  });
+
+  it("accepts the series where the list has it", () => {
+    expect(problems("stage2", ["vm.machineType=c3d-standard-4"])).toEqual([]);
+    expect(problems("stage4", ['secondaryRegions=["europe-west4"]', "kubernetes.nodeMachineType=c3d-standard-8"])).toEqual([]);
+    expect(problems("stage2", ["gcp:region=northamerica-south1", "vm.machineType=n4-standard-4"]).filter((l) => l.includes("MachineType") || l.includes("machineType"))).toEqual([]);
   });
 });
 

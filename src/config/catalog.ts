@@ -5,7 +5,7 @@
  * in a region. Each look-up returns either the facts or why the name is refused, so the rules only word the refusal.
  */
 import catalogJson from "../../data/gcp-catalog.json";
-import { nearestName } from "./refusal";
+import { nearestName, nearestNumber } from "./refusal";
 
 interface VcpuRange {
   from: number;
@@ -176,6 +176,25 @@ export function seriesInRegion(series: string, region: string): boolean {
 /** The series a region offers (catalog order). */
 export function seriesOf(region: string): string[] {
   return Object.keys(catalog.machineSeries.series).filter((s) => seriesInRegion(s, region));
+}
+
+/**
+ * The predefined type a region offers that is closest to a type it does not: the same vCPUs (else the nearest count),
+ * then the nearest memory, then the most similar name (c3d-standard-4 -> c2d-standard-4 before e2-standard-4), then
+ * catalog order. Only shaped types are candidates: shared-core types are not a like-for-like swap, and the listed
+ * memory-optimized types (m1, m3) are not names the schema accepts. Arm (t2a) is offered only for Arm, since the
+ * images would have to change too. Undefined when the region offers nothing comparable.
+ */
+export function nearestTypeInRegion(facts: MachineFacts, region: string): string | undefined {
+  const arm = facts.series === "t2a";
+  const candidates = [...predefinedTypes().values()].filter(
+    (f) => seriesInRegion(f.series, region) && (f.series === "t2a") === arm && /^[a-z0-9]+-(standard|highmem|highcpu)-[0-9]+$/.test(f.name),
+  );
+  const vcpus = nearestNumber(facts.vcpus, candidates.map((f) => f.vcpus));
+  const sameVcpus = candidates.filter((f) => f.vcpus === vcpus);
+  const memoryGb = nearestNumber(facts.memoryGb, sameVcpus.map((f) => f.memoryGb));
+  const closest = sameVcpus.filter((f) => f.memoryGb === memoryGb).map((f) => f.name);
+  return nearestName(facts.name, closest) ?? closest[0];
 }
 
 /** A Cloud SQL tier: its vCPUs and memory, or why Cloud SQL (ENTERPRISE edition, PostgreSQL) refuses it. */

@@ -11,6 +11,7 @@ import {
   gcsLocationsFor,
   isRegion,
   machineType,
+  nearestTypeInRegion,
   seriesInRegion,
   seriesOf,
   sqlTier,
@@ -69,7 +70,15 @@ export function machineTypeProblems(c: Config): string[] {
     }
     for (const region of u.regions) {
       if (isRegion(region) && !seriesInRegion(m.facts.series, region)) {
-        p.push(refuse(u.path, u.value, `is not offered in ${region} (series ${m.facts.series})`, `a type of a series ${region} has: ${seriesOf(region).join(", ")}`));
+        p.push(
+          refuse(
+            u.path,
+            u.value,
+            `is not offered in ${region} (series ${m.facts.series})`,
+            `a type of a series ${region} has: ${seriesOf(region).join(", ")}`,
+            nearestTypeInRegion(m.facts, region),
+          ),
+        );
       }
     }
   }
