@@ -17,6 +17,7 @@
  */
 import { stringify } from "yaml";
 import { DATA_MOUNT, REDIS_ACL_FILE } from "./vm-scripts";
+import { archiveSettings, CIPHER_PASS_ENV, PGBACKREST_CONF_PATH, postgresImageTag } from "./pgbackrest";
 
 /** node-exporter's textfile directory on the VM (src/files/prometheus.ts writes the WebSocket gauge there). */
 export const TEXTFILE_DIR = "/var/lib/node-exporter/textfile";
@@ -33,6 +34,8 @@ export const COMPOSE_ENV = [
   "VM_INTERNAL_IP",
   /** Cloud CDN signed-URL key for private media (stage 2; components/media.ts keeps it in Secret Manager). */
   "CDN_SIGNING_KEY",
+  /** pgBackRest's repository cipher pass (src/files/pgbackrest.ts; the postgres container's PGBACKREST_REPO1_CIPHER_PASS). */
+  "PGBACKREST_CIPHER_PASS",
 ] as const;
 export type ComposeEnv = (typeof COMPOSE_ENV)[number];
 
@@ -100,6 +103,25 @@ export interface ComposeOptions {
   migrationSource?: boolean;
   /** Prometheus retention. @default "15d" */
   prometheusRetention?: string;
+  /**
+   * Point-in-time recovery (src/files/pgbackrest.ts): the postgres service runs the configured image plus
+   * pgBackRest (built on the VM), archives every WAL segment to the backup bucket and switches segments at least
+   * every `archiveTimeoutSeconds`. Unset: no archiving.
+   */
+  backup?: { archiveTimeoutSeconds: number };
+}
+
+/** The postgres service's server settings (`command`): archiving, then what a DMS source needs (compose `command`). */
+export function postgresCommand(o: Pick<ComposeOptions, "backup" | "migrationSource">): string[] | undefined {
+  const settings = [
+    ...(o.backup ? archiveSettings(o.backup.archiveTimeoutSeconds) : []),
+    // Google's DMS source requirements for PostgreSQL (pglogical, logical decoding). wal_level=logical archives
+    // everything `replica` does, so point-in-time recovery keeps working during the migration.
+    ...(o.migrationSource
+      ? ["wal_level=logical", "shared_preload_libraries=pglogical", "max_replication_slots=10", "max_wal_senders=10", "max_worker_processes=8"]
+      : []),
+  ];
+  return settings.length === 0 ? undefined : ["postgres", ...settings.flatMap((x) => ["-c", x])];
 }
 
 /** Container paths nginx sees (passed to src/files/nginx.ts as staticRoot, mediaRoot, certDir, acmeRoot). */
@@ -250,28 +272,25 @@ export function composeFile(o: ComposeOptions): string {
       logging,
     },
     postgres: {
-      image: o.images.postgres,
+      image: o.backup ? postgresImageTag(o.images.postgres) : o.images.postgres,
+      // pgBackRest must run where archive_command runs: the configured image plus its package (src/files/pgbackrest.ts).
+      ...(o.backup ? { build: { context: "./postgres", args: { BASE_IMAGE: o.images.postgres } } } : {}),
       restart,
-      environment: { POSTGRES_DB: o.dbName, POSTGRES_USER: o.dbUser, POSTGRES_PASSWORD: env("POSTGRES_PASSWORD"), PGDATA: "/var/lib/postgresql/data/pgdata" },
+      environment: {
+        POSTGRES_DB: o.dbName,
+        POSTGRES_USER: o.dbUser,
+        POSTGRES_PASSWORD: env("POSTGRES_PASSWORD"),
+        PGDATA: "/var/lib/postgresql/data/pgdata",
+        ...(o.backup ? { [CIPHER_PASS_ENV]: env("PGBACKREST_CIPHER_PASS") } : {}),
+      },
       volumes: [
         `${data}/postgres:/var/lib/postgresql/data`,
         // The server's Unix socket on the host too: the Ops Agent's postgresql receiver reads it (src/files/ops-agent.ts).
         "/var/run/postgresql:/var/run/postgresql",
+        ...(o.backup ? [`./pgbackrest/pgbackrest.conf:${PGBACKREST_CONF_PATH}:ro`] : []),
       ],
-      ...(o.migrationSource
-        ? {
-            // Google's DMS source requirements for PostgreSQL (pglogical, logical decoding).
-            command: [
-              "postgres",
-              "-c", "wal_level=logical",
-              "-c", "shared_preload_libraries=pglogical",
-              "-c", "max_replication_slots=10",
-              "-c", "max_wal_senders=10",
-              "-c", "max_worker_processes=8",
-            ],
-            ports: [`${env("VM_INTERNAL_IP")}:5432:5432`],
-          }
-        : {}),
+      ...(postgresCommand(o) ? { command: postgresCommand(o) } : {}),
+      ...(o.migrationSource ? { ports: [`${env("VM_INTERNAL_IP")}:5432:5432`] } : {}),
       shm_size: "256mb",
       healthcheck: { test: ["CMD", "pg_isready", "-q", "-h", "/var/run/postgresql", "-U", o.dbUser, "-d", o.dbName], interval: "10s", timeout: "5s", retries: 5, start_period: "30s" },
       stop_grace_period: "60s",

@@ -9,6 +9,7 @@
 import { cloudInit } from "./cloud-init";
 import { composeFile, dataDirectories, grafanaDatasource, NGINX_PATHS, type ComposeEnv, type ComposeImages } from "./compose";
 import { applyIndexesScript } from "./db-indexes";
+import { backupScript, backupUnits, pgbackrestConf, postgresImageDockerfile, restoreScript } from "./pgbackrest";
 import { nginxConf } from "./nginx";
 import { redisConf } from "./redis";
 import {
@@ -72,6 +73,12 @@ export interface VmBundleOptions {
    * Unset: a minimal Prometheus config scraping the VM and Prometheus itself, and Grafana's data source.
    */
   monitoringFiles?: { path: string; content: string; permissions?: string }[];
+  /**
+   * Point-in-time recovery of PostgreSQL with pgBackRest to the backup bucket (src/files/pgbackrest.ts): WAL
+   * archiving, a daily base backup at `backupStartTime` (UTC HH:MM; full on `fullBackupDay`, 1 = Monday .. 7,
+   * differential otherwise), `fullBackupsKept` full backups kept. Unset: no archiving.
+   */
+  backup?: { bucket: string; archiveTimeoutSeconds: number; fullBackupsKept: number; fullBackupDay: number; backupStartTime: string };
 }
 
 export interface VmFile {
@@ -132,9 +139,14 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       publicMedia: o.publicMedia,
       migrationSource: o.postgresMigrationSource,
       sentryDsn: o.sentryDsn,
+      backup: o.backup ? { archiveTimeoutSeconds: o.backup.archiveTimeoutSeconds } : undefined,
     }),
     "0640",
   );
+  if (o.backup) {
+    app("pgbackrest/pgbackrest.conf", pgbackrestConf({ bucket: o.backup.bucket, fullBackupsKept: o.backup.fullBackupsKept }));
+    app("postgres/Dockerfile", postgresImageDockerfile());
+  }
   app(
     "nginx/nginx.conf",
     nginxConf({
@@ -172,6 +184,11 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
     migrateScript({ databaseIndexes: o.databaseIndexes, indexesScript: `${BIN_DIR}/apply-db-indexes.sh`, dbUser: DB_USER, dbName: DB_NAME }),
   );
   script("config-sync.sh", configSyncScript());
+  if (o.backup) {
+    script("pg-backup.sh", backupScript({ fullBackupDay: o.backup.fullBackupDay }));
+    // Every service that talks to PostgreSQL stops while it is restored.
+    script("pg-restore.sh", restoreScript({ clients: ["nginx", "backend", "daphne", "postgres-exporter"] }));
+  }
   const marker = o.mediaBucket ? `${DATA_MOUNT}/.media-copied-to-${o.mediaBucket}` : "";
   if (o.mediaBucket && o.copyMedia) {
     script("copy-media-to-gcs.sh", copyMediaScript({ source: `${DATA_MOUNT}/media`, bucket: o.mediaBucket, doneMarker: marker }));
@@ -247,6 +264,13 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
   );
   unit("co-config-sync.timer", timerUnit({ description: "Course Organizer: check for changed user-data", onBootSec: "5min", onUnitActiveSec: "5min" }));
   const timers = ["co-config-sync.timer"];
+  if (o.backup) {
+    const u = backupUnits({ backupStartTime: o.backup.backupStartTime, binDir: BIN_DIR });
+    unit("co-pg-stanza.service", u.stanza);
+    unit("co-pg-backup.service", u.service);
+    unit("co-pg-backup.timer", u.timer);
+    timers.push("co-pg-backup.timer");
+  }
   if (websocketMetric) {
     unit(
       "co-websocket-metric.service",
@@ -301,7 +325,14 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
 /** The cloud-init user-data that writes `files` and starts the app. */
 export function vmUserData(o: VmBundleOptions, files: VmFile[] = vmFiles(o)): string {
   const units = files.filter((f) => f.vmPath.startsWith("/etc/systemd/system/")).map((f) => f.vmPath.split("/").pop()!);
-  const services = ["co-config-sync.service", "co-data-disk.service", "co-secrets.service", "co-app.service", "co-migrate.service"];
+  const services = [
+    "co-config-sync.service",
+    "co-data-disk.service",
+    "co-secrets.service",
+    "co-app.service",
+    "co-migrate.service",
+    ...(units.includes("co-pg-stanza.service") ? ["co-pg-stanza.service"] : []),
+  ];
   const timers = units.filter((u) => u.endsWith(".timer"));
   return cloudInit({
     files: files.map((f) => ({ path: f.vmPath, content: f.content, permissions: f.permissions })),
@@ -314,7 +345,7 @@ export function vmUserData(o: VmBundleOptions, files: VmFile[] = vmFiles(o)): st
       ["systemctl", "enable", ...services, ...timers],
       // Mount, fetch secrets, compose up (blocks until the containers are created), then migrations in the background.
       ["systemctl", "start", "co-app.service"],
-      ["systemctl", "start", "--no-block", "co-migrate.service", ...timers],
+      ["systemctl", "start", "--no-block", "co-migrate.service", ...(units.includes("co-pg-stanza.service") ? ["co-pg-stanza.service"] : []), ...timers],
     ],
   });
 }
