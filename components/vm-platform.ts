@@ -113,6 +113,14 @@ export interface VmPlatformArgs {
    */
   monitoringFiles?: { path: string; content: string; permissions?: string }[];
   /**
+   * Point-in-time recovery of PostgreSQL (src/files/pgbackrest.ts) to the backup bucket (components/backup-bucket.ts,
+   * which grants this VM's account objectAdmin on it): WAL archiving with `archiveTimeoutSeconds`, a daily base
+   * backup at `backupStartTime` (UTC), full on `fullBackupDay` (1 = Monday .. 7 = Sunday), `fullBackupsKept` kept.
+   * The repository cipher pass is one of `secrets` (env PGBACKREST_CIPHER_PASS).
+   * @default undefined (no archiving)
+   */
+  backup?: { bucket: string; archiveTimeoutSeconds: number; fullBackupsKept: number; fullBackupDay: number; backupStartTime: string };
+  /**
    * The VM no longer serves (stage 3, config vm.retained): it is stopped (desiredStatus TERMINATED), leaves the
    * load balancer (no instance group) and a final snapshot of its data disk is taken. Disk, IP and VM stay until
    * the data is migrated; once the component leaves the program they stay in GCP (retainOnDelete).
@@ -251,6 +259,7 @@ export class VmPlatform extends pulumi.ComponentResource {
       mediaCacheDays: args.mediaCacheDays,
       monitoringFiles: args.monitoringFiles,
       postgresMigrationSource: args.postgresMigrationSource,
+      backup: args.backup,
     });
     const secrets: VmSecret[] = [...args.secrets, ...(args.cdnSigningKey ? [{ env: "CDN_SIGNING_KEY" as const, secretId: args.cdnSigningKey.secretId }] : [])];
     const resolved = pulumi

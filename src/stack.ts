@@ -41,6 +41,8 @@ import { ImageMirror } from "../components/image-mirror";
 import { mirrorImages, registryHostsOf } from "./images";
 import { Dns } from "../components/dns";
 import { DeferredSettings, databasesMap, shardDatabaseName, stage4SettingKeys } from "./stage4-settings";
+import { BackupBucket } from "../components/backup-bucket";
+import { vmBackupArgs } from "./recovery";
 
 export interface StackContext {
   config: Config;
@@ -99,6 +101,9 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     { name: "jitsi-jvb-password", env: "JVB_AUTH_PASSWORD" },
     { name: "grafana-admin-password", env: "GRAFANA_ADMIN_PASSWORD" },
     { name: "vm-redis-password", env: "REDIS_PASSWORD" },
+    // pgBackRest's repository encryption (src/files/pgbackrest.ts): a changed value would make every existing
+    // backup unreadable, so it is created once and kept at every stage like the others.
+    { name: "vm-backup-cipher-pass", env: "PGBACKREST_CIPHER_PASS", length: 64 },
   ];
   const vmSecrets = vmSecretDefs.map((d) => ({
     env: d.env,
@@ -161,6 +166,20 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     if (media.keyName) outputs.cdnSigningKeyName = media.keyName;
   }
 
+  // ── Point-in-time recovery of the VM's PostgreSQL: the backup bucket (while the VM exists) ────────
+  const backupBucket =
+    vmIdentity && c.vm.backup.enabled
+      ? new BackupBucket("vm-backups", {
+          prefix: c.prefix,
+          project: c.project,
+          labels: ctx.labels("vm-backups"),
+          location: c.vm.backup.bucketLocation,
+          deletedObjectRetentionDays: c.vm.backup.deletedObjectRetentionDays,
+          writers: [vmIdentity.member],
+        })
+      : undefined;
+  if (backupBucket) outputs.vmBackupBucket = backupBucket.bucketName;
+
   // ── Single-VM platform (stages 1-2; retained, stopped, at stage 3) ───────────────────────────────
   const vm =
     vmPresent && vmIdentity
@@ -187,6 +206,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
             ...registry.readerGrants,
             ...mirror.readerGrants,
             ...(media?.signingKey && c.vm.enabled ? [media.signingKey.version, ...media.signingKey.accessorGrants] : []),
+            ...(backupBucket?.writerGrants ?? []),
           ],
           registryHosts,
           images,
@@ -221,6 +241,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           }),
           // The Database Migration Service job reads the VM's PostgreSQL over the VPC (Cloud SQL section).
           postgresMigrationSource: c.database.migrateFromVm,
+          backup: backupBucket ? vmBackupArgs(c.vm.backup, backupBucket.bucketName) : undefined,
           // Stage 3 (vm.enabled false, vm.retained true): stopped, out of the load balancer, final snapshot.
           retired: !c.vm.enabled,
         })

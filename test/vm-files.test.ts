@@ -13,6 +13,7 @@ import { parse } from "yaml";
 import { file, plan } from "./helpers/plan";
 import { COMPOSE_ENV, composeFile } from "../src/files/compose";
 import { APPLIED_USER_DATA, configSyncScript, copyMediaScript, fetchSecretsScript, mountDataDiskScript } from "../src/files/vm-scripts";
+import { postgresImageTag } from "../src/files/pgbackrest";
 
 let dir = "";
 beforeAll(() => {
@@ -187,10 +188,16 @@ describe("what the containers get", () => {
     expect(c.daphne.image).toBe(c.backend.image);
     // Docker Hub images through the project's pull-through cache (components/image-mirror.ts), official ones under library/.
     const mirror = "us-central1-docker.pkg.dev/course-organizer-demo/co-dockerhub";
-    expect(c.postgres.image).toBe(`${mirror}/library/postgres:15.10-alpine`);
+    // pgBackRest must run where archive_command runs: the configured image plus its package, built on the VM.
+    expect(c.postgres.image).toBe(postgresImageTag(`${mirror}/library/postgres:15.10-alpine`));
+    expect(c.postgres.build).toEqual({ context: "./postgres", args: { BASE_IMAGE: `${mirror}/library/postgres:15.10-alpine` } });
     expect(c.redis.image).toBe(`${mirror}/library/redis:7.2.7-alpine`);
     expect(c["jitsi-jvb"].image).toBe(`${mirror}/jitsi/jvb:stable-9823`);
-    expect(c.postgres.volumes).toEqual(["/mnt/data/postgres:/var/lib/postgresql/data", "/var/run/postgresql:/var/run/postgresql"]);
+    expect(c.postgres.volumes).toEqual([
+      "/mnt/data/postgres:/var/lib/postgresql/data",
+      "/var/run/postgresql:/var/run/postgresql",
+      "./pgbackrest/pgbackrest.conf:/etc/pgbackrest/pgbackrest.conf:ro",
+    ]);
     expect(c["postgres-exporter"].image).toBe("quay.io/prometheuscommunity/postgres-exporter:v0.16.0");
     expect(c["redis-exporter"].image).toBe(`${mirror}/oliver006/redis_exporter:v1.67.0`);
     expect(c["node-exporter"].command).toEqual(["--path.rootfs=/host", "--collector.textfile.directory=/host/var/lib/node-exporter/textfile"]);
@@ -289,8 +296,10 @@ describe("the VM's PostgreSQL as the migration source (database.migrateFromVm)",
     const pg = parse(text).services.postgres;
     expect(pg.ports).toEqual(["${VM_INTERNAL_IP:?VM_INTERNAL_IP comes from /run/course-organizer/app.env (fetch-secrets.sh)}:5432:5432"]);
     expect(pg.command).toEqual(expect.arrayContaining(["wal_level=logical", "shared_preload_libraries=pglogical"]));
+    // Archiving and logical decoding together: wal_level=logical archives everything `replica` does.
+    expect(pg.command).toEqual(expect.arrayContaining(["archive_mode=on", "archive_timeout=300"]));
     const root = join(dir, "migration");
-    mkdirSync(root, { recursive: true });
+    mkdirSync(join(root, "postgres"), { recursive: true });
     writeFileSync(join(root, "docker-compose.yml"), text);
     const r = run("docker-compose", ["-f", join(root, "docker-compose.yml"), "config"], composeEnv, root);
     expect(r.status).toBe(0);

@@ -27,7 +27,7 @@ const T = {
   repoIam: "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
 };
 const VM_EMAIL = "co-vm@course-organizer-demo.iam.gserviceaccount.com";
-const SECRET_NAMES = ["vm-db-password", "django-secret-key", "jitsi-jicofo-password", "jitsi-jvb-password", "grafana-admin-password", "vm-redis-password"];
+const SECRET_NAMES = ["vm-db-password", "django-secret-key", "jitsi-jicofo-password", "jitsi-jvb-password", "grafana-admin-password", "vm-redis-password", "vm-backup-cipher-pass"];
 const labels = (stage: number) => ({ app: "course-organizer", component: "vm", stage: String(stage), "managed-by": "pulumi" });
 /** Resources of this part of the platform (the VM, its identity, its secrets, the registry). */
 const mine = (name: string) => name.startsWith("vm-") || name.startsWith("artifact-registry") || SECRET_NAMES.some((n) => name.startsWith(n));
@@ -144,7 +144,8 @@ describe("stage 1: one e2-standard-2 VM with a separate data disk", () => {
     const p = await plan("stage1");
     expect(ofType(p, T.group)).toEqual([]);
     expect(ofType(p, T.snapshot)).toEqual([]);
-    expect(ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((r) => r.name.startsWith("vm-"))).toEqual([]);
+    // The VM's only bucket grant at stage 1 is on its backup bucket (test/backup-bucket.test.ts).
+    expect(ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((r) => r.name.startsWith("vm-")).map((r) => r.name)).toEqual(["vm-backups-writer-0"]);
   });
 
   it("runs as a dedicated account with two project roles; everything else is granted per resource", async () => {

@@ -94,6 +94,18 @@ const stage1: Preset = {
       [60, 10000],
     ],
     databaseIndexes: true,
+    backup: {
+      enabled: true,
+      bucketLocation: "",
+      // At most 5 minutes of committed work outside the bucket (recovery point), whatever the write rate.
+      archiveTimeoutSeconds: 300,
+      // Weekly full + daily differential, two fulls kept: recovery to any moment of the last 8-14 days.
+      fullBackupsKept: 2,
+      fullBackupDay: "SUNDAY",
+      // After the 03:00 disk snapshot, outside teaching hours.
+      backupStartTime: "04:00",
+      deletedObjectRetentionDays: 30,
+    },
   },
   media: {
     enabled: false,
@@ -240,6 +252,8 @@ const stage1: Preset = {
     maxBackoffSeconds: 600,
   },
   dns: { enabled: false, dnssec: true },
+  // Normal operation: the primary region serves (docs/runbooks/region-loss.md sets failover.activeRegion).
+  failover: {},
   monitoring: {
     ...seedThresholds,
     durationSeconds: 300,
@@ -356,5 +370,14 @@ export function presetFor(stage: Stage, base: PresetBase): Omit<Config, "stage">
     meetDomain: `meet.${base.domain}`,
     images: images(base),
     media: { ...structuredClone(p.media), location: base.region.toUpperCase() },
+    vm: { ...structuredClone(p.vm), backup: { ...structuredClone(p.vm.backup), bucketLocation: multiRegionOf(base.region) } },
   };
+}
+
+/** The Cloud Storage multi-region around a region (US, EU, ASIA); other regions keep their own location. */
+export function multiRegionOf(region: string): string {
+  if (region.startsWith("us-")) return "US";
+  if (region.startsWith("europe-")) return "EU";
+  if (region.startsWith("asia-")) return "ASIA";
+  return region.toUpperCase();
 }

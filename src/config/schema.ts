@@ -102,6 +102,26 @@ export const networkSchema = z
   })
   .strict();
 
+/** Point-in-time recovery of the VM's PostgreSQL (pgBackRest to a Cloud Storage bucket, src/files/pgbackrest.ts). */
+export const vmBackupSchema = z
+  .object({
+    /** Archive every WAL segment and take daily base backups to the backup bucket while the VM exists. */
+    enabled: z.boolean(),
+    /** Location of the backup bucket: a multi-region (US, EU, ASIA) outlives the loss of the VM's region. */
+    bucketLocation: z.string().regex(/^[A-Z]+[A-Z0-9-]*$/, "an upper-case GCS location such as US, EU or US-CENTRAL1"),
+    /** PostgreSQL archive_timeout: the most committed work not yet in the bucket (recovery point; at most 5 minutes). */
+    archiveTimeoutSeconds: z.number().int().min(30).max(300),
+    /** Full backups kept (pgBackRest repo1-retention-full); with a weekly full, 2 keep 8-14 days of recovery. */
+    fullBackupsKept: z.number().int().min(1).max(52),
+    /** Day of the weekly full backup; the other days take a differential. */
+    fullBackupDay: weekday,
+    /** Daily backup start, UTC. */
+    backupStartTime: hhmm,
+    /** Deleted or overwritten backup objects stay recoverable this many days (soft delete, 7 to 90). */
+    deletedObjectRetentionDays: z.number().int().min(7).max(90),
+  })
+  .strict();
+
 export const vmSchema = z
   .object({
     /** Run the single-VM platform (stages 1-2). When false after having been true, the VM is retained, not deleted. */
@@ -127,6 +147,7 @@ export const vmSchema = z
     redisSave: z.array(z.tuple([z.number().int().min(1), z.number().int().min(1)])),
     /** Apply the seed's stage-2 database indexes after the app's migrations. */
     databaseIndexes: z.boolean(),
+    backup: vmBackupSchema,
   })
   .strict();
 
@@ -334,6 +355,20 @@ export const queueSchema = z
   })
   .strict();
 
+/**
+ * Loss of the primary region (stage 4; docs/runbooks/region-loss.md). Unset in normal operation. Set
+ * `activeRegion` to the surviving secondary region to run there: its cross-region replicas (primary and shards) are
+ * promoted to primaries with HA and read replicas, the caches and the channel layer are created there, and both
+ * regions' workloads are pointed at them. Everything in the lost region stays in the program unchanged (nothing
+ * stored is deleted or replaced; `npm run plan -- --from` proves it).
+ */
+export const failoverSchema = z
+  .object({
+    /** The region that serves as primary after the loss of `gcp:region`: one of secondaryRegions. */
+    activeRegion: regionSchema.optional(),
+  })
+  .strict();
+
 export const dnsSchema = z
   .object({
     /** A Cloud DNS zone for the domain with records for the entry IP and Jitsi. */
@@ -407,6 +442,7 @@ export const configSchema = z
     queue: queueSchema,
     dns: dnsSchema,
     monitoring: monitoringSchema,
+    failover: failoverSchema,
   })
   .strict();
 

@@ -150,7 +150,7 @@ COMPOSE=(--env-file ${q(ENV_FILE)} -f docker-compose.yml)
 STANZA=${q(STANZA)}
 TYPE="\${1:-auto}"
 if [[ "$TYPE" == "auto" ]]; then
-  if [[ "$(date -u +%u)" == ${q(String(o.fullBackupDay))} ]]; then TYPE=full; else TYPE=diff; fi
+  if [[ "$(date -u +%u)" == ${q(String(o.fullBackupDay))} ]]; then TYPE="full"; else TYPE="diff"; fi
 fi
 case "$TYPE" in
   full|diff|stanza) ;;
