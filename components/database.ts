@@ -108,6 +108,18 @@ export interface DatabaseArgs {
    * @default false
    */
   adoptDatabases?: boolean;
+  /**
+   * Loss of the primary's region (config failover.activeRegion, docs/runbooks/region-loss.md): the cross-region
+   * replica with key `replicaKey` becomes the primary. It is promoted in place (instanceType CLOUD_SQL_INSTANCE,
+   * no masterInstanceName / replicaConfiguration: the provider calls promoteReplica, see
+   * terraform-provider-google resource_sql_database_instance.go isReplicaPromoteRequested), gets the primary's
+   * HA, backups, PITR and deletion protection, and `readReplicas` read replicas of its own in its region
+   * (keys `failover-0`..). The old primary and its other replicas stay in the program unchanged: nothing in the
+   * lost region is deleted or replaced. `privateIp`, `serverCaCert` and `connectionName` are then the promoted
+   * instance's.
+   * @default undefined (normal operation)
+   */
+  promote?: { replicaKey: string; readReplicas: number };
 }
 
 const weekdayNumber: Record<Weekday, number> = { MONDAY: 1, TUESDAY: 2, WEDNESDAY: 3, THURSDAY: 4, FRIDAY: 5, SATURDAY: 6, SUNDAY: 7 };
@@ -328,43 +340,106 @@ export class Database extends pulumi.ComponentResource {
     );
 
     const primaryDiskGb = this.instance.settings.apply((s) => replicaDiskGb(args.diskGb, s?.diskSize));
+    const promoteKey = args.promote?.replicaKey;
+    if (promoteKey !== undefined && !(args.replicas ?? []).some((r) => r.key === promoteKey)) {
+      throw new pulumi.ResourceError(`Database ${name}: promote.replicaKey ${JSON.stringify(promoteKey)} is not one of its replicas (${(args.replicas ?? []).map((r) => r.key).join(", ") || "none"})`, this);
+    }
+    const backupConfiguration = {
+      enabled: true,
+      startTime: args.backupStartTime,
+      pointInTimeRecoveryEnabled: true,
+      transactionLogRetentionDays: args.pitrDays,
+      backupRetentionSettings: { retainedBackups: args.backupRetainedCount, retentionUnit: "COUNT" },
+    };
+    const replicaOf = (r: DatabaseReplica, master: pulumi.Input<string>, masterName: string, logicalName: string, physical: string) =>
+      new gcp.sql.DatabaseInstance(
+        logicalName,
+        {
+          name: physical,
+          region: r.region,
+          databaseVersion: args.version,
+          // Stated, so that a promotion (failover) shows as READ_REPLICA_INSTANCE -> CLOUD_SQL_INSTANCE.
+          instanceType: "READ_REPLICA_INSTANCE",
+          masterInstanceName: master,
+          // A read replica, not a failover target: HA failover is the primary's regional standby.
+          replicaConfiguration: { failoverTarget: false },
+          // A replica holds no data of its own; it is retained (not deleted) when dropped from the program.
+          deletionProtection: false,
+          settings: {
+            tier: r.tier ?? args.tier,
+            edition: "ENTERPRISE",
+            availabilityType: "ZONAL",
+            diskType: "PD_SSD",
+            // At least the primary's current size (a replica smaller than its primary is refused). Replicas are
+            // added at later stages, after auto-resize may have grown the primary past diskGb: take the size the
+            // provider last read (`pulumi up --refresh` makes it current); auto-resize follows growth afterwards.
+            diskSize: primaryDiskGb,
+            diskAutoresize: true,
+            diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+            insightsConfig,
+            ipConfiguration,
+            // Same max_connections as the primary: a hot standby refuses to start with fewer.
+            databaseFlags: r.readOnly ? [...flags, { name: "default_transaction_read_only", value: "on" }] : flags,
+            userLabels: { ...args.labels, "replica-of": masterName.slice(0, 63) },
+          },
+        },
+        { parent: this, retainOnDelete: true, ignoreChanges: ["settings.diskSize"], dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [] },
+      );
+    /** The promoted cross-region replica: a primary in its own right (same URN and name as the replica it was). */
+    const promoted = (r: DatabaseReplica) =>
+      new gcp.sql.DatabaseInstance(
+        `${name}-replica-${r.key}`,
+        {
+          name: physicalName(args.prefix, `${args.role}-replica-${r.key}`, "sqlInstance"),
+          region: r.region,
+          databaseVersion: args.version,
+          instanceType: "CLOUD_SQL_INSTANCE",
+          deletionProtection: true,
+          settings: {
+            tier: args.tier,
+            edition: "ENTERPRISE",
+            // HA rebuilt in the surviving region: a standby in another zone, as the lost primary had.
+            availabilityType: args.availabilityType,
+            diskType: "PD_SSD",
+            diskSize: primaryDiskGb,
+            diskAutoresize: true,
+            diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+            backupConfiguration,
+            retainBackupsOnDelete: true,
+            maintenanceWindow: { day: weekdayNumber[args.maintenanceDay], hour: args.maintenanceHour, updateTrack: "stable" },
+            insightsConfig,
+            ipConfiguration,
+            databaseFlags: flags,
+            deletionProtectionEnabled: true,
+            userLabels: { ...args.labels, "promoted-from": physicalName(args.prefix, args.role, "sqlInstance").slice(0, 63) },
+          },
+        },
+        // Now the primary: protected like one. retainOnDelete as before; the URN is the replica's, so no alias.
+        statefulOptions(this, { ignoreChanges: ["settings.diskSize"], dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [] }),
+      );
+    const primaryName = physicalName(args.prefix, args.role, "sqlInstance");
     // Replicas cannot exist while the primary is a demoted migration destination.
     this.replicas = migrating
       ? []
       : (args.replicas ?? []).map((r) => {
-          const replica = new gcp.sql.DatabaseInstance(
-            `${name}-replica-${r.key}`,
-            {
-              name: physicalName(args.prefix, `${args.role}-replica-${r.key}`, "sqlInstance"),
-              region: r.region,
-              databaseVersion: args.version,
-              masterInstanceName: this.instance.name,
-              // A read replica, not a failover target: HA failover is the primary's regional standby.
-              replicaConfiguration: { failoverTarget: false },
-              // A replica holds no data of its own; it is retained (not deleted) when dropped from the program.
-              deletionProtection: false,
-              settings: {
-                tier: r.tier ?? args.tier,
-                edition: "ENTERPRISE",
-                availabilityType: "ZONAL",
-                diskType: "PD_SSD",
-                // At least the primary's current size (a replica smaller than its primary is refused). Replicas are
-                // added at later stages, after auto-resize may have grown the primary past diskGb: take the size the
-                // provider last read (`pulumi up --refresh` makes it current); auto-resize follows growth afterwards.
-                diskSize: primaryDiskGb,
-                diskAutoresize: true,
-                diskAutoresizeLimit: args.diskAutoresizeLimitGb,
-                insightsConfig,
-                ipConfiguration,
-                // Same max_connections as the primary: a hot standby refuses to start with fewer.
-                databaseFlags: r.readOnly ? [...flags, { name: "default_transaction_read_only", value: "on" }] : flags,
-                userLabels: { ...args.labels, "replica-of": physicalName(args.prefix, args.role, "sqlInstance").slice(0, 63) },
-              },
-            },
-            { parent: this, retainOnDelete: true, ignoreChanges: ["settings.diskSize"], dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [] },
-          );
+          const replica =
+            r.key === promoteKey
+              ? promoted(r)
+              : replicaOf(r, this.instance.name, primaryName, `${name}-replica-${r.key}`, physicalName(args.prefix, `${args.role}-replica-${r.key}`, "sqlInstance"));
           return { key: r.key, region: r.region, instance: replica, privateIp: replica.privateIpAddress };
         });
+    const active = promoteKey !== undefined ? this.replicas.find((r) => r.key === promoteKey) : undefined;
+    if (active && args.promote) {
+      const activeName = physicalName(args.prefix, `${args.role}-replica-${active.key}`, "sqlInstance");
+      for (let i = 0; i < args.promote.readReplicas; i++) {
+        const key = `failover-${i}`;
+        const r = replicaOf({ key, region: active.region }, active.instance.name, activeName, `${name}-replica-${key}`, physicalName(args.prefix, `${args.role}-replica-${key}`, "sqlInstance"));
+        this.replicas.push({ key, region: active.region, instance: r, privateIp: r.privateIpAddress });
+      }
+      this.connectionName = active.instance.connectionName;
+      this.privateIp = active.privateIp;
+      this.serverCaCert = active.instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
+    }
 
     if (args.migrateFrom) this.migrationJob = this.migration(name, args, args.migrateFrom);
 

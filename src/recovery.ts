@@ -17,3 +17,31 @@ export function vmBackupArgs(b: Config["vm"]["backup"], bucket: string) {
     backupStartTime: b.backupStartTime,
   };
 }
+
+/** Where the stateful services run: the primary region, or after its loss (config failover.activeRegion) both. */
+export interface FailoverPlan {
+  /** The region whose services the app uses. */
+  activeRegion: string;
+  /**
+   * Regions with a cache set, in creation order; the last is the active one. The suffix names its components
+   * (`cache`, `cache-europe-west1`): the lost region's keep their names and URNs, unchanged.
+   */
+  regions: { region: string; suffix: string }[];
+  /** The Database `promote` argument (the replica keyed by the active region), or undefined in normal operation. */
+  promote: (readReplicas: number) => { replicaKey: string; readReplicas: number } | undefined;
+}
+
+export function failoverPlan(c: Config): FailoverPlan {
+  const active = c.failover.activeRegion;
+  if (active === undefined || active === c.region) {
+    return { activeRegion: c.region, regions: [{ region: c.region, suffix: "" }], promote: () => undefined };
+  }
+  return {
+    activeRegion: active,
+    regions: [
+      { region: c.region, suffix: "" },
+      { region: active, suffix: `-${active}` },
+    ],
+    promote: (readReplicas) => ({ replicaKey: active, readReplicas }),
+  };
+}

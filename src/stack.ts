@@ -42,7 +42,7 @@ import { mirrorImages, registryHostsOf } from "./images";
 import { Dns } from "../components/dns";
 import { DeferredSettings, databasesMap, shardDatabaseName, stage4SettingKeys } from "./stage4-settings";
 import { BackupBucket } from "../components/backup-bucket";
-import { vmBackupArgs } from "./recovery";
+import { failoverPlan, vmBackupArgs } from "./recovery";
 
 export interface StackContext {
   config: Config;
@@ -63,6 +63,7 @@ export function contextFor(config: Config): StackContext {
 export async function buildStack(config: Config): Promise<Record<string, unknown>> {
   const ctx = contextFor(config);
   const c = config;
+  const fo = failoverPlan(c);
 
   const network = new Network("network", {
     prefix: c.prefix,
@@ -322,14 +323,18 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         ],
         migrateFrom: c.database.migrateFromVm && vmMigrationSource ? vmMigrationSource : undefined,
         adoptDatabases: c.database.adoptDatabases,
+        promote: fo.promote(c.database.readReplicas),
       })
     : undefined;
-  const cache = c.cache.enabled
-    ? new Redis("cache", {
+  // Region loss (config failover, src/recovery.ts): the lost region's cache stays in the program unchanged and a
+  // new one serves from the active region; in normal operation `fo.regions` is only the primary region.
+  const caches = fo.regions.map((r) =>
+    c.cache.enabled
+      ? new Redis(`cache${r.suffix}`, {
         prefix: c.prefix,
         labels: ctx.labels("cache"),
-        role: "cache",
-        region: c.region,
+        role: `cache${r.suffix}`,
+        region: r.region,
         network: network.network.id,
         privateServiceConnection: network.privateServiceConnection,
         tier: c.cache.tier,
@@ -343,7 +348,9 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         maintenanceHour: (c.database.maintenanceHour + 1) % 24,
         authAccessors: appAccessors,
       })
-    : undefined;
+      : undefined,
+  );
+  const cache = caches.at(-1);
   // Stage-4 settings (DATABASES map, Channels hosts, caches, queue): keys from the config, values filled by the
   // stage-4 section once its resources exist (src/stage4-settings.ts).
   const stage4Settings = new DeferredSettings(stage4SettingKeys(c));
@@ -357,7 +364,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
             user: database.userName,
             password: database.password.value,
             directHost: database.privateIp,
-            replicaHost: database.replicas.find((r) => r.region === c.region && r.key !== "analytics")?.privateIp,
+            replicaHost: database.replicas.find((r) => r.region === fo.activeRegion && r.key !== "analytics" && r.key !== c.failover.activeRegion)?.privateIp,
           },
           redisUrl: cache.url,
           redisCaCert: cache.caCert,
@@ -626,6 +633,10 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               databases: [shardDatabaseName(i)],
               userName: APP_DB_USER,
               passwordAccessors: [...appAccessors, ...gkeEmails],
+              // A shard's rows exist nowhere else: each gets a replica in every further region (region loss).
+              replicas: c.database.crossRegionReplicas ? c.secondaryRegions.map((region) => ({ key: region, region })) : [],
+              // Shards run no same-region read replicas; the promoted one gets the shards' HA (availabilityType).
+              promote: fo.promote(0),
             }),
         )
       : [];
@@ -657,16 +668,16 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   // Channels layer (seed "WebSocket Scaling with Redis Pub/Sub"): independent Standard-tier instances that
   // channels_redis shards across itself (consistent hashing over `hosts`). It cannot use Redis Cluster: its Lua
   // scripts touch keys that hash to different cluster slots (django/channels_redis issues 381 and 420).
-  const channelLayer =
+  const channelLayers = fo.regions.map(({ region, suffix }) =>
     c.cache.enabled && c.cache.channelLayerInstances > 0
       ? Array.from(
           { length: c.cache.channelLayerInstances },
           (_, i) =>
-            new Redis(`cache-channels-${i}`, {
+            new Redis(`cache-channels${suffix}-${i}`, {
               prefix: c.prefix,
               labels: ctx.labels("cache-channels"),
-              role: `channels-${i}`,
-              region: c.region,
+              role: `channels${suffix}-${i}`,
+              region,
               network: network.network.id,
               privateServiceConnection: network.privateServiceConnection,
               tier: c.cache.tier,
@@ -681,30 +692,36 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               authAccessors: [],
             }),
         )
-      : [];
+      : [],
+  );
+  const channelLayer = channelLayers.at(-1) ?? [];
   // First cache level, sessions, rate limits: Memorystore for Redis Cluster (3 shards, 1 replica each).
-  const redisCluster =
+  const redisClusters = fo.regions.map(({ region, suffix }) =>
     c.cache.enabled && c.cache.clusterEnabled
-      ? new RedisCluster("cache-cluster", {
+      ? new RedisCluster(`cache-cluster${suffix}`, {
           prefix: c.prefix,
           labels: ctx.labels("cache-cluster"),
           project: c.project,
-          role: "cache-cluster",
-          region: c.region,
+          role: `cache-cluster${suffix}`,
+          region,
           network: network.network.id,
-          subnetwork: network.subnets[c.region]!.id,
+          subnetwork: network.subnets[region]!.id,
           shards: c.cache.clusterShards,
           replicasPerShard: c.cache.clusterReplicasPerShard,
           nodeType: c.cache.clusterNodeType,
           maintenanceDay: c.database.maintenanceDay,
           maintenanceHour: (c.database.maintenanceHour + 4) % 24,
           // IAM authentication: the workloads' identities (stage 4 runs no instance pools).
-          connectors: gkeMembers,
+          // roles/redis.dbConnectionUser is a project role: the first cluster's grants cover a failover cluster too.
+          connectors: suffix ? [] : gkeMembers,
         })
-      : undefined;
+      : undefined,
+  );
+  const redisCluster = redisClusters.at(-1);
   // Second cache level (seed "persistent": PyMemcacheCache, 1 hour), one instance per region that runs pods: Memorystore
   // for Memcached serves only clients in its own region (memorystore/docs/memcached/regions). The primary region's
-  // keeps its name (and URN); each further region's carries the region.
+  // keeps its name (and URN); each further region's carries the region. So after a region loss the surviving
+  // region's instance is already there (nothing for failover.activeRegion to build).
   const memcachedRegions = c.cache.enabled && c.cache.memcachedEnabled ? (k.enabled ? gkeRegions : [c.region]) : [];
   const memcached = memcachedRegions.map(
     (region) =>
@@ -800,7 +817,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               googleServiceAccounts: { api: gkeIdentities.accounts.api.email, ws: gkeIdentities.accounts.ws.email, worker: gkeIdentities.accounts.worker.email },
               adapterServiceAccount: gkeIdentities.adapter.email,
               // Seed Stage 4 drawing: the primary region runs the larger ranges, every further region the smaller.
-              replicas: i === 0 ? k.primary : k.secondary,
+              // The region serving as primary (after a region loss: failover.activeRegion) runs the larger ranges.
+              replicas: cluster.region === fo.activeRegion ? k.primary : k.secondary,
               cpuTargetPercent: k.cpuTargetPercent,
               memoryTargetPercent: k.memoryTargetPercent,
               requestsPerSecondPerPod: k.requestsPerSecondPerPod,
