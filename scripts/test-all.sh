@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need (npm packages; nginx, redis, PostgreSQL, pgbouncer, promtool, shellcheck, systemd-analyze,
+# Installs what the tests need (npm packages; nginx, redis, PostgreSQL, pgbouncer, pgBackRest, promtool, shellcheck, systemd-analyze,
 # cloud-init, docker-compose from Debian) and runs every check: typecheck, then the whole vitest suite.
 # Tests that need a server start it on a loopback port themselves and stop it.
 set -euo pipefail
@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   need=()
   for pair in nginx:nginx redis-server:redis-server pgbouncer:pgbouncer promtool:prometheus \
-    shellcheck:shellcheck cloud-init:cloud-init docker-compose:docker-compose dot:graphviz systemd-analyze:systemd; do
+    shellcheck:shellcheck cloud-init:cloud-init docker-compose:docker-compose dot:graphviz systemd-analyze:systemd \
+    pgbackrest:pgbackrest; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
   done
   [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
