@@ -101,7 +101,9 @@ describe("shards (seed 'Database Sharding Strategy')", () => {
 
   it("plans in preview mode with unknown hosts (the secret's content is unknown, nothing breaks)", async () => {
     const p = await plan("stage4", { preview: true });
-    expect(ofType(p, SQL).filter((r) => r.name.startsWith("database-shard-"))).toHaveLength(4);
+    // Four shard primaries, each with a cross-region replica in europe-west1 (region loss: docs/runbooks/region-loss.md).
+    expect(ofType(p, SQL).filter((r) => r.name.startsWith("database-shard-") && r.name.endsWith("-primary"))).toHaveLength(4);
+    expect(ofType(p, SQL).filter((r) => r.name.startsWith("database-shard-") && r.name.endsWith("-replica-europe-west1")).map((r) => r.inputs.region)).toEqual(Array(4).fill("europe-west1"));
     expect(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version")).toBeDefined();
   });
 });

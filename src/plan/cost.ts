@@ -250,7 +250,8 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
   // Usage-priced items from the stage's load assumptions.
   const l = config.load;
   const assumptions: string[] = [`price table ${p.version} (data/prices.json), ${p.hoursPerMonth} h/month, us-central1 list prices`];
-  const hasBuckets = plan.resources.some((r) => r.type === "gcp:storage/bucket:Bucket");
+  // The media buckets (components/media.ts) hold load.mediaStorageGb; the VM's backup bucket is not media.
+  const hasBuckets = plan.resources.some((r) => r.type === "gcp:storage/bucket:Bucket" && (r.parent ?? "").includes("::course-organizer:media:Media::"));
   const hasLb = forwardingRules.length > 0;
   if (hasBuckets) {
     add("usage", `Cloud Storage ${l.mediaStorageGb} GB media`, l.mediaStorageGb * p.gcsStandardGbMonth.usd, l.mediaStorageGb * p.gcsStandardGbMonth.usd, `${l.mediaStorageGb} GB x ${p.gcsStandardGbMonth.usd}`);
