@@ -4,7 +4,6 @@
  * span several keys. Every problem is reported at once, one line each, naming the full key, the bad value and
  * what is allowed. Nothing here touches Pulumi's engine, so a bad config fails before any resource exists.
  */
-import { failoverProblems } from "./failover";
 import { z } from "zod";
 import { configKeys, configSchema, type Config, type Stage } from "./schema";
 import { presetFor } from "./presets";
@@ -192,7 +191,7 @@ export function parseConfig(raw: Record<string, string>): Config {
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(formatIssues(result.error, merged));
   // Capacity reads machine sizes and tiers: with one of them refused, its figures would only repeat that refusal.
-  const cross = [...configRules(result.data), ...failoverProblems(result.data), ...(catalogProblems(result.data).length === 0 ? capacityProblems(result.data) : [])];
+  const cross = [...configRules(result.data), ...(catalogProblems(result.data).length === 0 ? capacityProblems(result.data) : [])];
   if (cross.length > 0) throw new ConfigError(cross);
   return result.data;
 }

@@ -5,6 +5,7 @@
  */
 import type { Config } from "../schema";
 import { machineTypeProblems, labelProblems, mediaLocationProblems, memorystoreProblems, pitrProblems, regionProblems, sqlTierProblems, zoneProblems } from "./catalog";
+import { failoverProblems } from "./failover";
 import { fitProblems } from "./fit";
 import { needsProblems } from "./needs";
 import { networkProblems } from "./network";
@@ -27,5 +28,6 @@ export function configRules(c: Config): string[] {
     ...networkProblems(c),
     ...fitProblems(c),
     ...needsProblems(c),
+    ...failoverProblems(c),
   ];
 }

@@ -1,8 +1,8 @@
 /**
- * Cross-key rules of the region-loss configuration (config `failover`, docs/runbooks/region-loss.md), kept apart
- * from src/config/load.ts' other rules. Messages name the key, the value and what is allowed.
+ * Cross-key rules of the region-loss configuration (config `failover`, docs/runbooks/region-loss.md), run with the other rules
+ * (rules/index.ts). Messages name the key, the value and what is allowed.
  */
-import type { Config } from "./schema";
+import type { Config } from "../schema";
 
 const NS = "course-organizer";
 
