@@ -137,7 +137,8 @@ const all: Checkpoint[] = [];
 all.push(...checkpoints("README.md", readFileSync(join(projectDir, "README.md"), "utf8"), undefined));
 for (const f of readdirSync(docsDir).filter((x) => x.endsWith(".md")).sort()) {
   const md = readFileSync(join(docsDir, f), "utf8");
-  const move = /^([1-4])-to-[1-4]\.md$/.exec(f);
+  // A runbook for one stage says so (`<!-- stage: N -->`, e.g. region loss at stage 4); a move N-to-M starts at N.
+  const move = /^([1-4])-to-[1-4]\.md$/.exec(f) ?? /<!-- stage: ([1-4]) -->/.exec(md);
   if (move) all.push(...checkpoints(`docs/runbooks/${f}`, md, Number(move[1])));
   else if (f === "back.md") {
     // Each "## N → M" section starts again from stage N.
