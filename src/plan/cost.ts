@@ -4,6 +4,11 @@
  * maximum; usage-priced items (storage, egress, CDN, Pub/Sub) use the stage's load assumptions (config `load`),
  * which the output states. N2 machines running the whole month get Google's automatic sustained-use discount;
  * E2 machines have none.
+ *
+ * Options (`CostOptions`): a committed-use discount of 1 or 3 years on Compute Engine (VMs, instance groups, GKE
+ * nodes), Cloud SQL and Memorystore, sized to the plan's maxima (a commitment bills every month whether used or
+ * not, so committed lines cost the same at minimum and maximum size); node pools the plan marks Spot
+ * (`nodeConfig.spot`) are priced at the Spot rate. Every rate is in data/prices.json with its source.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,13 +17,26 @@ import type { Plan, PlannedResource } from "./engine";
 
 export interface CostLine {
   component: string;
+  /** The resource type the line prices (usage lines: the type whose use they price). */
+  type: string;
   item: string;
   monthlyUsd: number;
   atMaxMonthlyUsd: number;
   basis: string;
 }
 
+/** Commitment term of a committed-use discount, or none (on-demand, with sustained-use discounts). */
+export type Commitment = "none" | "1y" | "3y";
+export const COMMITMENTS: Commitment[] = ["none", "1y", "3y"];
+
+export interface CostOptions {
+  /** Committed-use discount on Compute Engine, Cloud SQL and Memorystore, sized to the maxima. @default "none" */
+  commitment?: Commitment;
+}
+
 export interface CostEstimate {
+  /** The discount options the estimate applied, in words (empty: on-demand list prices). */
+  options: string[];
   totalMonthlyUsd: number;
   atMaxMonthlyUsd: number;
   lines: CostLine[];
@@ -46,7 +64,9 @@ type Prices = {
   cloudSql: { vcpuHour: { usd: number }; gbRamHour: { usd: number }; ssdGbMonth: { usd: number }; backupGbMonth: { usd: number }; haFactor: { usd: number } };
   redisGbHour: Record<string, Record<string, number | string>>;
   redisClusterNodeMonth: Record<string, { usd: number }>;
-  memcached: { usd: number | null; source: string };
+  memcached: { vcpuHour: number; gbRamHour: number; source: string };
+  commitments: Record<"compute" | "cloudSql" | "memorystore", { "1y": number; "3y": number; source: string }>;
+  spot: Record<string, number | string>;
   gcsStandardGbMonth: { usd: number };
   cdnEgressGb: { usd: number };
   lbForwardingRuleMonth: { firstFive: number; extra: number };
@@ -71,6 +91,41 @@ export function prices(): Prices {
 export const CDN_EGRESS_SHARE = 0.8;
 
 const round = (n: number) => Math.round(n * 100) / 100;
+/** A rate as a whole percentage (0.55 -> 55). */
+const pct = (rate: number) => Math.round(rate * 100);
+
+/** Shared-core E2 types: no committed-use discount applies to them (Compute Engine CUD terms). */
+const SHARED_CORE = /^e2-(micro|small|medium)$/;
+
+/** On-demand list price of a machine type for a month, before any discount. */
+export function listMonthly(machineType: string): number {
+  const p = prices();
+  const listed = p.machineMonthly[machineType];
+  if (listed) return listed.usd;
+  const m = /^([a-z0-9]+)-(standard|highcpu|highmem)-(\d+)$/.exec(machineType);
+  const fam = m ? p.familyHourly[m[1]!] : undefined;
+  if (!m || !fam) throw new Error(`no price for machine type ${machineType} in data/prices.json`);
+  const vcpu = Number(m[3]);
+  const gbPerVcpu = { standard: 4, highcpu: 1, highmem: 8 }[m[2] as "standard"];
+  return (vcpu * fam.vcpu + vcpu * gbPerVcpu * fam.gbRam) * p.hoursPerMonth;
+}
+
+/**
+ * Monthly price of a machine type under a pricing model: on-demand (sustained use where it applies), committed for
+ * 1 or 3 years (the list price less the commitment rate; sustained use does not stack), or Spot.
+ */
+export function machinePrice(machineType: string, model: Commitment | "spot"): { usd: number; basis: string } {
+  if (model === "none") return machineMonthly(machineType);
+  const list = listMonthly(machineType);
+  if (model === "spot") {
+    const rate = Number(prices().spot[machineType.split("-")[0]!]);
+    if (!Number.isFinite(rate)) throw new Error(`no Spot rate for ${machineType} in data/prices.json`);
+    return { usd: list * (1 - rate), basis: `${machineType} Spot: list ${round(list)} less ${pct(rate)} %` };
+  }
+  if (SHARED_CORE.test(machineType)) return machineMonthly(machineType);
+  const rate = prices().commitments.compute[model];
+  return { usd: list * (1 - rate), basis: `${machineType} ${model} commitment: list ${round(list)} less ${pct(rate)} %` };
+}
 
 /** Monthly price of a Compute Engine machine type, running the whole month. */
 export function machineMonthly(machineType: string): { usd: number; basis: string } {
@@ -104,8 +159,88 @@ function redisCapacityTier(gb: number): string {
   return gb <= 4 ? "M1" : gb <= 10 ? "M2" : gb <= 35 ? "M3" : gb <= 100 ? "M4" : "M5";
 }
 
-export function estimateCost(plan: Plan, config: Config): CostEstimate {
+/**
+ * Resource types the estimate gives no line of their own, each with the reason: free, billed inside another line,
+ * or priced by usage no config value states. Every other type a plan creates must get a nonzero line
+ * (test/cost-coverage.test.ts).
+ */
+export const ZERO_PRICED: Record<string, string> = {
+  // Networking objects: VPCs, subnets, firewall rules, routers and peering carry no charge of their own.
+  "gcp:compute/network:Network": "no charge",
+  "gcp:compute/subnetwork:Subnetwork": "no charge",
+  "gcp:compute/firewall:Firewall": "no charge",
+  "gcp:compute/router:Router": "no charge (Cloud NAT is priced on its own line)",
+  "gcp:servicenetworking/connection:Connection": "no charge (peering)",
+  "gcp:networkconnectivity/serviceConnectionPolicy:ServiceConnectionPolicy": "no charge (Private Service Connect policy)",
+  // The load balancer is billed per forwarding rule and per GB processed (lines "forwarding rules" and "load balancer data processed").
+  "gcp:compute/backendService:BackendService": "inside the load balancer's forwarding-rule and data-processing lines",
+  "gcp:compute/backendBucket:BackendBucket": "inside the CDN egress line",
+  "gcp:compute/backendBucketSignedUrlKey:BackendBucketSignedUrlKey": "no charge",
+  "gcp:compute/healthCheck:HealthCheck": "no charge",
+  "gcp:compute/uRLMap:URLMap": "inside the forwarding-rule line",
+  "gcp:compute/targetHttpProxy:TargetHttpProxy": "inside the forwarding-rule line",
+  "gcp:compute/targetHttpsProxy:TargetHttpsProxy": "inside the forwarding-rule line",
+  "gcp:compute/sSLPolicy:SSLPolicy": "no charge",
+  "gcp:compute/instanceGroup:InstanceGroup": "no charge (its instances are priced)",
+  "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate": "no charge (the group's instances are priced from it)",
+  "gcp:compute/regionAutoscaler:RegionAutoscaler": "no charge (its bounds price the group)",
+  "gcp:compute/resourcePolicy:ResourcePolicy": "no charge (the snapshots it takes are priced on the disk's line)",
+  "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment": "no charge (see the disk's line)",
+  "gcp:compute/projectMetadataItem:ProjectMetadataItem": "no charge",
+  // Certificate Manager: Google-managed certificates are free up to 100 per project (the plan has at most a few).
+  "gcp:certificatemanager/certificate:Certificate": "free within 100 managed certificates per project",
+  "gcp:certificatemanager/certificateMap:CertificateMap": "no charge",
+  "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": "no charge",
+  "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": "no charge",
+  "gcp:dns/recordSet:RecordSet": "inside the zone's line (queries below the first billion are a few dollars, not estimated)",
+  // Identity and access: free.
+  "gcp:projects/iAMMember:IAMMember": "no charge",
+  "gcp:serviceaccount/account:Account": "no charge",
+  "gcp:serviceaccount/iAMMember:IAMMember": "no charge",
+  "gcp:secretmanager/secret:Secret": "no charge (its active versions are priced)",
+  "gcp:secretmanager/secretIamMember:SecretIamMember": "no charge",
+  "gcp:storage/bucketIAMMember:BucketIAMMember": "no charge",
+  "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": "no charge",
+  "gcp:pubsub/topicIAMMember:TopicIAMMember": "no charge",
+  "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": "no charge",
+  // Usage-billed with no volume in config load: a few images (0.5 GB free, then $0.10/GB-month), metrics within
+  // Cloud Monitoring's free allotment for GCP metrics; custom and Prometheus samples are billed by volume, which
+  // the config does not state. Said here rather than guessed.
+  "gcp:artifactregistry/repository:Repository": "storage of a few images: cents, not estimated",
+  "gcp:monitoring/alertPolicy:AlertPolicy": "no charge for policies (volume-billed metrics not estimated)",
+  "gcp:monitoring/dashboard:Dashboard": "no charge",
+  "gcp:monitoring/metricDescriptor:MetricDescriptor": "no charge for the descriptor (samples are volume-billed, not estimated)",
+  "gcp:monitoring/notificationChannel:NotificationChannel": "no charge",
+  "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": "within the free uptime-check executions",
+  "gcp:logging/metric:Metric": "no charge for the metric (log volume not estimated)",
+  "gcp:osconfig/osPolicyAssignment:OsPolicyAssignment": "VM Manager is free up to 100 VMs per billing account (the plan has fewer)",
+  // Objects inside other resources.
+  "gcp:sql/database:Database": "inside its Cloud SQL instance",
+  "gcp:sql/user:User": "inside its Cloud SQL instance",
+  "gcp:pubsub/subscription:Subscription": "inside the Pub/Sub volume line",
+  // Objects inside the GKE clusters: billed as the clusters' nodes.
+  "kubernetes:apiregistration.k8s.io/v1:APIService": "runs on the priced nodes",
+  "kubernetes:apps/v1:Deployment": "runs on the priced nodes",
+  "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": "runs on the priced nodes",
+  "kubernetes:core/v1:ConfigMap": "runs on the priced nodes",
+  "kubernetes:core/v1:Namespace": "runs on the priced nodes",
+  "kubernetes:core/v1:Service": "runs on the priced nodes (NEG-backed, no load balancer of its own)",
+  "kubernetes:core/v1:ServiceAccount": "runs on the priced nodes",
+  "kubernetes:monitoring.googleapis.com/v1:PodMonitoring": "runs on the priced nodes (samples volume-billed, not estimated)",
+  "kubernetes:policy/v1:PodDisruptionBudget": "runs on the priced nodes",
+  "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": "runs on the priced nodes",
+  "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": "runs on the priced nodes",
+  "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": "runs on the priced nodes",
+  "pulumi:providers:kubernetes": "not a cloud resource",
+  "random:index/randomBytes:RandomBytes": "not a cloud resource",
+  "random:index/randomPassword:RandomPassword": "not a cloud resource",
+};
+
+export function estimateCost(plan: Plan, config: Config, options: CostOptions = {}): CostEstimate {
   const p = prices();
+  const commitment = options.commitment ?? "none";
+  const committed = commitment !== "none";
+  const cud = (kind: "compute" | "cloudSql" | "memorystore") => (committed ? p.commitments[kind][commitment as "1y"] : 0);
   const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
   const top = (r: PlannedResource): string => {
     let cur = r;
@@ -113,8 +248,9 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
     return cur.name;
   };
   const lines: CostLine[] = [];
-  const add = (r: PlannedResource | string, item: string, min: number, max: number, basis: string) =>
-    lines.push({ component: typeof r === "string" ? r : top(r), item, monthlyUsd: round(min), atMaxMonthlyUsd: round(max), basis });
+  const add = (r: PlannedResource | string, item: string, min: number, max: number, basis: string, type?: string) =>
+    lines.push({ component: typeof r === "string" ? r : top(r), type: type ?? (typeof r === "string" ? "usage" : r.type), item, monthlyUsd: round(min), atMaxMonthlyUsd: round(max), basis });
+  const machine = (type: string) => machinePrice(type, commitment);
   const depOf = (r: PlannedResource, key: string, type: string) =>
     (r.propertyDependencies[key] ?? r.dependencies).map((u) => byUrn.get(u)).find((x) => x?.type === type);
   const inputs = (r: PlannedResource) => r.inputs as Record<string, any>;
@@ -135,7 +271,7 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
           add(r, `${r.name} (stopped: disks only)`, disk, disk, `boot disk ${boot.size ?? 10} GB ${boot.type ?? "pd-balanced"}; no machine charge while stopped`);
           break;
         }
-        const m = machineMonthly(i.machineType);
+        const m = machine(i.machineType);
         add(r, `${r.name} (${i.machineType})`, m.usd + disk, m.usd + disk, `${m.basis} + boot disk ${boot.size ?? 10} GB`);
         vmsMin++;
         vmsMax++;
@@ -164,15 +300,17 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
       case "gcp:compute/instanceGroupManager:InstanceGroupManager": {
         const tplUrn = (r.propertyDependencies.versions ?? r.dependencies).find((u) => /InstanceTemplate/.test(byUrn.get(u)?.type ?? ""));
         const tpl = tplUrn ? byUrn.get(tplUrn) : undefined;
-        const machine = (tpl?.inputs.machineType as string | undefined) ?? "n2-standard-2";
+        const machineType = (tpl?.inputs.machineType as string | undefined) ?? "n2-standard-2";
         const bootGb = Number(((tpl?.inputs.disks as any[]) ?? [])[0]?.diskSizeGb ?? 10);
         const bootType = ((tpl?.inputs.disks as any[]) ?? [])[0]?.diskType;
         const as = autoscalers.find((a) => (a.propertyDependencies.target ?? a.dependencies).includes(r.urn));
         const pol = (as?.inputs.autoscalingPolicy ?? {}) as Record<string, number>;
         const min = Number(pol.minReplicas ?? i.targetSize ?? 1);
         const max = Number(pol.maxReplicas ?? i.targetSize ?? min);
-        const per = machineMonthly(machine).usd + diskMonthly(bootType, bootGb);
-        add(r, `${r.name} (${min}-${max} x ${machine})`, min * per, max * per, `${machineMonthly(machine).basis} + ${bootGb} GB boot disk, x ${min} (min) / x ${max} (max)`);
+        const mp = machine(machineType);
+        const per = mp.usd + diskMonthly(bootType, bootGb);
+        // A commitment sized to the maximum bills it every month.
+        add(r, `${r.name} (${min}-${max} x ${machineType})`, (committed ? max : min) * per, max * per, `${mp.basis} + ${bootGb} GB boot disk, x ${min} (min) / x ${max} (max)`);
         vmsMin += min;
         vmsMax += max;
         break;
@@ -181,10 +319,10 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
         const s = (i.settings ?? {}) as Record<string, any>;
         const ha = s.availabilityType === "REGIONAL" ? p.cloudSql.haFactor.usd : 1;
         const gb = Number(s.diskSize ?? 10);
-        const inst = sqlTierMonthly(s.tier) * ha;
+        const inst = sqlTierMonthly(s.tier) * ha * (1 - cud("cloudSql"));
         const disk = gb * p.cloudSql.ssdGbMonth.usd * ha;
         const backups = i.masterInstanceName ? 0 : gb * p.cloudSql.backupGbMonth.usd;
-        add(r, `${i.name} (${s.tier}${ha > 1 ? ", HA" : ""}${i.masterInstanceName ? ", replica" : ""})`, inst + disk + backups, inst + disk + backups, `tier ${round(sqlTierMonthly(s.tier))}/month${ha > 1 ? " x 2 (HA)" : ""} + ${gb} GB SSD${backups ? " + backups ~ disk size" : ""}`);
+        add(r, `${i.name} (${s.tier}${ha > 1 ? ", HA" : ""}${i.masterInstanceName ? ", replica" : ""})`, inst + disk + backups, inst + disk + backups, `tier ${round(sqlTierMonthly(s.tier))}/month${ha > 1 ? " x 2 (HA)" : ""}${committed ? ` less ${pct(cud("cloudSql"))} % (${commitment} commitment)` : ""} + ${gb} GB SSD${backups ? " + backups ~ disk size" : ""}`);
         break;
       }
       case "gcp:redis/instance:Instance": {
@@ -192,18 +330,26 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
         const tier = String(i.tier ?? "BASIC");
         const ct = redisCapacityTier(gb);
         const rate = Number(p.redisGbHour[tier]?.[ct]);
-        add(r, `${i.name} (Redis ${tier} ${gb} GB)`, gb * rate * p.hoursPerMonth, gb * rate * p.hoursPerMonth, `${gb} GB x ${rate}/GB-hour (${ct})`);
+        const usd = gb * rate * p.hoursPerMonth * (1 - cud("memorystore"));
+        add(r, `${i.name} (Redis ${tier} ${gb} GB)`, usd, usd, `${gb} GB x ${rate}/GB-hour (${ct})${committed ? ` less ${pct(cud("memorystore"))} % (${commitment} commitment)` : ""}`);
         break;
       }
       case "gcp:redis/cluster:Cluster": {
         const nodes = Number(i.shardCount) * (1 + Number(i.replicaCount ?? 0));
-        const per = p.redisClusterNodeMonth[String(i.nodeType)]?.usd ?? 0;
-        add(r, `${i.name} (Redis Cluster ${nodes} nodes ${i.nodeType})`, nodes * per, nodes * per, `${i.shardCount} shards x (1 + ${i.replicaCount ?? 0} replicas) x ${per}`);
+        const listed = p.redisClusterNodeMonth[String(i.nodeType)];
+        if (!listed) throw new Error(`no price for Redis Cluster node type ${i.nodeType} in data/prices.json`);
+        const per = listed.usd * (1 - cud("memorystore"));
+        add(r, `${i.name} (Redis Cluster ${nodes} nodes ${i.nodeType})`, nodes * per, nodes * per, `${i.shardCount} shards x (1 + ${i.replicaCount ?? 0} replicas) x ${listed.usd}${committed ? ` less ${pct(cud("memorystore"))} % (${commitment} commitment)` : ""}`);
         break;
       }
-      case "gcp:memcache/instance:Instance":
-        add(r, `${i.name} (Memcached ${i.nodeCount} nodes)`, 0, 0, `not counted: ${p.memcached.source}`);
+      case "gcp:memcache/instance:Instance": {
+        const nodes = Number(i.nodeCount);
+        const cpu = Number(i.nodeConfig?.cpuCount);
+        const gb = Number(i.nodeConfig?.memorySizeMb) / 1024;
+        const perNode = (cpu * p.memcached.vcpuHour + gb * p.memcached.gbRamHour) * p.hoursPerMonth * (1 - cud("memorystore"));
+        add(r, `${i.name} (Memcached ${nodes} nodes)`, nodes * perNode, nodes * perNode, `${nodes} nodes x (${cpu} vCPU x ${p.memcached.vcpuHour} + ${gb} GB x ${p.memcached.gbRamHour}) per hour${committed ? ` less ${pct(cud("memorystore"))} % (${commitment} commitment)` : ""}`);
         break;
+      }
       case "gcp:container/cluster:Cluster":
         add(r, `${i.name} (GKE cluster fee)`, p.gkeClusterMonth.usd, p.gkeClusterMonth.usd, "regional cluster management fee");
         break;
@@ -212,8 +358,11 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
         const nc = (i.nodeConfig ?? {}) as Record<string, any>;
         const min = Number(i.autoscaling?.minNodeCount ?? i.autoscaling?.totalMinNodeCount ?? i.initialNodeCount ?? 1) * (i.autoscaling?.totalMinNodeCount ? 1 : zones);
         const max = Number(i.autoscaling?.maxNodeCount ?? i.autoscaling?.totalMaxNodeCount ?? min) * (i.autoscaling?.totalMaxNodeCount ? 1 : zones);
-        const per = machineMonthly(nc.machineType ?? "e2-medium").usd + diskMonthly(nc.diskType, Number(nc.diskSizeGb ?? 100));
-        add(r, `${r.name} (${min}-${max} x ${nc.machineType})`, min * per, max * per, `${machineMonthly(nc.machineType ?? "e2-medium").basis} + boot disk, ${zones} zones`);
+        // Spot nodes are never committed: a commitment cannot cover preemptible capacity.
+        const spot = nc.spot === true;
+        const mp = machinePrice(nc.machineType ?? "e2-medium", spot ? "spot" : commitment);
+        const per = mp.usd + diskMonthly(nc.diskType, Number(nc.diskSizeGb ?? 100));
+        add(r, `${r.name} (${min}-${max} x ${nc.machineType}${spot ? ", Spot" : ""})`, (committed && !spot ? max : min) * per, max * per, `${mp.basis} + boot disk, ${zones} zones`);
         vmsMin += min;
         vmsMax += max;
         break;
@@ -254,7 +403,7 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
   const hasBuckets = plan.resources.some((r) => r.type === "gcp:storage/bucket:Bucket" && (r.parent ?? "").includes("::course-organizer:media:Media::"));
   const hasLb = forwardingRules.length > 0;
   if (hasBuckets) {
-    add("usage", `Cloud Storage ${l.mediaStorageGb} GB media`, l.mediaStorageGb * p.gcsStandardGbMonth.usd, l.mediaStorageGb * p.gcsStandardGbMonth.usd, `${l.mediaStorageGb} GB x ${p.gcsStandardGbMonth.usd}`);
+    add("usage", `Cloud Storage ${l.mediaStorageGb} GB media`, l.mediaStorageGb * p.gcsStandardGbMonth.usd, l.mediaStorageGb * p.gcsStandardGbMonth.usd, `${l.mediaStorageGb} GB x ${p.gcsStandardGbMonth.usd}`, "gcp:storage/bucket:Bucket");
     assumptions.push(`media stored: ${l.mediaStorageGb} GB (config load.mediaStorageGb)`);
   } else {
     assumptions.push(`media on the VM's data disk (${l.mediaStorageGb} GB fits the disk)`);
@@ -267,14 +416,26 @@ export function estimateCost(plan: Plan, config: Config): CostEstimate {
   assumptions.push(`egress: ${l.egressGbPerMonth} GB/month (config load.egressGbPerMonth)${cdnGb > 0 ? `, ${CDN_EGRESS_SHARE * 100} % of it from the CDN` : ""}`);
   if (plan.resources.some((r) => r.type === "gcp:pubsub/topic:Topic")) {
     const billable = Math.max(0, l.pubsubGbPerMonth - p.pubsubTib.freeGib);
-    add("usage", `Pub/Sub ${l.pubsubGbPerMonth} GB`, (billable / 1024) * p.pubsubTib.usd, (billable / 1024) * p.pubsubTib.usd, `${p.pubsubTib.usd}/TiB after ${p.pubsubTib.freeGib} GiB free`);
+    add("usage", `Pub/Sub ${l.pubsubGbPerMonth} GB`, (billable / 1024) * p.pubsubTib.usd, (billable / 1024) * p.pubsubTib.usd, `${p.pubsubTib.usd}/TiB after ${p.pubsubTib.freeGib} GiB free`, "gcp:pubsub/topic:Topic");
     assumptions.push(`Pub/Sub: ${l.pubsubGbPerMonth} GB/month (config load.pubsubGbPerMonth)`);
   }
   assumptions.push("instance groups and node pools at their minimum size (total) and at their maximum (atMax)");
+  const applied: string[] = [];
+  if (committed) {
+    const c = p.commitments;
+    applied.push(
+      `${commitment === "1y" ? "1-year" : "3-year"} committed-use discounts sized to the maxima: Compute Engine ${pct(c.compute[commitment as "1y"])} %, Cloud SQL ${pct(c.cloudSql[commitment as "1y"])} %, Memorystore ${pct(c.memorystore[commitment as "1y"])} % (billed every month, used or not)`,
+    );
+  }
+  if (plan.resources.some((r) => r.type === "gcp:container/nodePool:NodePool" && (r.inputs.nodeConfig as Record<string, unknown> | undefined)?.spot === true)) {
+    applied.push(`Spot node pools at ${pct(Number(p.spot.n2))} % off list`);
+  }
+  assumptions.push(...applied);
 
   const total = round(lines.reduce((s, x) => s + x.monthlyUsd, 0));
   const atMax = round(lines.reduce((s, x) => s + x.atMaxMonthlyUsd, 0));
   return {
+    options: applied,
     totalMonthlyUsd: total,
     atMaxMonthlyUsd: atMax,
     lines,
