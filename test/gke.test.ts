@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { get, ofType, plan } from "./helpers/plan";
 import { masterCidr, NODE_ROLES } from "../components/gke-cluster";
 import { gcpFacts } from "../src/plan/diff";
+import { APP_POD_REQUEST } from "../src/config/node-capacity";
 
 const CLUSTER = "gcp:container/cluster:Cluster";
 const POOL = "gcp:container/nodePool:NodePool";
@@ -65,7 +66,7 @@ describe.each([false, true])("GKE clusters on the stage-4 plan (preview %s)", (p
     }
   });
 
-  it("an autoscaled node pool (1-10 per zone) with shielded nodes, the GKE metadata server and its own account", async () => {
+  it("an autoscaled node pool (1-3 per zone, derived from the pods it holds) with shielded nodes, the GKE metadata server and its own account", async () => {
     const p = await plan("stage4", { preview });
     const pool = get(p, POOL, "gke-europe-west1-pool");
     expect(pool.inputs).toEqual({
@@ -74,7 +75,8 @@ describe.each([false, true])("GKE clusters on the stage-4 plan (preview %s)", (p
       location: "europe-west1",
       nodeLocations: ["europe-west1-b", "europe-west1-c", "europe-west1-d"],
       initialNodeCount: 1,
-      autoscaling: { minNodeCount: 1, maxNodeCount: 10, locationPolicy: "BALANCED" },
+      // src/config/node-capacity.ts: the primary's 80 pods at their maxima + 15 surge + 3 system / 13 per node = 8 nodes.
+      autoscaling: { minNodeCount: 1, maxNodeCount: 3, locationPolicy: "BALANCED" },
       management: { autoRepair: true, autoUpgrade: true },
       upgradeSettings: { maxSurge: 1, maxUnavailable: 0, strategy: "SURGE" },
       nodeConfig: {
@@ -195,5 +197,26 @@ describe("GKE by config", () => {
     const n = get(p, POOL, "gke-us-central1-pool").inputs as any;
     expect(["GKE_METADATA", "GCE_METADATA", "MODE_UNSPECIFIED"]).toContain(n.nodeConfig.workloadMetadataConfig.mode);
     expect(["BALANCED", "ANY"]).toContain(n.autoscaling.locationPolicy);
+  });
+});
+
+describe("node sizing inputs (src/config/node-capacity.ts)", () => {
+  it("assumes the requests the rendered app Deployments make (app container + PgBouncer native sidecar)", async () => {
+    const p = await plan("stage4", { preview: false });
+    const cpu = (v: string) => (v.endsWith("m") ? Number(v.slice(0, -1)) : Number(v) * 1000);
+    const mem = (v: string) => (v.endsWith("Gi") ? Number(v.slice(0, -2)) * 1024 : Number(v.replace(/Mi$/, "")));
+    const apps = ofType(p, "kubernetes:apps/v1:Deployment").filter((d) => /course-organizer-(api|ws|worker)$/.test(d.name));
+    expect(apps).toHaveLength(6);
+    for (const d of apps) {
+      const spec = (d.inputs as any).spec.template.spec;
+      const sidecars = spec.initContainers.filter((c: any) => c.restartPolicy === "Always");
+      const plainInits = spec.initContainers.filter((c: any) => c.restartPolicy !== "Always");
+      const run = (f: (x: string) => number, k: "cpu" | "memory") =>
+        [...spec.containers, ...sidecars].reduce((s: number, c: any) => s + f(c.resources.requests[k]), 0);
+      // Kubernetes: a pod requests the larger of its running set and any init container (before the sidecars start).
+      const podCpu = Math.max(run(cpu, "cpu"), ...plainInits.map((c: any) => cpu(c.resources.requests.cpu)));
+      const podMem = Math.max(run(mem, "memory"), ...plainInits.map((c: any) => mem(c.resources.requests.memory)));
+      expect({ cpuMilli: podCpu, memoryMi: podMem }, d.name).toEqual(APP_POD_REQUEST);
+    }
   });
 });

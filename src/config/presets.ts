@@ -2,6 +2,7 @@
  * Stage presets: the seed's numbers (../shared/seed/scaling-guide.md) as data. A stack file overrides any of
  * them; nothing else in the program knows which stage it is in except through these values.
  */
+import { nodePoolBounds } from "./node-capacity";
 import type { Config, Stage } from "./schema";
 
 /** Values a preset needs from the stack before it can be built (they name things). */
@@ -44,6 +45,20 @@ const seedThresholds = {
   websocketConnectionsPercent: { warning: 75, critical: 90 },
   diskPercent: { warning: 70, critical: 85 },
   errorRatePercent: { warning: 1, critical: 5 },
+};
+
+/** Seed Stage 4 drawing's replica ranges per region (primary and each further region). */
+const seedWorkloads: Pick<Config["kubernetes"], "primary" | "secondary"> = {
+  primary: {
+    api: { initial: 20, min: 10, max: 50 },
+    ws: { initial: 10, min: 10, max: 20 },
+    worker: { initial: 5, min: 5, max: 10 },
+  },
+  secondary: {
+    api: { initial: 10, min: 10, max: 20 },
+    ws: { initial: 5, min: 5, max: 10 },
+    worker: { initial: 2, min: 2, max: 5 },
+  },
 };
 
 const stage1: Preset = {
@@ -215,22 +230,17 @@ const stage1: Preset = {
     enabled: false,
     releaseChannel: "REGULAR",
     nodeMachineType: "n2-standard-8",
-    nodesPerZoneMin: 1,
-    nodesPerZoneMax: 10,
+    // Derived from the pods the pools must hold (src/config/node-capacity.ts): 1 and 3 per zone for the ranges
+    // below (13 app pods per n2-standard-8; the primary's 80 pods at their maxima, a rollout's 15 and the system
+    // pods need 8 nodes). A fixed 10 per zone priced 60 nodes at the maxima, about $14,000 a month of the stage's
+    // $24,000, for pods that fit on 18.
+    ...nodePoolBounds("n2-standard-8", [seedWorkloads.primary, seedWorkloads.secondary]),
     masterCidrBase: "172.16.0.0/28",
     // Set the CIDR of the machine that runs `pulumi up` (CI); empty admits only the VPC's own ranges.
     masterAuthorizedNetworks: [],
     maintenanceStartTime: "03:00",
-    primary: {
-      api: { initial: 20, min: 10, max: 50 },
-      ws: { initial: 10, min: 10, max: 20 },
-      worker: { initial: 5, min: 5, max: 10 },
-    },
-    secondary: {
-      api: { initial: 10, min: 10, max: 20 },
-      ws: { initial: 5, min: 5, max: 10 },
-      worker: { initial: 2, min: 2, max: 5 },
-    },
+    primary: seedWorkloads.primary,
+    secondary: seedWorkloads.secondary,
     cpuTargetPercent: 70,
     memoryTargetPercent: 75,
     requestsPerSecondPerPod: 100,
