@@ -1,43 +1,96 @@
-import { describe, expect, it } from "vitest";
-import { advise } from "../src/config/advice";
+/**
+ * Advice for a load: the seed's stage bands and triggers, then for the five loads of the seed's cost-per-user
+ * table the advised `sets` planned in-process by the engine `npm run plan` uses (config validation, the capacity
+ * check at the load, every component), the planned resources carrying the advised values, and the cost per user
+ * at peak at or below the seed's.
+ */
+import { describe, expect, it, vi } from "vitest";
+import { advise, stackOf } from "../src/config/advice";
+import { size, setArg, seedCostPerUser } from "../src/config/sizing";
+import { capacityProblems } from "../src/config/capacity";
+import { parseConfig } from "../src/config/load";
+import { readStackConfig } from "../src/plan/stackfile";
+import { runAdviseCli } from "../src/cli/advise";
+import { get, ofType, plan, projectDir } from "./helpers/plan";
 
-describe("upgrade advice (seed 'When to Upgrade')", () => {
+const planned = (stack: string, sets: string[]) => plan(stack, { sets });
+
+describe("stage for a load (seed bands)", () => {
   it.each([
-    [300, 1],
+    [50, 1],
     [500, 1],
     [501, 2],
     [2000, 2],
     [2001, 3],
     [10000, 3],
     [10001, 4],
-    [50000, 4],
+    [200000, 4],
   ])("%i concurrent users -> stage %i", (users, stage) => {
-    expect(advise(users).stage).toBe(stage);
+    expect(size({ users }).stage).toBe(stage);
+  });
+});
+
+describe.each(seedCostPerUser.map((r) => [r.users, r.usd] as const))("%i concurrent users", (users, seedUsd) => {
+  it(`plans with the advised sets, covers the load, and costs at most $${seedUsd} per user at peak`, async () => {
+    const a = await advise({ users }, { plan: planned });
+    const args = Object.entries(a.sets).map(([k, v]) => setArg(k, v));
+    // The full sets (budget included) pass the config schema, the cross-key rules and the capacity check.
+    const config = parseConfig(readStackConfig(projectDir, stackOf(a.stage), args).config);
+    expect(capacityProblems(config)).toEqual([]);
+    expect(a.capacity.problems).toEqual([]);
+    expect(config.load.concurrentUsers).toBe(users);
+    for (const k of ["requestsPerSecond", "websocketConnections", "videoParticipants", "dbQueriesPerSecond"] as const) {
+      expect(a.capacity.atMax[k], k).toBeGreaterThanOrEqual(a.capacity.load[k]);
+    }
+    // The plan the advice priced carries the advised values.
+    const p = await planned(stackOf(a.stage), Object.entries(a.sets).filter(([k]) => k !== "monitoring.monthlyBudgetUsd").map(([k, v]) => setArg(k, v)));
+    expect(p.stage).toBe(a.stage);
+    if (a.stage === 3) {
+      const as = get(p, "gcp:compute/regionAutoscaler:RegionAutoscaler", "http-pool-autoscaler");
+      expect((as.inputs.autoscalingPolicy as any).maxReplicas).toBe(a.sets["httpPool.maxReplicas"]);
+    }
+    if (a.stage === 4) {
+      for (const pool of ofType(p, "gcp:container/nodePool:NodePool")) {
+        expect(pool.inputs.autoscaling).toEqual({ minNodeCount: a.sets["kubernetes.nodesPerZoneMin"], maxNodeCount: a.sets["kubernetes.nodesPerZoneMax"], locationPolicy: "BALANCED" });
+      }
+    }
+    if (a.stage >= 3) {
+      const db = ofType(p, "gcp:sql/databaseInstance:DatabaseInstance").find((r) => r.name === "database-instance" || (r.inputs as any).name === "co-db");
+      expect((db?.inputs.settings as any).tier).toBe(a.sets["database.tier"]);
+      // HA kept: the primary stays REGIONAL.
+      expect((db?.inputs.settings as any).availabilityType).toBe("REGIONAL");
+    }
+    // Cost per user at peak: the month at the maxima over the users, at or below the seed's figure.
+    expect(a.cost.perUserAtPeakUsd).toBeCloseTo(a.cost.atMaxMonthlyUsd / users, 4);
+    expect(a.cost.perUserAtPeakUsd).toBeLessThanOrEqual(seedUsd);
+    expect(a.cost.meetsSeed).toBe(true);
+    expect(a.cost.options.map((o) => o.name)).toEqual(["on-demand", "commitment-1y", "commitment-3y"]);
+    expect(a.cost.options.map((o) => o.name)).toContain(a.cost.option);
+    // The least commitment that reaches the seed: every option before the chosen one misses it.
+    const idx = a.cost.options.findIndex((o) => o.name === a.cost.option);
+    for (const o of a.cost.options.slice(0, idx)) expect(o.perUserAtPeakUsd).toBeGreaterThan(seedUsd);
+    expect(a.sets["monitoring.monthlyBudgetUsd"]).toBe(Math.ceil(a.cost.atMaxMonthlyUsd / 100) * 100);
+    expect(a.commands).toContain(`pulumi config set --path course-organizer:stage ${a.stage}`);
+  });
+});
+
+describe("the CLI", () => {
+  it("--json prints stage, sets, capacity and cost", async () => {
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((s: any) => (out.push(String(s)), true));
+    try {
+      expect(await runAdviseCli(["--users", "500", "--json"])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    const a = JSON.parse(out.join(""));
+    expect(a.stage).toBe(1);
+    expect(a.sets).toMatchObject({ stage: 1, "load.concurrentUsers": 500, "vm.gunicornWorkers": 3 });
+    expect(Object.keys(a.cost)).toEqual(expect.arrayContaining(["totalMonthlyUsd", "atMaxMonthlyUsd", "perUserAtPeakUsd"]));
+    expect(a.capacity.problems).toEqual([]);
   });
 
-  it("lists the triggers passed and the config to change", () => {
-    const a = advise(6000);
-    expect(a.triggers).toEqual([
-      "400+ concurrent: Add indexes + Redis (stage 1: vm.databaseIndexes, Redis on the VM)",
-      "1500+ concurrent: Cloud SQL + CDN (CDN at stage 2, Cloud SQL at stage 3)",
-      "5000+ concurrent: Load balancer + auto-scaling (stage 3)",
-    ]);
-    expect(a.commands[0]).toBe("pulumi config set course-organizer:stage 3");
-  });
-
-  it("moves to the Videobridge pool when one bridge is not enough, and sizes it", () => {
-    const a = advise(1000, 800);
-    expect(a.stage).toBe(3);
-    const b = advise(6000, 4000);
-    // 4000 participants / 500 per bridge = 8 bridges in one region (preset max 6).
-    expect(b.commands).toContain("pulumi config set --path course-organizer:video.maxBridgesPerRegion 8");
-  });
-
-  it("says when the load is beyond the seed's stages", () => {
-    expect(advise(120000).notes[0]).toContain("beyond the seed's stage 4 band");
-  });
-
-  it("refuses a negative user count", () => {
-    expect(() => advise(-1)).toThrow("--users must be a whole number >= 0, got -1");
+  it("refuses a user count that is not a whole number", async () => {
+    await expect(runAdviseCli(["--users", "-1"])).rejects.toThrow('--users: "-1" is not a whole number');
   });
 });

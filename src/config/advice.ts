@@ -1,19 +1,19 @@
 /**
- * Upgrade advice from the seed's "Scaling Summary" ("When to Upgrade") and stage table: which stage a load
- * needs and which config to change. The stage ranges are the seed's concurrent-user bands; video participants
- * add bridges at ~500 per bridge ("Jitsi Scaling").
+ * Advice for a load: the sizing model's configuration (src/config/sizing.ts) as `--set` pairs, checked by planning
+ * it offline (the same engine as `npm run plan`: config validation, the capacity check at the load, every
+ * component), priced by src/plan/cost.ts under each pricing option, the cheapest commitment that reaches the
+ * seed's cost per user chosen. The seed's "When to Upgrade" triggers passed are listed beside it.
  */
-import { presetFor } from "./presets";
-import { capacityOf } from "./capacity";
+import { join } from "node:path";
+import { planStack, type Plan } from "../plan/engine";
+import { readStackConfig } from "../plan/stackfile";
+import { COMMITMENTS, estimateCost, type Commitment, type CostEstimate } from "../plan/cost";
+import { capacityOf, capacityProblems, type Capacity } from "./capacity";
+import { parseConfig } from "./load";
 import type { Config, Stage } from "./schema";
+import { pulumiCommand, seedTargetPerUser, setArg, size, stageBands, type SetValue, type SizingInput } from "./sizing";
 
-/** Seed stage bands (concurrent users). */
-export const stageBands: { stage: Stage; upTo: number; name: string; monthly: string }[] = [
-  { stage: 1, upTo: 500, name: "Startup", monthly: "$50-100" },
-  { stage: 2, upTo: 2000, name: "Growth", monthly: "$200-300" },
-  { stage: 3, upTo: 10000, name: "Established", monthly: "$1,500-2,000" },
-  { stage: 4, upTo: 50000, name: "Scale", monthly: "$5,000-8,000" },
-];
+export { stageBands } from "./sizing";
 
 /** Seed "When to Upgrade" triggers. */
 export const upgradeTriggers: { atUsers: number; action: string }[] = [
@@ -24,55 +24,116 @@ export const upgradeTriggers: { atUsers: number; action: string }[] = [
   { atUsers: 100000, action: "Multi-region + sharding (stage 4 with more regions and shards)" },
 ];
 
+/** Pricing options the advice weighs, cheapest commitment first. */
+export const OPTION_NAMES: Record<Commitment, string> = { none: "on-demand", "1y": "commitment-1y", "3y": "commitment-3y" };
+
+export interface PricedOption {
+  name: string;
+  description: string;
+  totalMonthlyUsd: number;
+  atMaxMonthlyUsd: number;
+  perUserAtPeakUsd: number;
+}
+
 export interface Advice {
   users: number;
   participants: number;
   stage: Stage;
   stageName: string;
-  monthly: string;
-  triggers: string[];
+  /** `--set` pairs (keys without the project's namespace) that `npm run plan` takes as they are. */
+  sets: Record<string, SetValue>;
+  capacity: {
+    load: Config["load"];
+    /** What the configuration reaches at its maxima. */
+    atMax: Omit<Capacity, "basis">;
+    basis: Capacity["basis"];
+    /** Load targets not covered (empty: the check passes). */
+    problems: string[];
+  };
+  cost: {
+    /** The chosen pricing option (one of `options`). */
+    option: string;
+    totalMonthlyUsd: number;
+    atMaxMonthlyUsd: number;
+    /** The month at the maxima (the peak the configuration is sized for) per concurrent user. */
+    perUserAtPeakUsd: number;
+    seedPerUserUsd: number;
+    meetsSeed: boolean;
+    options: PricedOption[];
+    applied: string[];
+  };
+  /** The same pairs as `pulumi config set` commands, then the offline check and the deploy. */
   commands: string[];
+  /** How each value follows from the load. */
+  basis: string[];
+  triggers: string[];
   notes: string[];
 }
 
-export function advise(users: number, participants?: number): Advice {
-  if (!Number.isInteger(users) || users < 0) throw new Error(`--users must be a whole number >= 0, got ${users}`);
-  const band = stageBands.find((b) => users <= b.upTo) ?? stageBands[stageBands.length - 1]!;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+const round4 = (n: number) => Math.round(n * 10000) / 10000;
+
+/** The stack file the advice plans against: the shipped one of the stage (Pulumi.stage<N>.yaml). */
+export const stackOf = (stage: Stage) => `stage${stage}`;
+
+/**
+ * Size, plan and price a load. `projectDir` holds Pulumi.yaml and the stage stack files (default: this repository);
+ * `plan` replaces the planner (tests pass their cached one; same engine).
+ */
+export async function advise(input: SizingInput, opts: { projectDir?: string; plan?: (stack: string, sets: string[]) => Promise<Plan> } = {}): Promise<Advice> {
+  const projectDir = opts.projectDir ?? join(__dirname, "../..");
+  const s = size(input);
+  const setArgs = Object.entries(s.sets).map(([k, v]) => setArg(k, v));
+  const stack = stackOf(s.stage);
+  const config = parseConfig(readStackConfig(projectDir, stack, setArgs).config);
+  const plan = await (opts.plan ? opts.plan(stack, setArgs) : planStack({ stack, sets: setArgs, projectDir }));
+  const { basis: capBasis, ...atMax } = capacityOf(config);
+  const priced = COMMITMENTS.map((c) => ({ c, est: estimateCost(plan, config, { commitment: c }) }));
+  const target = seedTargetPerUser(input.users);
+  const option = (c: Commitment, est: CostEstimate): PricedOption => ({
+    name: OPTION_NAMES[c],
+    description: c === "none" ? "on-demand list prices (N2 with sustained use)" : est.options.join("; "),
+    totalMonthlyUsd: est.totalMonthlyUsd,
+    atMaxMonthlyUsd: est.atMaxMonthlyUsd,
+    perUserAtPeakUsd: round4(est.atMaxMonthlyUsd / input.users),
+  });
+  const options = priced.map(({ c, est }) => option(c, est));
+  // The least commitment that reaches the seed's figure; the deepest discount when none does.
+  const chosenIdx = options.findIndex((o) => o.perUserAtPeakUsd <= target);
+  const idx = chosenIdx >= 0 ? chosenIdx : options.length - 1;
+  const chosen = options[idx]!;
   const notes: string[] = [];
-  if (users > 50000) notes.push(`${users} concurrent users is beyond the seed's stage 4 band (50,000): stage 4 with more regions (secondaryRegions), more shards (database.shards) and larger replica ranges; the seed puts it at $15,000-30,000/month.`);
-  let stage = band.stage;
-  const base = { project: "p-000000", region: "us-central1", prefix: "co", domain: "example.org" };
-  let preset = { stage, ...presetFor(stage, base) } as Config;
-  const wanted = participants ?? Math.min(preset.load.videoParticipants, Math.ceil(users / 10));
-  // More participants than one bridge serves need the Videobridge pool (stage 3 on).
-  if (stage < 3 && wanted > preset.video.participantsPerBridge) {
-    notes.push(`${wanted} video participants need more than one bridge (${preset.video.participantsPerBridge} each): the Videobridge pool comes with stage 3.`);
-    stage = 3;
-    preset = { stage, ...presetFor(stage, base) } as Config;
-  }
-  const commands = [`pulumi config set course-organizer:stage ${stage}`];
-  if (preset.video.mode === "pool") {
-    const regions = 1 + preset.secondaryRegions.length;
-    const bridges = Math.ceil(wanted / preset.video.participantsPerBridge / regions);
-    if (bridges > preset.video.maxBridgesPerRegion) {
-      commands.push(`pulumi config set --path course-organizer:video.maxBridgesPerRegion ${bridges}`);
-      commands.push(`pulumi config set --path course-organizer:load.videoParticipants ${wanted}`);
-    }
-  }
-  if (users > preset.load.concurrentUsers) commands.push(`pulumi config set --path course-organizer:load.concurrentUsers ${users}`);
-  const cap = capacityOf(preset);
-  notes.push(`stage ${stage} preset reaches ${cap.requestsPerSecond} req/s, ${cap.websocketConnections} WebSocket connections, ${cap.videoParticipants} video participants at its maximum.`);
-  commands.push(`npm run plan -- --stack <your-stack> --from <your-stack> --set stage=${stage}   # check the move offline first`);
-  commands.push("pulumi preview && pulumi up");
-  const chosen = stageBands.find((b) => b.stage === stage)!;
+  if (chosenIdx < 0) notes.push(`no pricing option reaches the seed's $${target} per user at peak; the cheapest is ${chosen.name} at $${chosen.perUserAtPeakUsd}`);
+  if (idx > 0) notes.push(`${chosen.name}: buy the commitment (Compute Engine, Cloud SQL, Memorystore) sized to the advised maxima; it bills every month whether the autoscalers use it or not`);
+  // The budget alert follows the estimate (rounded up to the next $100).
+  const budget = Math.ceil(chosen.atMaxMonthlyUsd / 100) * 100;
+  const sets: Record<string, SetValue> = { ...s.sets, "monitoring.monthlyBudgetUsd": Math.min(1_000_000, Math.max(1, budget)) };
+  const allArgs = Object.entries(sets).map(([k, v]) => setArg(k, v));
+  const commands = [
+    ...Object.entries(sets).map(([k, v]) => pulumiCommand(k, v)),
+    `npm run plan -- --stack <your-stack> --from <your-stack> ${allArgs.map((a) => `--set '${a}'`).join(" ")}   # check the move offline first`,
+    "pulumi preview && pulumi up",
+  ];
   return {
-    users,
-    participants: wanted,
-    stage,
-    stageName: chosen.name,
-    monthly: chosen.monthly,
-    triggers: upgradeTriggers.filter((t) => users >= t.atUsers).map((t) => `${t.atUsers}+ concurrent: ${t.action}`),
+    users: input.users,
+    participants: s.load.videoParticipants,
+    stage: s.stage,
+    stageName: stageBands.find((b) => b.stage === s.stage)!.name,
+    sets,
+    capacity: { load: s.load, atMax, basis: capBasis, problems: capacityProblems(config) },
+    cost: {
+      option: chosen.name,
+      totalMonthlyUsd: round2(chosen.totalMonthlyUsd),
+      atMaxMonthlyUsd: round2(chosen.atMaxMonthlyUsd),
+      perUserAtPeakUsd: chosen.perUserAtPeakUsd,
+      seedPerUserUsd: target,
+      meetsSeed: chosen.perUserAtPeakUsd <= target,
+      options,
+      applied: priced[idx]!.est.options,
+    },
     commands,
+    basis: s.basis,
+    triggers: upgradeTriggers.filter((t) => input.users >= t.atUsers).map((t) => `${t.atUsers}+ concurrent: ${t.action}`),
     notes,
   };
 }
