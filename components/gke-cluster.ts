@@ -49,6 +49,12 @@ export interface GkeClusterArgs {
   nodesPerZoneMin: number;
   /** @default 10 */
   nodesPerZoneMax: number;
+  /**
+   * A second pool of Spot nodes for the email workers (total node counts over the zones), tainted
+   * `cloud.google.com/gke-spot=true:NoSchedule` so only the workers, which tolerate preemption, land there.
+   * @default none
+   */
+  spotPool?: { totalMinNodes: number; totalMaxNodes: number };
   /** Port the load balancer reaches pods on through the NEGs (firewall rule from Google's ranges). @default 8080 */
   podPort: number;
   /** Daily maintenance window start, UTC "HH:MM" (4 hours, weekends and nights by RRULE). @default "03:00" */
@@ -68,6 +74,7 @@ export interface GkeClusterArgs {
 export class GkeCluster extends pulumi.ComponentResource {
   public readonly cluster: gcp.container.Cluster;
   public readonly nodePool: gcp.container.NodePool;
+  public readonly spotPool?: gcp.container.NodePool;
   public readonly nodeServiceAccount: gcp.serviceaccount.Account;
   /** Google's load-balancer and health-check ranges to the pods' serving port (standalone NEGs need it by hand). */
   public readonly negFirewall: gcp.compute.Firewall;
@@ -173,6 +180,21 @@ export class GkeCluster extends pulumi.ComponentResource {
       statefulOptions(this, { ignoreChanges: ["initialNodeCount"] }),
     );
 
+    const nodeConfig = {
+      machineType: args.nodeMachineType,
+      diskType: "pd-balanced",
+      diskSizeGb: 100,
+      imageType: "COS_CONTAINERD",
+      serviceAccount: this.nodeServiceAccount.email,
+      oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+      shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+      // Pods see the GKE metadata server (Workload Identity), never the node's own credentials.
+      workloadMetadataConfig: { mode: "GKE_METADATA" },
+      metadata: { "disable-legacy-endpoints": "true" },
+      resourceLabels: args.labels,
+      labels: { pool: "app" },
+      tags: [this.nodeTag],
+    };
     this.nodePool = new gcp.container.NodePool(
       `${name}-pool`,
       {
@@ -184,25 +206,35 @@ export class GkeCluster extends pulumi.ComponentResource {
         autoscaling: { minNodeCount: args.nodesPerZoneMin, maxNodeCount: args.nodesPerZoneMax, locationPolicy: "BALANCED" },
         management: { autoRepair: true, autoUpgrade: true },
         upgradeSettings: { maxSurge: 1, maxUnavailable: 0, strategy: "SURGE" },
-        nodeConfig: {
-          machineType: args.nodeMachineType,
-          diskType: "pd-balanced",
-          diskSizeGb: 100,
-          imageType: "COS_CONTAINERD",
-          serviceAccount: this.nodeServiceAccount.email,
-          oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
-          shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
-          // Pods see the GKE metadata server (Workload Identity), never the node's own credentials.
-          workloadMetadataConfig: { mode: "GKE_METADATA" },
-          metadata: { "disable-legacy-endpoints": "true" },
-          resourceLabels: args.labels,
-          labels: { pool: "app" },
-          tags: [this.nodeTag],
-        },
+        nodeConfig,
       },
       // Nodes come up after their account can write logs and pull images.
       { parent: this, dependsOn: nodeRoles, ignoreChanges: ["initialNodeCount"] },
     );
+
+    // Spot nodes for the email workers: GKE labels Spot nodes cloud.google.com/gke-spot=true; the taint keeps every
+    // pod but the workers (which tolerate it, src/files/k8s-manifests.ts) off them.
+    if (args.spotPool) {
+      this.spotPool = new gcp.container.NodePool(
+        `${name}-spot-pool`,
+        {
+          name: "spot",
+          cluster: this.cluster.id,
+          location: args.region,
+          nodeLocations: args.nodeZones,
+          autoscaling: { totalMinNodeCount: args.spotPool.totalMinNodes, totalMaxNodeCount: args.spotPool.totalMaxNodes, locationPolicy: "ANY" },
+          management: { autoRepair: true, autoUpgrade: true },
+          upgradeSettings: { maxSurge: 1, maxUnavailable: 0, strategy: "SURGE" },
+          nodeConfig: {
+            ...nodeConfig,
+            spot: true,
+            labels: { pool: "spot" },
+            taints: [{ key: "cloud.google.com/gke-spot", value: "true", effect: "NO_SCHEDULE" }],
+          },
+        },
+        { parent: this, dependsOn: nodeRoles },
+      );
+    }
 
     // With standalone NEGs the load balancer reaches pod IPs directly: GKE creates this rule only for Ingress and
     // Gateway, so it is ours. 8080 is the pods' serving port (src/files/k8s-manifests.ts APP_PORT).

@@ -22,6 +22,7 @@ import { vmMonitoringFiles } from "./files/prometheus";
 import { VM_WS_PER_DAPHNE } from "./config/capacity";
 import { Monitoring, zonesOf } from "../components/monitoring";
 import { capacityOf } from "./config/capacity";
+import { spotPoolBounds } from "./config/node-capacity";
 import { VM_POSTGRES_MAX_CONNECTIONS } from "./files/ops-agent";
 import { Media } from "../components/media";
 import { LoadBalancer, type BackendTarget, type LoadBalancerArgs, type RouteArgs } from "../components/load-balancer";
@@ -578,6 +579,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         nodeMachineType: k.nodeMachineType,
         nodesPerZoneMin: k.nodesPerZoneMin,
         nodesPerZoneMax: k.nodesPerZoneMax,
+        // The workers' own Spot pool, sized from their replica range (src/config/node-capacity.ts).
+        spotPool: k.workerSpot ? spotPoolBounds(k.nodeMachineType, (i === 0 ? k.primary : k.secondary).worker) : undefined,
         maintenanceStartTime: k.maintenanceStartTime,
         podPort: APP_PORT,
       }),
@@ -829,6 +832,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               regionSettings: Object.fromEntries(
                 memcached.filter((m) => m.region === cluster.region).map((m) => ["MEMCACHED_NODES", m.nodeAddresses] as const),
               ),
+              workerSpot: k.workerSpot,
               subscription: "email-worker",
               domain: c.domain,
               labels: ctx.labels("workloads"),

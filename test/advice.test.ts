@@ -64,11 +64,16 @@ describe.each(seedCostPerUser.map((r) => [r.users, r.usd] as const))("%i concurr
     expect(a.cost.perUserAtPeakUsd).toBeCloseTo(a.cost.atMaxMonthlyUsd / users, 4);
     expect(a.cost.perUserAtPeakUsd).toBeLessThanOrEqual(seedUsd);
     expect(a.cost.meetsSeed).toBe(true);
-    expect(a.cost.options.map((o) => o.name)).toEqual(["on-demand", "commitment-1y", "commitment-3y"]);
+    const names = ["on-demand", "commitment-1y", "commitment-3y"];
+    // Stage 4 also weighs the email workers on Spot nodes (a second configuration, planned and priced).
+    expect(a.cost.options.map((o) => o.name)).toEqual(a.stage === 4 ? [...names, ...names.map((n) => `${n}+spot-workers`)] : names);
     expect(a.cost.options.map((o) => o.name)).toContain(a.cost.option);
-    // The least commitment that reaches the seed: every option before the chosen one misses it.
-    const idx = a.cost.options.findIndex((o) => o.name === a.cost.option);
-    for (const o of a.cost.options.slice(0, idx)) expect(o.perUserAtPeakUsd).toBeGreaterThan(seedUsd);
+    expect(a.sets["kubernetes.workerSpot"]).toBe(a.stage === 4 ? a.cost.option.endsWith("+spot-workers") : undefined);
+    // The least commitment that reaches the seed: every option of a lesser commitment misses it.
+    const term = names.indexOf(a.cost.option.replace("+spot-workers", ""));
+    for (const o of a.cost.options.filter((x) => names.indexOf(x.name.replace("+spot-workers", "")) < term)) expect(o.perUserAtPeakUsd).toBeGreaterThan(seedUsd);
+    // Within the chosen commitment, the cheaper variant.
+    for (const o of a.cost.options.filter((x) => x.name.replace("+spot-workers", "") === names[term])) expect(a.cost.atMaxMonthlyUsd).toBeLessThanOrEqual(o.atMaxMonthlyUsd + 0.01);
     expect(a.sets["monitoring.monthlyBudgetUsd"]).toBe(Math.ceil(a.cost.atMaxMonthlyUsd / 100) * 100);
     expect(a.commands).toContain(`pulumi config set --path course-organizer:stage ${a.stage}`);
   });

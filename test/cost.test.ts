@@ -139,6 +139,23 @@ describe("committed-use discounts, sized to the maxima", () => {
   });
 });
 
+describe("Spot nodes", () => {
+  it("prices a Spot pool at the list price less the Spot rate, never committed", async () => {
+    const sets = ["kubernetes.workerSpot=true"];
+    const p = await plan("stage4", { sets });
+    const config = parseConfig(readStackConfig(projectDir, "stage4", sets).config);
+    for (const commitment of ["none", "3y"] as const) {
+      const c = estimateCost(p, config, { commitment });
+      const spot = line(c, /^gke-us-central1-spot-pool /);
+      // n2-standard-8 list (8 x 0.031611 + 32 x 0.004237) x 730 = 283.58 x (1 - 0.60) + 10.00 disk; 1-2 nodes
+      const per = (8 * 0.031611 + 32 * 0.004237) * 730 * 0.4 + 10;
+      expect(spot.monthlyUsd).toBeCloseTo(1 * per, 1);
+      expect(spot.atMaxMonthlyUsd).toBeCloseTo(2 * per, 1);
+      expect(c.options).toContain("Spot node pools at 60 % off list");
+    }
+  });
+});
+
 describe.each(["stage1", "stage2", "stage3", "stage4"])("%s: every planned resource type is priced or its zero explained", (stack) => {
   it("has a nonzero line for each type not in ZERO_PRICED (src/plan/cost.ts)", async () => {
     const p = await plan(stack, { sets: [] });

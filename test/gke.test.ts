@@ -220,3 +220,36 @@ describe("node sizing inputs (src/config/node-capacity.ts)", () => {
     }
   });
 });
+
+describe("email workers on Spot nodes (kubernetes.workerSpot)", () => {
+  const SPOT = ["kubernetes.workerSpot=true"];
+  it("adds a tainted Spot pool per region sized from the worker range", async () => {
+    const p = await plan("stage4", { sets: SPOT });
+    // 13 pods per n2-standard-8: primary workers 5-10 (+5 surge) -> 1-2 nodes, europe-west1 2-5 -> 1-1
+    for (const [region, min, max] of [["us-central1", 1, 2], ["europe-west1", 1, 1]] as const) {
+      const pool = get(p, POOL, `gke-${region}-spot-pool`);
+      expect(pool.inputs.name).toBe("spot");
+      expect(pool.inputs.autoscaling).toEqual({ totalMinNodeCount: min, totalMaxNodeCount: max, locationPolicy: "ANY" });
+      expect((pool.inputs.nodeConfig as any).spot).toBe(true);
+      expect((pool.inputs.nodeConfig as any).taints).toEqual([{ key: "cloud.google.com/gke-spot", value: "true", effect: "NO_SCHEDULE" }]);
+      expect((pool.inputs.nodeConfig as any).labels).toEqual({ pool: "spot" });
+      expect((pool.inputs.nodeConfig as any).machineType).toBe("n2-standard-8");
+    }
+    expect(ofType(await plan("stage4", { preview: false }), POOL).map((r) => r.name).sort()).toEqual(["gke-europe-west1-pool", "gke-us-central1-pool"]);
+  });
+
+  it("only the worker Deployment selects and tolerates the Spot nodes, with 15 s to stop", async () => {
+    const p = await plan("stage4", { sets: SPOT });
+    for (const d of ofType(p, "kubernetes:apps/v1:Deployment").filter((x) => /course-organizer-(api|ws|worker)$/.test(x.name))) {
+      const spec = (d.inputs as any).spec.template.spec;
+      if (d.name.endsWith("-worker")) {
+        expect(spec.nodeSelector).toEqual({ "cloud.google.com/gke-spot": "true" });
+        expect(spec.tolerations).toEqual([{ key: "cloud.google.com/gke-spot", operator: "Equal", value: "true", effect: "NoSchedule" }]);
+        expect(spec.terminationGracePeriodSeconds).toBe(15);
+      } else {
+        expect(spec.nodeSelector, d.name).toBeUndefined();
+        expect(spec.tolerations, d.name).toBeUndefined();
+      }
+    }
+  });
+});

@@ -11,7 +11,7 @@ import { COMMITMENTS, estimateCost, type Commitment, type CostEstimate } from ".
 import { capacityOf, capacityProblems, type Capacity } from "./capacity";
 import { parseConfig } from "./load";
 import type { Config, Stage } from "./schema";
-import { pulumiCommand, seedTargetPerUser, setArg, size, stageBands, type SetValue, type SizingInput } from "./sizing";
+import { pulumiCommand, seedTargetPerUser, setArg, size, stageBands, type SetValue, type Sizing, type SizingInput } from "./sizing";
 
 export { stageBands } from "./sizing";
 
@@ -24,7 +24,7 @@ export const upgradeTriggers: { atUsers: number; action: string }[] = [
   { atUsers: 100000, action: "Multi-region + sharding (stage 4 with more regions and shards)" },
 ];
 
-/** Pricing options the advice weighs, cheapest commitment first. */
+/** Pricing options the advice weighs, least commitment first (at stage 4 each also with the workers on Spot). */
 export const OPTION_NAMES: Record<Commitment, string> = { none: "on-demand", "1y": "commitment-1y", "3y": "commitment-3y" };
 
 export interface PricedOption {
@@ -82,29 +82,40 @@ export const stackOf = (stage: Stage) => `stage${stage}`;
  */
 export async function advise(input: SizingInput, opts: { projectDir?: string; plan?: (stack: string, sets: string[]) => Promise<Plan> } = {}): Promise<Advice> {
   const projectDir = opts.projectDir ?? join(__dirname, "../..");
-  const s = size(input);
-  const setArgs = Object.entries(s.sets).map(([k, v]) => setArg(k, v));
-  const stack = stackOf(s.stage);
-  const config = parseConfig(readStackConfig(projectDir, stack, setArgs).config);
-  const plan = await (opts.plan ? opts.plan(stack, setArgs) : planStack({ stack, sets: setArgs, projectDir }));
-  const { basis: capBasis, ...atMax } = capacityOf(config);
-  const priced = COMMITMENTS.map((c) => ({ c, est: estimateCost(plan, config, { commitment: c }) }));
   const target = seedTargetPerUser(input.users);
-  const option = (c: Commitment, est: CostEstimate): PricedOption => ({
-    name: OPTION_NAMES[c],
-    description: c === "none" ? "on-demand list prices (N2 with sustained use)" : est.options.join("; "),
-    totalMonthlyUsd: est.totalMonthlyUsd,
-    atMaxMonthlyUsd: est.atMaxMonthlyUsd,
-    perUserAtPeakUsd: round4(est.atMaxMonthlyUsd / input.users),
+  // Stage 4 weighs the email workers on Spot nodes as well: a second configuration, planned and priced too.
+  const first = size(input);
+  const variants = first.stage === 4 ? [false, true] : [false];
+  const candidates: { s: Sizing; config: Config; spot: boolean; c: Commitment; est: CostEstimate }[] = [];
+  for (const spot of variants) {
+    const s = spot ? size({ ...input, workerSpot: true }) : first;
+    const setArgs = Object.entries(s.sets).map(([k, v]) => setArg(k, v));
+    const stack = stackOf(s.stage);
+    const config = parseConfig(readStackConfig(projectDir, stack, setArgs).config);
+    const plan = await (opts.plan ? opts.plan(stack, setArgs) : planStack({ stack, sets: setArgs, projectDir }));
+    for (const c of COMMITMENTS) candidates.push({ s, config, spot, c, est: estimateCost(plan, config, { commitment: c }) });
+  }
+  const option = (x: (typeof candidates)[number]): PricedOption => ({
+    name: OPTION_NAMES[x.c] + (x.spot ? "+spot-workers" : ""),
+    description: [x.c === "none" ? "on-demand list prices (N2 with sustained use)" : "", ...x.est.options].filter(Boolean).join("; "),
+    totalMonthlyUsd: x.est.totalMonthlyUsd,
+    atMaxMonthlyUsd: x.est.atMaxMonthlyUsd,
+    perUserAtPeakUsd: round4(x.est.atMaxMonthlyUsd / input.users),
   });
-  const options = priced.map(({ c, est }) => option(c, est));
-  // The least commitment that reaches the seed's figure; the deepest discount when none does.
-  const chosenIdx = options.findIndex((o) => o.perUserAtPeakUsd <= target);
-  const idx = chosenIdx >= 0 ? chosenIdx : options.length - 1;
+  const options = candidates.map(option);
+  // Per commitment the cheaper of the variants; then the least commitment that reaches the seed's figure, or the
+  // cheapest of all when none does.
+  const best = COMMITMENTS.map((c) => candidates.map((x, i) => ({ x, i })).filter(({ x }) => x.c === c).sort((a, b) => options[a.i]!.atMaxMonthlyUsd - options[b.i]!.atMaxMonthlyUsd)[0]!.i);
+  const reaching = best.find((i) => options[i]!.perUserAtPeakUsd <= target);
+  const idx = reaching ?? best.reduce((m, i) => (options[i]!.atMaxMonthlyUsd < options[m]!.atMaxMonthlyUsd ? i : m), best[0]!);
   const chosen = options[idx]!;
+  const pick = candidates[idx]!;
+  const s = pick.s;
+  const config = pick.config;
+  const { basis: capBasis, ...atMax } = capacityOf(config);
   const notes: string[] = [];
-  if (chosenIdx < 0) notes.push(`no pricing option reaches the seed's $${target} per user at peak; the cheapest is ${chosen.name} at $${chosen.perUserAtPeakUsd}`);
-  if (idx > 0) notes.push(`${chosen.name}: buy the commitment (Compute Engine, Cloud SQL, Memorystore) sized to the advised maxima; it bills every month whether the autoscalers use it or not`);
+  if (reaching === undefined) notes.push(`no pricing option reaches the seed's $${target} per user at peak; the cheapest is ${chosen.name} at $${chosen.perUserAtPeakUsd}`);
+  if (pick.c !== "none") notes.push(`${chosen.name}: buy the commitment (Compute Engine, Cloud SQL, Memorystore) sized to the advised maxima; it bills every month whether the autoscalers use it or not`);
   // The budget alert follows the estimate (rounded up to the next $100).
   const budget = Math.ceil(chosen.atMaxMonthlyUsd / 100) * 100;
   const sets: Record<string, SetValue> = { ...s.sets, "monitoring.monthlyBudgetUsd": Math.min(1_000_000, Math.max(1, budget)) };
@@ -129,7 +140,7 @@ export async function advise(input: SizingInput, opts: { projectDir?: string; pl
       seedPerUserUsd: target,
       meetsSeed: chosen.perUserAtPeakUsd <= target,
       options,
-      applied: priced[idx]!.est.options,
+      applied: pick.est.options,
     },
     commands,
     basis: s.basis,

@@ -94,6 +94,15 @@ export function nodesPerZoneFor(machineType: string, appPods: number, surge: boo
   return Math.max(1, Math.ceil(Math.ceil(pods / perNode) / NODE_ZONES));
 }
 
+/**
+ * Bounds of the whole Spot pool of a region (GKE total node counts, any zone: Spot capacity is wherever it is)
+ * for the workers alone: their minimum, and their maximum plus one Deployment's rollout surge (5).
+ */
+export function spotPoolBounds(machineType: string, workers: { min: number; max: number }): { totalMinNodes: number; totalMaxNodes: number } {
+  const perNode = podsPerNode(machineType);
+  return { totalMinNodes: Math.ceil(workers.min / perNode), totalMaxNodes: Math.ceil((workers.max + ROLLOUT_SURGE_PODS / 3) / perNode) };
+}
+
 type Range = { min: number; max: number };
 type RegionRanges = { api: Range; ws: Range; worker: Range };
 

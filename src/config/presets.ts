@@ -252,6 +252,7 @@ const stage1: Preset = {
     // regions, 90 connections) stays under the 500 itself. A third region (150 pods x 3 = 450) needs pool 1 or a
     // higher database.maxConnections.
     pgbouncerPoolSizePerPod: 2,
+    workerSpot: false,
   },
   queue: {
     enabled: false,

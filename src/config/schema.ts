@@ -340,6 +340,13 @@ export const kubernetesSchema = z
      * @default 2 (stage presets: src/config/presets.ts shows the arithmetic)
      */
     pgbouncerPoolSizePerPod: z.number().int().min(1).max(100),
+    /**
+     * Run the email workers on a Spot node pool of their own (tainted; only the worker Deployment tolerates it),
+     * sized from the worker replica range. Workers tolerate preemption: an unacknowledged Pub/Sub message is
+     * delivered again (at least once), so a preempted worker's email is retried by another.
+     * @default false
+     */
+    workerSpot: z.boolean(),
   })
   .strict();
 

@@ -83,6 +83,8 @@ export interface SizingInput {
   participants?: number;
   /** Regions, primary first; default the stage preset's (stage 4: us-central1 and europe-west1). */
   regions?: string[];
+  /** Stage 4: run the email workers on a Spot pool of their own (kubernetes.workerSpot). @default false */
+  workerSpot?: boolean;
 }
 
 /** A config value as `--set key=value` takes it (lists and numbers as JSON). */
@@ -266,10 +268,16 @@ export function size(input: SizingInput): Sizing {
     basis.push(
       `GKE per region (load split evenly over ${nRegions}; the global load balancer overflows a full region to the next): api ${r.api.min}-${api} (${load.requestsPerSecond} req/s / ${k.requestsPerSecondPerPod}), ws ${r.ws.min}-${ws} (${load.websocketConnections} / ${k.connectionsPerPod}), worker ${r.worker.min}-${worker} (${WORKERS_PER_API_POD} per api pod)`,
     );
-    const nodes = nodePoolBounds(k.nodeMachineType, [r]);
+    // With Spot workers the app pool holds api and ws only; the workers' pool is sized in the program (spotPoolBounds).
+    const spot = input.workerSpot === true;
+    const onApp = spot ? { ...r, worker: { initial: 0, min: 0, max: 0 } } : r;
+    const nodes = nodePoolBounds(k.nodeMachineType, [onApp]);
     sets["kubernetes.nodesPerZoneMin"] = nodes.nodesPerZoneMin;
     sets["kubernetes.nodesPerZoneMax"] = nodes.nodesPerZoneMax;
-    basis.push(`kubernetes.nodesPerZone ${nodes.nodesPerZoneMin}-${nodes.nodesPerZoneMax}: ${api + ws + worker} pods at the maxima + rollout surge + system pods on ${k.nodeMachineType} (src/config/node-capacity.ts), 3 zones`);
+    sets["kubernetes.workerSpot"] = spot;
+    basis.push(
+      `kubernetes.nodesPerZone ${nodes.nodesPerZoneMin}-${nodes.nodesPerZoneMax}: ${api + ws + (spot ? 0 : worker)} pods at the maxima + rollout surge + system pods on ${k.nodeMachineType} (src/config/node-capacity.ts), 3 zones${spot ? `; the ${worker} workers on a Spot pool of their own` : ""}`,
+    );
     const cacheGb = (users * CACHE_MB_PER_USER) / 1024;
     const cluster = sizeRedisCluster(cacheGb);
     sets["cache.clusterShards"] = cluster.shards;

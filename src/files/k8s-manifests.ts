@@ -115,7 +115,12 @@ export interface WorkloadManifestArgs {
   labels: Record<string, string>;
   /** The PgBouncer sidecar of every app pod. */
   pgbouncer: PodPgbouncer;
+  /** The workers run on the cluster's Spot pool (components/gke-cluster.ts `spotPool`). @default false */
+  workerSpot?: boolean;
 }
+
+/** GKE's label and the pool's taint on Spot nodes (components/gke-cluster.ts). */
+export const SPOT_NODE_LABEL = "cloud.google.com/gke-spot";
 
 export interface PodPgbouncer {
   /** edoburu/pgbouncer (config images.pgbouncer), the image the stage-3 instances run. */
@@ -311,8 +316,15 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
         metadata: { labels: { ...a.labels, ...labels }, annotations: { "course-organizer/pgbouncer-ini-sha256": a.pgbouncer.iniSha256 } },
         spec: {
           serviceAccountName: w,
-          // Daphne holds WebSockets for up to an hour (the load balancer's 3600 s): give them time to drain.
-          terminationGracePeriodSeconds: w === "ws" ? 120 : 30,
+          // Daphne holds WebSockets for up to an hour (the load balancer's 3600 s): give them time to drain. A Spot
+          // node gets 30 s notice, of which GKE's graceful node shutdown gives ordinary pods 15 s.
+          terminationGracePeriodSeconds: w === "ws" ? 120 : w === "worker" && a.workerSpot ? 15 : 30,
+          ...(w === "worker" && a.workerSpot
+            ? {
+                nodeSelector: { [SPOT_NODE_LABEL]: "true" },
+                tolerations: [{ key: SPOT_NODE_LABEL, operator: "Equal", value: "true", effect: "NoSchedule" }],
+              }
+            : {}),
           volumes: [
             { name: "settings", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
             { name: "pgbouncer-config", configMap: { name: PGBOUNCER.configMap } },
