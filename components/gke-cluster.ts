@@ -69,7 +69,8 @@ export interface GkeClusterArgs {
  * Kubernetes provider built from it.
  *
  * Cost (us-central1 list prices): the cluster fee is $0.10/hour ($73/month); an n2-standard-8 node is about
- * $283/month, so 3 zones x 1..10 nodes is $850..$8,500/month per region.
+ * $283/month ($227 with sustained use), so 3 zones x 1..3 nodes (the stage-4 preset, derived from its pods in
+ * src/config/node-capacity.ts) is about $710..$2,130/month per region; a Spot pool's node about $113.
  */
 export class GkeCluster extends pulumi.ComponentResource {
   public readonly cluster: gcp.container.Cluster;

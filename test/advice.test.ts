@@ -4,6 +4,8 @@
  * check at the load, every component), the planned resources carrying the advised values, and the cost per user
  * at peak at or below the seed's.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { advise, stackOf } from "../src/config/advice";
 import { size, setArg, seedCostPerUser } from "../src/config/sizing";
@@ -76,6 +78,10 @@ describe.each(seedCostPerUser.map((r) => [r.users, r.usd] as const))("%i concurr
     for (const o of a.cost.options.filter((x) => x.name.replace("+spot-workers", "") === names[term])) expect(a.cost.atMaxMonthlyUsd).toBeLessThanOrEqual(o.atMaxMonthlyUsd + 0.01);
     expect(a.sets["monitoring.monthlyBudgetUsd"]).toBe(Math.ceil(a.cost.atMaxMonthlyUsd / 100) * 100);
     expect(a.commands).toContain(`pulumi config set --path course-organizer:stage ${a.stage}`);
+    // The README's sizing table (npm run bench:sizing) shows this figure.
+    expect(readFileSync(join(projectDir, "README.md"), "utf8")).toContain(
+      `| ${users.toLocaleString("en-US")} | ${a.stage} | ${a.cost.option} | $${a.cost.totalMonthlyUsd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} | $${a.cost.atMaxMonthlyUsd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} | $${a.cost.perUserAtPeakUsd.toFixed(3)} |`,
+    );
   });
 });
 
