@@ -1,6 +1,6 @@
 /**
  * npm run plan -- --stack <stack> [--set key=value ...] [--json] [--preview] [--inputs] [--from <other-stack>]
- *                  [--cost] [--capacity] [--deploy-time]
+ *                  [--cost [--commitment 1y|3y]] [--capacity] [--deploy-time]
  *
  * Runs the program for a stack offline under the Pulumi SDK's mock engine and prints what `pulumi up` would
  * create (a tree, or --json), or with --from what changes when a deployment moves from another stack's config
@@ -15,12 +15,12 @@ import { exitWhenFlushed, parseArgs } from "./args";
 import { ConfigError, parseConfig } from "../config/load";
 import { CONFIG_EXIT_CODE } from "../config/refusal";
 import { capacityOf } from "../config/capacity";
-import { estimateCost, formatCost } from "../plan/cost";
+import { COMMITMENTS, estimateCost, formatCost, type Commitment } from "../plan/cost";
 import { deployTime, formatDeployTime } from "../plan/deploy-time";
 import { readStackConfig } from "../plan/stackfile";
 
 export async function runPlanCli(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { flags: ["json", "preview", "inputs", "cost", "capacity", "deploy-time"], values: ["stack", "from"] });
+  const args = parseArgs(argv, { flags: ["json", "preview", "inputs", "cost", "capacity", "deploy-time"], values: ["stack", "from", "commitment"] });
   const stack = args.values.get("stack");
   if (!stack) throw new Error("--stack <name> is required (stage1 .. stage4)");
   const preview = args.flags.has("preview");
@@ -39,7 +39,9 @@ export async function runPlanCli(argv: string[]): Promise<number> {
     return guard.ok ? 0 : 3;
   }
   const config = parseConfig(readStackConfig(process.cwd(), stack, args.sets).config);
-  const cost = args.flags.has("cost") ? estimateCost(plan, config) : undefined;
+  const commitment = args.values.get("commitment") ?? "none";
+  if (!(COMMITMENTS as string[]).includes(commitment)) throw new Error(`--commitment: ${JSON.stringify(commitment)} is not allowed; allowed: ${COMMITMENTS.join(", ")}`);
+  const cost = args.flags.has("cost") ? estimateCost(plan, config, { commitment: commitment as Commitment }) : undefined;
   const capacity = args.flags.has("capacity") ? { load: config.load, capacity: capacityOf(config) } : undefined;
   const time = args.flags.has("deploy-time") ? deployTime(plan) : undefined;
   if (args.flags.has("json")) {
