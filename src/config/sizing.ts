@@ -62,8 +62,8 @@ export const SHARDING_FROM_USERS = 100000;
 export const REDIS_CLUSTER_NODE_GB: Record<string, number> = { REDIS_STANDARD_SMALL: 6.5, REDIS_HIGHMEM_MEDIUM: 13 };
 /** WebSocket connections one channel-layer Redis serves: the stage-4 preset's 2 instances for 25,000. */
 export const CHANNEL_LAYER_CONNECTIONS = 12500;
-/** Memcached nodes per 50,000 users: the stage-4 preset's 3 nodes at its 50,000. */
-export const MEMCACHED_NODES_PER_50K = 3;
+/** Memcached nodes per region (one instance per region) per 25,000 users there: the stage-4 preset's 3 in each of its two regions at 50,000. */
+export const MEMCACHED_NODES_PER_25K = 3;
 /** HA floor of every pool at stages 3-4 (instances, pods or bridges per region). */
 export const HA_MIN = 2;
 /** Share of the maximum kept at the minimum, from the seed's stage-4 ranges (api 10 of 50, ws 10 of 20, worker 5 of 10). */
@@ -287,9 +287,9 @@ export function size(input: SizingInput): Sizing {
     if (load.websocketConnections > 8 * CHANNEL_LAYER_CONNECTIONS) throw new Error(`${load.websocketConnections} WebSockets exceed 8 channel-layer instances (${CHANNEL_LAYER_CONNECTIONS} each)`);
     sets["cache.channelLayerInstances"] = channels;
     basis.push(`cache.channelLayerInstances ${channels}: ${load.websocketConnections} connections / ${CHANNEL_LAYER_CONNECTIONS}`);
-    const memcached = Math.min(20, Math.max(MEMCACHED_NODES_PER_50K, Math.ceil((users / 50000) * MEMCACHED_NODES_PER_50K)));
+    const memcached = Math.min(20, Math.max(MEMCACHED_NODES_PER_25K, Math.ceil((users / nRegions / 25000) * MEMCACHED_NODES_PER_25K)));
     sets["cache.memcachedNodes"] = memcached;
-    basis.push(`cache.memcachedNodes ${memcached}: ${MEMCACHED_NODES_PER_50K} per 50,000 users`);
+    basis.push(`cache.memcachedNodes ${memcached} per region: ${MEMCACHED_NODES_PER_25K} per 25,000 users of the region (${Math.ceil(users / nRegions)})`);
     if (nRegions === 1) {
       sets["database.crossRegionReplicas"] = false;
       sets["video.relay"] = false;
