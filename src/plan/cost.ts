@@ -67,7 +67,7 @@ type Prices = {
   memcached: { vcpuHour: number; gbRamHour: number; source: string };
   commitments: Record<"compute" | "cloudSql" | "memorystore", { "1y": number; "3y": number; source: string }>;
   spot: Record<string, number | string>;
-  gcsStandardGbMonth: { usd: number };
+  gcsStandardGbMonth: { usd: number; multiRegion: number };
   cdnEgressGb: { usd: number };
   lbForwardingRuleMonth: { firstFive: number; extra: number };
   lbDataProcessedGb: { usd: number };
@@ -407,6 +407,15 @@ export function estimateCost(plan: Plan, config: Config, options: CostOptions = 
     assumptions.push(`media stored: ${l.mediaStorageGb} GB (config load.mediaStorageGb)`);
   } else {
     assumptions.push(`media on the VM's data disk (${l.mediaStorageGb} GB fits the disk)`);
+  }
+  // The VM's backup bucket (components/backup-bucket.ts, multi-region): at most the kept full backups of a database
+  // that fits the data disk (beside the media while they are on it); differentials and WAL add little to that bound.
+  const backupBucket = plan.resources.find((r) => r.type === "gcp:storage/bucket:Bucket" && (r.parent ?? "").includes("::course-organizer:backup:BackupBucket::"));
+  if (backupBucket) {
+    const mediaOnDisk = hasBuckets ? 0 : l.mediaStorageGb;
+    const gb = Math.max(0, config.vm.dataDiskGb - mediaOnDisk) * config.vm.backup.fullBackupsKept;
+    const usd = gb * p.gcsStandardGbMonth.multiRegion;
+    add(backupBucket, `${backupBucket.inputs.name} (database backups, at most ${gb} GB)`, usd, usd, `${config.vm.backup.fullBackupsKept} full backups x (data disk ${config.vm.dataDiskGb} GB - media on it ${mediaOnDisk} GB) x ${p.gcsStandardGbMonth.multiRegion} (multi-region)`);
   }
   const cdnGb = hasBuckets && hasLb ? l.egressGbPerMonth * CDN_EGRESS_SHARE : 0;
   const originGb = l.egressGbPerMonth - cdnGb;
