@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { SettingName } from "../src/contract";
 import { Secret } from "./secret";
 
 /** PgBouncer's port on every app instance (src/files/pgbouncer.ts listens on 127.0.0.1 there). */
@@ -30,6 +31,8 @@ export interface AppSettingsArgs {
   staticBucket: pulumi.Input<string>;
   /** Host the CDN serves /static and /media on (the site's domain behind the load balancer). */
   cdnHost: pulumi.Input<string>;
+  /** Jitsi Meet's host (JITSI_DOMAIN, as the VM's containers receive it). */
+  jitsiDomain: pulumi.Input<string>;
   /** @default undefined (not written) */
   sentryDsn?: pulumi.Input<string>;
   /** Further settings (stage 4: the shard router's DATABASES map as JSON). They may not redefine the keys above. @default {} */
@@ -52,8 +55,9 @@ export const SETTINGS_KEYS = [
   "MEDIA_BUCKET",
   "STATIC_BUCKET",
   "CDN_HOST",
+  "JITSI_DOMAIN",
   "SENTRY_DSN",
-] as const;
+] as const satisfies readonly SettingName[];
 
 export interface ResolvedSettings {
   database: { name: string; user: string; password: string; directHost: string; replicaHost?: string };
@@ -62,6 +66,7 @@ export interface ResolvedSettings {
   mediaBucket: string;
   staticBucket: string;
   cdnHost: string;
+  jitsiDomain: string;
   sentryDsn?: string;
   extra: Record<string, string>;
 }
@@ -74,7 +79,7 @@ export function settingsEnv(s: ResolvedSettings): Record<string, string> {
   if (bad.length > 0) throw new Error(`extra: ${bad.map((k) => JSON.stringify(k)).join(", ")} must be UPPER_SNAKE_CASE environment variable names`);
   const db = s.database;
   const cred = `${encodeURIComponent(db.user)}:${encodeURIComponent(db.password)}`;
-  const env: Record<string, string> = {
+  const env: Partial<Record<SettingName, string>> = {
     // Through PgBouncer on the instance itself (transaction pooling, TLS to Cloud SQL is PgBouncer's job).
     DATABASE_URL: `postgres://${cred}@127.0.0.1:${PGBOUNCER_PORT}/${db.name}`,
     // Reports read from the replica directly (few connections); Cloud SQL requires TLS.
@@ -91,6 +96,7 @@ export function settingsEnv(s: ResolvedSettings): Record<string, string> {
     MEDIA_BUCKET: s.mediaBucket,
     STATIC_BUCKET: s.staticBucket,
     CDN_HOST: s.cdnHost,
+    JITSI_DOMAIN: s.jitsiDomain,
   };
   if (s.sentryDsn) env.SENTRY_DSN = s.sentryDsn;
   return { ...env, ...s.extra };
@@ -139,6 +145,7 @@ export class AppSettings extends pulumi.ComponentResource {
         mediaBucket: args.mediaBucket,
         staticBucket: args.staticBucket,
         cdnHost: args.cdnHost,
+        jitsiDomain: args.jitsiDomain,
         sentryDsn: args.sentryDsn,
         extra: extraValues,
       })
@@ -150,6 +157,7 @@ export class AppSettings extends pulumi.ComponentResource {
           mediaBucket: v.mediaBucket,
           staticBucket: v.staticBucket,
           cdnHost: v.cdnHost,
+          jitsiDomain: v.jitsiDomain,
           sentryDsn: v.sentryDsn,
           extra: Object.fromEntries(extraNames.map((k, i) => [k, v.extra[i]!])),
         }),

@@ -41,6 +41,7 @@ import { Memcached } from "../components/memcached";
 import { ImageMirror } from "../components/image-mirror";
 import { mirrorImages, registryHostsOf } from "./images";
 import { Dns } from "../components/dns";
+import { HEALTH_PATHS } from "./contract";
 import { DeferredSettings, databasesMap, shardDatabaseName, stage4SettingKeys } from "./stage4-settings";
 import { BackupBucket } from "../components/backup-bucket";
 import { failoverPlan, vmBackupArgs } from "./recovery";
@@ -373,6 +374,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           staticBucket: bucketName(c.project, c.prefix, "static"),
           // /static and /media are served by Cloud CDN behind the load balancer, on the site's own domain.
           cdnHost: c.domain,
+          jitsiDomain: c.meetDomain,
           sentryDsn: c.monitoring.sentryDsn,
           extra: stage4Settings.extra,
           accessors: appAccessors,
@@ -813,10 +815,11 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               image: images.backend,
               secretFiles: [
                 { file: "settings.json", secretId: appSettings.secretId },
-                { file: "django-secret-key", secretId: djangoKey.secretId },
+                { file: "django-secret-key", secretId: djangoKey.secretId, setting: "DJANGO_SECRET_KEY" },
                 // Private media: the api signs Cloud CDN URLs with the media section's key.
-                ...(media?.signingKeySecretId ? [{ file: "cdn-signing-key", secretId: media.signingKeySecretId, workloads: ["api" as const] }] : []),
+                ...(media?.signingKeySecretId ? [{ file: "cdn-signing-key", secretId: media.signingKeySecretId, setting: "CDN_SIGNING_KEY" as const, workloads: ["api" as const] }] : []),
               ],
+              cdnSigningKeyName: media?.signingKeySecretId ? media.keyName : undefined,
               googleServiceAccounts: { api: gkeIdentities.accounts.api.email, ws: gkeIdentities.accounts.ws.email, worker: gkeIdentities.accounts.worker.email },
               adapterServiceAccount: gkeIdentities.adapter.email,
               // Seed Stage 4 drawing: the primary region runs the larger ranges, every further region the smaller.
@@ -856,7 +859,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           wl.services[w].metadata.apply(() => negSelfLink(c.project, zone, wl.negNames[w])),
         ),
       );
-    lbBackends.gke = { api: negUrls("api"), ws: negUrls("ws"), port: APP_PORT, apiHealthPath: "/ready", wsHealthPath: "/ready" };
+    lbBackends.gke = { api: negUrls("api"), ws: negUrls("ws"), port: APP_PORT, apiHealthPath: HEALTH_PATHS.readiness, wsHealthPath: HEALTH_PATHS.readiness };
     outputs.gkeClusters = pulumi.all(clusters.map((cl) => cl.name));
     outputs.gkeNegs = workloads.map((w) => w.negNames);
   }

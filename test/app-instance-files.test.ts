@@ -131,11 +131,11 @@ describe("what the processes get", () => {
   it("HTTP pool: Gunicorn only (WORKER_TYPE=http) on 8000; WebSocket pool: Daphne only on 8001 plus the connection publisher", async () => {
     const p = await plan("stage3", { withFiles: true });
     const http = file(p, "http-pool", "bin/run-app.sh");
-    expect(http).toContain("-e WORKER_TYPE=http \\\n  -e GUNICORN_BIND=0.0.0.0:8000 \\\n  -e GUNICORN_WORKERS=5 \\\n  -e GUNICORN_THREADS=2 \\\n  -e CDN_SIGNING_KEY_NAME='co-media-key' \\\n");
+    expect(http).toContain("-e WORKER_TYPE=http \\\n  -e PORT=8000 \\\n  -e GUNICORN_WORKERS=5 \\\n  -e GUNICORN_THREADS=2 \\\n  -e CDN_SIGNING_KEY_NAME='co-media-key' \\\n");
     expect(http).toContain("'us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend:1.0.0'");
     expect(http).not.toContain("daphne");
     const ws = file(p, "ws-pool", "bin/run-app.sh");
-    expect(ws).toContain("-e WORKER_TYPE=daphne \\\n  -e DAPHNE_BIND=0.0.0.0 \\\n  -e DAPHNE_PORT=8001 \\\n");
+    expect(ws).toContain("-e WORKER_TYPE=ws \\\n  -e PORT=8001 \\\n");
     expect(file(p, "ws-pool", "systemd/co-ws-connections.timer")).toContain("OnUnitActiveSec=60s");
     // A point every minute, not every 60-120 s (systemd's default AccuracySec is a minute).
     expect(file(p, "ws-pool", "systemd/co-ws-connections.timer")).toContain("AccuracySec=1s");

@@ -87,6 +87,7 @@ describe("settingsEnv", () => {
     mediaBucket: "m",
     staticBucket: "s",
     cdnHost: "cdn.example.org",
+    jitsiDomain: "meet.example.org",
     extra: {},
   };
 

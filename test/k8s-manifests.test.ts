@@ -38,7 +38,7 @@ const args = (region: string, replicas = k.primary): WorkloadManifestArgs => ({
   image: preset.images.backend,
   secretFiles: [
     { file: "settings.json", secretId: "co-app-settings" },
-    { file: "django-secret-key", secretId: "co-django-secret-key" },
+    { file: "django-secret-key", secretId: "co-django-secret-key", setting: "DJANGO_SECRET_KEY" },
   ],
   googleServiceAccounts: {
     api: "co-gke-api@course-organizer-demo.iam.gserviceaccount.com",
@@ -103,7 +103,7 @@ describe("every manifest", () => {
     expect(text).not.toMatch(/password|mock[0-9a-f]{8}|BEGIN CERTIFICATE/i);
     for (const m of primary.filter((x) => x.kind === "Deployment" && x.metadata.namespace === "course-organizer")) {
       const env = spec(m).template.spec.containers[0].env.map((e: { name: string }) => e.name);
-      expect(env.every((n: string) => ["WORKER_TYPE", "SETTINGS_FILE", "POD_IP", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "REGION", "GUNICORN_BIND", "DAPHNE_BIND", "DAPHNE_PORT", "HEALTH_BIND", "MEMCACHED_NODES", "PUBSUB_SUBSCRIPTION"].includes(n))).toBe(true);
+      expect(env.every((n: string) => ["WORKER_TYPE", "PORT", "METRICS_PORT", "SETTINGS_FILE", "DJANGO_SECRET_KEY_FILE", "CDN_SIGNING_KEY_NAME", "CDN_SIGNING_KEY_FILE", "POD_IP", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "REGION", "MEMCACHED_NODES"].includes(n))).toBe(true);
       expect(spec(m).template.spec.containers[0].envFrom).toBeUndefined();
     }
   });
@@ -113,11 +113,8 @@ describe("what each pod is told", () => {
   const env = (region: string, w: "api" | "ws" | "worker") => spec(deploymentManifest(args(region), w)).template.spec.containers[0].env as { name: string; value?: string }[];
   const value = (e: { name: string; value?: string }[], name: string) => e.find((x) => x.name === name)?.value;
 
-  it("listens on the port its Deployment, probes, Service and NEG use (8080), named as stages 1-3 name it", () => {
-    expect(value(env("us-central1", "api"), "GUNICORN_BIND")).toBe("0.0.0.0:8080");
-    expect(value(env("us-central1", "ws"), "DAPHNE_BIND")).toBe("0.0.0.0");
-    expect(value(env("us-central1", "ws"), "DAPHNE_PORT")).toBe("8080");
-    expect(value(env("us-central1", "worker"), "HEALTH_BIND")).toBe("0.0.0.0:8080");
+  it("listens on the port its Deployment, probes, Service and NEG use (8080), as PORT, the name stages 1-3 use", () => {
+    for (const w of ["api", "ws", "worker"] as const) expect(value(env("us-central1", w), "PORT")).toBe("8080");
     const svc = serviceManifest(args("us-central1"), "api");
     expect(spec(svc).ports[0].targetPort).toBe(8080);
     expect(JSON.parse(svc.metadata.annotations!["cloud.google.com/neg"] as string).exposed_ports).toEqual({ "8080": { name: "co-api-us-central1" } });
@@ -142,7 +139,14 @@ describe("the seed's Deployment (kubernetes/api-deployment.yaml)", () => {
     expect(c.resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2000m", memory: "4Gi" } });
     expect(c.env[0]).toEqual({ name: "WORKER_TYPE", value: "http" });
     // Django's hosts: the site, and the pod IP that the kubelet's probes and the NEG health checks send as Host.
-    expect(c.env.slice(2, 5)).toEqual([
+    expect(c.env.slice(1, 4)).toEqual([
+      { name: "PORT", value: "8080" },
+      { name: "METRICS_PORT", value: "9091" },
+      { name: "SETTINGS_FILE", value: "/var/run/settings/settings.json" },
+    ]);
+    // A secret mounted as a file reaches the app as the contract's name with _FILE.
+    expect(c.env[4]).toEqual({ name: "DJANGO_SECRET_KEY_FILE", value: "/var/run/settings/django-secret-key" });
+    expect(c.env.slice(5, 8)).toEqual([
       { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
       { name: "DJANGO_ALLOWED_HOSTS", value: "courses.example.org,$(POD_IP)" },
       { name: "CSRF_TRUSTED_ORIGINS", value: "https://courses.example.org" },
@@ -172,9 +176,10 @@ describe("the seed's Deployment (kubernetes/api-deployment.yaml)", () => {
     const worker = deploymentManifest(args("us-central1"), "worker");
     expect(spec(ws).replicas).toBe(10);
     expect(spec(worker).replicas).toBe(5);
-    expect(spec(ws).template.spec.containers[0].env[0]).toEqual({ name: "WORKER_TYPE", value: "daphne" });
-    expect(spec(worker).template.spec.containers[0].env).toContainEqual({ name: "WORKER_TYPE", value: "email-worker" });
-    expect(spec(worker).template.spec.containers[0].env).toContainEqual({ name: "PUBSUB_SUBSCRIPTION", value: "email-worker" });
+    expect(spec(ws).template.spec.containers[0].env[0]).toEqual({ name: "WORKER_TYPE", value: "ws" });
+    expect(spec(worker).template.spec.containers[0].env).toContainEqual({ name: "WORKER_TYPE", value: "worker" });
+    // The worker's subscription is the settings' PUBSUB_EMAIL_SUBSCRIPTION, under the contract's one name only.
+    expect(spec(worker).template.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain("PUBSUB_SUBSCRIPTION");
     for (const d of [ws, worker]) {
       expect(spec(d).strategy.rollingUpdate).toEqual({ maxSurge: 5, maxUnavailable: 2 });
       expect(spec(d).template.spec.containers[0].resources.limits).toEqual({ cpu: "2000m", memory: "4Gi" });

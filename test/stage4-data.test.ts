@@ -219,10 +219,11 @@ describe("caches", () => {
         const d = get(p, "kubernetes:apps/v1:Deployment", `workloads-${region}-deployment-course-organizer-course-organizer-${w}`);
         const env = (d.inputs as any).spec.template.spec.containers[0].env as { name: string; value?: string }[];
         expect(env.filter((e) => e.name.startsWith("MEMCACHED"))).toEqual([{ name: "MEMCACHED_NODES", value: nodes[region] }]);
-        // The port the probes, Service and NEG use, said explicitly.
-        expect(env.filter((e) => /_BIND$|_PORT$/.test(e.name))).toEqual(
-          w === "ws" ? [{ name: "DAPHNE_BIND", value: "0.0.0.0" }, { name: "DAPHNE_PORT", value: "8080" }] : [{ name: w === "api" ? "GUNICORN_BIND" : "HEALTH_BIND", value: "0.0.0.0:8080" }],
-        );
+        // The port the probes, Service and NEG use, said explicitly, under the contract's name (src/contract.ts).
+        expect(env.filter((e) => /(^|_)(BIND|PORT)$/.test(e.name))).toEqual([
+          { name: "PORT", value: "8080" },
+          { name: "METRICS_PORT", value: "9091" },
+        ]);
       }
       // Both regions' worker HPAs read the one backlog: each sizes its half (100 per pod x 2 regions).
       const hpa = get(p, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", `workloads-${region}-horizontalpodautoscaler-course-organizer-worker-hpa`);

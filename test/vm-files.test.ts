@@ -131,14 +131,15 @@ describe("what the containers get", () => {
     const p = await plan("stage1", { withFiles: true });
     const c = parse(file(p, "vm", "docker-compose.yml")).services;
     expect(c.backend.deploy).toEqual({ replicas: 1 });
-    expect(c.backend.environment).toMatchObject({ WORKER_TYPE: "gunicorn", GUNICORN_WORKERS: "3", GUNICORN_THREADS: "2" });
+    expect(c.backend.environment).toMatchObject({ WORKER_TYPE: "http", PORT: "8000", GUNICORN_WORKERS: "3", GUNICORN_THREADS: "2" });
     // The healthcheck asks 127.0.0.1:8000: Django must accept that host besides the site's.
     expect(c.backend.environment.DJANGO_ALLOWED_HOSTS).toBe("courses.example.org,127.0.0.1");
     expect(c.backend.healthcheck.test.join(" ")).toContain("http://127.0.0.1:8000/api/health");
     expect(c.nginx.ports).toEqual(["80:80", "443:443"]);
     expect(c.certbot.profiles).toEqual(["certbot"]);
     expect(c.backend.volumes).toContain("/mnt/data/media:/app/media");
-    expect(c.backend.environment.GS_BUCKET_NAME).toBeUndefined();
+    expect(c.backend.environment.MEDIA_BUCKET).toBeUndefined();
+    expect(c.backend.environment.MEDIA_ROOT).toBe("/app/media");
     expect(c.backend.environment.SENTRY_DSN).toBeUndefined();
     expect(file(p, "vm", "redis/redis.conf")).toContain("maxmemory 512mb");
   });
@@ -155,8 +156,8 @@ describe("what the containers get", () => {
     const p = await plan("stage2", { withFiles: true });
     const c = parse(file(p, "vm", "docker-compose.yml")).services;
     expect(c.backend.deploy).toEqual({ replicas: 2 });
-    expect(c.backend.environment).toMatchObject({ WORKER_TYPE: "gunicorn", GUNICORN_WORKERS: "4", GUNICORN_THREADS: "2" });
-    expect(c.daphne.environment.WORKER_TYPE).toBe("daphne");
+    expect(c.backend.environment).toMatchObject({ WORKER_TYPE: "http", PORT: "8000", GUNICORN_WORKERS: "4", GUNICORN_THREADS: "2" });
+    expect(c.daphne.environment).toMatchObject({ WORKER_TYPE: "ws", PORT: "8001" });
     expect(c.nginx.ports).toEqual(["80:80"]);
     expect(c.certbot).toBeUndefined();
     const redis = file(p, "vm", "redis/redis.conf");
@@ -166,9 +167,8 @@ describe("what the containers get", () => {
     expect(file(p, "vm", "bin/migrate.sh")).toContain("postgres bash -s < '/opt/course-organizer/bin/apply-db-indexes.sh'");
     // Media and static files in Cloud Storage; private media signed with the media section's CDN key.
     expect(c.backend.environment).toMatchObject({
-      GS_BUCKET_NAME: "course-organizer-demo-co-media",
       MEDIA_BUCKET: "course-organizer-demo-co-media",
-      GS_STATIC_BUCKET_NAME: "course-organizer-demo-co-static",
+      STATIC_BUCKET: "course-organizer-demo-co-static",
       CDN_HOST: "courses.example.org",
       CDN_SIGNING_KEY_NAME: "co-media-key",
     });
@@ -263,28 +263,23 @@ describe("the VM's self-hosted monitoring (src/files/prometheus.ts)", () => {
 });
 
 describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
-  it("points django-storages at the bucket and drops the disk's media mounts", () => {
+  it("names the bucket with the contract's settings (as stage 3) and drops the disk's media mounts", () => {
     const images = { backend: "b:1", nginx: "n:1", postgres: "postgres:15", redis: "redis:7", jitsiWeb: "w:1", jitsiProsody: "p:1", jitsiJicofo: "j:1", jitsiJvb: "v:1", prometheus: "pr:1", nodeExporter: "ne:1", postgresExporter: "pe:1", redisExporter: "re:1", grafana: "g:1", certbot: "c:1" };
     const base = { images, domain: "courses.example.org", meetDomain: "meet.courses.example.org", tls: false, backendReplicas: 2, gunicornWorkers: 4, gunicornThreads: 2, dbName: "course_organizer", dbUser: "course_organizer" };
     const c = parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media" })).services;
-    expect(c.backend.environment).toMatchObject({
-      DEFAULT_FILE_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
-      GS_BUCKET_NAME: "course-organizer-demo-co-media",
-      GS_LOCATION: "media",
-      GS_QUERYSTRING_AUTH: "True",
-      MEDIA_URL: "https://courses.example.org/media/",
-    });
-    expect(c.backend.environment.GS_DEFAULT_ACL).toBeUndefined();
+    expect(c.backend.environment).toMatchObject({ MEDIA_BUCKET: "course-organizer-demo-co-media", CDN_HOST: "courses.example.org" });
+    // No django-storages names: the app's settings module derives them from the contract's (examples/app).
+    expect(Object.keys(c.backend.environment).filter((k) => k.startsWith("GS_") || k.endsWith("_STORAGE"))).toEqual([]);
+    expect(c.backend.environment.MEDIA_ROOT).toBeUndefined();
     expect(c.backend.volumes).toEqual(["/mnt/data/static:/app/staticfiles"]);
     expect(c.nginx.volumes).toEqual(["./nginx/nginx.conf:/etc/nginx/nginx.conf:ro", "/mnt/data/static:/srv/static:ro"]);
-    expect(parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", publicMedia: true })).services.backend.environment.GS_QUERYSTRING_AUTH).toBe("False");
-    expect(c.backend.environment.GS_STATIC_BUCKET_NAME).toBeUndefined();
+    // Private media is signed (CDN_SIGNING_KEY_NAME set); public media is not.
+    const priv = parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", cdnSigningKeyName: "co-media-key" })).services.backend.environment;
+    expect(priv.CDN_SIGNING_KEY_NAME).toBe("co-media-key");
+    expect(parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", publicMedia: true, cdnSigningKeyName: "co-media-key" })).services.backend.environment.CDN_SIGNING_KEY_NAME).toBeUndefined();
+    expect(c.backend.environment.STATIC_BUCKET).toBeUndefined();
     const st = parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", staticBucket: "course-organizer-demo-co-static" })).services;
-    expect(st.daphne.environment).toMatchObject({
-      GS_STATIC_BUCKET_NAME: "course-organizer-demo-co-static",
-      STATICFILES_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
-      STATIC_URL: "https://courses.example.org/static/",
-    });
+    expect(st.daphne.environment).toMatchObject({ STATIC_BUCKET: "course-organizer-demo-co-static", CDN_HOST: "courses.example.org" });
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * What an app instance of the stage-3 pools receives (components/instance-pool.ts): the HTTP pool runs the backend
- * image as Gunicorn (WORKER_TYPE=http), the WebSocket pool as Daphne (WORKER_TYPE=daphne); both run PgBouncer in
+ * image as Gunicorn (WORKER_TYPE=http), the WebSocket pool as Daphne (WORKER_TYPE=ws), as the app contract names
+ * them at every stage (src/contract.ts); both run PgBouncer in
  * transaction mode on 127.0.0.1:6432 in front of Cloud SQL's private IP (src/files/pgbouncer.ts), and the Ops Agent
  * (its `agent.googleapis.com/memory/percent_used` metric drives the WebSocket autoscaler). WebSocket instances also
  * publish their established connection count as a custom Cloud Monitoring metric every minute.
@@ -19,6 +20,7 @@
  * migrations and collectstatic; co-ops-agent installs the agent once; co-ws-connections.timer publishes the
  * connection count (WebSocket pool only).
  */
+import { PORTS, type WorkerType } from "../contract";
 import { cloudInit } from "./cloud-init";
 import { pgbouncerIni } from "./pgbouncer";
 import { oneshotUnit, registryLoginScript, timerUnit } from "./vm-scripts";
@@ -32,7 +34,7 @@ export const PGBOUNCER_LISTEN_PORT = 6432;
 /** uid:gid PgBouncer runs as in the edoburu/pgbouncer image (Alpine's postgres user): it must read userlist.txt. */
 export const PGBOUNCER_UID = "70:70";
 /** Ports the backend serves on each pool's instances (the firewall's health-checks rule admits 8000 and 8001). */
-export const APP_PORTS = { http: 8000, ws: 8001 } as const;
+export const APP_PORTS = PORTS.vm;
 /** The custom metric WebSocket instances publish (one time series per instance, resource gce_instance). */
 export const WS_CONNECTIONS_METRIC = "custom.googleapis.com/course_organizer/websocket_connections";
 
@@ -46,7 +48,8 @@ function q(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-export type AppKind = "http" | "ws";
+/** A pool's kind is the WORKER_TYPE its instances run. */
+export type AppKind = Extract<WorkerType, "http" | "ws">;
 
 export interface AppInstanceOptions {
   kind: AppKind;
@@ -171,16 +174,15 @@ export function runAppScript(o: { kind: AppKind; image: string; domain: string; 
       ? [
           // Gunicorn only (seed: "Image: Backend with Gunicorn only").
           `-e WORKER_TYPE=http`,
-          `-e GUNICORN_BIND=0.0.0.0:${port}`,
+          `-e PORT=${port}`,
           `-e GUNICORN_WORKERS=${o.gunicornWorkers}`,
           `-e GUNICORN_THREADS=${o.gunicornThreads}`,
           ...(o.cdnSigningKeyName ? [`-e CDN_SIGNING_KEY_NAME=${q(o.cdnSigningKeyName)}`] : []),
         ]
       : [
           // Daphne only (seed: "Image: Backend with Daphne only").
-          `-e WORKER_TYPE=daphne`,
-          `-e DAPHNE_BIND=0.0.0.0`,
-          `-e DAPHNE_PORT=${port}`,
+          `-e WORKER_TYPE=ws`,
+          `-e PORT=${port}`,
         ];
   return `#!/usr/bin/env bash
 ${HEADER}

@@ -16,6 +16,7 @@
  * GUNICORN_WORKERS / GUNICORN_THREADS in the environment.
  */
 import { stringify } from "yaml";
+import { HEALTH_PATHS, IMAGE, PORTS, type SettingName } from "../contract";
 import { DATA_MOUNT, REDIS_ACL_FILE } from "./vm-scripts";
 import { archiveSettings, CIPHER_PASS_ENV, PGBACKREST_CONF_PATH, postgresImageTag } from "./pgbackrest";
 
@@ -84,14 +85,10 @@ export interface ComposeOptions {
   staticBucket?: string;
   /** Name of the Cloud CDN key (on the media backend bucket) that signs private media URLs; its value is CDN_SIGNING_KEY. */
   cdnSigningKeyName?: string;
-  /** Public URL prefix of media when in Cloud Storage (served by the load balancer's CDN backend bucket). */
-  mediaUrl?: string;
-  /** Media objects are public-read (seed GS_DEFAULT_ACL publicRead) instead of private with signed URLs. @default false */
+  /** Media objects are public (an IAM grant on the bucket) instead of private with signed URLs. @default false */
   publicMedia?: boolean;
   /** Mount of the data disk. @default "/mnt/data" */
   dataDir?: string;
-  /** Path of the backend's health endpoint (Gunicorn). @default "/api/health" */
-  healthPath?: string;
   /**
    * The VM's PostgreSQL is the source of a Database Migration Service job (stage 2 -> 3, config
    * database.migrateFromVm): it listens on the VM's internal address (the firewall admits only the Private Service
@@ -151,12 +148,12 @@ const env = (name: ComposeEnv) => `\${${name}:?${name} comes from /run/course-or
 /** The docker-compose.yml text. */
 export function composeFile(o: ComposeOptions): string {
   const data = o.dataDir ?? DATA_MOUNT;
-  const health = o.healthPath ?? "/api/health";
   const redisUrl = `redis://:${env("REDIS_PASSWORD")}@redis:6379`;
   const logging = { driver: "journald" };
   const restart = "unless-stopped";
 
-  const django: Record<string, string> = {
+  // The app contract's names only (src/contract.ts); test/contract.test.ts checks every key.
+  const django: Partial<Record<SettingName, string>> = {
     DJANGO_SECRET_KEY: env("DJANGO_SECRET_KEY"),
     // The site, and 127.0.0.1 for the containers' own healthchecks (Django answers other hosts with 400).
     DJANGO_ALLOWED_HOSTS: `${o.domain},127.0.0.1`,
@@ -167,41 +164,28 @@ export function composeFile(o: ComposeOptions): string {
     CACHE_URL: `${redisUrl}/0`,
     SESSION_REDIS_URL: `${redisUrl}/1`,
     CHANNEL_LAYER_URL: `${redisUrl}/2`,
-    STATIC_ROOT: "/app/staticfiles",
-    MEDIA_ROOT: "/app/media",
+    STATIC_ROOT: IMAGE.staticRoot,
+    ...(o.mediaBucket ? {} : { MEDIA_ROOT: IMAGE.mediaRoot }),
     JITSI_DOMAIN: o.meetDomain,
     ...(o.sentryDsn ? { SENTRY_DSN: o.sentryDsn } : {}),
   };
   if (o.mediaBucket) {
-    // Seed stage 2 "Move Media to Object Storage": django-storages on Cloud Storage, credentials from the VM's
-    // service account (objectAdmin on this bucket only) through the metadata server.
-    Object.assign(django, {
-      DEFAULT_FILE_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
-      GS_BUCKET_NAME: o.mediaBucket,
-      GS_LOCATION: "media",
-      // Private media is served through signed URLs; public media as plain CDN URLs (seed GS_QUERYSTRING_AUTH
-      // False). No GS_DEFAULT_ACL (the seed's publicRead): the bucket has uniform bucket-level access, where
-      // object ACLs are refused; public-read is an IAM grant on the bucket (components/media.ts).
-      GS_QUERYSTRING_AUTH: o.publicMedia ? "False" : "True",
-      MEDIA_URL: o.mediaUrl ?? `https://${o.domain}/media/`,
-      GS_CUSTOM_ENDPOINT: `https://${o.domain}`,
-      // The same names the stage-3 app settings use (components/app-settings.ts).
-      MEDIA_BUCKET: o.mediaBucket,
-      CDN_HOST: o.domain,
-    });
+    // Seed stage 2 "Move Media to Object Storage": django-storages on Cloud Storage (objects media/<path>, the
+    // path the load balancer's /media/* maps to), credentials from the VM's service account (objectAdmin on this
+    // bucket only) through the metadata server. The contract's names, as at stage 3 (components/app-settings.ts);
+    // the app's settings module derives django-storages' own settings from them. No public-read ACL (the seed's
+    // GS_DEFAULT_ACL): the bucket has uniform bucket-level access, where object ACLs are refused; public media is
+    // an IAM grant on the bucket (components/media.ts), private media is served through signed CDN URLs.
+    Object.assign(django, { MEDIA_BUCKET: o.mediaBucket, CDN_HOST: o.domain });
     if (!o.publicMedia && o.cdnSigningKeyName) {
       Object.assign(django, { CDN_SIGNING_KEY_NAME: o.cdnSigningKeyName, CDN_SIGNING_KEY: env("CDN_SIGNING_KEY") });
     }
   }
   if (o.staticBucket) {
-    Object.assign(django, {
-      GS_STATIC_BUCKET_NAME: o.staticBucket,
-      STATIC_BUCKET: o.staticBucket,
-      STATICFILES_STORAGE: "storages.backends.gcloud.GoogleCloudStorage",
-      STATIC_URL: `https://${o.domain}/static/`,
-    });
+    // collectstatic uploads to the bucket (objects static/<path>); the load balancer serves /static/* through the CDN.
+    Object.assign(django, { STATIC_BUCKET: o.staticBucket, CDN_HOST: o.domain });
   }
-  const backendVolumes = [`${data}/static:/app/staticfiles`, ...(o.mediaBucket ? [] : [`${data}/media:/app/media`])];
+  const backendVolumes = [`${data}/static:${IMAGE.staticRoot}`, ...(o.mediaBucket ? [] : [`${data}/media:${IMAGE.mediaRoot}`])];
   const dependsOnData = { postgres: { condition: "service_healthy" }, redis: { condition: "service_healthy" } };
   const py = (url: string) => [
     "CMD",
@@ -248,27 +232,27 @@ export function composeFile(o: ComposeOptions): string {
       image: o.images.backend,
       restart,
       deploy: { replicas: o.backendReplicas },
-      expose: ["8000"],
+      expose: [String(PORTS.vm.http)],
       environment: {
         ...django,
-        WORKER_TYPE: "gunicorn",
+        WORKER_TYPE: "http",
+        PORT: String(PORTS.vm.http),
         GUNICORN_WORKERS: String(o.gunicornWorkers),
         GUNICORN_THREADS: String(o.gunicornThreads),
-        GUNICORN_BIND: "0.0.0.0:8000",
       },
       volumes: backendVolumes,
       depends_on: dependsOnData,
-      healthcheck: { test: py(`http://127.0.0.1:8000${health}`), interval: "30s", timeout: "5s", retries: 3, start_period: "60s" },
+      healthcheck: { test: py(`http://127.0.0.1:${PORTS.vm.http}${HEALTH_PATHS.api}`), interval: "30s", timeout: "5s", retries: 3, start_period: "60s" },
       logging,
     },
     daphne: {
       image: o.images.backend,
       restart,
-      expose: ["8001"],
-      environment: { ...django, WORKER_TYPE: "daphne", DAPHNE_BIND: "0.0.0.0", DAPHNE_PORT: "8001" },
+      expose: [String(PORTS.vm.ws)],
+      environment: { ...django, WORKER_TYPE: "ws", PORT: String(PORTS.vm.ws) },
       volumes: backendVolumes,
       depends_on: dependsOnData,
-      healthcheck: { test: py("http://127.0.0.1:8001/health"), interval: "30s", timeout: "5s", retries: 3, start_period: "60s" },
+      healthcheck: { test: py(`http://127.0.0.1:${PORTS.vm.ws}${HEALTH_PATHS.liveness}`), interval: "30s", timeout: "5s", retries: 3, start_period: "60s" },
       logging,
     },
     postgres: {

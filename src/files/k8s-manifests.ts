@@ -13,6 +13,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { pgbouncerIni } from "./pgbouncer";
 import { PGBOUNCER_LISTEN_PORT, PGBOUNCER_UID } from "./app-instance";
+import { HEALTH_PATHS, PORTS, fileSetting, type SettingName, type WorkerType } from "../contract";
 
 /** The app's namespace in every cluster (the Workload Identity member names it: `<project>.svc.id.goog[course-organizer/api]`). */
 export const APP_NAMESPACE = "course-organizer";
@@ -29,9 +30,9 @@ export const ADAPTER_IMAGE = "gcr.io/gke-release/custom-metrics-stackdriver-adap
  */
 export const CLOUD_SDK_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:stable";
 /** The seed's probe and serving port (livenessProbe/readinessProbe httpGet port 8080). */
-export const APP_PORT = 8080;
+export const APP_PORT = PORTS.pod;
 /** Prometheus metrics of the app (django-prometheus), kept off the serving port so the load balancer never exposes it. */
-export const METRICS_PORT = 9091;
+export const METRICS_PORT = PORTS.metrics;
 /** Where the init container writes the settings JSON (a memory-backed emptyDir: never on the node's disk). */
 export const SETTINGS_DIR = "/var/run/settings";
 
@@ -85,7 +86,16 @@ export interface WorkloadManifestArgs {
    * Secrets the pods read at start, each into a file under SETTINGS_DIR: the app settings JSON (AppSettings.secretId)
    * as `settings.json`, Django's SECRET_KEY as `django-secret-key`. Only the ids reach the manifest.
    */
-  secretFiles: { file: string; secretId: pulumi.Input<string>; /** Only these workloads read it. @default all */ workloads?: Workload[] }[];
+  secretFiles: {
+    file: string;
+    secretId: pulumi.Input<string>;
+    /** The contract's setting the file holds: the container gets `<setting>_FILE` with its path. @default undefined (settings.json: SETTINGS_FILE) */
+    setting?: SettingName;
+    /** Only these workloads read it. @default all */
+    workloads?: Workload[];
+  }[];
+  /** Cloud CDN key name that signs private media URLs (CDN_SIGNING_KEY_NAME of the api). @default undefined (public media) */
+  cdnSigningKeyName?: pulumi.Input<string>;
   /** Google service accounts the Kubernetes service accounts act as (Workload Identity). */
   googleServiceAccounts: Record<Workload, pulumi.Input<string>>;
   /** Google service account of the metrics adapter (needs roles/monitoring.viewer). */
@@ -154,8 +164,8 @@ export function podPgbouncerIni(o: { dbHost: string; databases: string[]; poolSi
   });
 }
 
-/** Process each Deployment runs (the image's entrypoint reads WORKER_TYPE; stage 3 uses http and daphne too). */
-export const WORKER_TYPE: Record<Workload, string> = { api: "http", ws: "daphne", worker: "email-worker" };
+/** Process each Deployment runs (the image's entrypoint reads WORKER_TYPE; the same values as stages 1-3, src/contract.ts). */
+export const WORKER_TYPE: Record<Workload, WorkerType> = { api: "http", ws: "ws", worker: "worker" };
 /** Kubernetes Deployment names, as the seed's YAML (`course-organizer-api`). */
 export const deploymentName = (w: Workload) => `course-organizer-${w}`;
 /** The standalone NEG the NEG controller creates per zone for a workload's Service (`<prefix>-<w>-<region>`). */
@@ -276,21 +286,6 @@ export function serviceAccountManifests(a: WorkloadManifestArgs): Manifest[] {
 }
 
 /**
- * Where each process listens: Gunicorn (api) takes GUNICORN_BIND and Daphne (ws) DAPHNE_BIND and DAPHNE_PORT, the
- * names the stage-1 compose file and the stage-3 instances set; the e-mail worker serves only its probes, on
- * HEALTH_BIND.
- */
-export function listenEnv(w: Workload): { name: string; value: string }[] {
-  if (w === "ws") {
-    return [
-      { name: "DAPHNE_BIND", value: "0.0.0.0" },
-      { name: "DAPHNE_PORT", value: String(APP_PORT) },
-    ];
-  }
-  return [{ name: w === "api" ? "GUNICORN_BIND" : "HEALTH_BIND", value: `0.0.0.0:${APP_PORT}` }];
-}
-
-/**
  * The seed's Deployment for one workload (api-deployment.yaml), with the settings fetched from Secret Manager at
  * start and PgBouncer on 127.0.0.1:6432 beside the app (the settings' DATABASE_URL), as on the stage-3 instances.
  */
@@ -350,23 +345,25 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
               resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2000m", memory: "4Gi" } },
               env: [
                 { name: "WORKER_TYPE", value: WORKER_TYPE[w] },
+                { name: "PORT", value: String(APP_PORT) },
+                { name: "METRICS_PORT", value: String(METRICS_PORT) },
                 { name: "SETTINGS_FILE", value: `${SETTINGS_DIR}/settings.json` },
+                // Secrets mounted as files: the contract's name with _FILE (the settings module reads the file).
+                ...secretFiles.filter((f) => f.setting).map((f) => ({ name: fileSetting(f.setting!), value: `${SETTINGS_DIR}/${f.file}` })),
+                ...(w === "api" && a.cdnSigningKeyName ? [{ name: "CDN_SIGNING_KEY_NAME", value: a.cdnSigningKeyName }] : []),
                 // Django answers only its ALLOWED_HOSTS: the site, and the pod's own IP, which the kubelet's probes
                 // and the load balancer's NEG health checks send as Host (as the instances add theirs at stage 3).
                 { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
                 { name: "DJANGO_ALLOWED_HOSTS", value: `${a.domain},$(POD_IP)` },
                 { name: "CSRF_TRUSTED_ORIGINS", value: `https://${a.domain}` },
                 { name: "REGION", value: a.region },
-                // The serving port, said explicitly as on the stage 1-3 machines (GUNICORN_BIND, DAPHNE_BIND/PORT): the
-                // Deployment's ports, probes, Service and NEGs all use APP_PORT, so the process must listen there.
-                ...listenEnv(w),
+                // Settings only this region's pods can use (its own Memcached nodes).
                 ...Object.entries(a.regionSettings ?? {}).map(([name, value]) => ({ name, value })),
-                ...(w === "worker" ? [{ name: "PUBSUB_SUBSCRIPTION", value: a.subscription }] : []),
               ],
               volumeMounts: [{ name: "settings", mountPath: SETTINGS_DIR, readOnly: true }],
               // Seed: liveness /health on 8080 (30 s, 10 s), readiness /ready on 8080 (5 s, 5 s).
-              livenessProbe: { httpGet: { path: "/health", port: APP_PORT }, initialDelaySeconds: 30, periodSeconds: 10 },
-              readinessProbe: { httpGet: { path: "/ready", port: APP_PORT }, initialDelaySeconds: 5, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: HEALTH_PATHS.liveness, port: APP_PORT }, initialDelaySeconds: 30, periodSeconds: 10 },
+              readinessProbe: { httpGet: { path: HEALTH_PATHS.readiness, port: APP_PORT }, initialDelaySeconds: 5, periodSeconds: 5 },
             },
           ],
           affinity: {
