@@ -41,6 +41,8 @@ export const IMAGE = {
   staticRoot: "/app/staticfiles",
   /** Uploads on the VM while media is on the data disk (stage 1). */
   mediaRoot: "/app/media",
+  /** The image's user (not root): the VM's static and media directories belong to it. */
+  uid: 10001,
 } as const;
 
 /** Object prefixes in the buckets: the load balancer maps /static/x and /media/x to objects static/x and media/x. */
@@ -50,15 +52,14 @@ export const BUCKET_PREFIXES = { static: "static", media: "media" } as const;
 export const WS_HEARTBEAT_SECONDS = 30;
 
 /**
- * How a process's command line is built. `{module}` is the Django project's package (settings, wsgi, asgi).
+ * How a process starts: shell commands, one per line of the entrypoint's case branch. `{module}` is the Django project's package (settings, wsgi, asgi).
  * The entrypoint runs the arguments it is given instead, when any (`docker run IMAGE python manage.py migrate`).
  */
 export const PROCESSES: Record<WorkerType, { about: string; command: string[]; serves: string }> = {
   http: {
     about: "Gunicorn: Django's HTTP views (WSGI)",
     command: [
-      'exec python -m gunicorn {module}.wsgi:application --bind "0.0.0.0:${PORT:?PORT is required}"',
-      '--workers "${GUNICORN_WORKERS:-4}" --threads "${GUNICORN_THREADS:-2}" --graceful-timeout 30 --access-logfile -',
+      'exec python -m gunicorn {module}.wsgi:application --bind "0.0.0.0:${PORT:?PORT is required}" --workers "${GUNICORN_WORKERS:-4}" --threads "${GUNICORN_THREADS:-2}" --graceful-timeout 30 --access-logfile -',
     ],
     serves: `HTTP on PORT: the app, ${HEALTH_PATHS.api}, ${HEALTH_PATHS.liveness}, ${HEALTH_PATHS.readiness}`,
   },
@@ -181,9 +182,7 @@ export function unknownSettings(variables: Iterable<string>): string[] {
 export function entrypointScript(module: string): string {
   const cases = WORKER_TYPES.map((w) => {
     const lines = PROCESSES[w].command.map((l) => l.replaceAll("{module}", module));
-    // Continuation lines of one command end in a backslash; separate commands (migrate) are separate lines.
-    const body = w === "http" ? [`${lines.join(" \\\n      ")}`] : lines;
-    return [`  ${w})`, `    # ${PROCESSES[w].about}`, ...body.map((l) => `    ${l}`), "    ;;"].join("\n");
+    return [`  ${w})`, `    # ${PROCESSES[w].about}`, ...lines.map((l) => `    ${l}`), "    ;;"].join("\n");
   });
   return `#!/bin/sh
 # The backend image's entrypoint, rendered from the app contract (src/contract.ts, \`npm run contract\`).

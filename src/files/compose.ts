@@ -134,8 +134,9 @@ export function dataDirectories(): { path: string; owner: string }[] {
   return [
     { path: "postgres", owner: "70:70" }, // postgres alpine image: uid 70 (its entrypoint also fixes ownership)
     { path: "redis", owner: "999:1000" }, // redis alpine image: uid 999, gid 1000
-    { path: "static", owner: "0:0" },
-    { path: "media", owner: "0:0" },
+    // The backend image's user writes collectstatic's output and uploads (src/contract.ts IMAGE.uid).
+    { path: "static", owner: `${IMAGE.uid}:${IMAGE.uid}` },
+    { path: "media", owner: `${IMAGE.uid}:${IMAGE.uid}` },
     { path: "prometheus", owner: "65534:65534" }, // prom/prometheus runs as nobody
     { path: "grafana", owner: "472:0" }, // grafana image: uid 472
     { path: "jitsi", owner: "0:0" },
