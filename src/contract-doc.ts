@@ -11,6 +11,7 @@ import {
   IMAGE,
   PORTS,
   PROCESSES,
+  REQUIRED_SETTINGS,
   SETTINGS,
   SETTING_NAMES,
   WORKER_TYPES,
@@ -310,4 +311,50 @@ export function contractDocument(views: StageView[]): string {
     ...changes(views),
     "",
   ].join("\n");
+}
+
+/** Migrations need the database, Redis's names and the key, not the serving settings. */
+const NOT_FOR_MIGRATE: SettingName[] = ["PORT", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"];
+
+/**
+ * Every way the stages' views break the contract, one line each (empty when they keep it): names the contract
+ * does not know, WORKER_TYPE values outside it, a serving process without PORT or probed elsewhere than on its
+ * PORT and the contract's paths, a required setting missing, and a setting a later stage stops giving although
+ * the app has no fallback for it (a rename shows as one of these).
+ */
+export function contractProblems(views: StageView[]): string[] {
+  const problems: string[] = [];
+  const health = Object.values(HEALTH_PATHS) as string[];
+  for (const v of views) {
+    for (const p of v.processes) {
+      const at = `stage ${v.stage} ${p.where}`;
+      const unknown = [...p.variables, ...p.settingsKeys].filter((n) => settingOf(n) === undefined);
+      if (unknown.length > 0) problems.push(`${at}: not in the contract: ${unknown.join(", ")}`);
+      if (!(WORKER_TYPES as readonly string[]).includes(p.workerType)) problems.push(`${at}: WORKER_TYPE=${p.workerType} is not one of ${WORKER_TYPES.join(", ")}`);
+      const serving = p.workerType !== "migrate";
+      if (serving && !(p.port && p.port > 0)) problems.push(`${at}: no PORT`);
+      for (const x of p.probes) {
+        if (!health.includes(x.path)) problems.push(`${at}: ${x.by} probes ${x.path}, not a contract health path`);
+        if (x.port !== p.port) problems.push(`${at}: ${x.by} probes port ${x.port}, the process listens on ${p.port}`);
+      }
+      const have = settingsOf(p);
+      const need = REQUIRED_SETTINGS.filter((n) => serving || !NOT_FOR_MIGRATE.includes(n));
+      const missing = need.filter((n) => !have.includes(n));
+      if (missing.length > 0) problems.push(`${at}: missing required ${missing.join(", ")}`);
+    }
+  }
+  for (let i = 1; i < views.length; i++) {
+    for (const w of WORKER_TYPES) {
+      const before = new Set(views[i - 1]!.processes.filter((p) => p.workerType === w).flatMap(settingsOf));
+      const after = new Set(views[i]!.processes.filter((p) => p.workerType === w).flatMap(settingsOf));
+      if (after.size === 0) continue;
+      for (const n of before) {
+        const migrateOnly = w === "migrate" && NOT_FOR_MIGRATE.includes(n);
+        if (!after.has(n) && !("whenAbsent" in SETTINGS[n]) && !migrateOnly) {
+          problems.push(`stage ${views[i]!.stage} ${w}: ${n} (given at stage ${views[i - 1]!.stage}) is gone and the app has no fallback for it`);
+        }
+      }
+    }
+  }
+  return problems;
 }

@@ -494,8 +494,8 @@ describe("stage 4: the shard router over several databases and the channel layer
     };
     // Python trusts the Secret Manager stand-in's certificate through OpenSSL's SSL_CERT_FILE (a pod trusts Google's).
     const trust = { SSL_CERT_FILE: join(D, "tls/ca.pem") };
-    const api = { ...podEnv("api"), ...trust };
-    const ws = { ...podEnv("ws"), ...trust };
+    const api: Record<string, string> = { ...podEnv("api"), ...trust };
+    const ws: Record<string, string> = { ...podEnv("ws"), ...trust };
     expect([api.WORKER_TYPE, api.PORT, ws.WORKER_TYPE, ws.PORT]).toEqual(["http", "8080", "ws", "8080"]);
     // The contract's migrate process: `manage.py migrate` migrates default and every shard.
     await nsRun([join(APP, "docker-entrypoint.sh")], imageEnv({ ...api, WORKER_TYPE: "migrate" }), { cwd: APP });

@@ -8,8 +8,7 @@ fi
 case "${WORKER_TYPE:-}" in
   http)
     # Gunicorn: Django's HTTP views (WSGI)
-    exec python -m gunicorn courseorganizer.wsgi:application --bind "0.0.0.0:${PORT:?PORT is required}" \
-      --workers "${GUNICORN_WORKERS:-4}" --threads "${GUNICORN_THREADS:-2}" --graceful-timeout 30 --access-logfile -
+    exec python -m gunicorn courseorganizer.wsgi:application --bind "0.0.0.0:${PORT:?PORT is required}" --workers "${GUNICORN_WORKERS:-4}" --threads "${GUNICORN_THREADS:-2}" --graceful-timeout 30 --access-logfile -
     ;;
   ws)
     # Daphne: Django Channels consumers (ASGI), WebSockets under /ws/
