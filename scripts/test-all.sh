@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (npm packages; nginx, redis, PostgreSQL, pgbouncer, pgBackRest, promtool, shellcheck, systemd-analyze,
-# cloud-init, docker-compose from Debian) and runs every check: typecheck, then the whole vitest suite.
+# cloud-init, docker-compose, and Django, Channels, Daphne, Gunicorn with their drivers for the example app, from Debian)
+# and runs every check: typecheck, then the whole vitest suite.
 # Tests that need a server start it on a loopback port themselves and stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,13 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
   done
   [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+  # The example Django app's stack (test/app-live.test.ts), run by Debian's own interpreter, /usr/bin/python3.
+  for pair in django:python3-django channels:python3-django-channels channels_redis:python3-channels-redis \
+    daphne:python3-daphne gunicorn:gunicorn psycopg2:python3-psycopg2 django_redis:python3-django-redis \
+    pymemcache:python3-pymemcache dj_database_url:python3-dj-database-url; do
+    /usr/bin/python3 -c "import ${pair%%:*}" 2>/dev/null || need+=("${pair#*:}")
+  done
+  command -v jq >/dev/null || need+=(jq)
   if [ "${#need[@]}" -gt 0 ]; then
     echo "installing: ${need[*]}"
     apt-get update -qq
