@@ -288,7 +288,7 @@ export function contractDocument(views: StageView[]): string {
     `- Stage 1: \`collectstatic\` writes STATIC_ROOT (${code(IMAGE.staticRoot)}, on the data disk) and uploads go to MEDIA_ROOT (${code(IMAGE.mediaRoot)}); nginx serves \`/static/\` and \`/media/\` from them.`,
     `- From stage 2: STATIC_BUCKET and MEDIA_BUCKET name Cloud Storage buckets. The app writes objects \`${BUCKET_PREFIXES.static}/<path>\` and \`${BUCKET_PREFIXES.media}/<path>\` (django-storages, credentials from the machine's or pod's service account); the load balancer serves \`/static/*\` and \`/media/*\` from them through Cloud CDN on CDN_HOST, the site's own host. No object ACLs (uniform bucket-level access).`,
     "- Private media: when CDN_SIGNING_KEY_NAME is set, media URLs are Cloud CDN signed URLs (`Expires`, `KeyName`, `Signature` = base64url HMAC-SHA1 with CDN_SIGNING_KEY); without it media is public.",
-    "- `migrate` runs `collectstatic` after the migrations, at every stage.",
+    `- \`migrate\` runs \`collectstatic\` after the migrations. Stages whose plans run a migrate process: ${views.filter((v) => v.processes.some((p) => p.workerType === "migrate")).map((v) => v.stage).join(", ") || "none"}${views.some((v) => !v.processes.some((p) => p.workerType === "migrate")) ? `; none at stage ${views.filter((v) => !v.processes.some((p) => p.workerType === "migrate")).map((v) => v.stage).join(", ")} yet (the app must be migrated there by other means)` : ""}.`,
     "",
     "## WebSockets",
     "",

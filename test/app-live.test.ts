@@ -47,6 +47,10 @@ let holder: ChildProcess | undefined;
 let H = 0;
 const procs: { name: string; proc: ChildProcess; log: string[] }[] = [];
 let pgPid = 0;
+const t0 = Date.now();
+/** Seconds since the file started, for the phase timings printed at the end. */
+const marks: string[] = [];
+const mark = (what: string) => marks.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
 
 /** Run a command in the scene's namespaces to completion. */
 async function nsRun(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; net?: boolean } = {}): Promise<string> {
@@ -76,15 +80,17 @@ function logsOf(name: string): string {
   return procs.filter((p) => p.name === name).map((p) => p.log.join("").slice(-4000)).join("\n");
 }
 
+/** SIGTERM to each named process at once, then SIGKILL to any still running after 10 s. */
 async function stop(names: string[]): Promise<void> {
-  for (const p of procs.filter((x) => names.includes(x.name))) {
-    if (p.proc.exitCode === null && p.proc.pid) {
+  const running = procs.filter((x) => names.includes(x.name) && x.proc.exitCode === null && x.proc.pid);
+  await Promise.all(
+    running.map(async (p) => {
       const done = new Promise((r) => p.proc.once("exit", r));
       p.proc.kill("SIGTERM");
       await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
-      if (p.proc.exitCode === null) p.proc.kill("SIGKILL");
-    }
-  }
+      if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill("SIGKILL");
+    }),
+  );
 }
 
 /** Wait until GET url answers 2xx inside the scene (curl retries connection refusals). */
@@ -212,9 +218,12 @@ beforeAll(async () => {
   const opts = ["-p 5432", `-k ${D}/pg/sock`, "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c synchronous_commit=off", "-c ssl=on", `-c ssl_cert_file=${D}/pg/server.pem`, `-c ssl_key_file=${D}/pg/server.key`].join(" ");
   await nsRun(["runuser", "-u", "postgres", "--", `${pgBin}/pg_ctl`, "-D", join(D, "pg/data"), "-l", join(D, "pg/log/postgres.log"), "-o", opts, "-w", "-t", "30", "start"]);
   pgPid = Number(readFileSync(join(D, "pg/data/postmaster.pid"), "utf8").split("\n")[0]);
+  mark("scene ready (certificates, namespaces, PostgreSQL)");
 }, 120_000);
 
 afterAll(async () => {
+  mark("done");
+  if (process.env.APP_LIVE_TIMINGS) process.stderr.write(`app-live phases:\n  ${marks.join("\n  ")}\n`);
   await stop(procs.map((p) => p.name));
   if (pgPid) {
     try {
@@ -237,6 +246,7 @@ describe("stage 1: the VM's rendered files serve the app", () => {
 
   beforeAll(async () => {
     const p = await plan("stage1", { withFiles: true });
+    mark("stage 1 planned");
     // Secret Manager values for the ids fetch-secrets.sh reads; it writes the env file compose interpolates from.
     const fetch = file(p, "vm", "bin/fetch-secrets.sh");
     for (const m of fetch.matchAll(/^fetch '([A-Z_]+)' '([^']+)'/gm)) writeFileSync(join(D, "secrets", m[2]!), `${m[1]!.toLowerCase().replace(/_/g, "")}${"x".repeat(20)}`);
@@ -274,8 +284,8 @@ describe("stage 1: the VM's rendered files serve the app", () => {
     writeFileSync(join(D, "apply-db-indexes.sh"), file(p, "vm", "bin/apply-db-indexes.sh"));
     await run("bash", [join(D, "apply-db-indexes.sh")], { env: { ...process.env, PGHOST: join(D, "pg/sock"), PGPORT: "5432", PGUSER: dbUser!, PGDATABASE: dbName! } });
     indexes = await psql(dbName!, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1");
+    mark("stage 1 migrated and indexed");
 
-    const group = await seedUser(backend, "ada@example.org", "correct horse battery");
     nsStart("gunicorn", [join(APP, "docker-entrypoint.sh")], imageEnv(backend), APP);
     nsStart("daphne-a", [join(APP, "docker-entrypoint.sh")], imageEnv(daphne), APP);
     // A second Daphne (compose would scale the service: another container, same port, its own address): here 8002.
@@ -300,12 +310,14 @@ describe("stage 1: the VM's rendered files serve the app", () => {
       }),
     );
     nsStart("nginx", ["nginx", "-p", `${D}/nginx/`, "-e", join(D, "nginx/error.log"), "-c", join(D, "nginx/nginx.conf"), "-g", "daemon off;"], process.env as Record<string, string>);
+    const group = await seedUser(backend, "ada@example.org", "correct horse battery");
     await waitHttp("http://127.0.0.1:8000/api/health", "gunicorn");
     await waitHttp("http://127.0.0.1:8001/health", "daphne-a");
     await waitHttp("http://127.0.0.1:8002/health", "daphne-b");
     await nsRun(["bash", "-c", portWait(443)]).catch((e: Error) => {
       throw new Error(`${e.message}\n${logsOf("nginx")}\n${existsSync(join(D, "nginx/error.log")) ? readFileSync(join(D, "nginx/error.log"), "utf8") : ""}`);
     });
+    mark("stage 1 serving");
     result = await client({ site: DOMAIN, http: "https://127.0.0.1", ws: [`wss://127.0.0.1/ws/groups/${group}/`, `ws://127.0.0.1:8002/ws/groups/${group}/`], email: "ada@example.org", password: "correct horse battery", group, tag: "s1" });
   }, 180_000);
 
@@ -376,6 +388,8 @@ describe("stage 3: the app instances' rendered scripts serve the same requests",
       dbName: S3.db,
       poolSize: 5,
       domain: DOMAIN,
+      // One worker process: the scene runs on two shared cores (the config's 5 x 2 changes nothing the test checks).
+      gunicornWorkers: 1,
     };
     for (const f of appInstanceFiles(base)) {
       const target = join(D, "opt", f.path.replace(/^\/opt\//, ""));
@@ -391,14 +405,17 @@ describe("stage 3: the app instances' rendered scripts serve the same requests",
     await nsRun(["bash", "-c", portWait(6432)]).catch((e: Error) => {
       throw new Error(`${e.message}\n${logsOf("pgbouncer")}`);
     });
+    mark("stage 3 settings and PgBouncer");
     await nsRun(["bash", `${bin}/migrate.sh`], standinEnv());
+    mark("stage 3 migrated");
     // The user and group, through PgBouncer, with the instance's env file (as `docker run --env-file` would).
     const env = Object.fromEntries(readFileSync(join(D, "run/course-organizer/app.env"), "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-    group3 = await seedUser(env, "grace@example.org", "another horse staple");
     nsStart("gunicorn3", ["bash", `${bin}/run-app.sh`], standinEnv());
     nsStart("daphne3", ["bash", `${bin}/run-app-ws.sh`], standinEnv());
+    group3 = await seedUser(env, "grace@example.org", "another horse staple");
     await waitHttp("http://127.0.0.1:8000/api/health", "gunicorn3");
     await waitHttp("http://127.0.0.1:8001/health", "daphne3");
+    mark("stage 3 serving");
     result = await client({ site: DOMAIN, http: "http://127.0.0.1:8000", ws: [`ws://127.0.0.1:8001/ws/groups/${group3}/`, `ws://127.0.0.1:8001/ws/groups/${group3}/`], email: "grace@example.org", password: "another horse staple", group: group3, tag: "s3" });
   }, 180_000);
 
@@ -494,11 +511,13 @@ describe("stage 4: the shard router over several databases and the channel layer
     };
     // Python trusts the Secret Manager stand-in's certificate through OpenSSL's SSL_CERT_FILE (a pod trusts Google's).
     const trust = { SSL_CERT_FILE: join(D, "tls/ca.pem") };
-    const api: Record<string, string> = { ...podEnv("api"), ...trust };
+    // GUNICORN_WORKERS (the contract's name; unset on GKE, the entrypoint's default is 4): one process here.
+    const api: Record<string, string> = { ...podEnv("api"), ...trust, GUNICORN_WORKERS: "1" };
     const ws: Record<string, string> = { ...podEnv("ws"), ...trust };
     expect([api.WORKER_TYPE, api.PORT, ws.WORKER_TYPE, ws.PORT]).toEqual(["http", "8080", "ws", "8080"]);
     // The contract's migrate process: `manage.py migrate` migrates default and every shard.
     await nsRun([join(APP, "docker-entrypoint.sh")], imageEnv({ ...api, WORKER_TYPE: "migrate" }), { cwd: APP });
+    mark("stage 4 migrated");
     nsStart("api4", [join(APP, "docker-entrypoint.sh")], imageEnv(api), APP);
     // Two ws pods (each has its own IP on GKE; here one loopback, so the second moves to 8081 and the first to 8082).
     nsStart("ws4a", [join(APP, "docker-entrypoint.sh")], imageEnv({ ...ws, PORT: "8081" }), APP);
@@ -506,6 +525,7 @@ describe("stage 4: the shard router over several databases and the channel layer
     await waitHttp("http://127.0.0.1:8080/ready", "api4");
     await waitHttp("http://127.0.0.1:8081/ready", "ws4a");
     await waitHttp("http://127.0.0.1:8082/ready", "ws4b");
+    mark("stage 4 serving");
     // The user and the group of stage 3 are still there: the users database is stage 4's `default`.
     result = await client({ site: DOMAIN, http: "http://127.0.0.1:8080", ws: [`ws://127.0.0.1:8081/ws/groups/${group3}/`, `ws://127.0.0.1:8082/ws/groups/${group3}/`], email: "grace@example.org", password: "another horse staple", group: group3, tag: "s4" });
   }, 180_000);
