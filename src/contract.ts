@@ -140,7 +140,10 @@ export const SETTINGS = {
   CHANNEL_LAYER_REDIS_CA_CERTS: { about: "JSON list of the CA PEMs of CHANNEL_LAYER_REDIS_URLS, in the same order", whenAbsent: "plain redis://" },
   REDIS_CLUSTER_ENDPOINT: { about: "discovery endpoint (host:port) of the Redis Cluster for cache data (cluster-aware client, TLS)", whenAbsent: "cache on CACHE_URL" },
   REDIS_CLUSTER_CA_CERT: { about: "PEM of the Redis Cluster's CA", whenAbsent: "no cluster" },
-  MEMCACHED_ENDPOINT: { about: "Memcached discovery endpoint (host:port) for the hot read cache", whenAbsent: "no Memcached" },
+  MEMCACHED_NODES: {
+    about: "comma-separated host:port of the Memcached nodes in the process's own region (the hot read cache; pymemcache hashes keys over them)",
+    whenAbsent: "no Memcached",
+  },
   // Files.
   STATIC_ROOT: { about: "directory collectstatic writes and nginx serves /static/ from", whenAbsent: "static files in STATIC_BUCKET" },
   MEDIA_ROOT: { about: "directory uploads are written to and nginx serves /media/ from", whenAbsent: "media in MEDIA_BUCKET" },

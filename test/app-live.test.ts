@@ -498,6 +498,7 @@ describe("stage 4: the shard router over several databases and the channel layer
       requestsPerSecondPerPod: 100,
       connectionsPerPod: 1000,
       backlogPerWorker: 100,
+      workerRegions: 1,
       subscription: "email-worker",
       labels: {},
       pgbouncer: { image: "pgbouncer:test", ini: "", iniSha256: "" },

@@ -82,11 +82,11 @@ CACHES = {
         "TIMEOUT": 14 * 86400,
     },
 }
-if setting("MEMCACHED_ENDPOINT", ""):
-    # Stage 4's hot read cache (the seed's "persistent" tier).
+if csv("MEMCACHED_NODES"):
+    # Stage 4's hot read cache (the seed's "persistent" tier): this region's nodes, keys hashed over them.
     CACHES["persistent"] = {
         "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-        "LOCATION": setting("MEMCACHED_ENDPOINT"),
+        "LOCATION": csv("MEMCACHED_NODES"),
         "TIMEOUT": 3600,
     }
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
