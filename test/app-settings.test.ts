@@ -37,6 +37,8 @@ describe("app settings at stage 3", () => {
       MEDIA_BUCKET: "course-organizer-demo-co-media",
       STATIC_BUCKET: "course-organizer-demo-co-static",
       CDN_HOST: "courses.example.org",
+      // As the VM's containers receive it (src/contract.ts: required at every stage).
+      JITSI_DOMAIN: "meet.courses.example.org",
     });
     expect(primaryIp).not.toBe(replicaIp);
   });
