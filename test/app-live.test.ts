@@ -113,7 +113,8 @@ async function psql(db: string, ...sql: string[]): Promise<string> {
 
 /** The image's process environment (what `docker run` gives it) plus where the image's python and packages are. */
 function imageEnv(env: Record<string, string>): Record<string, string> {
-  return { ...env, PATH: `${D}/imagebin:/usr/bin:/bin:/usr/sbin:/sbin`, PYTHONPATH: join(FIX, "pystubs"), STANDIN_GCS_DIR: join(D, "gcs"), HOME: D };
+  // PYTHONDONTWRITEBYTECODE: as the Dockerfile's ENV (and no __pycache__ written into the source tree).
+  return { ...env, PATH: `${D}/imagebin:/usr/bin:/bin:/usr/sbin:/sbin`, PYTHONPATH: join(FIX, "pystubs"), PYTHONDONTWRITEBYTECODE: "1", STANDIN_GCS_DIR: join(D, "gcs"), HOME: D };
 }
 
 function standinEnv(): Record<string, string> {
