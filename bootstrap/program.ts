@@ -90,6 +90,9 @@ export const PROJECT_APIS = [
   "sts",
 ].map((a) => `${a}.googleapis.com`);
 
+/** The deployer's role on the billing account (bootstrap config `billingAccount`): create and update budgets. */
+export const DEPLOYER_BILLING_ROLE = "roles/billing.costsManager";
+
 /** The previewer's project roles: read everything a preview reads, change nothing (roles/viewer has no IAM writes). */
 export const PREVIEWER_ROLES = ["roles/viewer", "roles/iam.securityReviewer"];
 
@@ -214,6 +217,13 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
       member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.environment/${env}`,
     }),
   );
+  // The main program's billing budget (course-organizer:monitoring.billingAccount) is created on the billing
+  // account, not the project: billing.budgets.create there, in roles/billing.costsManager. Whoever runs this
+  // bootstrap needs roles/billing.admin on that account to grant it.
+  const billingAccount = config.get("billingAccount");
+  if (billingAccount) {
+    new gcp.billing.AccountIamMember("deployer-billing-costs-manager", { billingAccountId: billingAccount, role: DEPLOYER_BILLING_ROLE, member });
+  }
   new gcp.kms.CryptoKeyIAMMember("deployer-secrets", { cryptoKeyId: key.id, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member });
   new gcp.storage.BucketIAMMember("deployer-state", { bucket: stateBucket.name, role: "roles/storage.objectAdmin", member });
 

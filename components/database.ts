@@ -42,6 +42,14 @@ export interface DatabaseMigrationSource {
    * from that range; the rule's source range is the range around the instance's private IP.
    */
   privateServicesPrefixLength: number;
+  /**
+   * The job's desired state. Created NOT_STARTED (the provider refuses to create a RUNNING job:
+   * magic-modules templates/terraform/pre_create/dms_migration_job.go.tmpl); the update to RUNNING verifies and
+   * starts it (post_update/dms_migration_job.go.tmpl), after the destination was demoted
+   * (migrationJobs.demoteDestination: scripts/dms-demote-destination.sh).
+   * @default "NOT_STARTED"
+   */
+  state?: "NOT_STARTED" | "RUNNING";
 }
 
 export interface DatabaseArgs {
@@ -455,9 +463,12 @@ export class Database extends pulumi.ComponentResource {
   /**
    * Database Migration Service from the VM's PostgreSQL (issue 7, stage 2 to 3). The cut-over, step by step:
    *  1. `database.migrateFromVm=true database.cutover=false vm.enabled=true vm.retained=false video.mode=vm`:
-   *     the VM keeps serving; this creates the profiles and the CONTINUOUS job (desiredState RUNNING), which
-   *     does a full dump and then streams changes (CDC). The VM's PostgreSQL needs pglogical loaded
-   *     (shared_preload_libraries), wal_level=logical and a replication user (DMS's source prerequisites).
+   *     the VM keeps serving; this creates the profiles and the CONTINUOUS job NOT_STARTED (the provider refuses
+   *     to create one RUNNING). The VM's PostgreSQL needs pglogical loaded (shared_preload_libraries),
+   *     wal_level=logical and a replication user (DMS's source prerequisites).
+   *     Then `scripts/dms-demote-destination.sh` demotes the existing Cloud SQL instance (migrationJobs.
+   *     demoteDestination), and `database.migrationState=RUNNING` + `up` starts the job (the provider's update
+   *     verifies and starts it): a full dump, then change data capture.
    *  2. Wait for phase CDC and a replication lag near 0
    *     (`gcloud database-migration migration-jobs describe <prefix>-db-migration --region <region>`).
    *  3. Stop writes on the VM (maintenance page), let the lag reach 0, then promote:
@@ -527,7 +538,7 @@ export class Database extends pulumi.ComponentResource {
         destination: destination.name,
         // Over the VPC peering to the VM's internal IP (no public IP on either side).
         vpcPeeringConnectivity: { vpc: args.network },
-        desiredState: "RUNNING",
+        desiredState: src.state ?? "NOT_STARTED",
       },
       { parent: this },
     );

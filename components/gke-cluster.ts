@@ -82,8 +82,10 @@ export class GkeCluster extends pulumi.ComponentResource {
   /** Network tag on this cluster's nodes. */
   public readonly nodeTag: string;
   public readonly name: pulumi.Output<string>;
-  /** The control plane's public endpoint (IP). */
+  /** The control plane's IP endpoint (closed to the internet but for masterAuthorizedNetworks). */
   public readonly endpoint: pulumi.Output<string>;
+  /** The control plane's DNS-based endpoint (IAM-authorized from anywhere): what the kubeconfig points at. */
+  public readonly dnsEndpoint: pulumi.Output<string>;
   /** Cluster CA (base64, as kubeconfig's certificate-authority-data). */
   public readonly caCert: pulumi.Output<string>;
   /** Kubeconfig with exec auth (gke-gcloud-auth-plugin), a Pulumi secret. */
@@ -148,6 +150,11 @@ export class GkeCluster extends pulumi.ComponentResource {
           masterGlobalAccessConfig: { enabled: true },
         },
         masterAuthorizedNetworksConfig: { cidrBlocks: args.masterAuthorizedNetworks, gcpPublicCidrsAccessEnabled: false },
+        // How `pulumi up` (CI runners without fixed addresses, people at home) reaches the control plane: the
+        // DNS-based endpoint (gke-<hash>.<region>.gke.goog), which authorizes every request by IAM
+        // (container.clusters.connect, in roles/container.developer and .admin) instead of by source address, so
+        // the IP endpoint can stay closed (masterAuthorizedNetworks) and nobody's address needs listing.
+        controlPlaneEndpointsConfig: { dnsEndpointConfig: { allowExternalTraffic: true } },
         workloadIdentityConfig: { workloadPool: `${args.project}.svc.id.goog` },
         releaseChannel: { channel: args.releaseChannel },
         monitoringConfig: {
@@ -255,16 +262,18 @@ export class GkeCluster extends pulumi.ComponentResource {
 
     this.name = this.cluster.name;
     this.endpoint = this.cluster.endpoint;
+    this.dnsEndpoint = this.cluster.controlPlaneEndpointsConfig.apply((c) => c?.dnsEndpointConfig?.endpoint ?? "");
     this.caCert = this.cluster.masterAuth.clusterCaCertificate.apply((c) => c ?? "");
     // Exec auth: the plugin gets a short-lived token from the caller's gcloud credentials; nothing static is stored.
+    // The DNS endpoint serves a publicly trusted certificate, so no cluster CA in the file (as
+    // `gcloud container clusters get-credentials --dns-endpoint` writes it).
     const context = `gke_${args.project}_${args.region}_${clusterName}`;
     this.kubeconfig = pulumi.secret(pulumi.interpolate`apiVersion: v1
 kind: Config
 clusters:
 - name: ${context}
   cluster:
-    server: https://${this.endpoint}
-    certificate-authority-data: ${this.caCert}
+    server: https://${this.dnsEndpoint}
 contexts:
 - name: ${context}
   context:
@@ -290,6 +299,6 @@ users:
       },
       { parent: this, dependsOn: [this.nodePool] },
     );
-    this.registerOutputs({ name: this.name, endpoint: this.endpoint });
+    this.registerOutputs({ name: this.name, endpoint: this.endpoint, dnsEndpoint: this.dnsEndpoint });
   }
 }

@@ -42,7 +42,13 @@ export interface RouteArgs {
    * longest a session may last (seed: 3600 s), since the LB default of 30 s would cut every socket after 30 s.
    */
   timeoutSec: number;
-  affinity: "NONE" | "CLIENT_IP";
+  /**
+   * Session affinity: NONE only. On Envoy-based backend services (EXTERNAL_MANAGED) any other value "will not take
+   * effect" unless localityLbPolicy is MAGLEV, WEIGHTED_MAGLEV or RING_HASH (magic-modules
+   * mmv1/products/compute/BackendService.yaml, localityLbPolicy), and nothing here needs it: a WebSocket stays on
+   * the backend that accepted it for its whole life, and Channels' group messages cross instances through Redis.
+   */
+  affinity: "NONE";
   /** Connection draining (s): how long a removed backend keeps its open requests or sockets. */
   drainingTimeoutSec: number;
 }

@@ -4,6 +4,9 @@ import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import type { Weekday } from "./database";
 
+/** Memorystore for Memcached's weekly maintenance window: 3 h, the API's minimum (its range is 3-8 h). */
+export const MEMCACHE_MAINTENANCE_WINDOW = "10800s";
+
 export interface MemcachedArgs {
   prefix: string;
   labels: Record<string, string>;
@@ -61,7 +64,9 @@ export class Memcached extends pulumi.ComponentResource {
         nodeConfig: { cpuCount: args.cpu, memorySizeMb: args.memoryMb },
         memcacheVersion: "MEMCACHE_1_6_15",
         maintenancePolicy: {
-          weeklyMaintenanceWindows: [{ day: args.maintenanceDay, duration: "3600s", startTime: { hours: args.maintenanceHour, minutes: 0, seconds: 0, nanos: 0 } }],
+          // The API takes a window of 3 to 8 hours (magic-modules mmv1/products/memcache/Instance.yaml,
+          // weeklyMaintenanceWindow.duration): the shortest, so updates stay in the quiet night hours.
+          weeklyMaintenanceWindows: [{ day: args.maintenanceDay, duration: MEMCACHE_MAINTENANCE_WINDOW, startTime: { hours: args.maintenanceHour, minutes: 0, seconds: 0, nanos: 0 } }],
         },
         labels: args.labels,
         deletionProtection: true,

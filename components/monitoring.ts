@@ -781,6 +781,11 @@ export class Monitoring extends pulumi.ComponentResource {
     // ── Billing budget with 50/90/100 % alerts (and a forecast alert at 100 %).
     if (args.budget) {
       const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { parent: this });
+      // The Billing Budget API refuses user credentials without a quota project ("billingbudgets.googleapis.com
+      // requires a quota project"): this provider sends the project as X-Goog-User-Project (provider docs,
+      // userProjectOverride + billingProject). The caller also needs billing.budgets.create on the billing
+      // account: roles/billing.costsManager there (bootstrap/program.ts grants it to the deployer).
+      const billingProvider = new gcp.Provider(`${name}-billing-provider`, { project: args.project, userProjectOverride: true, billingProject: args.project }, { parent: this });
       this.budget = new gcp.billing.Budget(
         `${name}-budget`,
         {
@@ -798,7 +803,7 @@ export class Monitoring extends pulumi.ComponentResource {
           // Budgets notify at most 5 Monitoring channels; billing admins get the e-mails too.
           allUpdatesRule: { monitoringNotificationChannels: emails.slice(0, 5), disableDefaultIamRecipients: false },
         },
-        { parent: this },
+        { parent: this, provider: billingProvider },
       );
     }
 

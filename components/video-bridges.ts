@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
+import { BRIDGE_BOOT_SECONDS } from "../src/config/boot-times";
 import { physicalName } from "../src/naming";
 import { bridgeFiles, drainScript, jitsiUserData, JVB_REST_PORT, type JitsiEnv } from "../src/files/jitsi";
 import { InstancePool } from "./instance-pool";
@@ -145,7 +146,7 @@ export class VideoBridgePool extends pulumi.ComponentResource {
           port: JVB_REST_PORT,
           path: "/about/health",
           // First boot: docker, the jvb image pull and the XMPP login take a few minutes.
-          initialDelaySec: 600,
+          initialDelaySec: BRIDGE_BOOT_SECONDS,
           checkIntervalSec: 15,
           unhealthyThreshold: 4,
         },

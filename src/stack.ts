@@ -4,6 +4,7 @@
  * constructor argument) never contain the stage, so their URNs survive stage moves.
  */
 import { alertThresholds, type Config } from "./config/schema";
+import { APP_INSTANCE_BOOT_SECONDS } from "./config/boot-times";
 import { labels as labelsFor } from "./naming";
 import { Network, regionRanges } from "../components/network";
 import { GOOGLE_LB_RANGES } from "../components/network";
@@ -291,6 +292,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           // The VM carries the web tag (components/vm-platform.ts).
           targetTags: [networkTags.web],
           privateServicesPrefixLength: c.network.privateServicesPrefixLength,
+          state: c.database.migrationState,
         }
       : undefined;
   const database = c.database.enabled
@@ -479,7 +481,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
         // Django answers only for ALLOWED_HOSTS: the probe sends the site's host.
         host: c.domain,
         // First boot: packages, image pulls and settings take a few minutes before the app answers.
-        initialDelaySec: 300,
+        initialDelaySec: APP_INSTANCE_BOOT_SECONDS,
       },
       autoscaling,
       description: kind === "http" ? "HTTP pool (Gunicorn)" : "WebSocket pool (Daphne)",
@@ -1049,10 +1051,13 @@ export function lbRoutes(c: Config, b: LbBackends): LoadBalancerArgs["routes"] |
     b.gke && b.gke.ws.length > 0 ? neg(b.gke.ws, c.kubernetes.requestsPerSecondPerPod, b.gke.wsHealthPath, b.gke.port) : undefined,
   );
   const api = (targets: BackendTarget[]): RouteArgs => ({ targets, timeoutSec: API_TIMEOUT_SEC, affinity: "NONE", drainingTimeoutSec: API_DRAINING_SEC });
-  const ws = (targets: BackendTarget[]): RouteArgs => ({ targets, timeoutSec: WS_TIMEOUT_SEC, affinity: "CLIENT_IP", drainingTimeoutSec: WS_DRAINING_SEC });
+  const ws = (targets: BackendTarget[]): RouteArgs => ({ targets, timeoutSec: WS_TIMEOUT_SEC, affinity: "NONE", drainingTimeoutSec: WS_DRAINING_SEC });
+  // While the VM serves (stage 2, and phase A of the 2 -> 3 move while DMS copies its database), every route goes
+  // to it: the pools' Cloud SQL is then a demoted migration destination that refuses writes, and the meet host's
+  // Jitsi runs on the VM. The pools get traffic only once vm.enabled is false (phase B, docs/runbooks/2-to-3.md).
   if (b.vm) {
     const vm = ig("vm", b.vm);
-    return { default: api([vm]), ...(apiTargets.length > 0 ? { api: api(apiTargets) } : {}), ws: ws(wsTargets.length > 0 ? wsTargets : [vm]) };
+    return { default: api([vm]), ws: ws([vm]) };
   }
   // No backend registered for the default route: the caller leaves the load balancer out and says so.
   if (apiTargets.length === 0) return undefined;

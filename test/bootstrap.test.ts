@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { planStack, type Plan } from "../src/plan/engine";
 import { get, ofType, plan } from "./helpers/plan";
-import { bootstrap, repositoryProblem, DEPLOYER_ROLES, GITHUB_ISSUER, KEY_ROTATION, PREVIEWER_ROLES, PROJECT_APIS } from "../bootstrap/program";
+import { bootstrap, repositoryProblem, DEPLOYER_BILLING_ROLE, DEPLOYER_ROLES, GITHUB_ISSUER, KEY_ROTATION, PREVIEWER_ROLES, PROJECT_APIS } from "../bootstrap/program";
 import * as P from "../policy/policies";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 
@@ -19,6 +19,16 @@ function planBootstrap(opts: { preview?: boolean; sets?: string[] } = {}): Promi
 }
 
 describe("bootstrap", () => {
+  it("grants the deployer roles/billing.costsManager on the billing account that carries the budget, only when set", async () => {
+    const p = await planBootstrap({ sets: ["course-organizer-bootstrap:billingAccount=012345-6789AB-CDEF01"] });
+    const grant = get(p, "gcp:billing/accountIamMember:AccountIamMember", "deployer-billing-costs-manager");
+    const deployer = get(p, "gcp:serviceaccount/account:Account", "deployer");
+    expect(DEPLOYER_BILLING_ROLE).toBe("roles/billing.costsManager");
+    expect(grant.inputs).toEqual({ billingAccountId: "012345-6789AB-CDEF01", role: "roles/billing.costsManager", member: expect.stringMatching(/^serviceAccount:co-deployer@/) });
+    expect(grant.dependencies).toContain(deployer.urn);
+    expect(ofType(await planBootstrap(), "gcp:billing/accountIamMember:AccountIamMember")).toEqual([]);
+  });
+
   it("state bucket: versioned, uniform access, public access prevention, noncurrent versions expire, protected", async () => {
     const p = await planBootstrap();
     const b = get(p, "gcp:storage/bucket:Bucket", "state");

@@ -169,6 +169,8 @@ const MIGRATING = [
   // Jitsi and PostgreSQL stay on the VM during the migration: they cover the stage-2 load, not stage 3's.
   "load.videoParticipants=500",
   "load.dbQueriesPerSecond=1000",
+  // DMS needs pglogical on the source: postgres:15 plus Debian's postgresql-15-pglogical (config refuses the stock image).
+  "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10",
 ];
 
 describe("Database Migration Service from the VM (database.migrateFromVm, stage 2 -> 3)", () => {
@@ -210,13 +212,25 @@ describe("Database Migration Service from the VM (database.migrateFromVm, stage 
       source: "projects/course-organizer-demo/locations/us-central1/connectionProfiles/co-db-source-vm",
       destination: "projects/course-organizer-demo/locations/us-central1/connectionProfiles/co-db-destination",
       vpcPeeringConnectivity: { vpc: VPC_ID },
-      desiredState: "RUNNING",
+      // Created NOT_STARTED: the provider refuses to create a RUNNING job (pre_create/dms_migration_job.go.tmpl).
+      desiredState: "NOT_STARTED",
     });
     expect(p.outputs.migrationJob).toBe("projects/course-organizer-demo/locations/us-central1/migrationJobs/co-db-migration");
     // Enum values Google accepts.
     const facts = gcpFacts();
     expect(facts[DMS_JOB]!.enums.type).toContain(job.inputs.type);
     expect(facts[DMS_JOB]!.enums.desiredState).toContain(job.inputs.desiredState);
+  });
+
+  it("starts the job with database.migrationState=RUNNING, an in-place update (the provider verifies, then starts it)", async () => {
+    const started = await plan("stage3", { sets: [...MIGRATING, "database.migrationState=RUNNING"] });
+    const job = get(started, DMS_JOB, "database-migration");
+    expect(job.inputs.desiredState).toBe("RUNNING");
+    const created = get(await plan("stage3", { sets: MIGRATING }), DMS_JOB, "database-migration");
+    expect(job.urn).toBe(created.urn);
+    // desiredState is not a replacing field (mmv1/products/databasemigrationservice/MigrationJob.yaml: client_side,
+    // not immutable): the move from NOT_STARTED to RUNNING is an update, which post_update turns into verify + start.
+    expect(gcpFacts()[DMS_JOB]!.immutable).not.toContain("desiredState");
   });
 
   it("opens the VM's 5432 to the Private Service Access range only", async () => {

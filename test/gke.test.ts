@@ -33,6 +33,7 @@ function clusterInputs(region: string, zones: string[], master: string, preview 
     initialNodeCount: 1,
     privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: master, masterGlobalAccessConfig: { enabled: true } },
     masterAuthorizedNetworksConfig: { cidrBlocks: [], gcpPublicCidrsAccessEnabled: false },
+    controlPlaneEndpointsConfig: { dnsEndpointConfig: { allowExternalTraffic: true } },
     workloadIdentityConfig: { workloadPool: "course-organizer-demo.svc.id.goog" },
     releaseChannel: { channel: "REGULAR" },
     monitoringConfig: { enableComponents: ["SYSTEM_COMPONENTS"], managedPrometheus: { enabled: true } },
@@ -128,8 +129,12 @@ describe.each([false, true])("GKE clusters on the stage-4 plan (preview %s)", (p
     const doc = parse((kc as { "[secret]": string })["[secret]"]);
     const ctx = "gke_course-organizer-demo_us-central1_co-gke-us-central1";
     expect(doc["current-context"]).toBe(ctx);
-    expect(doc.clusters[0].cluster.server).toMatch(/^https:\/\/34\.118\.\d+\.\d+$/);
-    expect(Buffer.from(doc.clusters[0].cluster["certificate-authority-data"], "base64").toString()).toBe("mock-ca-co-gke-us-central1");
+    // The DNS-based endpoint (IAM-authorized from anywhere: CI runners, people), never the closed IP endpoint;
+    // its certificate is publicly trusted, so no cluster CA (a private CA there fails TLS).
+    const cluster = get(p, CLUSTER, "gke-us-central1-cluster");
+    expect(cluster.inputs.controlPlaneEndpointsConfig).toEqual({ dnsEndpointConfig: { allowExternalTraffic: true } });
+    expect(cluster.inputs.masterAuthorizedNetworksConfig).toEqual({ cidrBlocks: [], gcpPublicCidrsAccessEnabled: false });
+    expect(doc.clusters[0].cluster).toEqual({ server: expect.stringMatching(/^https:\/\/gke-[0-9a-f]{32}-\d+\.us-central1\.gke\.goog$/) });
     expect(doc.users[0].user).toEqual({
       exec: {
         apiVersion: "client.authentication.k8s.io/v1beta1",

@@ -207,7 +207,7 @@ describe("stage 2: the global entry", () => {
       logConfig: { enable: true, sampleRate: 0.1 },
     });
     expect(get(p, T.backendService, "lb-be-default-vm").inputs).toEqual(be("default", 30, "NONE", 60));
-    expect(get(p, T.backendService, "lb-be-ws-vm").inputs).toEqual(be("ws", 3600, "CLIENT_IP", 300));
+    expect(get(p, T.backendService, "lb-be-ws-vm").inputs).toEqual(be("ws", 3600, "NONE", 300));
     expect(ofType(p, T.backendService).map((r) => r.name).sort()).toEqual(["lb-be-default-vm", "lb-be-ws-vm"]);
     for (const route of ["default", "ws"]) {
       expect(get(p, T.healthCheck, `lb-hc-${route}-vm`).inputs).toEqual({
@@ -309,7 +309,7 @@ describe("stage moves", () => {
     expect(d.deletes.map((x) => x.name)).toEqual(expect.arrayContaining(["lb-be-default-vm", "lb-be-ws-vm"]));
     expect(ofType(to, T.backendService).map((r) => r.name).sort()).toEqual(["lb-be-api-mig", "lb-be-default-mig", "lb-be-ws-mig"]);
     const ws = get(to, T.backendService, "lb-be-ws-mig").inputs;
-    expect([ws.timeoutSec, ws.sessionAffinity, ws.connectionDrainingTimeoutSec]).toEqual([3600, "CLIENT_IP", 300]);
+    expect([ws.timeoutSec, ws.sessionAffinity, ws.connectionDrainingTimeoutSec]).toEqual([3600, "NONE", 300]);
     const api = get(to, T.backendService, "lb-be-api-mig").inputs;
     expect([api.timeoutSec, api.sessionAffinity]).toEqual([30, "NONE"]);
     // From stage 3 the signaling VM serves the meet domain on its own address: no host rule, the certificate idle.
@@ -351,7 +351,7 @@ describe("the stage 3 -> 4 cut-over in the plan", () => {
     expect(d.updates.map((u) => u.name)).toContain("lb-url-map");
     expect(d.replaces.filter((r) => r.name.startsWith("lb-"))).toEqual([]);
     const gke = get(p, T.backendService, "lb-be-ws-gke").inputs as Record<string, any>;
-    expect([gke.timeoutSec, gke.sessionAffinity, gke.backends[0].balancingMode]).toEqual([3600, "CLIENT_IP", "RATE"]);
+    expect([gke.timeoutSec, gke.sessionAffinity, gke.backends[0].balancingMode]).toEqual([3600, "NONE", "RATE"]);
   });
 });
 
@@ -371,7 +371,7 @@ describe("routes and weighted cut-over", () => {
       affinity: "NONE",
       drainingTimeoutSec: 60,
     });
-    expect([r.ws!.timeoutSec, r.ws!.affinity, r.ws!.drainingTimeoutSec, r.ws!.targets[0]!.key]).toEqual([3600, "CLIENT_IP", 300, "vm"]);
+    expect([r.ws!.timeoutSec, r.ws!.affinity, r.ws!.drainingTimeoutSec, r.ws!.targets[0]!.key]).toEqual([3600, "NONE", 300, "vm"]);
   });
 
   it("stage 3: the HTTP pool by rate per instance for default and /api/*, the WebSocket pool for /ws/*", () => {

@@ -195,7 +195,7 @@ describe("caches", () => {
       nodeCount: 3,
       nodeConfig: { cpuCount: 1, memorySizeMb: 4096 },
       memcacheVersion: "MEMCACHE_1_6_15",
-      maintenancePolicy: { weeklyMaintenanceWindows: [{ day: "SUNDAY", duration: "3600s", startTime: { hours: 9, minutes: 0, seconds: 0, nanos: 0 } }] },
+      maintenancePolicy: { weeklyMaintenanceWindows: [{ day: "SUNDAY", duration: "10800s", startTime: { hours: 9, minutes: 0, seconds: 0, nanos: 0 } }] },
       labels: lbl("memcached"),
       deletionProtection: true,
     });

@@ -285,7 +285,7 @@ describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
 
 describe("the VM's PostgreSQL as the migration source (database.migrateFromVm)", () => {
   it("listens on the internal address with DMS's logical-decoding settings, and passes docker-compose", async () => {
-    const sets = ["vm.enabled=true", "vm.retained=false", "database.migrateFromVm=true", "database.cutover=false", "video.mode=vm", "load.videoParticipants=500", "load.dbQueriesPerSecond=1000"];
+    const sets = ["vm.enabled=true", "vm.retained=false", "database.migrateFromVm=true", "database.cutover=false", "video.mode=vm", "load.videoParticipants=500", "load.dbQueriesPerSecond=1000", "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10"];
     const p = await plan("stage3", { withFiles: true, sets });
     const text = file(p, "vm", "docker-compose.yml");
     const pg = parse(text).services.postgres;

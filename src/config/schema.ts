@@ -241,6 +241,13 @@ export const databaseSchema = z
     pgbouncerPoolSize: z.number().int().min(1).max(500),
     /** Database Migration Service job from the VM's PostgreSQL (stage 2 to 3 move). */
     migrateFromVm: z.boolean(),
+    /**
+     * The migration job's desired state. The provider creates a job only NOT_STARTED ("Migration Job cannot be
+     * created in RUNNING state", magic-modules templates/terraform/pre_create/dms_migration_job.go.tmpl) and starts
+     * it on the update to RUNNING (verify, then start: post_update/dms_migration_job.go.tmpl). Set RUNNING for the
+     * `up` after the destination was demoted (docs/runbooks/2-to-3.md, scripts/dms-demote-destination.sh).
+     */
+    migrationState: z.enum(["NOT_STARTED", "RUNNING"]),
     /** Point the app at Cloud SQL (true) or keep it on the VM's PostgreSQL during the migration (false). */
     cutover: z.boolean(),
     /**

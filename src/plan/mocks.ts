@@ -167,6 +167,14 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
       Object.assign(out, {
         endpoint: ip("34.118", physical),
         masterAuth: { clusterCaCertificate: Buffer.from(`mock-ca-${physical}`).toString("base64") },
+        // The DNS-based control-plane endpoint GKE assigns: gke-<hash>-<project number>.<location>.gke.goog.
+        controlPlaneEndpointsConfig: {
+          ...((inputs.controlPlaneEndpointsConfig as Record<string, unknown>) ?? {}),
+          dnsEndpointConfig: {
+            ...(((inputs.controlPlaneEndpointsConfig as Record<string, Record<string, unknown>>) ?? {}).dnsEndpointConfig ?? {}),
+            endpoint: `gke-${h(physical, 32)}-${PROJECT_NUMBER}.${inputs.location}.gke.goog`,
+          },
+        },
         id: `projects/${project}/locations/${inputs.location}/clusters/${physical}`,
         selfLink: `https://container.googleapis.com/v1/projects/${project}/locations/${inputs.location}/clusters/${physical}`,
       });

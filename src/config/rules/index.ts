@@ -7,6 +7,7 @@ import type { Config } from "../schema";
 import { machineTypeProblems, labelProblems, mediaLocationProblems, memorystoreProblems, pitrProblems, regionProblems, sqlTierProblems, zoneProblems } from "./catalog";
 import { failoverProblems } from "./failover";
 import { fitProblems } from "./fit";
+import { migrationProblems } from "./migration";
 import { needsProblems } from "./needs";
 import { networkProblems } from "./network";
 import { pairProblems } from "./pairs";
@@ -29,5 +30,6 @@ export function configRules(c: Config): string[] {
     ...fitProblems(c),
     ...needsProblems(c),
     ...failoverProblems(c),
+    ...migrationProblems(c),
   ];
 }
