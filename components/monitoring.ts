@@ -142,8 +142,9 @@ export interface ConditionSpec {
   /** Threshold in the metric's unit (a fraction for utilization metrics, seconds for latencies). */
   value: number;
   /**
-   * A PromQL condition instead (the comparison is in the query): only where a threshold condition cannot say it,
-   * i.e. a sum over two metric types (Compute Engine hosts and GKE pods during the stage 3 -> 4 cut-over).
+   * A PromQL condition instead (the comparison is in the query), created with disableMetricValidation: where a
+   * threshold condition cannot say it (a sum over two metric types during the stage 3 -> 4 cut-over), and on
+   * every metric that may not exist yet when the policy is created (eventuallyConsistent below).
    */
   promql?: string;
 }
@@ -164,6 +165,22 @@ export interface MetricSpec {
 }
 
 const q = (s: string) => JSON.stringify(s);
+
+/**
+ * Metric types Cloud Monitoring knows only after their first write or minutes after their descriptor is created:
+ * logs-based metrics, host-written custom/workload metrics, Managed Prometheus metrics. A threshold condition on
+ * one is refused at create with 404 "Cannot find metric(s) ... it could take up to 10 minutes to become available"
+ * (hashicorp/terraform-provider-google#11102; the provider retries only 409), so a first `up` would fail. Their
+ * conditions are PromQL with disableMetricValidation, which the API documents for exactly this: "alerting policies
+ * defined on metrics that do not yet exist" (provider doc of conditionPrometheusQueryLanguage.disableMetricValidation).
+ */
+export const EVENTUALLY_CONSISTENT_METRIC = /^(logging\.googleapis\.com\/user|custom\.googleapis\.com|workload\.googleapis\.com|prometheus\.googleapis\.com)\//;
+
+/** A Cloud Monitoring metric type's PromQL name: the first `/` becomes `:`, every other `.`, `/` or `-` an `_`. */
+export function promqlName(metricType: string): string {
+  const i = metricType.indexOf("/");
+  return `${metricType.slice(0, i).replace(/[^A-Za-z0-9_]/g, "_")}:${metricType.slice(i + 1).replace(/[^A-Za-z0-9_]/g, "_")}`;
+}
 
 /**
  * The seed's metrics table as Cloud Monitoring conditions for what exists. Pure: the stack's args decide which
@@ -264,6 +281,8 @@ export function metricSpecs(a: MonitoringArgs): MetricSpec[] {
             groupByFields: [],
             // nginx's $request_time is in seconds.
             value: seconds(level),
+            // Distribution metrics read in PromQL as histograms (_bucket with `le`).
+            promql: `histogram_quantile(0.95, sum by (le) (rate(${promqlName(`logging.googleapis.com/user/${nginxMetricNames(a.prefix).latency}`)}_bucket{monitored_resource="gce_instance"}[5m]))) > ${seconds(level)}`,
           },
         ];
       }
@@ -290,6 +309,8 @@ export function metricSpecs(a: MonitoringArgs): MetricSpec[] {
               crossSeriesReducer: "REDUCE_SUM",
               groupByFields: ["resource.label.instance_id"],
               value: Math.round((level / 100) * a.vm.postgresMaxConnections),
+              // Only the VM's Ops Agent writes this type in the project: no app-label filter needed in PromQL.
+              promql: `sum by (instance_id) (${promqlName(VM_POSTGRES_BACKENDS_METRIC)}{monitored_resource="gce_instance"}) > ${Math.round((level / 100) * a.vm.postgresMaxConnections)}`,
             },
           ]
         : []),
@@ -340,8 +361,8 @@ export function metricSpecs(a: MonitoringArgs): MetricSpec[] {
           },
         ];
       }
-      if (wsGke) return [{ source: "GKE ws pods (Managed Prometheus, all pods summed)", filter: `metric.type = ${q(GKE_WEBSOCKET_METRIC)} AND resource.type = "prometheus_target"`, ...sum, value }];
-      if (wsGce) return [{ source: "Daphne hosts (custom metric, all hosts summed)", filter: `metric.type = ${q(WEBSOCKET_METRIC)}`, ...sum, value }];
+      if (wsGke) return [{ source: "GKE ws pods (Managed Prometheus, all pods summed)", filter: `metric.type = ${q(GKE_WEBSOCKET_METRIC)} AND resource.type = "prometheus_target"`, ...sum, value, promql: `sum(${GKE_WEBSOCKET_METRIC_PROMQL}) > ${value}` }];
+      if (wsGce) return [{ source: "Daphne hosts (custom metric, all hosts summed)", filter: `metric.type = ${q(WEBSOCKET_METRIC)}`, ...sum, value, promql: `sum(${WEBSOCKET_METRIC_PROMQL}) > ${value}` }];
       return [];
     },
   });
@@ -405,6 +426,9 @@ export function metricSpecs(a: MonitoringArgs): MetricSpec[] {
             crossSeriesReducer: "REDUCE_SUM",
             groupByFields: [],
             value: pct(level),
+            promql: ((m) => `sum(rate(${m}{monitored_resource="gce_instance",status_class="5"}[5m])) / sum(rate(${m}{monitored_resource="gce_instance"}[5m])) > ${pct(level)}`)(
+              promqlName(`logging.googleapis.com/user/${nginxMetricNames(a.prefix).requests}`),
+            ),
           },
         ];
       }
@@ -612,8 +636,7 @@ export class Monitoring extends pulumi.ComponentResource {
               displayName: `${spec.title} > ${level} ${spec.unit}: ${c.source}`,
               ...(c.promql
                 ? {
-                    // PromQL conditions are validated against metrics that exist: GKE's ws gauge appears only once the
-                    // pods are scraped, after the up that creates the clusters (runbook 3 -> 4, phase A) has finished.
+                    // Without metric validation: the metric may not exist yet (EVENTUALLY_CONSISTENT_METRIC).
                     conditionPrometheusQueryLanguage: { query: afterDescriptors(c, c.promql), duration, evaluationInterval: "60s", disableMetricValidation: true },
                   }
                 : { conditionThreshold: { ...thresholdOf(c, duration), filter: afterDescriptors(c, c.filter) } }),
