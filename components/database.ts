@@ -15,8 +15,11 @@ export interface DatabaseReplica {
   /** Machine tier. @default the primary's tier */
   tier?: string;
   /**
-   * Reports only: sets `default_transaction_read_only=on` (the seed's "analytics" database options), so a
-   * client that forgets it is on a replica fails fast at BEGIN rather than at its first write.
+   * Reports only (the seed's "analytics" replica). No server flag: every Cloud SQL read replica is a hot standby
+   * that refuses writes (https://www.postgresql.org/docs/15/hot-standby.html), and the app's DATABASES entry already
+   * sends `-c default_transaction_read_only=on` (src/stage4-settings.ts). A `default_transaction_read_only`
+   * database flag would add nothing, and Cloud SQL takes only the flags on its supported list
+   * (https://cloud.google.com/sql/docs/postgres/flags); data/provider-constraints.json forbids it.
    * @default false
    */
   readOnly?: boolean;
@@ -387,7 +390,7 @@ export class Database extends pulumi.ComponentResource {
             insightsConfig,
             ipConfiguration,
             // Same max_connections as the primary: a hot standby refuses to start with fewer.
-            databaseFlags: r.readOnly ? [...flags, { name: "default_transaction_read_only", value: "on" }] : flags,
+            databaseFlags: flags,
             userLabels: { ...args.labels, "replica-of": masterName.slice(0, 63) },
           },
         },

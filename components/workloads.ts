@@ -169,8 +169,10 @@ export class Workloads extends pulumi.ComponentResource {
       // The rendered YAML is the same object the resource is created from (`npm run render` writes it).
       renderFile(role, file, pulumi.output(m as unknown as Record<string, pulumi.Input<unknown>>).apply((o) => stringify(o)));
       let dependsOn: pulumi.Input<pulumi.Resource>[] = [...namespaces];
-      // App pods mount the pgbouncer.ini ConfigMap: without it they would wait in ContainerCreating.
-      if (m.kind === "Deployment") dependsOn = [...namespaces, ...accounts, ...(m.metadata.namespace === APP_NAMESPACE ? [...configMaps, ...podDependencies] : [])];
+      // App pods mount the pgbouncer.ini ConfigMap: without it they would wait in ContainerCreating. Every pod,
+      // the metrics adapter's included, waits for podDependencies: they carry the Workload Identity bindings, and a
+      // pod started before its binding applies gets 403 from Google's APIs (IAM is eventually consistent).
+      if (m.kind === "Deployment") dependsOn = [...namespaces, ...accounts, ...(m.metadata.namespace === APP_NAMESPACE ? configMaps : []), ...podDependencies];
       if (m.kind === "HorizontalPodAutoscaler") {
         const target = (m.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name;
         dependsOn = [...namespaces, ...apiServices, deployments[target]!];

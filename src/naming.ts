@@ -51,6 +51,8 @@ export function physicalName(prefix: string, role: string, kind: NameKind = "def
     .replace(/-+/g, "-")
     .replace(/^-|-$/g, "");
   if (!/^[a-z]/.test(full)) throw new Error(`name ${JSON.stringify(full)} must start with a letter (prefix ${JSON.stringify(prefix)})`);
+  // Service account ids are 6-30 characters (IAM refuses `co-vm`): a short one gets `-sa`.
+  if (kind === "serviceAccount" && full.length < 6) return `${full}-sa`;
   if (full.length <= limit) return full;
   const hash = createHash("sha256").update(full).digest("hex").slice(0, 4);
   return `${full.slice(0, limit - 5).replace(/-+$/, "")}-${hash}`;

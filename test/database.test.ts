@@ -303,7 +303,8 @@ describe("stage 3 -> 4: the primary grows in place", () => {
       ["database-replica-1", "database-replica-analytics", "database-replica-europe-west1"],
     );
     const analytics = get(to, SQL, "database-replica-analytics");
-    expect((analytics.inputs.settings as { databaseFlags: unknown[] }).databaseFlags).toContainEqual({ name: "default_transaction_read_only", value: "on" });
+    // A replica is read-only by nature; the client sends default_transaction_read_only (no server flag).
+    expect(JSON.stringify((analytics.inputs.settings as { databaseFlags: unknown[] }).databaseFlags)).not.toContain("default_transaction_read_only");
     const eu = get(to, SQL, "database-replica-europe-west1");
     expect(eu.inputs.region).toBe("europe-west1");
     expect(eu.inputs.masterInstanceName).toBe("co-db");

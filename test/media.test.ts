@@ -31,7 +31,7 @@ const cors = (origins: string[]) => [
     maxAgeSeconds: 3600,
   },
 ];
-const VM_EMAIL = "co-vm@course-organizer-demo.iam.gserviceaccount.com";
+const VM_EMAIL = "co-vm-sa@course-organizer-demo.iam.gserviceaccount.com";
 
 function stateful(r: PlannedResource): void {
   expect({ name: r.name, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({ name: r.name, protect: true, retainOnDelete: true });

@@ -4,6 +4,9 @@ import { bucketName, labels, nameLimits, physicalName } from "../src/naming";
 describe("physical names", () => {
   it("are <prefix>-<role>, lowercase", () => {
     expect(physicalName("co", "vpc")).toBe("co-vpc");
+    // IAM service account ids are 6-30 characters.
+    expect(physicalName("co", "vm", "serviceAccount")).toBe("co-vm-sa");
+    expect(physicalName("co", "http", "serviceAccount")).toBe("co-http");
     expect(physicalName("co", "Subnet_US-Central1")).toBe("co-subnet-us-central1");
   });
 

@@ -81,9 +81,7 @@ describe("shards (seed 'Database Sharding Strategy')", () => {
     }
     const analyticsIp = (p.outputs.databaseReplicaIps as string[])[3];
     expect(map.analytics).toMatchObject({ NAME: "course_organizer", HOST: analyticsIp, OPTIONS: { sslmode: "require", options: "-c default_transaction_read_only=on" } });
-    expect(get(p, SQL, "database-replica-analytics").inputs.settings).toMatchObject({
-      databaseFlags: expect.arrayContaining([{ name: "default_transaction_read_only", value: "on" }]),
-    });
+    expect(JSON.stringify((get(p, SQL, "database-replica-analytics").inputs.settings as { databaseFlags: unknown[] }).databaseFlags)).not.toContain("default_transaction_read_only");
     expect(env.DATABASE_SHARD_COUNT).toBe("4");
     // No password in the map: every generated value of the plan is absent from it.
     for (const v of ofType(p, "gcp:secretmanager/secretVersion:SecretVersion")) {

@@ -26,7 +26,7 @@ const T = {
   repo: "gcp:artifactregistry/repository:Repository",
   repoIam: "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
 };
-const VM_EMAIL = "co-vm@course-organizer-demo.iam.gserviceaccount.com";
+const VM_EMAIL = "co-vm-sa@course-organizer-demo.iam.gserviceaccount.com";
 const SECRET_NAMES = ["vm-db-password", "django-secret-key", "jitsi-jicofo-password", "jitsi-jvb-password", "grafana-admin-password", "vm-redis-password", "vm-backup-cipher-pass"];
 const labels = (stage: number) => ({ app: "course-organizer", component: "vm", stage: String(stage), "managed-by": "pulumi" });
 /** Resources of this part of the platform (the VM, its identity, its secrets, the registry). */
@@ -151,7 +151,7 @@ describe("stage 1: one e2-standard-2 VM with a separate data disk", () => {
   it("runs as a dedicated account with two project roles; everything else is granted per resource", async () => {
     const p = await plan("stage1");
     const sa = get(p, T.account, "vm-identity-sa");
-    expect(sa.inputs.accountId).toBe("co-vm");
+    expect(sa.inputs.accountId).toBe("co-vm-sa");
     const roles = ofType(p, T.projectIam)
       .filter((r) => (r.inputs.member as string) === `serviceAccount:${VM_EMAIL}`)
       .map((r) => r.inputs.role)

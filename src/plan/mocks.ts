@@ -285,6 +285,11 @@ export function invokeResult(token: string, inputs: Record<string, any>, project
   }
 }
 
+/** Input blocks that carry a computed field, so a preview of their create cannot know them. */
+const PREVIEW_UNKNOWN_BLOCKS: Record<string, string[]> = {
+  "gcp:container/cluster:Cluster": ["controlPlaneEndpointsConfig"],
+};
+
 export class PlanMocks implements pulumi.runtime.Mocks {
   constructor(
     private readonly project: string,
@@ -295,8 +300,11 @@ export class PlanMocks implements pulumi.runtime.Mocks {
     const computed = computedOutputs(args.type, args.name, args.inputs, this.project);
     const id = (computed.id as string | undefined) ?? `${args.name}-id`;
     if (this.preview) {
-      // Preview: what the provider knows before creating = the inputs; computed outputs stay unknown.
-      return { id: undefined, state: { ...args.inputs } };
+      // Preview: what the provider knows before creating = the inputs; computed outputs stay unknown. An input
+      // block with a computed field inside (the cluster's DNS endpoint) is unknown as a whole before create.
+      const state = { ...args.inputs };
+      for (const k of PREVIEW_UNKNOWN_BLOCKS[args.type] ?? []) delete state[k];
+      return { id: undefined, state };
     }
     return { id, state: { ...args.inputs, ...computed } };
   }
