@@ -9,6 +9,11 @@ import { describe, expect, it } from "vitest";
 import { plan } from "./helpers/plan";
 import { evaluate, loadLedger, RULE_KINDS, uncoveredTypes, valuesAt, type ConstraintRow } from "../src/plan/constraints";
 import type { Plan } from "../src/plan/engine";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { projectDir, ofType } from "./helpers/plan";
+import { BEGIN, END, firstUpSection, waves } from "../src/plan/first-up";
+import { APP_INSTANCE_BOOT_SECONDS, BRIDGE_BOOT_SECONDS } from "../src/config/boot-times";
 
 const ledger = loadLedger();
 const PGLOGICAL = "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10";
@@ -101,5 +106,38 @@ describe("data/provider-constraints.json", () => {
     // A service account id under 6 characters.
     expect(problemsOf(mutate(p3, "gcp:serviceaccount/account:Account", (i) => (i.accountId = "co-vm")))).toContain('accountId = "co-vm"');
     expect(valuesAt({ a: [{ b: 1 }, { b: 2 }] }, "a[*].b")).toEqual([1, 2]);
+  });
+});
+
+describe("the first up of an empty project (docs/first-up.md)", () => {
+  it("docs/first-up.md shows the creation waves of every stage's plan and the ledger's waits (npm run first-up)", async () => {
+    const plans = await Promise.all(["stage1", "stage2", "stage3", "stage4"].map((s) => plan(s)));
+    const doc = readFileSync(join(projectDir, "docs/first-up.md"), "utf8");
+    const committed = `${BEGIN}${doc.split(BEGIN)[1]!.split(END)[0]}${END}`;
+    expect(committed).toBe(firstUpSection(plans, ledger.rows));
+    // Waves follow the dependency graph: nothing waits for a resource of a later wave.
+    for (const p of plans) {
+      const wave = new Map(waves(p).flatMap((w, i) => w.map((r) => [r.urn, i] as const)));
+      for (const [urn, i] of wave) for (const d of p.resources.find((r) => r.urn === urn)!.dependencies) if (wave.has(d)) expect(wave.get(d)!).toBeLessThan(i);
+    }
+    expect(readFileSync(join(projectDir, "README.md"), "utf8")).toContain("](docs/first-up.md)");
+  });
+
+  it("autoscalers wait out an instance's boot before reading its signals: cooldownPeriod = boot time >= auto-healing delay", async () => {
+    for (const s of ["stage3", "stage4"]) {
+      const p = await plan(s);
+      const groups = new Map(ofType(p, "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager").map((g) => [`projects/course-organizer-demo/regions/${g.inputs.region}/instanceGroupManagers/${g.inputs.name}`, g]));
+      const scalers = ofType(p, "gcp:compute/regionAutoscaler:RegionAutoscaler");
+      expect(scalers.length).toBeGreaterThan(0);
+      for (const a of scalers) {
+        const group = groups.get(a.inputs.target as string)!;
+        const policy = a.inputs.autoscalingPolicy as { cooldownPeriod: number };
+        const delay = (group.inputs.autoHealingPolicies as { initialDelaySec: number }).initialDelaySec;
+        expect(policy.cooldownPeriod, `${a.name}`).toBeGreaterThanOrEqual(delay);
+        expect([APP_INSTANCE_BOOT_SECONDS, BRIDGE_BOOT_SECONDS]).toContain(policy.cooldownPeriod);
+      }
+    }
+    const http = ofType(await plan("stage3"), "gcp:compute/regionAutoscaler:RegionAutoscaler").find((a) => a.name.startsWith("http-pool"))!;
+    expect((http.inputs.autoscalingPolicy as { cooldownPeriod: number }).cooldownPeriod).toBe(300);
   });
 });
