@@ -162,6 +162,7 @@ export class Workloads extends pulumi.ComponentResource {
     const apiServices: pulumi.CustomResource[] = [];
     const configMaps: pulumi.CustomResource[] = [];
     const deployments: Record<string, pulumi.CustomResource> = {};
+    const deploymentNamespaces: Record<string, string> = {};
     const services: Partial<Record<string, k8s.core.v1.Service>> = {};
     for (const m of manifests) {
       const file = manifestFileName(m);
@@ -173,6 +174,13 @@ export class Workloads extends pulumi.ComponentResource {
       // the metrics adapter's included, waits for podDependencies: they carry the Workload Identity bindings, and a
       // pod started before its binding applies gets 403 from Google's APIs (IAM is eventually consistent).
       if (m.kind === "Deployment") dependsOn = [...namespaces, ...accounts, ...(m.metadata.namespace === APP_NAMESPACE ? configMaps : []), ...podDependencies];
+      // An APIService whose backend does not answer makes API discovery fail for every client ("unable to retrieve
+      // the complete list of server APIs: custom.metrics.k8s.io/v1beta1: the server is currently unable to handle
+      // the request", kubernetes/kubernetes#72051): register it only once the adapter's Deployment is ready.
+      if (m.kind === "APIService") {
+        const backend = (m.spec as { service?: { namespace?: string } }).service?.namespace;
+        dependsOn = [...namespaces, ...Object.entries(deploymentNamespaces).filter(([, ns]) => ns === backend).map(([n]) => deployments[n]!)];
+      }
       if (m.kind === "HorizontalPodAutoscaler") {
         const target = (m.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name;
         dependsOn = [...namespaces, ...apiServices, deployments[target]!];
@@ -183,7 +191,10 @@ export class Workloads extends pulumi.ComponentResource {
       if (m.kind === "ServiceAccount") accounts.push(res);
       if (m.kind === "APIService") apiServices.push(res);
       if (m.kind === "ConfigMap") configMaps.push(res);
-      if (m.kind === "Deployment") deployments[m.metadata.name] = res;
+      if (m.kind === "Deployment") {
+        deployments[m.metadata.name] = res;
+        deploymentNamespaces[m.metadata.name] = m.metadata.namespace ?? "";
+      }
       if (m.kind === "Service" && m.metadata.namespace === APP_NAMESPACE) services[m.metadata.name] = res as k8s.core.v1.Service;
     }
     this.services = { api: services.api!, ws: services.ws! };
