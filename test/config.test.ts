@@ -40,8 +40,10 @@ describe("stage presets", () => {
     expect([s(2).vm.backendReplicas, s(2).vm.gunicornWorkers, s(2).vm.gunicornThreads]).toEqual([2, 4, 2]);
     expect([s(2).vm.redisMaxmemory, s(2).vm.redisMaxmemoryPolicy]).toEqual(["2gb", "allkeys-lru"]);
     expect(s(2).vm.redisSave).toEqual([[900, 1], [300, 10], [60, 10000]]);
-    expect(s(3).httpPool).toMatchObject({ machineType: "n2-standard-2", minReplicas: 2, maxReplicas: 10, cpuTargetPercent: 70, requestsPerSecondPerInstance: 100, cooldownSeconds: 60 });
-    expect(s(3).wsPool).toMatchObject({ machineType: "n2-standard-4", minReplicas: 2, maxReplicas: 5, memoryTargetPercent: 75, connectionsPerInstance: 1000, cooldownSeconds: 120 });
+    expect(s(3).httpPool).toMatchObject({ machineType: "n2-standard-2", minReplicas: 2, maxReplicas: 10, cpuTargetPercent: 70, requestsPerSecondPerInstance: 100, cooldownSeconds: 300 });
+    // The seed's 60 s / 120 s cooldowns are shorter than an instance's boot: GCP's initialization period is the
+    // boot time (src/config/boot-times.ts), so the autoscaler does not count booting instances' CPU.
+    expect(s(3).wsPool).toMatchObject({ machineType: "n2-standard-4", minReplicas: 2, maxReplicas: 5, memoryTargetPercent: 75, connectionsPerInstance: 1000, cooldownSeconds: 300 });
     expect(s(3).database).toMatchObject({ tier: "db-custom-4-15360", availabilityType: "REGIONAL", diskGb: 100, maxConnections: 500, pitrDays: 7 });
     expect(s(3).cache).toMatchObject({ tier: "STANDARD_HA", memoryGb: 5 });
     expect(s(3).video).toMatchObject({ mode: "pool", bridgeMachineType: "n2-highcpu-8", bridgesPerRegion: 3, participantsPerBridge: 500 });

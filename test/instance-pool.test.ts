@@ -127,7 +127,7 @@ describe("stage 3: the HTTP pool (Gunicorn)", () => {
         mode: "ON",
         minReplicas: 2,
         maxReplicas: 10,
-        cooldownPeriod: 60,
+        cooldownPeriod: 300, // an instance's boot time (src/config/boot-times.ts)
         cpuUtilization: { target: 0.7 },
         // 100 % of the backend's RATE capacity (maxRatePerInstance 100).
         loadBalancingUtilization: { target: 1 },
@@ -180,7 +180,7 @@ describe("stage 3: the WebSocket pool (Daphne)", () => {
         mode: "ON",
         minReplicas: 2,
         maxReplicas: 5,
-        cooldownPeriod: 120,
+        cooldownPeriod: 300,
         metrics: [
           { name: "agent.googleapis.com/memory/percent_used", target: 75, type: "GAUGE", filter: 'metric.labels.state = "used"' },
           { name: "custom.googleapis.com/course_organizer/websocket_connections", target: 1000, type: "GAUGE" },

@@ -137,7 +137,7 @@ describe("stage 3: the Videobridge pool", () => {
       mode: "ON",
       minReplicas: 3,
       maxReplicas: 6,
-      cooldownPeriod: 300,
+      cooldownPeriod: 600, // a bridge boots in about 10 minutes (src/config/boot-times.ts)
       cpuUtilization: { target: 0.7 },
       metrics: [],
       scaleInControl: { maxScaledInReplicas: { fixed: 1 }, timeWindowSec: 1800 },
