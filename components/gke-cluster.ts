@@ -114,6 +114,8 @@ export class GkeCluster extends pulumi.ComponentResource {
         accountId: physicalName(args.prefix, `gke-nodes-${args.region}`, "serviceAccount"),
         displayName: `${args.prefix} GKE nodes ${args.region}`,
         description: "GKE nodes: write logs and metrics, pull images; workloads use their own identities",
+        // Created first by bootstrap/, which grants the deployer actAs on it: adopt it (bootstrap/trust.ts).
+        createIgnoreAlreadyExists: true,
       },
       { parent: this },
     );

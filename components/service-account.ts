@@ -27,7 +27,14 @@ export class ServiceAccount extends pulumi.ComponentResource {
     if (broad.length > 0) throw new pulumi.ResourceError(`service account ${name} must not get basic roles: ${broad.join(", ")}`, this);
     this.account = new gcp.serviceaccount.Account(
       `${name}-sa`,
-      { accountId: physicalName(args.prefix, args.role, "serviceAccount"), displayName: `${args.prefix} ${args.role}`, description: args.description },
+      {
+        accountId: physicalName(args.prefix, args.role, "serviceAccount"),
+        displayName: `${args.prefix} ${args.role}`,
+        description: args.description,
+        // bootstrap/ creates every runtime account first, so it (not the deployer) grants the deployer actAs on
+        // each one: this adopts the existing account instead of failing with 409 (bootstrap/trust.ts).
+        createIgnoreAlreadyExists: true,
+      },
       { parent: this },
     );
     this.email = this.account.email;

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { planStack, type Plan } from "../src/plan/engine";
 import { get, ofType, plan } from "./helpers/plan";
-import { bootstrap, repositoryProblem, DEPLOYER_BILLING_ROLE, DEPLOYER_ROLES, GITHUB_ISSUER, KEY_ROTATION, PREVIEWER_ROLES, PROJECT_APIS } from "../bootstrap/program";
+import { bootstrap, DEPLOYER_BILLING_ROLE, DEPLOYER_ROLES, GITHUB_ISSUER, KEY_ROTATION, PROJECT_APIS, SEED_APIS } from "../bootstrap/program";
+import { PROGRAM_PROJECT_ROLES, attributeCondition, runtimeAccountIds, stateBucketProblem, trustProblems, type GithubTrust } from "../bootstrap/trust";
 import * as P from "../policy/policies";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 
@@ -59,42 +60,103 @@ describe("bootstrap", () => {
     expect(p.outputs.secretsProvider).toBe("gcpkms://projects/course-organizer-demo/locations/us-central1/keyRings/co-pulumi/cryptoKeys/stack-secrets");
   });
 
-  it("Workload Identity Federation: GitHub's issuer, attribute mapping, a condition admitting only this repository", async () => {
+  const POOL = "projects/123456789012/locations/global/workloadIdentityPools/co-github";
+  const WORKFLOW_REF = "owner/course-organizer-infra/.github/workflows/deploy.yml@refs/heads/main";
+
+  it("Workload Identity Federation: the pool admits only this repository and owner by numeric id, on main, from deploy.yml, in an environment", async () => {
     const p = await planBootstrap();
     const pool = get(p, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool", "github");
     const prov = get(p, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "github");
     expect(pool.inputs.workloadIdentityPoolId).toBe("co-github");
     expect(prov.inputs.oidc).toEqual({ issuerUri: GITHUB_ISSUER });
-    expect(prov.inputs.attributeCondition).toBe('assertion.repository == "owner/course-organizer-infra"');
-    expect(prov.inputs.attributeMapping).toMatchObject({ "google.subject": "assertion.sub", "attribute.repository": "assertion.repository" });
+    expect(prov.inputs.attributeCondition).toBe(
+      `assertion.repository_id == "123456789" && assertion.repository_owner_id == "987654321" && assertion.ref == "refs/heads/main" && assertion.job_workflow_ref == "${WORKFLOW_REF}" && has(assertion.environment)`,
+    );
+    // Never the repository name alone: a deleted repository's name can be re-created by anyone.
+    expect(String(prov.inputs.attributeCondition)).not.toMatch(/assertion\.repository ==|assertion\.repository_owner ==/);
+    expect(prov.inputs.attributeMapping).toEqual({
+      "google.subject": "assertion.sub",
+      "attribute.actor": "assertion.actor",
+      "attribute.repository_id": "assertion.repository_id",
+      "attribute.repository_owner_id": "assertion.repository_owner_id",
+      "attribute.ref": "assertion.ref",
+      "attribute.job_workflow_ref": "assertion.job_workflow_ref",
+      "attribute.deploy": '(has(assertion.environment) ? assertion.environment : "") + "|" + assertion.ref + "|" + assertion.job_workflow_ref',
+    });
     expect([pool.protect, prov.protect]).toEqual([true, true]);
-    expect(p.outputs.workloadIdentityProvider).toBe("projects/123456789012/locations/global/workloadIdentityPools/co-github/providers/github-actions");
-    // Another repository is a config change, and the condition follows it.
-    const other = await planBootstrap({ sets: ["course-organizer-bootstrap:githubRepository=acme/infra"] });
-    expect(get(other, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "github").inputs.attributeCondition).toBe('assertion.repository == "acme/infra"');
+    expect(p.outputs.workloadIdentityProvider).toBe(`${POOL}/providers/github-actions`);
+    // Another ref and workflow are a config change, and the condition follows them.
+    const other = await planBootstrap({ sets: ["course-organizer-bootstrap:deployRef=refs/heads/release", "course-organizer-bootstrap:deployWorkflow=.github/workflows/release.yml"] });
+    expect(get(other, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "github").inputs.attributeCondition).toContain(
+      'assertion.ref == "refs/heads/release" && assertion.job_workflow_ref == "owner/course-organizer-infra/.github/workflows/release.yml@refs/heads/release"',
+    );
   });
 
-  it("deployer: least-privilege project roles (no owner/editor), impersonable only from a deploy environment, key and state access", async () => {
+  it("refuses trust config that is not an id, a ref or a workflow file, naming the key (nothing is pasted into CEL)", () => {
+    const good: GithubTrust = { repository: "owner/course-organizer-infra", repositoryId: "123456789", ownerId: "987654321", ref: "refs/heads/main", workflow: ".github/workflows/deploy.yml" };
+    expect(trustProblems(good)).toEqual([]);
+    expect(trustProblems({ ...good, repository: "not a repo", repositoryId: "owner/course-organizer-infra", ownerId: '1" || true || "', ref: "main", workflow: "deploy.yml" })).toEqual([
+      'course-organizer-bootstrap:githubRepository: "not a repo" is not owner/name',
+      'course-organizer-bootstrap:githubRepositoryId: "owner/course-organizer-infra" is not GitHub\'s numeric repository id (gh api repos/OWNER/NAME --jq .id)',
+      'course-organizer-bootstrap:githubOwnerId: "1\\" || true || \\"" is not GitHub\'s numeric owner id (gh api repos/OWNER/NAME --jq .owner.id)',
+      'course-organizer-bootstrap:deployRef: "main" is not a full ref such as refs/heads/main',
+      'course-organizer-bootstrap:deployWorkflow: "deploy.yml" is not a file under .github/workflows/',
+    ]);
+    expect(attributeCondition(good)).toContain('assertion.repository_id == "123456789"');
+  });
+
+  it("refuses a state bucket under the program's bucket prefix (the deployer's storage admin would reach it)", () => {
+    expect(stateBucketProblem("course-organizer-demo", "course-organizer-demo", "co", "course-organizer-demo-pulumi-state")).toBeUndefined();
+    expect(stateBucketProblem("course-organizer-demo", "course-organizer-demo", "co", "course-organizer-demo-co-state")).toBe(
+      'course-organizer-bootstrap:stateBucket: "course-organizer-demo-co-state" starts with the program\'s bucket prefix "course-organizer-demo-co-", where the deployer is storage admin; pick a name outside it',
+    );
+    // In a seed project the deployer's storage condition (the workload project's buckets) cannot reach it.
+    expect(stateBucketProblem("course-organizer-demo", "co-seed", "co", "course-organizer-demo-co-state")).toBeUndefined();
+  });
+
+  it("deployer: bound per environment AND ref AND workflow; no unconditioned IAM admin, no project-level actAs or storage.admin", async () => {
     const p = await planBootstrap();
     const sa = "serviceAccount:co-deployer@course-organizer-demo.iam.gserviceaccount.com";
     const projectRoles = ofType(p, "gcp:projects/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-")).map((r) => r.inputs);
-    expect(projectRoles.map((r) => r.role)).toEqual([...DEPLOYER_ROLES]);
-    for (const r of projectRoles) expect(r).toEqual({ project: "course-organizer-demo", role: r.role, member: sa });
-    // Stage 4 creates a networkconnectivity ServiceConnectionPolicy (Redis Cluster): GCP's documented role for it.
-    expect(projectRoles.map((r) => r.role)).toContain("roles/compute.networkAdmin");
-    expect(get(p, "gcp:projects/iAMMember:IAMMember", "deployer-compute-networkadmin").inputs).toEqual({ project: "course-organizer-demo", role: "roles/compute.networkAdmin", member: sa });
-    expect(projectRoles.map((r) => r.role)).not.toContain("roles/owner");
-    expect(projectRoles.map((r) => r.role)).not.toContain("roles/editor");
-    // Only jobs in the production environment (behind its reviewers); the provider admits this repository only.
-    expect(ofType(p, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-github")).map((r) => r.inputs)).toEqual([
+    const plain = projectRoles.filter((r) => !r.condition);
+    expect(plain.map((r) => r.role)).toEqual([...DEPLOYER_ROLES, "projects/course-organizer-demo/roles/coDeployerBucketCreator"]);
+    for (const r of projectRoles) expect([r.project, r.member]).toEqual(["course-organizer-demo", sa]);
+    // The escalation paths the issue lists, none of them held without a condition at project level.
+    for (const bad of ["roles/owner", "roles/editor", "roles/resourcemanager.projectIamAdmin", "roles/iam.serviceAccountAdmin", "roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator", "roles/iam.securityAdmin", "roles/storage.admin", "roles/iam.workloadIdentityUser"]) {
+      expect(plain.map((r) => r.role), bad).not.toContain(bad);
+    }
+    expect(get(p, "gcp:projects/iAMCustomRole:IAMCustomRole", "deployer-bucket-creator").inputs).toMatchObject({ project: "course-organizer-demo", roleId: "coDeployerBucketCreator", permissions: ["storage.buckets.create", "storage.buckets.list"] });
+    // IAM admin limited to the roles the program grants; storage admin limited to the program's buckets.
+    expect(projectRoles.filter((r) => r.condition)).toEqual([
+      {
+        project: "course-organizer-demo",
+        role: "roles/resourcemanager.projectIamAdmin",
+        member: sa,
+        condition: { title: "program-roles-only", description: "bootstrap/trust.ts", expression: `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${PROGRAM_PROJECT_ROLES.map((r) => `'${r}'`).join(", ")}])` },
+      },
+      {
+        project: "course-organizer-demo",
+        role: "roles/storage.admin",
+        member: sa,
+        condition: { title: "program-buckets-only", description: "bootstrap/trust.ts", expression: "resource.name.startsWith('projects/_/buckets/course-organizer-demo-co-')" },
+      },
+    ]);
+    // The state bucket is outside the storage condition's prefix.
+    expect("projects/_/buckets/course-organizer-demo-pulumi-state".startsWith("projects/_/buckets/course-organizer-demo-co-")).toBe(false);
+    // Impersonation: only a job of deploy.yml, on main, in the production environment.
+    const wif = ofType(p, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-github"));
+    expect(wif.map((r) => r.inputs)).toEqual([
       {
         serviceAccountId: "projects/course-organizer-demo/serviceAccounts/co-deployer@course-organizer-demo.iam.gserviceaccount.com",
         role: "roles/iam.workloadIdentityUser",
-        member: "principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/co-github/attribute.environment/production",
+        member: `principalSet://iam.googleapis.com/${POOL}/attribute.deploy/production|refs/heads/main|${WORKFLOW_REF}`,
       },
     ]);
     const envs = await planBootstrap({ sets: ['course-organizer-bootstrap:deployEnvironments=["production","staging"]'] });
-    expect(ofType(envs, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-github")).map((r) => String(r.inputs.member).split("/").pop())).toEqual(["production", "staging"]);
+    expect(ofType(envs, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-github")).map((r) => String(r.inputs.member).split("/attribute.deploy/")[1])).toEqual([
+      `production|refs/heads/main|${WORKFLOW_REF}`,
+      `staging|refs/heads/main|${WORKFLOW_REF}`,
+    ]);
     expect(get(p, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "deployer-secrets").inputs).toEqual({
       cryptoKeyId: "projects/course-organizer-demo/locations/us-central1/keyRings/co-pulumi/cryptoKeys/stack-secrets",
       role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
@@ -104,19 +166,63 @@ describe("bootstrap", () => {
     expect(p.outputs.deployerServiceAccount).toBe("co-deployer@course-organizer-demo.iam.gserviceaccount.com");
   });
 
-  it("previewer: read-only project roles, impersonable from any workflow of the repository (pull requests)", async () => {
+  it("no other identity can decrypt the stack secrets or write state (no previewer, no pull-request principal)", async () => {
     const p = await planBootstrap();
-    const sa = "serviceAccount:co-previewer@course-organizer-demo.iam.gserviceaccount.com";
-    const roles = ofType(p, "gcp:projects/iAMMember:IAMMember").filter((r) => r.name.startsWith("previewer-")).map((r) => r.inputs);
-    expect(roles).toEqual(PREVIEWER_ROLES.map((role) => ({ project: "course-organizer-demo", role, member: sa })));
-    for (const role of PREVIEWER_ROLES) expect(role).not.toMatch(/admin|owner|editor|Admin/);
-    expect(get(p, "gcp:serviceaccount/iAMMember:IAMMember", "previewer-github").inputs).toEqual({
-      serviceAccountId: "projects/course-organizer-demo/serviceAccounts/co-previewer@course-organizer-demo.iam.gserviceaccount.com",
-      role: "roles/iam.workloadIdentityUser",
-      member: "principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/co-github/attribute.repository/owner/course-organizer-infra",
-    });
-    expect(get(p, "gcp:storage/bucketIAMMember:BucketIAMMember", "previewer-state").inputs).toEqual({ bucket: "course-organizer-demo-pulumi-state", role: "roles/storage.objectAdmin", member: sa });
-    expect(p.outputs.previewerServiceAccount).toBe("co-previewer@course-organizer-demo.iam.gserviceaccount.com");
+    const deployer = "serviceAccount:co-deployer@course-organizer-demo.iam.gserviceaccount.com";
+    expect(ofType(p, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember").map((r) => r.inputs.member)).toEqual([deployer]);
+    expect(ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").map((r) => r.inputs.member)).toEqual([deployer]);
+    // Only the deployer can be impersonated through the pool.
+    const wif = ofType(p, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.inputs.role === "roles/iam.workloadIdentityUser");
+    expect(wif.map((r) => r.inputs.serviceAccountId)).toEqual(["projects/course-organizer-demo/serviceAccounts/co-deployer@course-organizer-demo.iam.gserviceaccount.com"]);
+    expect(ofType(p, "gcp:serviceaccount/account:Account").map((r) => r.name)).not.toContain("previewer");
+  });
+
+  it("project roles the deployer may grant are exactly the project roles the four stages' plans grant", async () => {
+    const granted = new Set<string>();
+    for (const stack of ["stage1", "stage2", "stage3", "stage4"]) {
+      for (const r of ofType(await plan(stack), "gcp:projects/iAMMember:IAMMember")) granted.add(String(r.inputs.role));
+    }
+    expect([...granted].sort()).toEqual([...PROGRAM_PROJECT_ROLES].sort());
+  });
+
+  it("runtime accounts: created by the bootstrap, exactly the four stages' accounts, the deployer acts as each (never at project level)", async () => {
+    const p = await planBootstrap();
+    const planned = new Set<string>();
+    for (const stack of ["stage1", "stage2", "stage3", "stage4"]) {
+      for (const a of ofType(await plan(stack), "gcp:serviceaccount/account:Account")) {
+        planned.add(String(a.inputs.accountId));
+        // The program adopts the account the bootstrap created instead of failing on 409.
+        expect(a.inputs.createIgnoreAlreadyExists, `${stack} ${a.name}`).toBe(true);
+      }
+    }
+    const ids = runtimeAccountIds("co", ["us-central1", "europe-west1"]);
+    expect([...ids].sort()).toEqual([...planned].sort());
+    const accounts = ofType(p, "gcp:serviceaccount/account:Account").filter((a) => a.name.startsWith("runtime-"));
+    expect(accounts.map((a) => a.inputs.accountId)).toEqual(ids);
+    const grants = ofType(p, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.name.startsWith("runtime-"));
+    const deployer = "serviceAccount:co-deployer@course-organizer-demo.iam.gserviceaccount.com";
+    expect(grants.map((g) => [String(g.inputs.serviceAccountId).split("/").pop()!.split("@")[0], g.inputs.role, g.inputs.member])).toEqual(
+      ids.flatMap((id) => [
+        [id, "roles/iam.serviceAccountUser", deployer],
+        [id, "roles/iam.serviceAccountAdmin", deployer],
+      ]),
+    );
+    expect(p.outputs.runtimeServiceAccounts).toEqual(ids.map((id) => `${id}@course-organizer-demo.iam.gserviceaccount.com`));
+  });
+
+  it("seed project option: state, KMS, pool and deployer in the seed project; the deployer's roles and runtime accounts in the workload project", async () => {
+    const p = await planBootstrap({ sets: ["course-organizer-bootstrap:seedProject=co-seed-demo"] });
+    expect(get(p, "gcp:storage/bucket:Bucket", "state").inputs).toMatchObject({ name: "co-seed-demo-pulumi-state", project: "co-seed-demo" });
+    expect(get(p, "gcp:kms/keyRing:KeyRing", "secrets").inputs.project).toBe("co-seed-demo");
+    expect(get(p, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool", "github").inputs.project).toBe("co-seed-demo");
+    expect(get(p, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "github").inputs.project).toBe("co-seed-demo");
+    expect(get(p, "gcp:serviceaccount/account:Account", "deployer").inputs.project).toBe("co-seed-demo");
+    const sa = "serviceAccount:co-deployer@co-seed-demo.iam.gserviceaccount.com";
+    for (const r of ofType(p, "gcp:projects/iAMMember:IAMMember")) expect([r.inputs.project, r.inputs.member]).toEqual(["course-organizer-demo", sa]);
+    for (const a of ofType(p, "gcp:serviceaccount/account:Account").filter((x) => x.name.startsWith("runtime-"))) expect(a.inputs.project).toBe("course-organizer-demo");
+    expect(ofType(p, "gcp:projects/service:Service").filter((s) => s.inputs.project === "co-seed-demo").map((s) => s.inputs.service)).toEqual(SEED_APIS);
+    expect(p.outputs.seedProject).toBe("co-seed-demo");
+    expect(p.outputs.backendUrl).toBe("gs://co-seed-demo-pulumi-state");
   });
 
   it("plans in preview mode too (computed names unknown) and passes the policy pack", async () => {
@@ -130,12 +236,6 @@ describe("bootstrap", () => {
       }
     }
     expect(out).toEqual([]);
-  });
-
-  it("refuses a repository that is not owner/name (the condition would admit nothing, or the wrong thing)", () => {
-    expect(repositoryProblem("owner/course-organizer-infra")).toBeUndefined();
-    expect(repositoryProblem("not a repo")).toBe('course-organizer-bootstrap:githubRepository: "not a repo" is not owner/name');
-    expect(repositoryProblem('a/b" || true || "')).toMatch(/is not owner\/name/);
   });
 });
 

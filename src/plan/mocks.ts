@@ -88,10 +88,12 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
       out.instanceGroup = String(out.selfLink).replace("instanceGroupManagers", "instanceGroups");
       break;
     case "gcp:serviceaccount/account:Account": {
-      const email = `${inputs.accountId}@${project}.iam.gserviceaccount.com`;
+      // An account's email names the project it lives in (bootstrap's seed project may differ from gcp:project).
+      const home = typeof inputs.project === "string" ? inputs.project : project;
+      const email = `${inputs.accountId}@${home}.iam.gserviceaccount.com`;
       Object.assign(out, {
         email,
-        name: `projects/${project}/serviceAccounts/${email}`,
+        name: `projects/${home}/serviceAccounts/${email}`,
         member: `serviceAccount:${email}`,
         uniqueId: BigInt("0x" + h(email, 12)).toString(),
         id: `projects/${project}/serviceAccounts/${email}`,
