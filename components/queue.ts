@@ -80,7 +80,8 @@ export class Queue extends pulumi.ComponentResource {
         retainAckedMessages: true,
         expirationPolicy: { ttl: "" },
       },
-      { parent: this },
+      // A subscription holds the undelivered messages: deleting it drops them (stateful, protected).
+      statefulOptions(this),
     );
     this.subscription = new gcp.pubsub.Subscription(
       `${name}-subscription`,
@@ -97,7 +98,7 @@ export class Queue extends pulumi.ComponentResource {
         // An e-mail sent twice is worse than one retried late: Pub/Sub's exactly-once delivery within the region.
         enableExactlyOnceDelivery: true,
       },
-      { parent: this },
+      statefulOptions(this),
     );
 
     const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { parent: this });

@@ -29,6 +29,8 @@ export const statefulTypes = new Set<string>([
   "gcp:secretmanager/secret:Secret",
   "gcp:secretmanager/secretVersion:SecretVersion",
   "gcp:pubsub/topic:Topic",
+  // A subscription holds the messages not yet delivered (the e-mail queue, its dead letters).
+  "gcp:pubsub/subscription:Subscription",
   "gcp:artifactregistry/repository:Repository",
   "gcp:container/cluster:Cluster",
   "random:index/randomPassword:RandomPassword",

