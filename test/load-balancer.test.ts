@@ -155,6 +155,7 @@ describe("stage 2: the global entry", () => {
       enableCdn: true,
       cdnPolicy: { cacheMode: "CACHE_ALL_STATIC", defaultTtl: 2592000, maxTtl: 2592000, clientTtl: 2592000, ...common },
       compressionMode: "AUTOMATIC",
+      edgeSecurityPolicy: `https://www.googleapis.com/compute/v1/${PROJ}/global/securityPolicies/co-edge-armor`,
     });
     expect(get(p, T.backendBucket, "lb-media-bucket").inputs).toEqual({
       name: "co-media-cdn",
@@ -164,6 +165,15 @@ describe("stage 2: the global entry", () => {
       // No maxTtl: GCP accepts it only with CACHE_ALL_STATIC.
       cdnPolicy: { cacheMode: "FORCE_CACHE_ALL", defaultTtl: 604800, clientTtl: 604800, signedUrlCacheMaxAgeSec: 3600, ...common },
       compressionMode: "AUTOMATIC",
+      edgeSecurityPolicy: `https://www.googleapis.com/compute/v1/${PROJ}/global/securityPolicies/co-edge-armor`,
+    });
+    // Both buckets behind Cloud Armor at the edge (a backend bucket takes only a CLOUD_ARMOR_EDGE policy).
+    expect(get(p, T.armor, "lb-edge-armor").inputs).toEqual({
+      name: "co-edge-armor",
+      type: "CLOUD_ARMOR_EDGE",
+      labels: labels(2),
+      description: "Edge policy of the CDN backend buckets (IP and region deny rules go here)",
+      rules: [{ priority: 2147483647, action: "allow", description: "Default: allow", match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } } }],
     });
     expect(get(p, T.signedKey, "lb-media-key").inputs.backendBucket).toBe("co-media-cdn");
   });

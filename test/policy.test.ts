@@ -14,6 +14,11 @@ import { plan } from "./helpers/plan";
 import { type PlannedResource } from "../src/plan/engine";
 import * as P from "../policy/policies";
 import { resourceArgs, stackResources, violations } from "../policy/harness";
+import { imagesInObject, imagesInText, imagesPinned } from "../policy/images";
+import { pinnedImage, readImageDigests } from "../src/config/image-pins";
+import { stackImages } from "../scripts/resolve-images";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { GCP_DIR, LABELABLE_FILE, labelableTypes } from "../policy/labelable";
 
 /** Violations of one policy for one resource. */
@@ -40,6 +45,7 @@ describe("the policy pack", () => {
       "no-secret-values",
       "required-labels",
       "stateful-protected",
+      "images-pinned-by-digest",
     ]);
     for (const p of P.policies) expect(p.enforcementLevel).toBe("mandatory");
   });
@@ -449,5 +455,68 @@ describe("each rule holds against its bypasses, saying what to change", () => {
     expect(await check(P.statefulProtected, SQL, { masterInstanceName: "co-db" }, { protect: false })).toEqual([]);
     expect(await check(P.statefulProtected, SQL, { masterInstanceName: "" }, { protect: false })).toEqual([msg]);
     expect(await check(P.statefulProtected, SQL, {}, { protect: false })).toHaveLength(1);
+  });
+});
+
+describe("images-pinned-by-digest: the real path refuses a tag, the deploy job's digests satisfy it", () => {
+  const REAL = { offlinePlan: false };
+  const D = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  const run = async (type: string, inputs: Record<string, unknown>, config: Record<string, unknown> = REAL) => {
+    const out: string[] = [];
+    await (imagesPinned.validateResource as (a: unknown, r: (m: string) => void) => Promise<void>)(resourceArgs({ type, name: "x", inputs }, config), (m) => out.push(m));
+    return out;
+  };
+
+  it("pods: every container, init container included", async () => {
+    const pod = (image: string) => ({ spec: { template: { spec: { initContainers: [{ name: "init", image: `gcr.io/google.com/cloudsdktool/google-cloud-cli:stable@sha256:${D}` }], containers: [{ name: "app", image }] } } } });
+    expect(await run("kubernetes:apps/v1:Deployment", pod(`nginx:1.27.3-alpine@sha256:${D}`))).toEqual([]);
+    expect(await run("kubernetes:apps/v1:Deployment", pod("nginx:1.27.3-alpine"))).toEqual([
+      "Images without a digest: nginx:1.27.3-alpine. Run scripts/resolve-images.ts before preview/up (deploy.yml does), or name them <image>:<tag>@sha256:<digest>.",
+    ]);
+    // Offline plans (policy/harness.ts) carry tags.
+    expect(await run("kubernetes:apps/v1:Deployment", pod("nginx:1.27.3-alpine"), { offlinePlan: true })).toEqual([]);
+  });
+
+  it("VMs: compose image keys, IMAGE= and quoted references in scripts", () => {
+    expect(imagesInText("services:\n  web:\n    image: nginx:1.27.3-alpine\n  db:\n    image: \"postgres:15.10-alpine\"\n")).toEqual(["nginx:1.27.3-alpine", "postgres:15.10-alpine"]);
+    expect(imagesInText("IMAGE='r-docker.pkg.dev/p/co-images/backend:1.0.0'\nexec docker run --rm 'edoburu/pgbouncer:v1.24.1-p1' /usr/bin/pgbouncer\nIMAGE=$1")).toEqual([
+      "r-docker.pkg.dev/p/co-images/backend:1.0.0",
+      "edoburu/pgbouncer:v1.24.1-p1",
+    ]);
+  });
+
+  it.each(["stage1", "stage3", "stage4"])("%s: a real preview without resolved digests fails closed; every image it finds is one the resolver resolves", async (stack) => {
+    const p = await plan(stack);
+    const found = new Set<string>();
+    const failures: string[] = [];
+    for (const r of p.resources.filter((x) => x.custom)) {
+      const out = await run(r.type, r.inputs);
+      failures.push(...out);
+      if (r.type.startsWith("kubernetes:")) imagesInObject(r.inputs).forEach((i) => found.add(i));
+      const md = (r.inputs as Record<string, any>).metadata;
+      if (r.type.startsWith("gcp:compute/") && md && typeof md === "object") for (const v of Object.values(md)) if (typeof v === "string") imagesInText(v).forEach((i) => found.add(i));
+    }
+    expect(failures.length).toBeGreaterThan(0);
+    const resolved = stackImages(join(__dirname, ".."), stack);
+    expect([...found].filter((i) => !resolved.includes(i))).toEqual([]);
+    // With the resolver's digests in place, the same text passes.
+    for (const r of p.resources.filter((x) => x.custom && x.type.startsWith("gcp:compute/"))) {
+      const md = (r.inputs as Record<string, any>).metadata;
+      if (!md || typeof md !== "object") continue;
+      const pinned = Object.fromEntries(Object.entries(md).map(([k, v]) => [k, typeof v === "string" ? resolved.reduce((t, ref) => t.split(ref).join(`${ref}@sha256:${D}`), v) : v]));
+      expect(await run(r.type, { ...r.inputs, metadata: pinned }), r.name).toEqual([]);
+    }
+  });
+
+  it("the program pins what the digest file names and refuses a malformed file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "digests-"));
+    expect(readImageDigests(dir)).toEqual({});
+    writeFileSync(join(dir, "image-digests.json"), JSON.stringify({ "nginx:1.27.3-alpine": `sha256:${D}` }));
+    const digests = readImageDigests(dir);
+    expect(pinnedImage("nginx:1.27.3-alpine", digests)).toBe(`nginx:1.27.3-alpine@sha256:${D}`);
+    expect(pinnedImage("redis:7.2.7-alpine", digests)).toBe("redis:7.2.7-alpine");
+    expect(pinnedImage(`redis:7.2.7-alpine@sha256:${D}`, digests)).toBe(`redis:7.2.7-alpine@sha256:${D}`);
+    writeFileSync(join(dir, "image-digests.json"), JSON.stringify({ "nginx:1.27.3-alpine": "latest" }));
+    expect(() => readImageDigests(dir)).toThrow(/nginx:1.27.3-alpine: "latest" is not sha256:<64 hex>/);
   });
 });
