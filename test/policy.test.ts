@@ -17,6 +17,7 @@ import { resourceArgs, stackResources, violations } from "../policy/harness";
 import { imagesInObject, imagesInText, imagesPinned } from "../policy/images";
 import { pinnedImage, readImageDigests } from "../src/config/image-pins";
 import { stackImages } from "../scripts/resolve-images";
+import { throughMirror } from "../src/images";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { GCP_DIR, LABELABLE_FILE, labelableTypes } from "../policy/labelable";
@@ -497,7 +498,9 @@ describe("images-pinned-by-digest: the real path refuses a tag, the deploy job's
       if (r.type.startsWith("gcp:compute/") && md && typeof md === "object") for (const v of Object.values(md)) if (typeof v === "string") imagesInText(v).forEach((i) => found.add(i));
     }
     expect(failures.length).toBeGreaterThan(0);
-    const resolved = stackImages(join(__dirname, ".."), stack);
+    // The resolver resolves the config's references; the program pulls Docker Hub ones through the project's
+    // mirror (src/images.ts), which serves the same manifests, so a digest resolved upstream pins the mirrored pull.
+    const resolved = stackImages(join(__dirname, ".."), stack).map((ref) => throughMirror(ref, String(p.outputs.imageMirror)));
     expect([...found].filter((i) => !resolved.includes(i))).toEqual([]);
     // With the resolver's digests in place, the same text passes.
     for (const r of p.resources.filter((x) => x.custom && x.type.startsWith("gcp:compute/"))) {
