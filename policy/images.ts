@@ -14,10 +14,18 @@ export const PINNED_IMAGE = /@sha256:[0-9a-f]{64}$/;
 export function imagesInText(text: string): string[] {
   const out = new Set<string>();
   for (const m of text.matchAll(/^\s*image:\s*["']?([^\s"'#]+)/gm)) out.add(m[1]!);
+  // A compose build's base image (the VM's PostgreSQL with pgBackRest is built FROM it): pulled, so judged too.
+  for (const m of text.matchAll(/^\s*BASE_IMAGE:\s*["']?([^\s"'#]+)/gm)) out.add(m[1]!);
   for (const m of text.matchAll(/\bIMAGE=["']?([^\s"';]+)/g)) if (!m[1]!.startsWith("$")) out.add(m[1]!);
   for (const m of text.matchAll(/'([a-z0-9][a-z0-9.-]*(?::[0-9]+)?(?:\/[a-z0-9._-]+)+:[A-Za-z0-9_][A-Za-z0-9_.-]*(?:@sha256:[0-9a-f]{64})?)'/g)) out.add(m[1]!);
-  return [...out].filter((r) => !r.includes("${") && !r.startsWith("$"));
+  return [...out].filter((r) => !r.includes("${") && !r.startsWith("$") && !r.startsWith(LOCAL_BUILD_PREFIX));
 }
+
+/**
+ * Images a machine builds itself and never pulls (src/files/pgbackrest.ts postgresImageTag): no registry holds them,
+ * so they have no digest; their base image is judged instead (BASE_IMAGE above).
+ */
+export const LOCAL_BUILD_PREFIX = "course-organizer/";
 
 /** Container images in a Kubernetes object (every containers / initContainers / ephemeralContainers entry). */
 export function imagesInObject(o: unknown, out: string[] = []): string[] {

@@ -92,7 +92,8 @@ const ASSIGNMENT = /(?<![\w.$-])(?<!\$\{)([A-Za-z0-9_.-]*?(?:password|passwd|pas
  * credential name a bare word is a literal: `POSTGRES_PASSWORD: correct-horse-battery` is a password.
  * Empty and boolean values hold nothing.
  */
-export const REFERENCE_KEY = /(^|[-_])secrets?([-_]?(id|name|[0-9]+))?$|[-_]ref$/i;
+// Names of a credential, not the credential: SECRET_ID, JWT_SECRET_NAME, CDN_SIGNING_KEY_NAME (the CDN's key name).
+export const REFERENCE_KEY = /(^|[-_])secrets?([-_]?(id|name|[0-9]+))?$|[-_]ref$|[-_](key|secret|token)[-_]?(name|id)$/i;
 
 export function isReference(value: unknown, key?: string): boolean {
   if (value === undefined || value === null || typeof value === "boolean" || typeof value === "number") return true;

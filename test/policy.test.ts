@@ -523,3 +523,12 @@ describe("images-pinned-by-digest: the real path refuses a tag, the deploy job's
     expect(() => readImageDigests(dir)).toThrow(/nginx:1.27.3-alpine: "latest" is not sha256:<64 hex>/);
   });
 });
+
+describe("no-secret-values: a credential's name is not the credential", () => {
+  it("passes an env holding a key's name or id, and still refuses a key's literal value", () => {
+    expect(P.isReference("co-media-key", "CDN_SIGNING_KEY_NAME")).toBe(true);
+    expect(P.isReference("co-jitsi-jwt-secret", "JWT_SECRET_ID")).toBe(true);
+    expect(P.isReference("co-media-key", "CDN_SIGNING_KEY")).toBe(false);
+    expect(P.isReference("s3cr3t-Value-9f8e7d", "API_KEY_NAME")).toBe(false);
+  });
+});
