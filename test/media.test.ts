@@ -148,9 +148,9 @@ describe("publicMedia: the seed's public-read media, explicitly", () => {
 });
 
 describe("stages without media", () => {
-  it("stage 1 has no buckets", async () => {
+  it("stage 1 has no media buckets (only the database backups' bucket)", async () => {
     const p = await plan("stage1");
-    expect(ofType(p, T.bucket)).toEqual([]);
+    expect(ofType(p, T.bucket).map((b) => b.name)).toEqual(["vm-backups-bucket"]);
     expect(p.resources.filter((r) => r.name.startsWith("media"))).toEqual([]);
   });
 });
