@@ -41,7 +41,7 @@ describe("the VM's backup bucket", () => {
     const p = await plan("stage2");
     const grants = ofType(p, T.member).filter((m) => m.inputs.bucket === "course-organizer-demo-co-backups");
     expect(grants.map((g) => [g.name, g.inputs.role, g.inputs.member])).toEqual([
-      ["vm-backups-writer-0", "roles/storage.objectAdmin", "serviceAccount:co-vm@course-organizer-demo.iam.gserviceaccount.com"],
+      ["vm-backups-writer-0", "roles/storage.objectAdmin", "serviceAccount:co-vm-sa@course-organizer-demo.iam.gserviceaccount.com"],
     ]);
     const vm = get(p, "gcp:compute/instance:Instance", "vm-vm");
     expect(vm.dependencies).toContain(grants[0]!.urn);

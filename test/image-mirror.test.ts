@@ -63,7 +63,7 @@ describe("the mirror in every stage's plan", () => {
   it("stage 1: the VM reads it before its first boot and pulls every Docker Hub image of its compose file through it", async () => {
     const p = await plan("stage1", { withFiles: true });
     const grant = get(p, READER, "image-mirror-reader-0");
-    expect(grant.inputs).toMatchObject({ location: "us-central1", repository: "co-dockerhub", role: "roles/artifactregistry.reader", member: "serviceAccount:co-vm@course-organizer-demo.iam.gserviceaccount.com" });
+    expect(grant.inputs).toMatchObject({ location: "us-central1", repository: "co-dockerhub", role: "roles/artifactregistry.reader", member: "serviceAccount:co-vm-sa@course-organizer-demo.iam.gserviceaccount.com" });
     expect(get(p, "gcp:compute/instance:Instance", "vm-vm").dependencies).toContain(grant.urn);
     // A service with a `build` section is built on the VM from a mirrored base (PostgreSQL with pgBackRest), not pulled.
     const services = parse(file(p, "vm", "docker-compose.yml")).services as Record<string, { image: string; build?: unknown }>;
