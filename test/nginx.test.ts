@@ -310,9 +310,9 @@ describe("stage 2 live: nginx behind the load balancer, in front of stub upstrea
 
   it("proxies the Jitsi host, including its /xmpp-websocket upgrade", async () => {
     jitsi.upgrades.length = 0;
-    const ex = await wsExchange({ port: ports.lbHttp, path: "/xmpp-websocket?room=physics", host: meet, messages: ["<open/>"] });
+    const ex = await wsExchange({ port: ports.lbHttp, path: "/xmpp-websocket?room=physics&token=t0ken", host: meet, messages: ["<open/>"] });
     expect(ex.replies).toEqual(["echo:<open/>"]);
-    expect(jitsi.upgrades.map((u) => u.url)).toEqual(["/xmpp-websocket?room=physics"]);
+    expect(jitsi.upgrades.map((u) => u.url)).toEqual(["/xmpp-websocket?room=physics&token=t0ken"]);
     // The app's /ws/ is not served on the meet host: that request reaches jitsi-web, not Daphne.
     const r = await request({ port: ports.lbHttp, path: "/ws/x", host: meet });
     expect(r.status).toBe(426);

@@ -21,6 +21,7 @@
  * Note on `listen 443 ssl http2`: the form nginx 1.22 (Debian 12, where it is tested) understands; nginx 1.25+
  * (the container image) still accepts it with a deprecation warning, while `http2 on;` fails before 1.25.1.
  */
+import { appSecurityHeaders, HSTS, INLINE_MEDIA_EXTENSIONS, meetSecurityHeaders, mediaSecurityHeaders, type Headers } from "./security-headers";
 
 export interface NginxOptions {
   /** Host name of the app (the stack's domain). */
@@ -79,7 +80,38 @@ export interface NginxOptions {
   healthPath?: string;
   /** nginx's MIME map. @default "/etc/nginx/mime.types" (Debian and the official image) */
   mimeTypes?: string;
+  /**
+   * Per-client request budgets (keyed by the address nginx believes: the TCP peer, or behind the load balancer the
+   * client Google saw). @default DEFAULT_RATE_LIMITS
+   */
+  rateLimits?: RateLimits;
 }
+
+/**
+ * Request budgets per client address. A whole classroom often sits behind one school NAT, i.e. one address, so
+ * the numbers are sized for a class, not for one person:
+ * - `/api/`: `apiPerSecond` sustained with `apiBurst` at once: 10 r/s (600 a minute, the same per-IP budget as the
+ *   Cloud Armor preset loadBalancer.rateLimitPerMinute at stage 2 on) lets 30 pupils make 20 API calls a minute
+ *   each, and a burst of 300 lets all 30 open a page of 10 API calls at the same moment. Only the excess gets 429.
+ * - login (LOGIN_PATHS): `loginPerMinute` sustained with `loginBurst` at once: 60 at once covers 30 pupils logging
+ *   in at the start of a lesson, each mistyping once; after that 1 attempt a second per address (password guessing
+ *   from one address is held to 86,400 a day; the app's per-account lockout does the rest).
+ */
+export interface RateLimits {
+  apiPerSecond: number;
+  apiBurst: number;
+  loginPerMinute: number;
+  loginBurst: number;
+}
+export const DEFAULT_RATE_LIMITS: RateLimits = { apiPerSecond: 10, apiBurst: 300, loginPerMinute: 60, loginBurst: 60 };
+
+/**
+ * The app's login endpoints (the app contract): Django's auth views, the admin's login and the API's token
+ * endpoints. They get the login budget instead of the /api/ one.
+ */
+export const LOGIN_PATHS = ["/accounts/login/", "/admin/login/", "/api/auth/"] as const;
+
+
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
@@ -159,15 +191,14 @@ export function nginxConf(o: NginxOptions): string {
   const health = o.healthPath ?? "/health";
   const rt = o.runtimeDir;
 
-  // Headers every response of the app carries. nginx drops server-level add_header in any location that has an
-  // add_header of its own, so locations that add Cache-Control repeat these.
-  const hsts = o.tls ? `"max-age=63072000"` : "$hsts";
-  const common = [
-    // Two years, the value HSTS preload lists expect. Not includeSubDomains: other hosts of the domain are not ours.
-    `add_header Strict-Transport-Security ${hsts} always;`,
-    `add_header X-Content-Type-Options "nosniff" always;`,
-    `add_header Referrer-Policy "strict-origin-when-cross-origin" always;`,
-  ];
+  // Headers every response carries (src/files/security-headers.ts, the same the load balancer adds from stage 2
+  // on). nginx drops server-level add_header in any location that has an add_header of its own, so locations that
+  // add headers repeat these.
+  const hsts = o.tls ? `"${HSTS}"` : "$hsts";
+  const addHeaders = (h: Headers) => h.map(([n, v]) => `add_header ${n} ${JSON.stringify(v)} always;`);
+  const common = [`add_header Strict-Transport-Security ${hsts} always;`, ...addHeaders(appSecurityHeaders(o.jitsiUpstream ? o.meetServerName : undefined))];
+  const meetCommon = [`add_header Strict-Transport-Security ${hsts} always;`, ...addHeaders(meetSecurityHeaders(o.serverName))];
+  const limits = o.rateLimits ?? DEFAULT_RATE_LIMITS;
 
   const proxyHeaders = [
     "proxy_set_header Host $host;",
@@ -199,16 +230,30 @@ export function nginxConf(o: NginxOptions): string {
     ...(o.mediaRoot
       ? [
           "",
-          "# Uploads while they live on the VM's disk (seed stage 2 \"Enable CDN\": media cached 7 days).",
+          "# Uploads while they live on the VM's disk (seed stage 2 \"Enable CDN\": media cached 7 days). Served",
+          "# neutralised: an uploaded HTML or SVG file must not run as script on the app's origin (stored XSS with",
+          "# its cookies): CSP sandbox, nosniff, and a download (attachment) for every type not known to be passive.",
           "location /media/ {",
           `    alias ${withSlash(o.mediaRoot)};`,
-          ...indent(common),
+          `    add_header Strict-Transport-Security ${hsts} always;`,
+          ...indent(addHeaders(mediaSecurityHeaders())),
+          "    add_header Content-Disposition $media_disposition always;",
           `    add_header Cache-Control "public, max-age=${mediaMaxAge}";`,
           "}",
         ]
       : []),
     "",
+    "# Login endpoints: the login budget (RateLimits), ahead of /api/ (regular expressions win over prefixes).",
+    `location ~ ^(${LOGIN_PATHS.map((l) => l.replace(/[.]/g, "\\.")).join("|")}) {`,
+    `    limit_req zone=login burst=${limits.loginBurst} nodelay;`,
+    "    proxy_pass http://api;",
+    "    proxy_http_version 1.1;",
+    '    proxy_set_header Connection "";',
+    ...indent(proxyHeaders),
+    "}",
+    "",
     "location /api/ {",
+    `    limit_req zone=api burst=${limits.apiBurst} nodelay;`,
     "    proxy_pass http://api;",
     "    proxy_http_version 1.1;",
     '    proxy_set_header Connection "";',
@@ -235,7 +280,39 @@ export function nginxConf(o: NginxOptions): string {
     "}",
   ];
 
+  // Jitsi accepts only rooms opened with a token the app issues (JWT auth: Prosody's token_verification checks
+  // the signature with the shared secret, the expiry, issuer, audience and the room claim). nginx cannot verify a
+  // signature, but it refuses early what can never succeed: a room page without `?jwt=`, and the XMPP
+  // connections (BOSH /http-bind, /xmpp-websocket) without the `token=` parameter lib-jitsi-meet appends
+  // (modules/xmpp/xmpp.ts). Prosody enforces the rest: a forged, expired or other-room token is refused there,
+  // and with no guest domain (ENABLE_GUESTS 0) nobody joins anonymously.
   const meetLocations = (): string[] => [
+    "# The meet host's front page would let anyone start a room: rooms are opened from the app.",
+    "location = / {",
+    `    return 302 https://${o.serverName}/;`,
+    "}",
+    "",
+    "# A room page (one path segment without a dot; the client's assets all have a dot or a directory).",
+    'location ~ "^/[^/.]+$" {',
+    '    if ($arg_jwt = "") {',
+    "        return 403;",
+    "    }",
+    "    proxy_pass http://jitsi;",
+    "    proxy_http_version 1.1;",
+    '    proxy_set_header Connection "";',
+    ...indent(proxyHeaders),
+    "}",
+    "",
+    "location = /http-bind {",
+    '    if ($arg_token = "") {',
+    "        return 403;",
+    "    }",
+    "    proxy_pass http://jitsi;",
+    "    proxy_http_version 1.1;",
+    '    proxy_set_header Connection "";',
+    ...indent(proxyHeaders),
+    "}",
+    "",
     `location = ${health} {`,
     "    access_log off;",
     "    default_type text/plain;",
@@ -245,6 +322,8 @@ export function nginxConf(o: NginxOptions): string {
     "# Prosody's BOSH replacement and the bridge's data channel are WebSockets behind jitsi-web.",
     ...["= /xmpp-websocket", "/colibri-ws/"].flatMap((where) => [
       `location ${where} {`,
+      // The bridge's colibri websocket carries its own per-endpoint password (?pwd=) the bridge checks.
+      ...(where === "= /xmpp-websocket" ? ['    if ($arg_token = "") {', "        return 403;", "    }"] : []),
       "    proxy_pass http://jitsi;",
       ...indent(upgradeHeaders),
       ...indent(proxyHeaders),
@@ -284,7 +363,7 @@ export function nginxConf(o: NginxOptions): string {
     ]);
     servers.push([`listen ${at}${httpsPort} ssl http2 default_server;`, `server_name ${o.serverName};`, ...tlsLines, "", ...appLocations()]);
     if (o.meetServerName && o.jitsiUpstream) {
-      servers.push([`listen ${at}${httpsPort} ssl http2;`, `server_name ${o.meetServerName};`, ...tlsLines, ...common, "", ...meetLocations()]);
+      servers.push([`listen ${at}${httpsPort} ssl http2;`, `server_name ${o.meetServerName};`, ...tlsLines, ...meetCommon, "", ...meetLocations()]);
     }
   } else {
     servers.push([
@@ -295,7 +374,7 @@ export function nginxConf(o: NginxOptions): string {
       ...appLocations(),
     ]);
     if (o.meetServerName && o.jitsiUpstream) {
-      servers.push([`listen ${at}${httpPort};`, `server_name ${o.meetServerName};`, ...common, "", ...meetLocations()]);
+      servers.push([`listen ${at}${httpPort};`, `server_name ${o.meetServerName};`, ...meetCommon, "", ...meetLocations()]);
     }
   }
 
@@ -385,8 +464,21 @@ export function nginxConf(o: NginxOptions): string {
       "# Behind the load balancer HSTS is sent only on responses the client received over HTTPS; an empty value",
       "# makes add_header skip the header.",
       "map $forwarded_proto $hsts {",
-      '    https "max-age=63072000";',
+      `    https "${HSTS}";`,
       '    default "";',
+      "}",
+      "",
+      "# Per-client budgets keyed by the client address nginx believes (RateLimits: sized for a classroom behind",
+      `# one school NAT). 429, not nginx's default 503: clients and monitoring see "too many requests".`,
+      `limit_req_zone $client_addr zone=api:10m rate=${limits.apiPerSecond}r/s;`,
+      `limit_req_zone $client_addr zone=login:10m rate=${limits.loginPerMinute}r/m;`,
+      "limit_req_status 429;",
+      "limit_req_log_level warn;",
+      "",
+      "# Uploads: passive types may display inline; everything else (HTML, SVG, XML, PDF, scripts...) downloads.",
+      "map $uri $media_disposition {",
+      `    "~*\\.(${INLINE_MEDIA_EXTENSIONS.join("|")})$" "inline";`,
+      '    default "attachment";',
       "}",
       "",
       "map $http_upgrade $connection_upgrade {",
