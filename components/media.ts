@@ -28,6 +28,11 @@ export interface MediaArgs {
   noncurrentDays?: number;
   /** Service accounts that read the CDN signing key to sign media URLs (secretAccessor on that secret only). */
   signingKeyAccessors?: pulumi.Input<string>[];
+  /**
+   * Members ("serviceAccount:..." or "user:...") that may act as the static publisher (tokenCreator on it): the
+   * release job that runs scripts/publish-static.sh. @default [] (grant it where the deploying identity is defined)
+   */
+  staticPublisherImpersonators?: pulumi.Input<string>[];
 }
 
 /**
@@ -80,6 +85,14 @@ export class Media extends pulumi.ComponentResource {
   public readonly signingKey?: Secret;
   /** allUsers objectViewer grants: static always, media when publicMedia. */
   public readonly publicGrants: gcp.storage.BucketIAMMember[];
+  /**
+   * The release identity, the only writer of the public static bucket (objectAdmin there, nothing else). Every
+   * browser loads the app's JavaScript from that bucket, so no runtime identity (VM, HTTP pool, GKE api) may write
+   * it: a compromised app could otherwise plant script for every visitor. scripts/publish-static.sh uploads
+   * collectstatic's output as this account (impersonated by the release job).
+   */
+  public readonly staticPublisher: gcp.serviceaccount.Account;
+  public readonly staticPublisherGrant: gcp.storage.BucketIAMMember;
 
   constructor(name: string, args: MediaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:media:Media", name, {}, opts);
@@ -153,6 +166,29 @@ export class Media extends pulumi.ComponentResource {
     this.publicGrants = [objectViewer("static-public", this.staticBucket, "allUsers")];
     if (publicMedia) this.publicGrants.push(objectViewer("media-public", this.mediaBucket, "allUsers"));
 
+    this.staticPublisher = new gcp.serviceaccount.Account(
+      `${name}-static-publisher`,
+      {
+        accountId: physicalName(args.prefix, "static-publisher", "serviceAccount"),
+        displayName: `${args.prefix} static-publisher`,
+        description: "Course Organizer release identity: the only writer of the public static-files bucket",
+      },
+      { parent: this },
+    );
+    this.staticPublisherGrant = new gcp.storage.BucketIAMMember(
+      `${name}-static-publisher-writer`,
+      { bucket: this.staticBucket.name, role: "roles/storage.objectAdmin", member: pulumi.interpolate`serviceAccount:${this.staticPublisher.email}` },
+      { parent: this },
+    );
+    (args.staticPublisherImpersonators ?? []).forEach(
+      (member, i) =>
+        new gcp.serviceaccount.IAMMember(
+          `${name}-static-publisher-impersonator-${i}`,
+          { serviceAccountId: this.staticPublisher.name, role: "roles/iam.serviceAccountTokenCreator", member },
+          { parent: this },
+        ),
+    );
+
     if (!publicMedia) {
       // Cloud CDN reads the private bucket as its per-project fill service account for signed requests. That
       // account only exists once a key is on a backend bucket, so components/load-balancer.ts grants it
@@ -175,6 +211,7 @@ export class Media extends pulumi.ComponentResource {
       mediaBucket: this.mediaBucketName,
       signingKeySecretId: this.signingKeySecretId,
       keyName: this.keyName,
+      staticPublisher: this.staticPublisher.email,
     });
   }
 }

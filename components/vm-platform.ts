@@ -84,7 +84,10 @@ export interface VmPlatformArgs {
    * The VM reads the value at boot like its other secrets (the media component grants its account access).
    */
   cdnSigningKey?: { keyName: string; secretId: pulumi.Input<string> };
-  /** Static-files bucket (stage 2): the VM's account gets objectAdmin on it; collectstatic uploads there. */
+  /**
+   * Static-files bucket (stage 2): the app's STATIC_URL points there. Read-only for the VM: the release identity
+   * publishes collectstatic's output (scripts/publish-static.sh), and the VM runs no collectstatic then.
+   */
   staticBucket?: pulumi.Input<string>;
   /** Media objects public-read instead of signed URLs. @default false */
   publicMedia?: boolean;
@@ -217,10 +220,11 @@ export class VmPlatform extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // objectAdmin on the app's buckets only (never a project-wide storage role): django-storages writes, reads,
-    // deletes and overwrites objects there through the metadata server's credentials.
+    // objectAdmin on the media bucket only (never a project-wide storage role): django-storages writes, reads,
+    // deletes and overwrites uploads there through the metadata server's credentials. Never on the static bucket:
+    // every browser loads JavaScript from it, so only the release identity writes it (components/media.ts).
     const bucketGrants: pulumi.Resource[] = [];
-    for (const [role, bucket] of [["media", args.mediaBucket], ["static", args.staticBucket]] as const) {
+    for (const [role, bucket] of [["media", args.mediaBucket]] as const) {
       if (bucket === undefined) continue;
       bucketGrants.push(
         new gcp.storage.BucketIAMMember(

@@ -109,6 +109,8 @@ export const SETTINGS = {
   CSRF_TRUSTED_ORIGINS: { about: "comma-separated CSRF_TRUSTED_ORIGINS (https://<site>)" },
   SENTRY_DSN: { about: "error reporting", whenAbsent: "no error reporting" },
   JITSI_DOMAIN: { about: "the Jitsi Meet host the app links meetings to" },
+  JITSI_JWT_APP_ID: { about: "the `iss`/`aud` of the room tokens the app signs for Jitsi (Prosody verifies them)", whenAbsent: "this process signs no room tokens" },
+  JITSI_JWT_APP_SECRET: { about: "the HS256 key the app signs Jitsi room tokens with", secret: true, whenAbsent: "this process signs no room tokens" },
   // PostgreSQL.
   DATABASE_URL: { about: "Django's default database (postgres://user:password@host:port/name[?sslmode=...])", secret: true },
   DATABASE_REPLICA_URL: { about: "a read replica for reports (TLS)", secret: true, whenAbsent: "reports read DATABASE_URL" },
@@ -158,7 +160,10 @@ export const SETTINGS = {
   PUBSUB_EMAIL_SUBSCRIPTION: { about: "subscription the worker pulls e-mail jobs from", whenAbsent: "no worker" },
   // The platform.
   POD_IP: { about: "the pod's IP (Kubernetes), which probes and NEG health checks send as Host", whenAbsent: "not on GKE" },
-  REGION: { about: "the region the process runs in", whenAbsent: "one region" },
+  REGION: {
+    about: "the region the process runs in; meeting links carry it as `region=<REGION>` so Jicofo puts the participant on a bridge there",
+    whenAbsent: "one region",
+  },
 } as const satisfies Record<string, SettingSpec>;
 export type SettingName = keyof typeof SETTINGS;
 export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];

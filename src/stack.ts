@@ -108,6 +108,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     // pgBackRest's repository encryption (src/files/pgbackrest.ts): a changed value would make every existing
     // backup unreadable, so it is created once and kept at every stage like the others.
     { name: "vm-backup-cipher-pass", env: "PGBACKREST_CIPHER_PASS", length: 64 },
+    // Jitsi's JWT secret (HS256, 64 characters): Prosody verifies the room tokens the app signs with it, every stage.
+    { name: "jitsi-jwt-secret", env: "JITSI_JWT_APP_SECRET", length: 64 },
   ];
   const vmSecrets = vmSecretDefs.map((d) => ({
     env: d.env,
@@ -166,6 +168,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   if (media) {
     outputs.staticBucket = media.staticBucketName;
     outputs.mediaBucket = media.mediaBucketName;
+    // The release identity that alone writes the static bucket (scripts/publish-static.sh impersonates it).
+    outputs.staticPublisher = media.staticPublisher.email;
     if (media.signingKeySecretId) outputs.cdnSigningKeySecret = media.signingKeySecretId;
     if (media.keyName) outputs.cdnSigningKeyName = media.keyName;
   }
@@ -398,6 +402,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   // boot; each has its own service account, granted exactly the secrets, repository and buckets it uses.
   const poolZones = zonesOf(c.region).slice(0, 3);
   const djangoSecret = vmSecrets.find((s) => s.env === "DJANGO_SECRET_KEY")!.secret;
+  const jitsiJwtSecret = vmSecrets.find((s) => s.env === "JITSI_JWT_APP_SECRET")!.secret;
   const appPool = (kind: AppKind) => {
     const p = kind === "http" ? c.httpPool : c.wsPool;
     if (!p.enabled || !database || !appSettings) return undefined;
@@ -406,6 +411,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       kind === "http" && media?.signingKey && media.keyName ? { secretId: media.signingKey.secretId, keyName: media.keyName, version: media.signingKey.version } : undefined;
     const extraSecrets = [
       { env: "DJANGO_SECRET_KEY", secretId: djangoSecret.secretId },
+      // Gunicorn signs Jitsi room tokens (src/files/jitsi-auth.ts); Daphne has no use for the secret.
+      ...(kind === "http" ? [{ env: "JITSI_JWT_APP_SECRET", secretId: jitsiJwtSecret.secretId }] : []),
       ...(signing ? [{ env: "CDN_SIGNING_KEY", secretId: signing.secretId }] : []),
     ];
     const boot = appInstanceInputs({
@@ -471,9 +478,10 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       secretIds: [appSettings.secretId, ...extraSecrets.map((x) => x.secretId)],
       registry: { location: c.region, repository: registry.repository.name },
       imageMirror: { location: c.region, repository: mirror.repository.name },
-      // Gunicorn stores uploads and collectstatic output in the buckets; Daphne only reads settings.
-      writableBuckets: kind === "http" && media ? [media.mediaBucketName, media.staticBucketName] : [],
-      bootDependencies: [...appSettings.bootDependencies, djangoSecret.version, ...(signing ? [signing.version] : [])],
+      // Gunicorn stores uploads in the media bucket; Daphne only reads settings. Nobody at runtime writes the
+      // static bucket: the release identity publishes it (components/media.ts staticPublisher).
+      writableBuckets: kind === "http" && media ? [media.mediaBucketName] : [],
+      bootDependencies: [...appSettings.bootDependencies, djangoSecret.version, ...(kind === "http" ? [jitsiJwtSecret.version] : []), ...(signing ? [signing.version] : [])],
       namedPorts: [{ name: kind, port }],
       healthCheck: {
         port,
@@ -497,7 +505,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   if (httpPool) outputs.httpInstanceGroup = httpPool.instanceGroup;
   if (wsPool) outputs.wsInstanceGroup = wsPool.instanceGroup;
 
-  const jitsiSecrets = vmSecrets.filter((s) => s.env === "JICOFO_AUTH_PASSWORD" || s.env === "JVB_AUTH_PASSWORD");
+  const jitsiSecrets = vmSecrets.filter((s) => s.env === "JICOFO_AUTH_PASSWORD" || s.env === "JVB_AUTH_PASSWORD" || s.env === "JITSI_JWT_APP_SECRET");
   const signaling =
     c.video.mode === "pool"
       ? new JitsiSignaling("jitsi-signaling", {
@@ -647,17 +655,15 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
             }),
         )
       : [];
-  // The api stores uploads and collectstatic output in the buckets and signs media URLs (as the stage-3 HTTP pool).
+  // The api stores uploads in the media bucket and signs media URLs (as the stage-3 HTTP pool); the static bucket
+  // is the release identity's alone (components/media.ts staticPublisher). The former static grant is dropped.
   const apiMediaGrants =
     gkeIdentities && media
       ? [
-          ...[media.mediaBucket.name, media.staticBucket.name].map(
-            (bucket, i) =>
-              new gcp.storage.BucketIAMMember(
-                `gke-identities-api-bucket-${i === 0 ? "media" : "static"}`,
-                { bucket, role: "roles/storage.objectAdmin", member: gkeIdentities.accounts.api.member },
-                { parent: gkeIdentities },
-              ),
+          new gcp.storage.BucketIAMMember(
+            "gke-identities-api-bucket-media",
+            { bucket: media.mediaBucket.name, role: "roles/storage.objectAdmin", member: gkeIdentities.accounts.api.member },
+            { parent: gkeIdentities },
           ),
           ...(media.signingKey
             ? [
@@ -670,6 +676,14 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
             : []),
         ]
       : [];
+  // The api signs Jitsi room tokens (src/files/jitsi-auth.ts): it alone reads the JWT secret.
+  const apiJitsiGrant = gkeIdentities
+    ? new gcp.secretmanager.SecretIamMember(
+        "gke-identities-api-jitsi-jwt-accessor",
+        { secretId: jitsiJwtSecret.secret.id, role: "roles/secretmanager.secretAccessor", member: gkeIdentities.accounts.api.member },
+        { parent: gkeIdentities },
+      )
+    : undefined;
   const analytics = database?.replicas.find((r) => r.key === "analytics");
 
   // Channels layer (seed "WebSocket Scaling with Redis Pub/Sub"): independent Standard-tier instances that
@@ -818,6 +832,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               secretFiles: [
                 { file: "settings.json", secretId: appSettings.secretId },
                 { file: "django-secret-key", secretId: djangoKey.secretId, setting: "DJANGO_SECRET_KEY" },
+                // The app signs Jitsi room tokens with it (src/files/jitsi-auth.ts).
+                { file: "jitsi-jwt-app-secret", secretId: jitsiJwtSecret.secretId, setting: "JITSI_JWT_APP_SECRET", workloads: ["api" as const] },
                 // Private media: the api signs Cloud CDN URLs with the media section's key.
                 ...(media?.signingKeySecretId ? [{ file: "cdn-signing-key", secretId: media.signingKeySecretId, setting: "CDN_SIGNING_KEY" as const, workloads: ["api" as const] }] : []),
               ],
@@ -845,7 +861,15 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               // primary's database, as on the stage-3 instances, within the pods' connection budget (config load.ts).
               pgbouncer: { image: images.pgbouncer, dbHost: database.privateIp, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
               provider: cluster.provider,
-              podDependencies: [...appSettings.bootDependencies, djangoKey.version, ...podSecretGrants, ...apiMediaGrants, ...gkeIdentities.bindings],
+              podDependencies: [
+                ...appSettings.bootDependencies,
+                djangoKey.version,
+                jitsiJwtSecret.version,
+                ...podSecretGrants,
+                ...apiMediaGrants,
+                ...(apiJitsiGrant ? [apiJitsiGrant] : []),
+                ...gkeIdentities.bindings,
+              ],
             }),
         )
       : [];

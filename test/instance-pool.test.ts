@@ -148,13 +148,15 @@ describe("stage 3: the HTTP pool (Gunicorn)", () => {
     expect(ofType(p, T.secretIam).filter((r) => r.inputs.member === member).map((r) => [r.inputs.secretId, r.inputs.role])).toEqual([
       ["co-app-settings", "roles/secretmanager.secretAccessor"],
       ["co-django-secret-key", "roles/secretmanager.secretAccessor"],
+      // Gunicorn signs Jitsi room tokens.
+      ["co-jitsi-jwt-secret", "roles/secretmanager.secretAccessor"],
       // Private media: Gunicorn signs the CDN URLs.
       ["co-cdn-signing-key", "roles/secretmanager.secretAccessor"],
     ]);
     expect(get(p, T.repoIam, "http-pool-registry-reader").inputs).toEqual({ project: P, location: "us-central1", repository: "co-images", role: "roles/artifactregistry.reader", member });
     expect(ofType(p, T.bucketIam).filter((r) => r.inputs.member === member).map((r) => [r.inputs.bucket, r.inputs.role])).toEqual([
+      // Never the public static bucket: the release identity alone writes it.
       ["course-organizer-demo-co-media", "roles/storage.objectAdmin"],
-      ["course-organizer-demo-co-static", "roles/storage.objectAdmin"],
     ]);
   });
 });

@@ -87,8 +87,18 @@ describe("media buckets at stage 2", () => {
       [
         ["lb-media-cdn-reader", { bucket: "course-organizer-demo-co-media", role: "roles/storage.objectViewer", member: `serviceAccount:service-${PROJECT_NUMBER}@cloud-cdn-fill.iam.gserviceaccount.com` }],
         ["media-static-public", { bucket: "course-organizer-demo-co-static", role: "roles/storage.objectViewer", member: "allUsers" }],
+        // The release identity, the static bucket's only writer.
+        ["media-static-publisher-writer", { bucket: "course-organizer-demo-co-static", role: "roles/storage.objectAdmin", member: "serviceAccount:co-static-publisher@course-organizer-demo.iam.gserviceaccount.com" }],
       ].sort(),
     );
+    expect(get(p, "gcp:serviceaccount/account:Account", "media-static-publisher").inputs).toEqual({
+      accountId: "co-static-publisher",
+      displayName: "co static-publisher",
+      description: "Course Organizer release identity: the only writer of the public static-files bucket",
+    });
+    expect(p.outputs.staticPublisher).toBe("co-static-publisher@course-organizer-demo.iam.gserviceaccount.com");
+    // Nobody else may write it: every grant on the static bucket is the public read or the publisher's.
+    expect(ofType(p, T.bucketIam).filter((g) => g.inputs.bucket === "course-organizer-demo-co-static").map((g) => g.name).sort()).toEqual(["media-static-public", "media-static-publisher-writer"]);
     // Google creates the fill account with the project's first signed-URL key: the grant comes after the key.
     expect(get(p, T.bucketIam, "lb-media-cdn-reader").dependencies).toContain(get(p, T.signedKey, "lb-media-key").urn);
     // The bucket exists before either grant (its name is the bucket's output).

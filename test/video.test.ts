@@ -84,7 +84,7 @@ describe("stage 3: the signaling VM", () => {
       targetTags: ["co-signaling"],
     });
     const member = `serviceAccount:co-jitsi-signaling@${P}.iam.gserviceaccount.com`;
-    expect(ofType(p, T.secretIam).filter((r) => r.inputs.member === member).map((r) => r.inputs.secretId)).toEqual(["co-jitsi-jicofo-password", "co-jitsi-jvb-password"]);
+    expect(ofType(p, T.secretIam).filter((r) => r.inputs.member === member).map((r) => r.inputs.secretId)).toEqual(["co-jitsi-jicofo-password", "co-jitsi-jvb-password", "co-jitsi-jwt-secret"]);
   });
 });
 
@@ -242,7 +242,7 @@ describe.each([
     }
     const ci = run("cloud-init", ["schema", "--config-file", join(root, "cloud-init/user-data.yaml")]);
     expect(ci.out).toContain("Valid cloud-config");
-    const envs = { VM_PUBLIC_IP: "203.0.113.7", VM_INTERNAL_IP: "10.10.0.5", JICOFO_AUTH_PASSWORD: "a", JVB_AUTH_PASSWORD: "b" };
+    const envs = { VM_PUBLIC_IP: "203.0.113.7", VM_INTERNAL_IP: "10.10.0.5", JICOFO_AUTH_PASSWORD: "a", JVB_AUTH_PASSWORD: "b", JITSI_JWT_APP_SECRET: "c" };
     const dc = run("docker-compose", ["-f", join(root, "docker-compose.yml"), "config", "-q"], envs, root);
     expect(dc.out).toBe("");
     expect(dc.status).toBe(0);

@@ -253,10 +253,11 @@ describe("stage 2: the same VM resized, behind the load balancer", () => {
     expect(get(p, T.disk, "vm-data").inputs).toMatchObject({ type: "pd-ssd", size: 50 });
   });
 
-  it("lets the VM's account write the media and static buckets only, before the VM uses them", async () => {
+  it("lets the VM's account write the media bucket only (never the public static bucket), before the VM uses it", async () => {
     const p = await plan("stage2");
     const vm = get(p, T.instance, "vm-vm");
-    for (const role of ["media", "static"]) {
+    expect(ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((g) => g.inputs.member === `serviceAccount:${VM_EMAIL}`).map((g) => g.name)).toEqual(["vm-media-writer"]);
+    for (const role of ["media"]) {
       const g = get(p, "gcp:storage/bucketIAMMember:BucketIAMMember", `vm-${role}-writer`);
       expect(g.parent).toBe(vmUrn("stage2"));
       expect(g.inputs).toEqual({ bucket: `course-organizer-demo-co-${role}`, role: "roles/storage.objectAdmin", member: `serviceAccount:${VM_EMAIL}` });
@@ -274,8 +275,8 @@ describe("stage 2: the same VM resized, behind the load balancer", () => {
     const names = ["vm-vm", "vm-data", "vm-ip"];
     expect(d.replaces.map((r) => r.name).filter(mine)).toEqual([]);
     expect(d.deletes.map((r) => r.name).filter(mine)).toEqual([]);
-    // Stage 2 adds the instance group and the account's grants on the media and static buckets.
-    expect(d.creates.map((r) => r.name).filter((n) => n.startsWith("vm-")).sort()).toEqual(["vm-group", "vm-media-writer", "vm-static-writer"]);
+    // Stage 2 adds the instance group and the account's grant on the media bucket.
+    expect(d.creates.map((r) => r.name).filter((n) => n.startsWith("vm-")).sort()).toEqual(["vm-group", "vm-media-writer"]);
     const byName = Object.fromEntries(d.updates.map((u) => [u.name, u]));
     expect(byName["vm-vm"]!.paths.sort()).toEqual(["labels.stage", "machineType", "metadata.user-data"]);
     expect(byName["vm-data"]!.paths).toEqual(["labels.stage"]);

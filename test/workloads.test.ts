@@ -153,16 +153,20 @@ describe("Workload Identity", () => {
     const p = await plan("stage4");
     const all = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("gke-identities-"));
     // The api alone signs CDN media URLs and writes the buckets (as the stage-3 HTTP pool).
-    const signing = all.filter((g) => g.name === "gke-identities-api-cdn-signing-key-accessor");
-    expect(signing.map((g) => [g.inputs.secretId, g.inputs.member])).toEqual([["projects/course-organizer-demo/secrets/co-cdn-signing-key", `serviceAccount:${email("api")}`]]);
+    // It alone signs Jitsi room tokens too.
+    const signing = all.filter((g) => ["gke-identities-api-cdn-signing-key-accessor", "gke-identities-api-jitsi-jwt-accessor"].includes(g.name));
+    expect(signing.map((g) => [g.inputs.secretId, g.inputs.member])).toEqual([
+      ["projects/course-organizer-demo/secrets/co-jitsi-jwt-secret", `serviceAccount:${email("api")}`],
+      ["projects/course-organizer-demo/secrets/co-cdn-signing-key", `serviceAccount:${email("api")}`],
+    ]);
     const buckets = ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((g) => g.name.startsWith("gke-identities-"));
     expect(buckets.map((b) => [b.inputs.bucket, b.inputs.role, b.inputs.member]).sort()).toEqual([
+      // Never the public static bucket: the release identity alone writes it.
       ["course-organizer-demo-co-media", "roles/storage.objectAdmin", `serviceAccount:${email("api")}`],
-      ["course-organizer-demo-co-static", "roles/storage.objectAdmin", `serviceAccount:${email("api")}`],
     ]);
     const api = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").inputs.spec as any;
     const ws = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-ws").inputs.spec as any;
-    expect(api.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "co-cdn-signing-key", "course-organizer-demo"]);
+    expect(api.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "co-jitsi-jwt-secret", "co-cdn-signing-key", "course-organizer-demo"]);
     expect(ws.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "course-organizer-demo"]);
     const grants = all.filter((g) => !signing.includes(g));
     const key = (x: unknown[]) => JSON.stringify(x);

@@ -17,7 +17,7 @@
  * cannot carry a newline), and PgBouncer's userlist.txt.
  *
  * Boot order (systemd, every boot): co-settings -> co-pgbouncer -> co-app; co-migrate (HTTP pool) runs Django's
- * migrations and collectstatic; co-ops-agent installs the agent once; co-ws-connections.timer publishes the
+ * migrations; co-ops-agent installs the agent once; co-ws-connections.timer publishes the
  * connection count (WebSocket pool only).
  */
 import { PORTS, type WorkerType } from "../contract";
@@ -216,7 +216,7 @@ exec docker run --rm --name app --network host \\
 }
 
 /**
- * Django's migrations and collectstatic (to the static bucket) after every boot of an HTTP-pool instance, over a
+ * Django's migrations after every boot of an HTTP-pool instance, over a
  * direct connection to Cloud SQL. Several instances may boot together (a rollout surges one per zone): each
  * migration runs in one PostgreSQL transaction (DDL is transactional), so of two concurrent runs one applies it
  * and the other fails and rolls back cleanly; the script retries after a random pause, finding nothing left to do.
@@ -225,7 +225,7 @@ export function migrateScript(o: { image: string; runtimeDir?: string; attempts?
   const rt = o.runtimeDir ?? APP_RUNTIME;
   return `#!/usr/bin/env bash
 ${HEADER}
-# Django migrations (direct to Cloud SQL) and collectstatic; idempotent, retried when another instance races it.
+# Django migrations (direct to Cloud SQL); idempotent, retried when another instance races it.
 set -euo pipefail
 
 RUNTIME_DIR=${q(rt)}
@@ -247,7 +247,7 @@ manage() {
 
 for attempt in $(seq 1 ${o.attempts ?? 5}); do
   if manage migrate --noinput; then
-    manage collectstatic --noinput
+    # No collectstatic: the public static bucket is written by the release identity only (scripts/publish-static.sh).
     exit 0
   fi
   pause=$((RANDOM % 30 + 10))
@@ -453,7 +453,7 @@ export function appInstanceFiles(o: AppInstanceOptions): AppFile[] {
     unit(
       "co-migrate.service",
       oneshotUnit({
-        description: "Course Organizer: Django migrations and collectstatic",
+        description: "Course Organizer: Django migrations",
         requires: ["co-settings.service", "docker.service"],
         // After the app: its image is pulled by then, and the app serves while migrations run.
         after: ["co-app.service", "co-settings.service", "docker.service"],

@@ -19,6 +19,7 @@ import { stringify } from "yaml";
 import { HEALTH_PATHS, IMAGE, PORTS, type SettingName } from "../contract";
 import { DATA_MOUNT, REDIS_ACL_FILE } from "./vm-scripts";
 import { archiveSettings, CIPHER_PASS_ENV, PGBACKREST_CONF_PATH, postgresImageTag } from "./pgbackrest";
+import { jicofoWebJwtEnv, JITSI_JWT_APP_ID, prosodyJwtEnv } from "./jitsi-auth";
 
 /** node-exporter's textfile directory on the VM (src/files/prometheus.ts writes the WebSocket gauge there). */
 export const TEXTFILE_DIR = "/var/lib/node-exporter/textfile";
@@ -37,6 +38,8 @@ export const COMPOSE_ENV = [
   "CDN_SIGNING_KEY",
   /** pgBackRest's repository cipher pass (src/files/pgbackrest.ts; the postgres container's PGBACKREST_REPO1_CIPHER_PASS). */
   "PGBACKREST_CIPHER_PASS",
+  /** Jitsi's JWT secret (src/files/jitsi-auth.ts): Prosody verifies the tokens the app signs with it. */
+  "JITSI_JWT_APP_SECRET",
 ] as const;
 export type ComposeEnv = (typeof COMPOSE_ENV)[number];
 
@@ -168,6 +171,9 @@ export function composeFile(o: ComposeOptions): string {
     STATIC_ROOT: IMAGE.staticRoot,
     ...(o.mediaBucket ? {} : { MEDIA_ROOT: IMAGE.mediaRoot }),
     JITSI_DOMAIN: o.meetDomain,
+    // The app signs the tokens Jitsi's rooms require (src/files/jitsi-auth.ts).
+    JITSI_JWT_APP_ID,
+    JITSI_JWT_APP_SECRET: env("JITSI_JWT_APP_SECRET"),
     ...(o.sentryDsn ? { SENTRY_DSN: o.sentryDsn } : {}),
   };
   if (o.mediaBucket) {
@@ -301,7 +307,7 @@ export function composeFile(o: ComposeOptions): string {
       restart,
       expose: ["80"],
       // nginx (ours) terminates TLS and proxies meet.<domain> here.
-      environment: { ...xmpp, DISABLE_HTTPS: "1", ENABLE_LETSENCRYPT: "0", ENABLE_HTTP_REDIRECT: "0" },
+      environment: { ...xmpp, ...jicofoWebJwtEnv(), DISABLE_HTTPS: "1", ENABLE_LETSENCRYPT: "0", ENABLE_HTTP_REDIRECT: "0" },
       volumes: [`${data}/jitsi/web:/config`],
       depends_on: { "jitsi-prosody": { condition: "service_started" } },
       logging,
@@ -310,7 +316,13 @@ export function composeFile(o: ComposeOptions): string {
       image: o.images.jitsiProsody,
       restart,
       expose: ["5222", "5347", "5280"],
-      environment: { ...xmpp, JICOFO_AUTH_PASSWORD: env("JICOFO_AUTH_PASSWORD"), JVB_AUTH_PASSWORD: env("JVB_AUTH_PASSWORD") },
+      // Rooms only with the app's token (JWT auth, src/files/jitsi-auth.ts).
+      environment: {
+        ...xmpp,
+        ...prosodyJwtEnv(env("JITSI_JWT_APP_SECRET")),
+        JICOFO_AUTH_PASSWORD: env("JICOFO_AUTH_PASSWORD"),
+        JVB_AUTH_PASSWORD: env("JVB_AUTH_PASSWORD"),
+      },
       volumes: [`${data}/jitsi/prosody:/config`],
       networks: { default: { aliases: ["xmpp.meet.jitsi"] } },
       logging,
@@ -318,7 +330,7 @@ export function composeFile(o: ComposeOptions): string {
     "jitsi-jicofo": {
       image: o.images.jitsiJicofo,
       restart,
-      environment: { ...xmpp, JICOFO_AUTH_PASSWORD: env("JICOFO_AUTH_PASSWORD"), JVB_BREWERY_MUC: "jvbbrewery" },
+      environment: { ...xmpp, ...jicofoWebJwtEnv(), JICOFO_AUTH_PASSWORD: env("JICOFO_AUTH_PASSWORD"), JVB_BREWERY_MUC: "jvbbrewery" },
       volumes: [`${data}/jitsi/jicofo:/config`],
       depends_on: { "jitsi-prosody": { condition: "service_started" } },
       logging,

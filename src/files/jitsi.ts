@@ -11,12 +11,15 @@
  *   other regions over the relay (Octo's successor, colibri websockets on 9090) when asked, and draining
  *   gracefully before the group removes it (from the start of GCE's graceful-shutdown window).
  *
- * Secrets (JICOFO_AUTH_PASSWORD, JVB_AUTH_PASSWORD) are `${VAR:?}` references filled from the env file
+ * Rooms open only with a token the app issues (JWT auth on Prosody, Jicofo and web: src/files/jitsi-auth.ts).
+ *
+ * Secrets (JICOFO_AUTH_PASSWORD, JVB_AUTH_PASSWORD, JITSI_JWT_APP_SECRET) are `${VAR:?}` references filled from the env file
  * fetch-secrets.sh writes into /run at boot; the addresses come from the metadata server the same way.
  */
 import { stringify } from "yaml";
 import { cloudInit } from "./cloud-init";
 import { fetchSecretsScript, oneshotUnit, registryLoginScript, RUNTIME_DIR } from "./vm-scripts";
+import { jicofoWebJwtEnv, prosodyJwtEnv } from "./jitsi-auth";
 
 export const JITSI_DIR = "/opt/jitsi";
 export const JITSI_BIN = `${JITSI_DIR}/bin`;
@@ -45,7 +48,7 @@ const XMPP = {
   TZ: "UTC",
 } as const;
 
-export type JitsiEnv = "JICOFO_AUTH_PASSWORD" | "JVB_AUTH_PASSWORD";
+export type JitsiEnv = "JICOFO_AUTH_PASSWORD" | "JVB_AUTH_PASSWORD" | "JITSI_JWT_APP_SECRET";
 const env = (name: string) => `\${${name}:?${name} comes from ${JITSI_ENV_FILE} (fetch-secrets.sh)}`;
 
 function q(v: string): string {
@@ -118,6 +121,8 @@ export function signalingCompose(o: SignalingOptions): string {
       ports: ["80:80", "443:443"],
       environment: {
         ...xmpp,
+        // Rooms only with the app's token (src/files/jitsi-auth.ts).
+        ...jicofoWebJwtEnv(),
         ENABLE_LETSENCRYPT: "1",
         LETSENCRYPT_DOMAIN: o.meetDomain,
         LETSENCRYPT_EMAIL: o.acmeEmail,
@@ -145,7 +150,12 @@ export function signalingCompose(o: SignalingOptions): string {
       expose: ["5222", "5280", "5347"],
       // The bridges reach Prosody over the VPC: published on the internal address only, never the public one.
       ports: [`${env("VM_INTERNAL_IP")}:${XMPP_PORT}:5222`],
-      environment: { ...xmpp, JICOFO_AUTH_PASSWORD: env("JICOFO_AUTH_PASSWORD"), JVB_AUTH_PASSWORD: env("JVB_AUTH_PASSWORD") },
+      environment: {
+        ...xmpp,
+        ...prosodyJwtEnv(env("JITSI_JWT_APP_SECRET")),
+        JICOFO_AUTH_PASSWORD: env("JICOFO_AUTH_PASSWORD"),
+        JVB_AUTH_PASSWORD: env("JVB_AUTH_PASSWORD"),
+      },
       volumes: [`${JITSI_DIR}/config/prosody:/config`],
       networks: { default: { aliases: ["xmpp.meet.jitsi"] } },
       logging,
@@ -155,6 +165,7 @@ export function signalingCompose(o: SignalingOptions): string {
       restart,
       environment: {
         ...xmpp,
+        ...jicofoWebJwtEnv(),
         JICOFO_AUTH_PASSWORD: env("JICOFO_AUTH_PASSWORD"),
         JVB_BREWERY_MUC: BREWERY_MUC,
         // Seed "Jitsi Scaling": ~500 participants per JVB; "load distributed by Jicofo based on current load".

@@ -181,7 +181,7 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
   script("apply-db-indexes.sh", applyIndexesScript());
   script(
     "migrate.sh",
-    migrateScript({ databaseIndexes: o.databaseIndexes, indexesScript: `${BIN_DIR}/apply-db-indexes.sh`, dbUser: DB_USER, dbName: DB_NAME }),
+    migrateScript({ databaseIndexes: o.databaseIndexes, indexesScript: `${BIN_DIR}/apply-db-indexes.sh`, dbUser: DB_USER, dbName: DB_NAME, collectstatic: !o.staticBucket }),
   );
   script("config-sync.sh", configSyncScript());
   if (o.backup) {

@@ -227,6 +227,12 @@ export interface MigrateOptions {
   /** PostgreSQL role and database the app uses. */
   dbUser: string;
   dbName: string;
+  /**
+   * Run collectstatic into the data disk's static directory (nginx serves it). false once static files live in
+   * the public bucket (stage 2): only the release identity writes there (scripts/publish-static.sh), never the VM.
+   * @default true
+   */
+  collectstatic?: boolean;
 }
 
 /**
@@ -236,6 +242,10 @@ export interface MigrateOptions {
  */
 export function migrateScript(o: MigrateOptions): string {
   const dir = o.appDir ?? APP_DIR;
+  const collect =
+    o.collectstatic === false
+      ? "# Static files are published to the static bucket by the release identity (scripts/publish-static.sh).\n"
+      : 'docker compose "${COMPOSE[@]}" run --rm --no-deps -e WORKER_TYPE=migrate backend python manage.py collectstatic --noinput\n';
   const indexes = o.databaseIndexes
     ? `
 # The seed's stage-2 indexes (CREATE INDEX CONCURRENTLY IF NOT EXISTS, then ANALYZE), after the app's migrations.
@@ -260,8 +270,7 @@ for _ in $(seq 1 60); do
 done
 
 docker compose "\${COMPOSE[@]}" run --rm --no-deps -e WORKER_TYPE=migrate backend python manage.py migrate --noinput
-docker compose "\${COMPOSE[@]}" run --rm --no-deps -e WORKER_TYPE=migrate backend python manage.py collectstatic --noinput
-${indexes}`;
+${collect}${indexes}`;
 }
 
 export interface CopyMediaOptions {
