@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
+import { asHeaderLines, HSTS, mediaSecurityHeaders } from "../src/files/security-headers";
 
 /** One instance group or network endpoint group behind a backend service. */
 export interface BackendGroup {
@@ -33,6 +34,12 @@ export interface BackendTarget {
   healthCheck: { path: string; port: number };
   /** 0-100 traffic share among a route's targets (the stage 3 -> 4 gradual cut-over). */
   weight: number;
+  /**
+   * Headers the load balancer adds to this backend's responses ("Name: value", customResponseHeaders). The app's
+   * security headers for backends that do not send them themselves (instance groups, GKE); the VM's nginx sends
+   * its own. @default []
+   */
+  responseHeaders?: string[];
 }
 
 export interface RouteArgs {
@@ -81,6 +88,8 @@ export interface LoadBalancerArgs {
   hostRoutes?: { host: string; route: "default" | "api" | "ws" }[];
   /** Cloud Armor: requests per minute per client IP before throttling with 429. */
   rateLimitPerMinute: number;
+  /** Cloud Armor's preconfigured WAF rules (WAF_RULES): "preview" logs matches only, "enforce" denies with 403. */
+  wafMode: "preview" | "enforce";
   /** Share of requests logged by the backend services (0-1). */
   logSampleRate: number;
   /** Cache-Control max-age (s) Cloud CDN sends to clients for signed-URL responses. @default 3600 */
@@ -100,6 +109,30 @@ const DAY = 86400;
 const RATE_INTERVAL_SEC = 60;
 /** Cloud Armor's default rule priority (the lowest): the rule every policy must end with. */
 const DEFAULT_RULE_PRIORITY = 2147483647;
+
+/**
+ * Google's preconfigured WAF rules (OWASP CRS 3.3, "-v33-stable": the stable channel, synced from canary by
+ * Google; docs.cloud.google.com/armor/docs/waf-rules), each evaluated at sensitivity 1 (the signatures with the
+ * highest confidence, fewest false positives; docs "Tune preconfigured WAF rules"). Priorities 100-140: ahead
+ * of the rate limit (1000), so an attack is refused before it counts as traffic.
+ */
+export const WAF_RULES = [
+  { name: "sqli-v33-stable", description: "SQL injection" },
+  { name: "xss-v33-stable", description: "Cross-site scripting" },
+  { name: "lfi-v33-stable", description: "Local file inclusion" },
+  { name: "rce-v33-stable", description: "Remote code execution" },
+  { name: "scannerdetection-v33-stable", description: "Scanner detection" },
+] as const;
+export const WAF_SENSITIVITY = 1;
+const WAF_FIRST_PRIORITY = 100;
+
+/** Cloud Armor's expression for a preconfigured WAF rule. */
+export function wafExpression(rule: string, sensitivity = WAF_SENSITIVITY): string {
+  return `evaluatePreconfiguredWaf('${rule}', {'sensitivity': ${sensitivity}})`;
+}
+
+/** Custom response headers of the media backend bucket (every upload). */
+export const MEDIA_BUCKET_HEADERS = [`Strict-Transport-Security: ${HSTS}`, ...asHeaderLines(mediaSecurityHeaders()), "Content-Disposition: attachment"];
 
 /** `www.courses.example.org` -> `www-courses-example-org`: a domain as part of a name. */
 export function domainSlug(domain: string): string {
@@ -312,15 +345,27 @@ export class LoadBalancer extends pulumi.ComponentResource {
       child,
     );
 
-    // ── Cloud Armor: per-client rate limit, default allow ──
+    // ── Cloud Armor: WAF rules, per-client rate limit, default allow; Adaptive Protection ──
+    const preview = args.wafMode === "preview";
     this.securityPolicy = new gcp.compute.SecurityPolicy(
       `${name}-armor`,
       {
         name: p("armor"),
         type: "CLOUD_ARMOR",
         labels: args.labels,
-        description: "Per-client-IP rate limit in front of the app",
+        description: `OWASP WAF rules (${args.wafMode}) and a per-client-IP rate limit in front of the app`,
+        // Adaptive Protection: Google models the normal traffic of each backend service and alerts (with a suggested
+        // rule) on a layer-7 DDoS; STANDARD visibility is available without Managed Protection Plus.
+        adaptiveProtectionConfig: { layer7DdosDefenseConfig: { enable: true, ruleVisibility: "STANDARD" } },
         rules: [
+          ...WAF_RULES.map((r, i) => ({
+            priority: WAF_FIRST_PRIORITY + 10 * i,
+            action: "deny(403)",
+            // The preview-then-enforce switch (config loadBalancer.wafMode): in preview the match is only logged.
+            preview,
+            description: `${r.description} (${r.name}, sensitivity ${WAF_SENSITIVITY})`,
+            match: { expr: { expression: wafExpression(r.name) } },
+          })),
           {
             priority: 1000,
             // throttle, not rateBasedBan: a class behind one school NAT that bursts past the limit gets 429s for the
@@ -395,6 +440,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         cdnPolicy: cdn("CACHE_ALL_STATIC", args.staticCacheDays),
         compressionMode: "AUTOMATIC",
         edgeSecurityPolicy: this.edgeSecurityPolicy.selfLink,
+        customResponseHeaders: [`Strict-Transport-Security: ${HSTS}`, "X-Content-Type-Options: nosniff"],
       },
       child,
     );
@@ -415,6 +461,10 @@ export class LoadBalancer extends pulumi.ComponentResource {
         },
         compressionMode: "AUTOMATIC",
         edgeSecurityPolicy: this.edgeSecurityPolicy.selfLink,
+        // Uploads are served from the site's own host: neutralised so an uploaded HTML or SVG file cannot run as
+        // stored XSS with the app's cookies (src/files/security-headers.ts). A backend bucket's headers apply to
+        // every object, so every upload is an attachment on navigation (<img>/<video> embedding is unaffected).
+        customResponseHeaders: MEDIA_BUCKET_HEADERS,
       },
       child,
     );
@@ -481,6 +531,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             // Dynamic responses: never cached at the edge (seed: "API responses: No cache").
             enableCdn: false,
             securityPolicy: this.securityPolicy.selfLink,
+            ...(t.responseHeaders && t.responseHeaders.length > 0 ? { customResponseHeaders: t.responseHeaders } : {}),
             logConfig: { enable: true, sampleRate: args.logSampleRate },
           },
           child,

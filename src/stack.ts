@@ -32,6 +32,7 @@ import { JitsiSignaling } from "../components/jitsi-signaling";
 import { VideoBridgePool } from "../components/video-bridges";
 import { appInstanceFiles, appInstanceUserData, appPort, WS_CONNECTIONS_METRIC, type AppInstanceOptions, type AppKind } from "./files/app-instance";
 import type { JitsiEnv } from "./files/jitsi";
+import { appSecurityHeaders, asHeaderLines, HSTS } from "./files/security-headers";
 import * as gcp from "@pulumi/gcp";
 import { GkeCluster, masterCidr } from "../components/gke-cluster";
 import { Workloads, WorkloadIdentities, negSelfLink } from "../components/workloads";
@@ -926,6 +927,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
           signingKey: media.keyName && media.signingKeyValue ? { name: media.keyName, value: media.signingKeyValue } : undefined,
           routes,
           rateLimitPerMinute: c.loadBalancer.rateLimitPerMinute,
+          wafMode: c.loadBalancer.wafMode,
           logSampleRate: c.loadBalancer.logSampleRate,
         })
       : undefined;
@@ -1046,12 +1048,16 @@ const WS_DRAINING_SEC = 300;
  * Undefined when nothing can take the default route.
  */
 export function lbRoutes(c: Config, b: LbBackends): LoadBalancerArgs["routes"] | undefined {
+  // The app's security headers (src/files/security-headers.ts), added by the load balancer to what the pools and
+  // pods answer; the VM's nginx (stage 2) sends them itself, and its meet host has headers of its own.
+  const headers = [`Strict-Transport-Security: ${HSTS}`, ...asHeaderLines(appSecurityHeaders(c.meetDomain))];
   const ig = (key: string, g: LbInstanceGroup, rate?: number): BackendTarget => ({
     key,
     groups: [{ group: g.group, kind: "instanceGroup", ...(rate !== undefined ? { maxRatePerInstance: rate } : {}) }],
     portName: g.portName ?? "http",
     healthCheck: g.healthCheck ?? { path: "/health", port: 80 },
     weight: 100,
+    ...(key === "vm" ? {} : { responseHeaders: headers }),
   });
   const gkeShare = c.loadBalancer.gkeTrafficPercent;
   const split = (mig: BackendTarget | undefined, gke: BackendTarget | undefined): BackendTarget[] => {
@@ -1063,6 +1069,7 @@ export function lbRoutes(c: Config, b: LbBackends): LoadBalancerArgs["routes"] |
     groups: groups.map((group) => ({ group, kind: "neg" as const, maxRatePerEndpoint: rate })),
     healthCheck: { path, port },
     weight: 100,
+    responseHeaders: headers,
   });
   // The HTTP pool balances by requests/s per instance (its autoscaling target); pods by requests/s per pod.
   const apiTargets = split(

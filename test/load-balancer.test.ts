@@ -156,6 +156,7 @@ describe("stage 2: the global entry", () => {
       cdnPolicy: { cacheMode: "CACHE_ALL_STATIC", defaultTtl: 2592000, maxTtl: 2592000, clientTtl: 2592000, ...common },
       compressionMode: "AUTOMATIC",
       edgeSecurityPolicy: `https://www.googleapis.com/compute/v1/${PROJ}/global/securityPolicies/co-edge-armor`,
+      customResponseHeaders: ["Strict-Transport-Security: max-age=63072000", "X-Content-Type-Options: nosniff"],
     });
     expect(get(p, T.backendBucket, "lb-media-bucket").inputs).toEqual({
       name: "co-media-cdn",
@@ -166,6 +167,14 @@ describe("stage 2: the global entry", () => {
       cdnPolicy: { cacheMode: "FORCE_CACHE_ALL", defaultTtl: 604800, clientTtl: 604800, signedUrlCacheMaxAgeSec: 3600, ...common },
       compressionMode: "AUTOMATIC",
       edgeSecurityPolicy: `https://www.googleapis.com/compute/v1/${PROJ}/global/securityPolicies/co-edge-armor`,
+      // Uploads neutralised: no script, an opaque origin, a download on navigation.
+      customResponseHeaders: [
+        "Strict-Transport-Security: max-age=63072000",
+        "Content-Security-Policy: sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'",
+        "X-Content-Type-Options: nosniff",
+        "Referrer-Policy: no-referrer",
+        "Content-Disposition: attachment",
+      ],
     });
     // Both buckets behind Cloud Armor at the edge (a backend bucket takes only a CLOUD_ARMOR_EDGE policy).
     expect(get(p, T.armor, "lb-edge-armor").inputs).toEqual({
@@ -178,15 +187,28 @@ describe("stage 2: the global entry", () => {
     expect(get(p, T.signedKey, "lb-media-key").inputs.backendBucket).toBe("co-media-cdn");
   });
 
-  it("rate-limits each client IP with Cloud Armor (throttle, 429) and allows the rest", async () => {
+  it("refuses OWASP attacks with Google's preconfigured WAF rules, rate-limits each client IP (throttle, 429), allows the rest", async () => {
     const p = await plan("stage2");
     const all = { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } };
+    const waf = (priority: number, rule: string, what: string) => ({
+      priority,
+      action: "deny(403)",
+      preview: false,
+      description: `${what} (${rule}, sensitivity 1)`,
+      match: { expr: { expression: `evaluatePreconfiguredWaf('${rule}', {'sensitivity': 1})` } },
+    });
     expect(get(p, T.armor, "lb-armor").inputs).toEqual({
       name: "co-armor",
       type: "CLOUD_ARMOR",
       labels: labels(2),
-      description: "Per-client-IP rate limit in front of the app",
+      description: "OWASP WAF rules (enforce) and a per-client-IP rate limit in front of the app",
+      adaptiveProtectionConfig: { layer7DdosDefenseConfig: { enable: true, ruleVisibility: "STANDARD" } },
       rules: [
+        waf(100, "sqli-v33-stable", "SQL injection"),
+        waf(110, "xss-v33-stable", "Cross-site scripting"),
+        waf(120, "lfi-v33-stable", "Local file inclusion"),
+        waf(130, "rce-v33-stable", "Remote code execution"),
+        waf(140, "scannerdetection-v33-stable", "Scanner detection"),
         {
           priority: 1000,
           action: "throttle",
@@ -197,6 +219,11 @@ describe("stage 2: the global entry", () => {
         { priority: 2147483647, action: "allow", description: "Default: allow", match: all },
       ],
     });
+    // The documented switch: loadBalancer.wafMode preview logs the WAF matches without blocking.
+    const pre = await plan("stage2", { sets: ["loadBalancer.wafMode=preview"] });
+    const rules = get(pre, T.armor, "lb-armor").inputs.rules as { priority: number; preview?: boolean }[];
+    expect(rules.filter((r) => r.preview === true).map((r) => r.priority)).toEqual([100, 110, 120, 130, 140]);
+    expect(rules.filter((r) => r.preview === undefined).map((r) => r.priority)).toEqual([1000, 2147483647]);
   });
 
   it("sends everything to the VM: 30 s for pages and the API, a 3600 s WebSocket service for /ws/*, both behind Cloud Armor, not cached", async () => {
@@ -367,7 +394,7 @@ describe("the stage 3 -> 4 cut-over in the plan", () => {
 
 describe("routes and weighted cut-over", () => {
   const cfg = (gkeTrafficPercent: number) =>
-    ({ loadBalancer: { gkeTrafficPercent }, httpPool: { requestsPerSecondPerInstance: 100 }, kubernetes: { requestsPerSecondPerPod: 100 } }) as unknown as Config;
+    ({ meetDomain: "meet.courses.example.org", loadBalancer: { gkeTrafficPercent }, httpPool: { requestsPerSecondPerInstance: 100 }, kubernetes: { requestsPerSecondPerPod: 100 } }) as unknown as Config;
   const mig = { group: "mig-http", portName: "http", healthCheck: { path: "/api/health", port: 8000 } };
   const wsMig = { group: "mig-ws", portName: "ws", healthCheck: { path: "/health", port: 8001 } };
   const gke = { api: ["neg-a", "neg-b"], ws: ["neg-ws"], port: 8080, apiHealthPath: "/ready", wsHealthPath: "/ready" };
@@ -386,9 +413,20 @@ describe("routes and weighted cut-over", () => {
 
   it("stage 3: the HTTP pool by rate per instance for default and /api/*, the WebSocket pool for /ws/*", () => {
     const r = lbRoutes(cfg(0), { httpPool: mig, wsPool: wsMig })!;
-    expect(r.api!.targets).toEqual([{ key: "mig", groups: [{ group: "mig-http", kind: "instanceGroup", maxRatePerInstance: 100 }], portName: "http", healthCheck: mig.healthCheck, weight: 100 }]);
+    // The load balancer adds the app's security headers to what the pools answer (the VM's nginx sends its own).
+    const responseHeaders = [
+      "Strict-Transport-Security: max-age=63072000",
+      "X-Content-Type-Options: nosniff",
+      "Referrer-Policy: strict-origin-when-cross-origin",
+      "Content-Security-Policy: frame-ancestors 'self'; base-uri 'self'; object-src 'none'",
+      `Permissions-Policy: camera=(self "https://${cfg(0).meetDomain}"), microphone=(self "https://${cfg(0).meetDomain}"), display-capture=(self "https://${cfg(0).meetDomain}"), geolocation=(), payment=(), usb=()`,
+    ];
+    expect(r.api!.targets).toEqual([{ key: "mig", groups: [{ group: "mig-http", kind: "instanceGroup", maxRatePerInstance: 100 }], portName: "http", healthCheck: mig.healthCheck, weight: 100, responseHeaders }]);
     expect(r.default.targets).toEqual(r.api!.targets);
-    expect(r.ws!.targets).toEqual([{ key: "mig", groups: [{ group: "mig-ws", kind: "instanceGroup" }], portName: "ws", healthCheck: wsMig.healthCheck, weight: 100 }]);
+    expect(r.ws!.targets).toEqual([{ key: "mig", groups: [{ group: "mig-ws", kind: "instanceGroup" }], portName: "ws", healthCheck: wsMig.healthCheck, weight: 100, responseHeaders }]);
+    expect(r.api!.targets[0]!.responseHeaders![4]).toBe('Permissions-Policy: camera=(self "https://meet.courses.example.org"), microphone=(self "https://meet.courses.example.org"), display-capture=(self "https://meet.courses.example.org"), geolocation=(), payment=(), usb=()');
+    // The VM's backend gets none: nginx sends them, and its meet host has its own.
+    expect(lbRoutes(cfg(0), { vm: mig })!.default.targets[0]!.responseHeaders).toBeUndefined();
   });
 
   it("cut-over: instance groups and GKE NEGs weighted by gkeTrafficPercent; stage 4: NEGs only", () => {
@@ -439,6 +477,7 @@ describe("argument checks", () => {
     signingKey: { name: "k", value: "v" },
     routes: { default: { targets: [target], timeoutSec: 30, affinity: "NONE", drainingTimeoutSec: 60 } },
     rateLimitPerMinute: 600,
+    wafMode: "enforce",
     logSampleRate: 0.1,
   };
   const withRoute = (r: Partial<RouteArgs>) => ({ ...ok, routes: { default: { ...ok.routes.default, ...r } } });

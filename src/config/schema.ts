@@ -180,6 +180,12 @@ export const loadBalancerSchema = z
     gkeTrafficPercent: z.number().int().min(0).max(100),
     /** Extra domains on the certificate (the main domain is always on it). */
     extraDomains: z.array(hostnameSchema),
+    /**
+     * Cloud Armor's preconfigured WAF rules (SQL injection, XSS, LFI, RCE, scanner detection): "preview" logs what
+     * they would block without blocking (the request log's previewSecurityPolicy field), "enforce" answers 403.
+     * The switch: run a new rule set in preview, read the matches, then set enforce (README "Edge security").
+     */
+    wafMode: z.enum(["preview", "enforce"]),
   })
   .strict();
 
