@@ -22,6 +22,7 @@ import { VmPlatform, VM_PROJECT_ROLES, type VmSecret } from "../components/vm-pl
 import { vmMonitoringFiles } from "./files/prometheus";
 import { VM_WS_PER_DAPHNE } from "./config/capacity";
 import { Monitoring, zonesOf } from "../components/monitoring";
+import { AuditLogging } from "../components/audit-logging";
 import { capacityOf } from "./config/capacity";
 import { spotPoolBounds } from "./config/node-capacity";
 import { VM_POSTGRES_MAX_CONNECTIONS } from "./files/ops-agent";
@@ -999,6 +1000,13 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     ],
     budget: c.monitoring.billingAccount ? { billingAccount: c.monitoring.billingAccount, monthlyUsd: c.monitoring.monthlyBudgetUsd } : undefined,
     sentryDsn: c.monitoring.sentryDsn,
+  });
+  // Data Access audit logs and configuration-change alerts (CIS GCP 2.x), every stage.
+  new AuditLogging("audit-logging", {
+    prefix: c.prefix,
+    project: c.project,
+    labels: ctx.labels("audit-logging"),
+    notificationChannels: [...monitoring.emailChannels.map((ch) => ch.id), ...(monitoring.webhookChannel ? [monitoring.webhookChannel.id] : [])],
   });
   outputs.dashboard = monitoring.dashboard.id;
   outputs.uptimeChecks = pulumi.all(monitoring.uptimeChecks.map((u) => u.uptimeCheckId));

@@ -16,7 +16,15 @@ const VPC_ID = "projects/course-organizer-demo/global/networks/co-vpc";
 const labels = { app: "course-organizer", component: "database", "managed-by": "pulumi", stage: "3" };
 const flags = [
   { name: "max_connections", value: "500" },
-  { name: "log_min_duration_statement", value: "1000" },
+  // CIS GCP 6.2.x: connections, disconnections, DDL, WARNING+, ERROR statements, pgaudit; no statement durations.
+  { name: "log_connections", value: "on" },
+  { name: "log_disconnections", value: "on" },
+  { name: "log_statement", value: "ddl" },
+  { name: "log_min_messages", value: "warning" },
+  { name: "log_min_error_statement", value: "error" },
+  { name: "cloudsql.enable_pgaudit", value: "on" },
+  { name: "pgaudit.log", value: "ddl,role" },
+  { name: "log_min_duration_statement", value: "-1" },
   { name: "log_lock_waits", value: "on" },
   { name: "log_checkpoints", value: "on" },
   { name: "log_temp_files", value: "0" },
