@@ -79,6 +79,8 @@ export class Network extends pulumi.ComponentResource {
   public readonly primaryRegion: string;
   /** The Private Service Access peering; resources with private IPs depend on it. */
   public readonly privateServiceConnection?: gcp.servicenetworking.Connection;
+  /** The Private Service Access range as a CIDR (Cloud SQL, Memorystore): GKE's egress NetworkPolicy names it. */
+  public readonly privateServicesRange?: pulumi.Output<string>;
   public readonly firewalls: gcp.compute.Firewall[];
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -196,6 +198,7 @@ export class Network extends pulumi.ComponentResource {
         },
         statefulOptions(this),
       );
+      this.privateServicesRange = pulumi.interpolate`${range.address}/${range.prefixLength}`;
       this.privateServiceConnection = new gcp.servicenetworking.Connection(
         `${name}-psa`,
         {

@@ -862,6 +862,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               // The settings' DATABASE_URL is 127.0.0.1:6432 in every pod too: a PgBouncer sidecar forwarding to the
               // primary's database, as on the stage-3 instances, within the pods' connection budget (config load.ts).
               pgbouncer: { image: images.pgbouncer, dbHost: database.privateIp, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
+              // The egress NetworkPolicy's managed-service ranges (Memorystore and Cloud SQL sit outside the cluster).
+              egress: { privateServicesRange: network.privateServicesRange ?? "", regionSubnet: network.subnets[cluster.region]!.ipCidrRange },
               provider: cluster.provider,
               podDependencies: [
                 ...appSettings.bootDependencies,

@@ -58,6 +58,7 @@ const args = (region: string, replicas = k.primary): WorkloadManifestArgs => ({
   domain: "courses.example.org",
   labels: { app: "course-organizer", component: "workloads", stage: "4", "managed-by": "pulumi" },
   pgbouncer: { image: preset.images.pgbouncer, ini: podIni, iniSha256: "5e3a" },
+  egress: { privateServicesRange: "10.100.0.0/16", regionSubnet: "10.10.0.0/20" },
 });
 const primary = clusterManifests(args("us-central1"));
 const secondary = clusterManifests(args("europe-west1", k.secondary));
@@ -69,9 +70,9 @@ describe("every manifest", () => {
     for (const m of [...primary, ...secondary]) if (await validateWithModels(m)) validated++;
     // Per cluster: namespace, 3 service accounts, 13 adapter objects, the pgbouncer ConfigMap, 3 Deployments,
     // 2 Services, 3 budgets, 3 PodMonitoring (a CRD kubernetes-models does not ship; the strict walk below covers
-    // it) and 3 HPAs.
-    expect(primary).toHaveLength(32);
-    expect(validated).toBe(2 * (32 - 3));
+    // it), 3 HPAs and 6 NetworkPolicies.
+    expect(primary).toHaveLength(38);
+    expect(validated).toBe(2 * (38 - 3));
   });
 
   it("has no field the Kubernetes API does not define (strict walk over client-node's type maps)", () => {
@@ -198,14 +199,18 @@ describe("the seed's Deployment (kubernetes/api-deployment.yaml)", () => {
       { name: "SECRET_0", value: "co-app-settings" },
       { name: "SECRET_1", value: "co-django-secret-key" },
       { name: "PROJECT", value: "course-organizer-demo" },
+      { name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" },
+      { name: "HOME", value: "/tmp" },
     ]);
     expect(init.command).toEqual(["sh", "-ec", `${fetchSecretsScript(["settings.json", "django-secret-key"])}\n${writeUserlistScript()}`]);
+    // umask 077 first: every secret file is 0600 from its creation.
     expect(fetchSecretsScript(["settings.json"])).toBe(
-      'gcloud secrets versions access latest --secret="$SECRET_0" --project="$PROJECT" > /var/run/settings/settings.json',
+      'umask 077\ngcloud secrets versions access latest --secret="$SECRET_0" --project="$PROJECT" > /var/run/settings/settings.json',
     );
     expect(spec(d).template.spec.volumes).toEqual([
       { name: "settings", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
       { name: "pgbouncer-config", configMap: { name: "pgbouncer" } },
+      { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
     ]);
   });
 });
@@ -213,7 +218,7 @@ describe("the seed's Deployment (kubernetes/api-deployment.yaml)", () => {
 describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 127.0.0.1:6432)", () => {
   const initScript = (w: "api" | "ws" | "worker") => spec(deploymentManifest(args("us-central1"), w)).template.spec.initContainers[0].command[2] as string;
 
-  it("runs as a native sidecar after fetch-settings, on the config's image, as uid 70 with nothing writable", () => {
+  it("runs as a native sidecar after fetch-settings, on the config's image, as the pod's uid with nothing writable", () => {
     for (const w of ["api", "ws", "worker"] as const) {
       const pod = spec(deploymentManifest(args("us-central1"), w)).template.spec;
       expect(pod.initContainers.map((c: { name: string }) => c.name)).toEqual(["fetch-settings", "pgbouncer"]);
@@ -229,12 +234,13 @@ describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 1
         livenessProbe: { ...probe, periodSeconds: 10, failureThreshold: 3 },
         resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
         securityContext: {
-          runAsUser: 70,
-          runAsGroup: 70,
+          runAsUser: 10001,
+          runAsGroup: 10001,
           runAsNonRoot: true,
           allowPrivilegeEscalation: false,
           readOnlyRootFilesystem: true,
           capabilities: { drop: ["ALL"] },
+          seccompProfile: { type: "RuntimeDefault" },
         },
         volumeMounts: [
           { name: "pgbouncer-config", mountPath: "/etc/pgbouncer", readOnly: true },
@@ -284,16 +290,14 @@ describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 1
     expect(primary.filter((m) => m.kind === "ConfigMap").map(manifestFileName)).toEqual(["configmap-course-organizer-pgbouncer.yaml"]);
   });
 
-  it("fetch-settings writes the auth file from settings.json, for uid 70 only, with the bundled Python of gcloud", () => {
+  it("fetch-settings writes the auth file from settings.json, 0600 from its creation, with the bundled Python of gcloud", () => {
     expect(writeUserlistScript()).toBe(
       [
         "PY=/usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3",
         '[ -x "$PY" ] || PY=python3',
         "umask 077",
-        "install -d -m 0700 -o 70 -g 70 /var/run/settings/pgbouncer",
+        "mkdir -p /var/run/settings/pgbouncer",
         `"$PY" -c 'import json, sys; s = json.load(open(sys.argv[1])); q = lambda v: chr(34) + v.replace(chr(34), chr(34) * 2) + chr(34); print(q(s["DATABASE_USER"]), q(s["DATABASE_PASSWORD"]))' /var/run/settings/settings.json > /var/run/settings/pgbouncer/userlist.txt.tmp`,
-        "chown 70:70 /var/run/settings/pgbouncer/userlist.txt.tmp",
-        "chmod 0600 /var/run/settings/pgbouncer/userlist.txt.tmp",
         "mv /var/run/settings/pgbouncer/userlist.txt.tmp /var/run/settings/pgbouncer/userlist.txt",
       ].join("\n"),
     );
@@ -306,7 +310,7 @@ describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 1
     expect(r.status).toBe(0);
   });
 
-  it("run for real: userlist.txt has the quoted user and password, mode 0600, owner 70:70", () => {
+  it("run for real: userlist.txt has the quoted user and password, mode 0600 (directory 0700), owned by the user that ran it", () => {
     const dir = mkdtempSync(join(tmpdir(), "pod-userlist-"));
     try {
       const settingsDir = join(dir, "settings");
@@ -320,9 +324,9 @@ describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 1
       const file = join(settingsDir, "pgbouncer", "userlist.txt");
       expect(readFileSync(file, "utf8")).toBe('"course_organizer" "p""w d$x"\n');
       const st = statSync(file);
-      expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o600, 70, 70]);
+      expect([st.mode & 0o777, st.uid]).toEqual([0o600, process.getuid!()]);
       const d = statSync(join(settingsDir, "pgbouncer"));
-      expect([d.mode & 0o777, d.uid, d.gid]).toEqual([0o700, 70, 70]);
+      expect([d.mode & 0o777, d.uid]).toEqual([0o700, process.getuid!()]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -428,7 +432,12 @@ describe("Services, budgets, HPAs and the metrics pipeline", () => {
     expect(a[1]!.metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": "x@p.iam.gserviceaccount.com" });
     const dep = a.find((m) => m.kind === "Deployment")!;
     expect(spec(dep).template.spec.containers[0].image).toBe(ADAPTER_IMAGE);
-    expect(spec(dep).template.spec.containers[0].command).toEqual(["/adapter", "--use-new-resource-model=true", "--fallback-for-container-metrics=true"]);
+    expect(spec(dep).template.spec.containers[0].command).toEqual([
+      "/adapter",
+      "--use-new-resource-model=true",
+      "--fallback-for-container-metrics=true",
+      "--cert-dir=/var/run/serving-cert",
+    ]);
     expect(spec(a.find((m) => m.metadata.name === "v1beta1.external.metrics.k8s.io")!)).toEqual({
       insecureSkipTLSVerify: true,
       group: "external.metrics.k8s.io",

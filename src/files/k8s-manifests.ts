@@ -129,10 +129,43 @@ export interface WorkloadManifestArgs {
   pgbouncer: PodPgbouncer;
   /** The workers run on the cluster's Spot pool (components/gke-cluster.ts `spotPool`). @default false */
   workerSpot?: boolean;
+  /** What the app pods may reach outside the cluster (their egress NetworkPolicy). */
+  egress: PodEgress;
 }
 
 /** GKE's label and the pool's taint on Spot nodes (components/gke-cluster.ts). */
 export const SPOT_NODE_LABEL = "cloud.google.com/gke-spot";
+
+/**
+ * Addresses outside the cluster the app pods reach; the egress NetworkPolicy allows exactly these. Memorystore
+ * (Redis, Memcached) and Cloud SQL sit outside the cluster in the Private Service Access range, so a pod
+ * selector cannot name them: the policy allows their ports to that range for the app pods only. Memcached has
+ * no authentication; nothing else in the app's or the adapter's namespace may reach it.
+ */
+export interface PodEgress {
+  /** The Private Service Access range (Cloud SQL, Memorystore for Redis and Memcached), CIDR. */
+  privateServicesRange: pulumi.Input<string>;
+  /** The region's subnet (Memorystore for Redis Cluster's Private Service Connect endpoints), CIDR. */
+  regionSubnet: pulumi.Input<string>;
+}
+
+/**
+ * The uid and gid every process of an app pod runs as (the init container, PgBouncer and the app): one identity,
+ * so the secret files the init container writes 0600 are readable by the sidecar and the app and nobody else.
+ */
+export const POD_UID = 10001;
+
+/** Ports of the managed services outside the cluster the app reaches (PodEgress). */
+export const EGRESS_PORTS = {
+  /** Cloud SQL (PgBouncer's server side). */
+  postgres: 5432,
+  /** Memorystore for Redis with in-transit encryption (6378), without (6379). */
+  redisTls: 6378,
+  redis: 6379,
+  memcached: 11211,
+  /** Memorystore for Redis Cluster: discovery 6379, node endpoints 11000-13047 (Google's documented range). */
+  redisClusterNodes: { from: 11000, to: 13047 },
+} as const;
 
 export interface PodPgbouncer {
   /** edoburu/pgbouncer (config images.pgbouncer), the image the stage-3 instances run. */
@@ -185,9 +218,13 @@ export const METRICS = {
   pubsubBacklog: "pubsub.googleapis.com|subscription|num_undelivered_messages",
 } as const;
 
-/** The init container's script: each secret's latest version into its file in the pod's memory-backed volume. */
+/**
+ * The init container's script: each secret's latest version into its file in the pod's memory-backed volume,
+ * 0600 from its creation (umask 077 before the first write: no moment where another user could read it).
+ */
 export function fetchSecretsScript(files: string[]): string {
   return [
+    "umask 077",
     ...files.map((f, i) => `gcloud secrets versions access latest --secret="$SECRET_${i}" --project="$PROJECT" > ${SETTINGS_DIR}/${f}`),
   ].join("\n");
 }
@@ -207,14 +244,13 @@ export function writeUserlistScript(): string {
     "q = lambda v: chr(34) + v.replace(chr(34), chr(34) * 2) + chr(34)",
     'print(q(s["DATABASE_USER"]), q(s["DATABASE_PASSWORD"]))',
   ].join("; ");
+  // As POD_UID (no root, no chown): the umask makes the file 0600 from its creation, owned by the pod's identity.
   return [
     "PY=/usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3",
     '[ -x "$PY" ] || PY=python3',
     "umask 077",
-    `install -d -m 0700 -o ${PGBOUNCER.uid} -g ${PGBOUNCER.gid} ${dir}`,
+    `mkdir -p ${dir}`,
     `"$PY" -c '${py}' ${SETTINGS_DIR}/settings.json > ${dir}/userlist.txt.tmp`,
-    `chown ${PGBOUNCER.uid}:${PGBOUNCER.gid} ${dir}/userlist.txt.tmp`,
-    `chmod 0600 ${dir}/userlist.txt.tmp`,
     `mv ${dir}/userlist.txt.tmp ${dir}/userlist.txt`,
   ].join("\n");
 }
@@ -249,14 +285,8 @@ function pgbouncerSidecar(a: WorkloadManifestArgs): Record<string, unknown> {
     readinessProbe: { ...listening, periodSeconds: 10 },
     livenessProbe: { ...listening, periodSeconds: 10, failureThreshold: 3 },
     resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-    securityContext: {
-      runAsUser: PGBOUNCER.uid,
-      runAsGroup: PGBOUNCER.gid,
-      runAsNonRoot: true,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-    },
+    // The pod's one identity (POD_UID): it owns the 0600 auth file the init container wrote.
+    securityContext: restrictedContainer(POD_UID),
     volumeMounts: [
       { name: "pgbouncer-config", mountPath: PGBOUNCER.configDir, readOnly: true },
       { name: "settings", mountPath: PGBOUNCER.authDir, subPath: PGBOUNCER.settingsSubdir, readOnly: true },
@@ -264,13 +294,38 @@ function pgbouncerSidecar(a: WorkloadManifestArgs): Record<string, unknown> {
   };
 }
 
+/**
+ * The restricted Pod Security Standard's container fields (kubernetes.io/docs/concepts/security/pod-security-standards):
+ * no privilege escalation, every capability dropped, the RuntimeDefault seccomp profile, a non-root user; the
+ * root filesystem read-only (what needs writing gets a memory-backed emptyDir).
+ */
+export function restrictedContainer(uid: number, gid = uid): Record<string, unknown> {
+  return {
+    runAsUser: uid,
+    runAsGroup: gid,
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
+/** The namespace labels that make the API server enforce (and warn and audit) the restricted standard. */
+export const RESTRICTED_POD_SECURITY = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/enforce-version": "latest",
+  "pod-security.kubernetes.io/warn": "restricted",
+  "pod-security.kubernetes.io/audit": "restricted",
+} as const;
+
 function appLabels(w: Workload): Record<string, string> {
   // The seed's anti-affinity matches `app: course-organizer-<w>`.
   return { app: deploymentName(w) };
 }
 
 export function namespaceManifest(labels: Record<string, string>): Manifest {
-  return { apiVersion: "v1", kind: "Namespace", metadata: { name: APP_NAMESPACE, labels } };
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name: APP_NAMESPACE, labels: { ...labels, ...RESTRICTED_POD_SECURITY } } };
 }
 
 /** Kubernetes service accounts, each acting as its Google service account (Workload Identity). */
@@ -313,6 +368,8 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
         metadata: { labels: { ...a.labels, ...labels }, annotations: { "course-organizer/pgbouncer-ini-sha256": a.pgbouncer.iniSha256 } },
         spec: {
           serviceAccountName: w,
+          // Restricted Pod Security: every process non-root as POD_UID, RuntimeDefault seccomp (the namespace enforces it).
+          securityContext: { runAsNonRoot: true, runAsUser: POD_UID, runAsGroup: POD_UID, fsGroup: POD_UID, seccompProfile: { type: "RuntimeDefault" } },
           // Daphne holds WebSockets for up to an hour (the load balancer's 3600 s): give them time to drain. A Spot
           // node gets 30 s notice, of which GKE's graceful node shutdown gives ordinary pods 15 s.
           terminationGracePeriodSeconds: w === "ws" ? 120 : w === "worker" && a.workerSpot ? 15 : 30,
@@ -325,6 +382,8 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
           volumes: [
             { name: "settings", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
             { name: "pgbouncer-config", configMap: { name: PGBOUNCER.configMap } },
+            // Scratch space with read-only root filesystems: gcloud's configuration, Gunicorn's worker heartbeats.
+            { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
           ],
           initContainers: [
             {
@@ -332,8 +391,18 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
               image: CLOUD_SDK_IMAGE,
               // The secret's id only; the value is read with the pod's Workload Identity and stays in memory.
               command: ["sh", "-ec", [fetchSecretsScript(secretFiles.map((f) => f.file)), writeUserlistScript()].join("\n")],
-              env: [...secretFiles.map((f, i) => ({ name: `SECRET_${i}`, value: f.secretId })), { name: "PROJECT", value: a.project }],
-              volumeMounts: [{ name: "settings", mountPath: SETTINGS_DIR }],
+              env: [
+                ...secretFiles.map((f, i) => ({ name: `SECRET_${i}`, value: f.secretId })),
+                { name: "PROJECT", value: a.project },
+                // gcloud writes its configuration and credentials cache under its config directory.
+                { name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" },
+                { name: "HOME", value: "/tmp" },
+              ],
+              securityContext: restrictedContainer(POD_UID),
+              volumeMounts: [
+                { name: "settings", mountPath: SETTINGS_DIR },
+                { name: "tmp", mountPath: "/tmp" },
+              ],
               resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
             },
             pgbouncerSidecar(a),
@@ -362,7 +431,11 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
                 // Settings only this region's pods can use (its own Memcached nodes).
                 ...Object.entries(a.regionSettings ?? {}).map(([name, value]) => ({ name, value })),
               ],
-              volumeMounts: [{ name: "settings", mountPath: SETTINGS_DIR, readOnly: true }],
+              securityContext: restrictedContainer(POD_UID),
+              volumeMounts: [
+                { name: "settings", mountPath: SETTINGS_DIR, readOnly: true },
+                { name: "tmp", mountPath: "/tmp" },
+              ],
               // Seed: liveness /health on 8080 (30 s, 10 s), readiness /ready on 8080 (5 s, 5 s).
               livenessProbe: { httpGet: { path: HEALTH_PATHS.liveness, port: APP_PORT }, initialDelaySeconds: 30, periodSeconds: 10 },
               readinessProbe: { httpGet: { path: HEALTH_PATHS.readiness, port: APP_PORT }, initialDelaySeconds: 5, periodSeconds: 5 },
@@ -517,7 +590,7 @@ export function metricsAdapterManifests(a: Pick<WorkloadManifestArgs, "adapterSe
     },
   });
   return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: ADAPTER_NAMESPACE, labels: a.labels } },
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ADAPTER_NAMESPACE, labels: { ...a.labels, ...RESTRICTED_POD_SECURITY } } },
     {
       apiVersion: "v1",
       kind: "ServiceAccount",
@@ -562,12 +635,18 @@ export function metricsAdapterManifests(a: Pick<WorkloadManifestArgs, "adapterSe
           metadata: { labels: { ...selector, "kubernetes.io/cluster-service": "true" } },
           spec: {
             serviceAccountName: ADAPTER_NAME,
+            securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+            volumes: [{ name: "serving-cert", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
             containers: [
               {
                 name: "pod-custom-metrics-stackdriver-adapter",
                 image: ADAPTER_IMAGE,
-                command: ["/adapter", "--use-new-resource-model=true", "--fallback-for-container-metrics=true"],
+                // --cert-dir (the API server library's flag): its self-signed serving certificate goes to a writable
+                // emptyDir instead of the (read-only) working directory.
+                command: ["/adapter", "--use-new-resource-model=true", "--fallback-for-container-metrics=true", "--cert-dir=/var/run/serving-cert"],
                 resources: { requests: { cpu: "250m", memory: "400Mi" }, limits: { cpu: "250m", memory: "400Mi" } },
+                securityContext: restrictedContainer(65534),
+                volumeMounts: [{ name: "serving-cert", mountPath: "/var/run/serving-cert" }],
               },
             ],
           },
@@ -615,7 +694,76 @@ export function clusterManifests(a: WorkloadManifestArgs): Manifest[] {
     ...WORKLOADS.map((w) => podDisruptionBudgetManifest(a, w)),
     ...WORKLOADS.map((w) => podMonitoringManifest(a, w)),
     ...WORKLOADS.map((w) => hpaManifest(a, w)),
+    ...networkPolicyManifests(a),
   ];
+}
+
+/** Google's front ends and health checkers (the load balancer's NEG traffic and probes come from these). */
+export const GOOGLE_FRONT_END_RANGES = ["130.211.0.0/22", "35.191.0.0/16"] as const;
+/** GKE's metadata server (Workload Identity) as GKE documents it for network policies: 169.254.169.254:80 and 169.254.169.252:988. */
+const METADATA = [
+  { cidr: "169.254.169.254/32", port: 80 },
+  { cidr: "169.254.169.252/32", port: 988 },
+];
+
+/**
+ * Default-deny NetworkPolicies for the app's and the adapter's namespaces, and the allow list the app needs:
+ * - ingress: api and ws on APP_PORT from Google's front ends (the load balancer's NEG traffic and health checks);
+ *   the metrics port of every app pod from Managed Prometheus (namespace gmp-system); kubelet probes come from
+ *   the node itself, which GKE's network policy always admits;
+ * - egress of app pods: DNS (53), the metadata server (Workload Identity), HTTPS (443: Google APIs, the
+ *   cluster's private control plane, Sentry), and to the Private Service Access range the ports of Cloud SQL,
+ *   Memorystore for Redis and Memcached, and to the region's subnet Redis Cluster's PSC endpoints;
+ * - the metrics adapter: ingress 443 (the API server's aggregation layer), egress DNS, metadata, HTTPS.
+ * Nothing else in either namespace reaches Memcached, which has no authentication.
+ */
+export function networkPolicyManifests(a: Pick<WorkloadManifestArgs, "labels" | "egress">): Manifest[] {
+  const np = (name: string, namespace: string, spec: Record<string, unknown>): Manifest => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace, labels: a.labels },
+    spec,
+  });
+  const tcp = (port: number, endPort?: number) => ({ protocol: "TCP", port, ...(endPort ? { endPort } : {}) });
+  const dns = { ports: [{ protocol: "UDP", port: 53 }, tcp(53)] };
+  const metadata = METADATA.map((m) => ({ to: [{ ipBlock: { cidr: m.cidr } }], ports: [tcp(m.port)] }));
+  const https = { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(443)] };
+  const p = EGRESS_PORTS;
+  const appPods = { matchExpressions: [{ key: "app", operator: "In", values: WORKLOADS.map(deploymentName) }] };
+  const out: Manifest[] = [];
+  for (const ns of [APP_NAMESPACE, ADAPTER_NAMESPACE]) {
+    out.push(np("default-deny", ns, { podSelector: {}, policyTypes: ["Ingress", "Egress"] }));
+  }
+  out.push(
+    np("app-ingress", APP_NAMESPACE, {
+      podSelector: { matchExpressions: [{ key: "app", operator: "In", values: [deploymentName("api"), deploymentName("ws")] }] },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: GOOGLE_FRONT_END_RANGES.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(APP_PORT)] }],
+    }),
+    np("metrics-ingress", APP_NAMESPACE, {
+      podSelector: appPods,
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "gmp-system" } } }], ports: [tcp(METRICS_PORT)] }],
+    }),
+    np("app-egress", APP_NAMESPACE, {
+      podSelector: appPods,
+      policyTypes: ["Egress"],
+      egress: [
+        dns,
+        ...metadata,
+        https,
+        { to: [{ ipBlock: { cidr: a.egress.privateServicesRange } }], ports: [tcp(p.postgres), tcp(p.redisTls), tcp(p.redis), tcp(p.memcached)] },
+        { to: [{ ipBlock: { cidr: a.egress.regionSubnet } }], ports: [tcp(p.redis), tcp(p.redisClusterNodes.from, p.redisClusterNodes.to)] },
+      ],
+    }),
+    np("adapter", ADAPTER_NAMESPACE, {
+      podSelector: { matchLabels: { "k8s-app": ADAPTER_NAME } },
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{ ports: [tcp(443)] }],
+      egress: [dns, ...metadata, https],
+    }),
+  );
+  return out;
 }
 
 /** File name a manifest is rendered as: `<kind>-<namespace>-<name>.yaml` lowercased (names are unique per kind and namespace). */
