@@ -237,7 +237,11 @@ export class Database extends pulumi.ComponentResource {
   public readonly connectionName: pulumi.Output<string>;
   /** The primary's private IP (Private Service Access range); what PgBouncer connects to on 5432 with TLS. */
   public readonly privateIp: pulumi.Output<string>;
-  /** The server CA certificate (PEM), for clients that verify the server (PgBouncer `server_tls_sslmode = verify-ca`). */
+  /**
+   * The instance's server CA certificate (PEM, `serverCaCerts[0].cert`): PgBouncer verifies Cloud SQL's server
+   * certificate against it (sslmode verify-ca). Not a secret. verify-ca, not verify-full: the certificate of
+   * Cloud SQL's per-instance CA names the instance, not the private IP clients connect to.
+   */
   public readonly serverCaCert: pulumi.Output<string>;
   public readonly replicas: DatabaseReplicaOutput[];
   public readonly databases: gcp.sql.Database[];

@@ -84,7 +84,7 @@ export interface WorkloadsArgs extends Omit<WorkloadManifestArgs, "pgbouncer"> {
    * the databases it forwards (the stage-3 instances' own) and the server pool per pod
    * (config kubernetes.pgbouncerPoolSizePerPod, budgeted against database.maxConnections in src/config/load.ts).
    */
-  pgbouncer: { image: string; dbHost: pulumi.Input<string>; databases: string[]; poolSize: number };
+  pgbouncer: { image: string; dbHost: pulumi.Input<string>; dbCaCert: pulumi.Input<string>; databases: string[]; poolSize: number };
   /** The cluster's Kubernetes provider (GkeCluster.provider). */
   provider: k8s.Provider;
   /** Resources pods need before they start: the settings secret's version and accessor grants, the WI bindings. */
@@ -151,9 +151,11 @@ export class Workloads extends pulumi.ComponentResource {
     }
     const { provider, podDependencies, pgbouncer, ...manifestArgs } = args;
     const ini = pulumi.output(pgbouncer.dbHost).apply((dbHost) => podPgbouncerIni({ dbHost, databases: pgbouncer.databases, poolSize: pgbouncer.poolSize }));
+    const ca = pulumi.output(pgbouncer.dbCaCert);
     const manifests = clusterManifests({
       ...manifestArgs,
-      pgbouncer: { image: pgbouncer.image, ini, iniSha256: ini.apply((t) => createHash("sha256").update(t).digest("hex")) },
+      // The hash covers the CA too: a rotated server CA rolls the pods (PgBouncer reads it only at start).
+      pgbouncer: { image: pgbouncer.image, ini, serverCa: ca, iniSha256: pulumi.all([ini, ca]).apply(([t, c]) => createHash("sha256").update(t).update(c).digest("hex")) },
     });
     const role = `gke-${args.region}`;
     this.objects = {};

@@ -427,6 +427,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       secrets: extraSecrets,
       cdnSigningKeyName: signing?.keyName,
       dbHost: database.privateIp,
+      dbCaCert: database.serverCaCert,
       dbName: APP_DATABASE,
       poolSize: c.database.pgbouncerPoolSize,
       domain: c.domain,
@@ -861,7 +862,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               labels: ctx.labels("workloads"),
               // The settings' DATABASE_URL is 127.0.0.1:6432 in every pod too: a PgBouncer sidecar forwarding to the
               // primary's database, as on the stage-3 instances, within the pods' connection budget (config load.ts).
-              pgbouncer: { image: images.pgbouncer, dbHost: database.privateIp, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
+              pgbouncer: { image: images.pgbouncer, dbHost: database.privateIp, dbCaCert: database.serverCaCert, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
               // The egress NetworkPolicy's managed-service ranges (Memorystore and Cloud SQL sit outside the cluster).
               egress: { privateServicesRange: network.privateServicesRange ?? "", regionSubnet: network.subnets[cluster.region]!.ipCidrRange },
               provider: cluster.provider,
@@ -1111,20 +1112,21 @@ export function lbRoutes(c: Config, b: LbBackends): LoadBalancerArgs["routes"] |
  * never secret values. The file list depends only on plain options, so previews register every path too.
  */
 function appInstanceInputs(
-  o: Omit<AppInstanceOptions, "settingsSecretId" | "secrets" | "dbHost"> & {
+  o: Omit<AppInstanceOptions, "settingsSecretId" | "secrets" | "dbHost" | "dbCaCert"> & {
+    dbCaCert: pulumi.Input<string>;
     settingsSecretId: pulumi.Input<string>;
     secrets: { env: string; secretId: pulumi.Input<string> }[];
     dbHost: pulumi.Input<string>;
   },
 ): { userData: pulumi.Output<string>; files: { path: string; content: pulumi.Output<string> }[] } {
   const resolved = pulumi
-    .all([o.settingsSecretId, pulumi.all(o.secrets.map((s) => s.secretId)), o.dbHost])
-    .apply(([settingsSecretId, ids, dbHost]) => {
-      const opts: AppInstanceOptions = { ...o, settingsSecretId, dbHost, secrets: o.secrets.map((s, i) => ({ env: s.env, secretId: ids[i]! })) };
+    .all([o.settingsSecretId, pulumi.all(o.secrets.map((s) => s.secretId)), o.dbHost, o.dbCaCert])
+    .apply(([settingsSecretId, ids, dbHost, dbCaCert]) => {
+      const opts: AppInstanceOptions = { ...o, settingsSecretId, dbHost, dbCaCert, secrets: o.secrets.map((s, i) => ({ env: s.env, secretId: ids[i]! })) };
       const files = appInstanceFiles(opts);
       return { files, userData: appInstanceUserData(opts, files) };
     });
-  const paths = appInstanceFiles({ ...o, settingsSecretId: "x", dbHost: "10.0.0.1", secrets: o.secrets.map((s) => ({ env: s.env, secretId: "x" })) }).map((f) => f.renderPath);
+  const paths = appInstanceFiles({ ...o, settingsSecretId: "x", dbHost: "10.0.0.1", dbCaCert: "x", secrets: o.secrets.map((s) => ({ env: s.env, secretId: "x" })) }).map((f) => f.renderPath);
   return {
     userData: resolved.apply((r) => r.userData),
     files: paths.map((p) => ({ path: p, content: resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content) })),

@@ -28,7 +28,7 @@ const args: WorkloadManifestArgs = {
   subscription: "email-worker",
   domain: "courses.example.org",
   labels,
-  pgbouncer: { image: preset.images.pgbouncer, ini: podPgbouncerIni({ dbHost: "10.100.0.5", databases: ["course_organizer"], poolSize: 2 }), iniSha256: "x" },
+  pgbouncer: { image: preset.images.pgbouncer, ini: podPgbouncerIni({ dbHost: "10.100.0.5", databases: ["course_organizer"], poolSize: 2 }), iniSha256: "x", serverCa: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n" },
   egress: { privateServicesRange: "10.100.0.0/16", regionSubnet: "10.10.0.0/20" },
 };
 const all = clusterManifests(args);

@@ -57,7 +57,7 @@ const args = (region: string, replicas = k.primary): WorkloadManifestArgs => ({
   subscription: "email-worker",
   domain: "courses.example.org",
   labels: { app: "course-organizer", component: "workloads", stage: "4", "managed-by": "pulumi" },
-  pgbouncer: { image: preset.images.pgbouncer, ini: podIni, iniSha256: "5e3a" },
+  pgbouncer: { image: preset.images.pgbouncer, ini: podIni, iniSha256: "5e3a", serverCa: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n" },
   egress: { privateServicesRange: "10.100.0.0/16", regionSubnet: "10.10.0.0/20" },
 });
 const primary = clusterManifests(args("us-central1"));

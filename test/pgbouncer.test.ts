@@ -151,7 +151,8 @@ beforeAll(() => {
   };
   let ini = rewrite(podIni, "listen_port = 6432\n", `listen_port = ${PGB_POD_PORT}\n`);
   ini = rewrite(ini, `host=127.0.0.1 port=5432 `, `host=127.0.0.1 port=${PG_PORT} `);
-  ini = rewrite(ini, "server_tls_sslmode = require\n", "server_tls_sslmode = disable\n");
+  // The pods verify Cloud SQL's CA (test/db-verify-ca.test.ts runs that against a TLS server); this server has no TLS.
+  ini = rewrite(ini, "server_tls_sslmode = verify-ca\nserver_tls_ca_file = /etc/pgbouncer/server-ca.pem\n", "server_tls_sslmode = disable\n");
   ini = rewrite(ini, "auth_file = /etc/pgbouncer-auth/userlist.txt\n", `auth_file = ${join(settingsDir, "pgbouncer", "userlist.txt")}\n`);
   // Daemon mode here needs a pid file (the pod runs PgBouncer in the foreground without one).
   ini = rewrite(ini, "pidfile = \n", `pidfile = ${join(dir, "pgb-pod.pid")}\nlogfile = ${join(dir, "pgb-pod.log")}\n`);

@@ -29,6 +29,13 @@ export const APP_DIR = "/opt/course-organizer";
 export const APP_BIN = `${APP_DIR}/bin`;
 /** tmpfs (never on disk): env file, multi-line values, PgBouncer's userlist; root only. */
 export const APP_RUNTIME = "/run/course-organizer";
+/** Cloud SQL's server CA inside PgBouncer's container (instances and pods). */
+export const PGBOUNCER_CA_FILE = "/etc/pgbouncer/server-ca.pem";
+
+function withNewline(pem: string): string {
+  return pem.endsWith("\n") ? pem : `${pem}\n`;
+}
+
 /** PgBouncer's port on every app instance (components/app-settings.ts DATABASE_URL points here). */
 export const PGBOUNCER_LISTEN_PORT = 6432;
 /** uid:gid PgBouncer runs as in the edoburu/pgbouncer image (Alpine's postgres user): it must read userlist.txt. */
@@ -65,6 +72,11 @@ export interface AppInstanceOptions {
   secrets?: { env: string; secretId: string }[];
   /** Cloud SQL primary's private IP (PgBouncer's server). */
   dbHost: string;
+  /**
+   * The Cloud SQL primary's server CA (PEM, Database.serverCaCert): PgBouncer connects with sslmode verify-ca
+   * against it, so a host answering on the private IP without the instance's certificate is refused.
+   */
+  dbCaCert: string;
   dbName: string;
   /** PgBouncer server connections per instance (config database.pgbouncerPoolSize). */
   poolSize: number;
@@ -270,6 +282,7 @@ docker rm -f pgbouncer >/dev/null 2>&1 || true
 exec docker run --rm --name pgbouncer --network host \\
   --log-driver journald --user ${PGBOUNCER_UID} \\
   -v ${q(`${APP_DIR}/pgbouncer/pgbouncer.ini`)}:/etc/pgbouncer/pgbouncer.ini:ro \\
+  -v ${q(`${APP_DIR}/pgbouncer/server-ca.pem`)}:${PGBOUNCER_CA_FILE}:ro \\
   -v ${q(`${rt}/pgbouncer/userlist.txt`)}:/etc/pgbouncer/userlist.txt:ro \\
   ${q(o.image)} /usr/bin/pgbouncer /etc/pgbouncer/pgbouncer.ini
 `;
@@ -395,9 +408,13 @@ export function appInstanceFiles(o: AppInstanceOptions): AppFile[] {
       authFile: "/etc/pgbouncer/userlist.txt",
       // In the container's foreground no pid file is needed (and /run/pgbouncer does not exist there).
       pidFile: "",
+      // Cloud SQL's server certificate is checked against the instance's CA (mounted next to the ini).
+      serverTlsSslmode: "verify-ca",
+      serverTlsCaFile: PGBOUNCER_CA_FILE,
     }),
     "0644",
   );
+  add(`${APP_DIR}/pgbouncer/server-ca.pem`, "pgbouncer/server-ca.pem", withNewline(o.dbCaCert), "0644");
   script("fetch-settings.sh", fetchSettingsScript({ project: o.project, settingsSecretId: o.settingsSecretId, secrets: o.secrets ?? [] }));
   script("registry-login.sh", registryLoginScript({ hosts: o.registryHosts }));
   script("run-pgbouncer.sh", runPgbouncerScript({ image: o.pgbouncerImage }));

@@ -177,11 +177,13 @@ export interface PodPgbouncer {
    * restarts no pod, so a new IP or pool size must change the template for the Deployment to roll.
    */
   iniSha256: pulumi.Input<string>;
+  /** Cloud SQL's server CA (PEM), in the ConfigMap beside the ini: PgBouncer verifies the server with it. */
+  serverCa: pulumi.Input<string>;
 }
 
 /**
  * pgbouncer.ini of the sidecar (src/files/pgbouncer.ts, as the stage-3 instances): 127.0.0.1:6432, transaction
- * pooling, server TLS "require" to the Cloud SQL primary's private IP, `poolSize` server connections per pod
+ * pooling, server TLS "verify-ca" (the instance's server CA) to the Cloud SQL primary's private IP, `poolSize` server connections per pod
  * (config kubernetes.pgbouncerPoolSizePerPod). No password: the auth file is written at pod start.
  */
 export function podPgbouncerIni(o: { dbHost: string; databases: string[]; poolSize: number }): string {
@@ -196,6 +198,9 @@ export function podPgbouncerIni(o: { dbHost: string; databases: string[]; poolSi
     authFile: `${PGBOUNCER.authDir}/userlist.txt`,
     // In the foreground with a read-only root filesystem: no pid file, logs to stderr (Cloud Logging).
     pidFile: "",
+    // Cloud SQL's server certificate checked against the instance's CA (the ConfigMap's server-ca.pem).
+    serverTlsSslmode: "verify-ca",
+    serverTlsCaFile: `${PGBOUNCER.configDir}/server-ca.pem`,
   });
 }
 
@@ -261,7 +266,7 @@ export function pgbouncerConfigMapManifest(a: WorkloadManifestArgs): Manifest {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: PGBOUNCER.configMap, namespace: APP_NAMESPACE, labels: a.labels },
-    data: { "pgbouncer.ini": a.pgbouncer.ini },
+    data: { "pgbouncer.ini": a.pgbouncer.ini, "server-ca.pem": a.pgbouncer.serverCa },
   };
 }
 

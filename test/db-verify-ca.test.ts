@@ -1,0 +1,153 @@
+/**
+ * Database TLS verifies the server (stages 3-4): the PgBouncer of every app instance (src/files/app-instance.ts)
+ * and of every GKE pod (podPgbouncerIni) connects with sslmode verify-ca against the Cloud SQL instance's server
+ * CA. Checked with a real PostgreSQL 15 serving TLS with a certificate from a test CA made here with openssl
+ * (named after the instance, not its IP, as Cloud SQL's per-instance CA does: verify-full would fail), on
+ * 127.0.0.1:15461, and real PgBouncers: the instance's ini with the right CA (16411), the same ini with another
+ * CA (16412, refused), the pods' ini with the right CA (16413). Every process is stopped by its PID.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { appInstanceFiles, PGBOUNCER_CA_FILE } from "../src/files/app-instance";
+import { podPgbouncerIni } from "../src/files/k8s-manifests";
+import { userlistLine } from "../src/files/pgbouncer";
+
+const PG_BIN = "/usr/lib/postgresql/15/bin";
+const PG_PORT = 15461;
+const PORTS = { instance: 16411, wrongCa: 16412, pod: 16413 };
+const DB = "course_organizer";
+const USER = "app";
+const PASSWORD = "app-test-password-1";
+const INSTANCE_NAME = "course-organizer-demo:us-central1:co-db";
+
+let dir = "";
+const pids: number[] = [];
+const idOf = (flag: "-u" | "-g") => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+const give = (path: string) => chownSync(path, idOf("-u"), idOf("-g"));
+const asPostgres = (cmd: string, args: string[]) => execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"] });
+
+function psql(port: number, sql: string): { status: number | null; out: string; err: string } {
+  const r = spawnSync("psql", [`host=127.0.0.1 port=${port} dbname=${DB} user=${USER} connect_timeout=5`, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], {
+    encoding: "utf8",
+    env: { ...process.env, PGPASSWORD: PASSWORD, PGSSLMODE: "disable", PGCONNECT_TIMEOUT: "5", PGOPTIONS: "" },
+    timeout: 20_000,
+  });
+  return { status: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+}
+
+/** Replace text that must be present (a renamed key would otherwise make the test pass on a different ini). */
+function rewrite(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`ini has no ${JSON.stringify(from)}`);
+  return text.replace(from, to);
+}
+
+function startPgbouncer(ini: string, name: string, port: number, caFile: string): void {
+  let t = rewrite(ini, "listen_port = 6432\n", `listen_port = ${port}\n`);
+  t = rewrite(t, "host=10.100.0.5 port=5432 ", `host=127.0.0.1 port=${PG_PORT} `);
+  t = rewrite(t, /^server_tls_ca_file = .*$/m.exec(t)![0], `server_tls_ca_file = ${caFile}`);
+  t = rewrite(t, /^auth_file = .*$/m.exec(t)![0], `auth_file = ${join(dir, "userlist.txt")}`);
+  t = rewrite(t, "pidfile = \n", `pidfile = ${join(dir, `${name}.pid`)}\nlogfile = ${join(dir, `${name}.log`)}\n`);
+  const path = join(dir, `${name}.ini`);
+  writeFileSync(path, t);
+  give(path);
+  asPostgres("pgbouncer", ["-d", path]);
+  for (let i = 0; i < 50 && !existsSync(join(dir, `${name}.pid`)); i++) spawnSync("sleep", ["0.1"]);
+  pids.push(Number(readFileSync(join(dir, `${name}.pid`), "utf8").trim()));
+}
+
+function stop(pid: number): void {
+  try {
+    process.kill(pid, "SIGINT");
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    spawnSync("sleep", ["0.1"]);
+  }
+}
+
+const instanceIni = () =>
+  appInstanceFiles({
+    kind: "http",
+    project: "course-organizer-demo",
+    backendImage: "backend:1",
+    pgbouncerImage: "edoburu/pgbouncer:v1.24.1-p1",
+    registryHosts: [],
+    settingsSecretId: "co-app-settings",
+    dbHost: "10.100.0.5",
+    dbCaCert: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----",
+    dbName: DB,
+    poolSize: 2,
+    domain: "courses.example.org",
+  }).find((f) => f.renderPath === "pgbouncer/pgbouncer.ini")!.content;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "db-verify-ca-"));
+  chmodSync(dir, 0o755);
+  give(dir);
+  // The test CA, the server certificate it signs (named after the instance), and an unrelated CA.
+  const f = (n: string) => join(dir, n);
+  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-keyout", f("ca.key"), "-out", f("ca.pem"), "-subj", "/CN=Google Cloud SQL Server CA/O=Test");
+  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", `/CN=${INSTANCE_NAME}`);
+  openssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-out", f("server.pem"));
+  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-keyout", f("other.key"), "-out", f("other-ca.pem"), "-subj", "/CN=Another CA");
+  for (const n of ["server.key", "server.pem", "ca.pem", "other-ca.pem"]) give(f(n));
+  chmodSync(f("server.key"), 0o600);
+
+  const data = f("data");
+  writeFileSync(f("pw"), "postgres-test-password\n");
+  give(f("pw"));
+  asPostgres(`${PG_BIN}/initdb`, ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${f("pw")}`, "-E", "UTF8"]);
+  asPostgres(`${PG_BIN}/pg_ctl`, [
+    "-D", data, "-l", f("postgres.log"), "-w", "-o",
+    `-p ${PG_PORT} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=20 -c ssl=on -c ssl_cert_file=${f("server.pem")} -c ssl_key_file=${f("server.key")}`,
+    "start",
+  ]);
+  pids.push(Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]));
+  const local = (sql: string) => asPostgres("psql", ["-h", dir, "-p", String(PG_PORT), "-U", "postgres", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+  local(`CREATE ROLE ${USER} LOGIN PASSWORD '${PASSWORD}'`);
+  local(`CREATE DATABASE ${DB} OWNER ${USER}`);
+  writeFileSync(f("userlist.txt"), `${userlistLine(USER, PASSWORD)}\n`, { mode: 0o600 });
+  give(f("userlist.txt"));
+
+  startPgbouncer(instanceIni(), "instance", PORTS.instance, f("ca.pem"));
+  startPgbouncer(instanceIni(), "wrong-ca", PORTS.wrongCa, f("other-ca.pem"));
+  startPgbouncer(podPgbouncerIni({ dbHost: "10.100.0.5", databases: [DB], poolSize: 2 }), "pod", PORTS.pod, f("ca.pem"));
+}, 120_000);
+
+afterAll(() => {
+  for (const pid of [...pids].reverse()) stop(pid);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("PgBouncer verifies Cloud SQL's server certificate (verify-ca)", () => {
+  it("renders verify-ca with the instance's CA file at stage 3 and in the pods", () => {
+    expect(instanceIni()).toContain(`server_tls_sslmode = verify-ca\nserver_tls_ca_file = ${PGBOUNCER_CA_FILE}\n`);
+    expect(PGBOUNCER_CA_FILE).toBe("/etc/pgbouncer/server-ca.pem");
+    expect(podPgbouncerIni({ dbHost: "10.100.0.5", databases: [DB], poolSize: 2 })).toContain("server_tls_sslmode = verify-ca\nserver_tls_ca_file = /etc/pgbouncer/server-ca.pem\n");
+  });
+
+  for (const [what, port] of [["the instance's ini", PORTS.instance], ["the pods' ini", PORTS.pod]] as const) {
+    it(`${what}: queries reach the server over TLS verified against its CA`, () => {
+      const r = psql(port, "select ssl from pg_stat_ssl where pid = pg_backend_pid()");
+      expect(r.err).toBe("");
+      expect(r.out).toBe("t");
+    });
+  }
+
+  it("a server whose certificate another CA signed is refused: no server connection is ever made", () => {
+    const r = psql(PORTS.wrongCa, "select 1");
+    expect(r.status).not.toBe(0);
+    const log = readFileSync(join(dir, "wrong-ca.log"), "utf8");
+    expect(log).toMatch(/certificate verify failed/);
+  }, 30_000);
+});
