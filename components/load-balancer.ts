@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { asHeaderLines, HSTS, mediaSecurityHeaders } from "../src/files/security-headers";
+import { WAF_FIRST_PRIORITY, WAF_RULES, WAF_SENSITIVITY, wafExpression } from "../src/files/armor";
 
 /** One instance group or network endpoint group behind a backend service. */
 export interface BackendGroup {
@@ -110,26 +111,7 @@ const RATE_INTERVAL_SEC = 60;
 /** Cloud Armor's default rule priority (the lowest): the rule every policy must end with. */
 const DEFAULT_RULE_PRIORITY = 2147483647;
 
-/**
- * Google's preconfigured WAF rules (OWASP CRS 3.3, "-v33-stable": the stable channel, synced from canary by
- * Google; docs.cloud.google.com/armor/docs/waf-rules), each evaluated at sensitivity 1 (the signatures with the
- * highest confidence, fewest false positives; docs "Tune preconfigured WAF rules"). Priorities 100-140: ahead
- * of the rate limit (1000), so an attack is refused before it counts as traffic.
- */
-export const WAF_RULES = [
-  { name: "sqli-v33-stable", description: "SQL injection" },
-  { name: "xss-v33-stable", description: "Cross-site scripting" },
-  { name: "lfi-v33-stable", description: "Local file inclusion" },
-  { name: "rce-v33-stable", description: "Remote code execution" },
-  { name: "scannerdetection-v33-stable", description: "Scanner detection" },
-] as const;
-export const WAF_SENSITIVITY = 1;
-const WAF_FIRST_PRIORITY = 100;
-
-/** Cloud Armor's expression for a preconfigured WAF rule. */
-export function wafExpression(rule: string, sensitivity = WAF_SENSITIVITY): string {
-  return `evaluatePreconfiguredWaf('${rule}', {'sensitivity': ${sensitivity}})`;
-}
+export { WAF_RULES, WAF_SENSITIVITY, wafExpression };
 
 /** Custom response headers of the media backend bucket (every upload). */
 export const MEDIA_BUCKET_HEADERS = [`Strict-Transport-Security: ${HSTS}`, ...asHeaderLines(mediaSecurityHeaders()), "Content-Disposition: attachment"];

@@ -13,6 +13,7 @@ import { statefulTypes } from "../src/options";
 import labelable from "./labelable-types.json";
 import { GOOGLE_FRONT_END_RANGES, IAP_RANGE, reachesInternet, widerThan } from "./cidr";
 import { imagesPinned } from "./images";
+import { hardeningPolicies } from "./hardening";
 
 type Props = Record<string, any>;
 
@@ -676,4 +677,5 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   requiredLabels,
   statefulProtected,
   imagesPinned,
+  ...hardeningPolicies,
 ];

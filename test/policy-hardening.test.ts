@@ -1,0 +1,105 @@
+/**
+ * The hardening rules of the policy pack (policy/hardening.ts), each with a passing and a failing case; the
+ * stage plans themselves pass every rule in test/policy.test.ts (the rules are in the exported list).
+ */
+import { describe, expect, it } from "vitest";
+import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import * as H from "../policy/hardening";
+import { policies } from "../policy/policies";
+import { databaseFlags } from "../components/database";
+import { MEDIA_BUCKET_HEADERS, WAF_RULES, wafExpression } from "../components/load-balancer";
+import { restrictedContainer } from "../src/files/k8s-manifests";
+
+async function check(pol: ResourceValidationPolicy, type: string, props: Record<string, unknown>): Promise<string[]> {
+  const out: string[] = [];
+  const args = { type, props, urn: `urn:pulumi:test::p::${type}::r`, name: "r", opts: {} } as unknown as ResourceValidationArgs;
+  const fns = Array.isArray(pol.validateResource) ? pol.validateResource : [pol.validateResource!];
+  for (const fn of fns) await fn(args, (m) => out.push(m));
+  return out;
+}
+
+describe("the hardening rules are in the pack", () => {
+  it("appended to the exported list", () => {
+    expect(H.hardeningPolicies.map((p) => p.name)).toEqual([
+      "cloudsql-audit-flags",
+      "armor-waf-adaptive",
+      "cdn-bucket-edge-policy-uploads",
+      "static-bucket-release-writer-only",
+      "k8s-restricted-containers",
+    ]);
+    for (const p of H.hardeningPolicies) expect(policies).toContain(p);
+  });
+});
+
+describe("cloudsql-audit-flags", () => {
+  const SQL = "gcp:sql/databaseInstance:DatabaseInstance";
+  it("passes the flags components/database.ts sets", async () => {
+    expect(await check(H.cloudSqlAuditFlags, SQL, { databaseVersion: "POSTGRES_15", settings: { databaseFlags: databaseFlags(500) } })).toEqual([]);
+  });
+  it("fails without log_connections, with statement durations logged, and without pgaudit.log", async () => {
+    const flags = databaseFlags(500, { log_min_duration_statement: "1000" }).filter((f) => f.name !== "log_connections" && f.name !== "pgaudit.log");
+    expect(await check(H.cloudSqlAuditFlags, SQL, { databaseVersion: "POSTGRES_15", settings: { databaseFlags: flags } })).toEqual([
+      'settings.databaseFlags: log_connections must be "on" (found null): components/database.ts databaseFlags.',
+      'settings.databaseFlags: log_min_duration_statement must be "-1" (found "1000"): components/database.ts databaseFlags.',
+      'settings.databaseFlags: pgaudit.log must name the audited classes (e.g. "ddl,role").',
+    ]);
+  });
+});
+
+describe("armor-waf-adaptive", () => {
+  const SP = "gcp:compute/securityPolicy:SecurityPolicy";
+  const rules = WAF_RULES.map((r) => ({ match: { expr: { expression: wafExpression(r.name) } } }));
+  it("passes a policy with every WAF rule and Adaptive Protection; ignores edge policies", async () => {
+    expect(await check(H.armorWafRules, SP, { type: "CLOUD_ARMOR", rules, adaptiveProtectionConfig: { layer7DdosDefenseConfig: { enable: true } } })).toEqual([]);
+    expect(await check(H.armorWafRules, SP, { type: "CLOUD_ARMOR_EDGE", rules: [] })).toEqual([]);
+  });
+  it("fails a rate limit alone", async () => {
+    expect(await check(H.armorWafRules, SP, { type: "CLOUD_ARMOR", rules: rules.slice(1) })).toEqual([
+      "rules: no rule evaluates evaluatePreconfiguredWaf('sqli-v33-stable', {'sensitivity': 1}) (components/load-balancer.ts WAF_RULES).",
+      "adaptiveProtectionConfig.layer7DdosDefenseConfig.enable must be true (Adaptive Protection).",
+    ]);
+  });
+});
+
+describe("cdn-bucket-edge-policy-uploads", () => {
+  const BB = "gcp:compute/backendBucket:BackendBucket";
+  it("passes the media bucket as components/load-balancer.ts builds it", async () => {
+    expect(await check(H.cdnBucketsHardened, BB, { name: "co-media-cdn", edgeSecurityPolicy: "p", customResponseHeaders: MEDIA_BUCKET_HEADERS })).toEqual([]);
+  });
+  it("fails a media bucket without an edge policy or the upload headers", async () => {
+    expect(await check(H.cdnBucketsHardened, BB, { name: "co-media-cdn", customResponseHeaders: ["X-Content-Type-Options: nosniff"] })).toEqual([
+      "edgeSecurityPolicy: set it to a CLOUD_ARMOR_EDGE security policy (backend buckets take only edge policies).",
+      `customResponseHeaders: the media bucket must send "Content-Security-Policy: sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'" (uploads would run as stored XSS on the site's host).`,
+      'customResponseHeaders: the media bucket must send "Content-Disposition: attachment" (uploads would run as stored XSS on the site\'s host).',
+    ]);
+  });
+});
+
+describe("static-bucket-release-writer-only", () => {
+  const M = "gcp:storage/bucketIAMMember:BucketIAMMember";
+  const bucket = "course-organizer-demo-co-static";
+  it("passes the publisher's write grant, public read, and writes on other buckets", async () => {
+    expect(await check(H.staticBucketWriter, M, { bucket, role: "roles/storage.objectAdmin", member: "serviceAccount:co-static-publisher@course-organizer-demo.iam.gserviceaccount.com" })).toEqual([]);
+    expect(await check(H.staticBucketWriter, M, { bucket, role: "roles/storage.objectViewer", member: "allUsers" })).toEqual([]);
+    expect(await check(H.staticBucketWriter, M, { bucket: "course-organizer-demo-co-media", role: "roles/storage.objectAdmin", member: "serviceAccount:co-vm@x.iam.gserviceaccount.com" })).toEqual([]);
+  });
+  it("fails a runtime identity writing the static bucket", async () => {
+    expect(await check(H.staticBucketWriter, M, { bucket, role: "roles/storage.objectAdmin", member: "serviceAccount:co-http-pool@course-organizer-demo.iam.gserviceaccount.com" })).toEqual([
+      "roles/storage.objectAdmin on the static bucket for serviceAccount:co-http-pool@course-organizer-demo.iam.gserviceaccount.com: only the static publisher (components/media.ts staticPublisher) writes it; runtime identities read.",
+    ]);
+  });
+});
+
+describe("k8s-restricted-containers", () => {
+  const D = "kubernetes:apps/v1:Deployment";
+  it("passes containers with restrictedContainer()", async () => {
+    const spec = { template: { spec: { initContainers: [{ name: "init", securityContext: restrictedContainer(10001) }], containers: [{ name: "app", securityContext: restrictedContainer(10001) }] } } };
+    expect(await check(H.k8sRestrictedContainers, D, { spec })).toEqual([]);
+  });
+  it("fails a container without a security context", async () => {
+    const spec = { template: { spec: { containers: [{ name: "app", securityContext: restrictedContainer(10001) }, { name: "sidecar" }] } } };
+    expect(await check(H.k8sRestrictedContainers, D, { spec })).toEqual([
+      'container sidecar: securityContext needs runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities.drop: ["ALL"], seccompProfile.type: "RuntimeDefault", readOnlyRootFilesystem: true (src/files/k8s-manifests.ts restrictedContainer).',
+    ]);
+  });
+});
