@@ -175,10 +175,12 @@ export class Media extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // The member spelled from the account id (the e-mail GCP gives it), so a preview shows exactly who may write.
+    const publisherEmail = `${physicalName(args.prefix, "static-publisher", "serviceAccount")}@${args.project}.iam.gserviceaccount.com`;
     this.staticPublisherGrant = new gcp.storage.BucketIAMMember(
       `${name}-static-publisher-writer`,
-      { bucket: this.staticBucket.name, role: "roles/storage.objectAdmin", member: pulumi.interpolate`serviceAccount:${this.staticPublisher.email}` },
-      { parent: this },
+      { bucket: this.staticBucket.name, role: "roles/storage.objectAdmin", member: `serviceAccount:${publisherEmail}` },
+      { parent: this, dependsOn: [this.staticPublisher] },
     );
     (args.staticPublisherImpersonators ?? []).forEach(
       (member, i) =>

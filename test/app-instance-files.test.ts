@@ -154,10 +154,14 @@ describe("what the processes get", () => {
     expect(ini).toContain("pool_mode = transaction\n");
     expect(ini).toContain("default_pool_size = 20\n");
     expect(ini).toContain("listen_addr = 127.0.0.1\nlisten_port = 6432\n");
-    expect(ini).toContain("server_tls_sslmode = require\n");
+    // Cloud SQL's server certificate verified against the instance's CA, written beside the ini.
+    expect(ini).toContain("server_tls_sslmode = verify-ca\nserver_tls_ca_file = /etc/pgbouncer/server-ca.pem\n");
+    expect(file(p, "http-pool", "pgbouncer/server-ca.pem")).toBe("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n");
+    expect(file(p, "http-pool", "bin/run-pgbouncer.sh")).toContain("-v '/opt/course-organizer/pgbouncer/server-ca.pem':/etc/pgbouncer/server-ca.pem:ro \\\n");
     const fetch = file(p, "http-pool", "bin/fetch-settings.sh");
     expect(fetch).toContain("SETTINGS_SECRET='co-app-settings'\n");
-    expect(fetch).toContain("extra 'DJANGO_SECRET_KEY' 'co-django-secret-key'\nextra 'CDN_SIGNING_KEY' 'co-cdn-signing-key'\n");
+    expect(fetch).toContain("extra 'DJANGO_SECRET_KEY' 'co-django-secret-key'\nextra 'JITSI_JWT_APP_SECRET' 'co-jitsi-jwt-secret'\nextra 'CDN_SIGNING_KEY' 'co-cdn-signing-key'\n");
+    expect(file(p, "ws-pool", "bin/fetch-settings.sh")).not.toContain("JITSI_JWT_APP_SECRET");
     expect(file(p, "ws-pool", "bin/fetch-settings.sh")).not.toContain("CDN_SIGNING_KEY");
   });
 

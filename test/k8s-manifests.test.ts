@@ -254,10 +254,10 @@ describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 1
     expect(spec(deploymentManifest(args("us-central1"), "api")).template.metadata.annotations).toEqual({ "course-organizer/pgbouncer-ini-sha256": "5e3a" });
   });
 
-  it("the ConfigMap holds the ini from pgbouncerIni: 127.0.0.1:6432, transaction pooling, TLS to the primary, no password", () => {
+  it("the ConfigMap holds the ini from pgbouncerIni and the server CA: 127.0.0.1:6432, transaction pooling, verified TLS to the primary, no password", () => {
     const cm = pgbouncerConfigMapManifest(args("us-central1"));
     expect(cm.metadata).toEqual({ name: "pgbouncer", namespace: "course-organizer", labels: args("us-central1").labels });
-    expect(cm.data).toEqual({ "pgbouncer.ini": podIni });
+    expect(cm.data).toEqual({ "pgbouncer.ini": podIni, "server-ca.pem": "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n" });
     expect(podIni).toBe(
       pgbouncerIni({
         listenAddr: "127.0.0.1",
@@ -269,6 +269,8 @@ describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 1
         maxClientConn: 200,
         authFile: "/etc/pgbouncer-auth/userlist.txt",
         pidFile: "",
+        serverTlsSslmode: "verify-ca",
+        serverTlsCaFile: "/etc/pgbouncer/server-ca.pem",
       }),
     );
     for (const line of [
@@ -282,7 +284,8 @@ describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 1
       "max_db_connections = 3",
       "max_client_conn = 200",
       "auth_file = /etc/pgbouncer-auth/userlist.txt",
-      "server_tls_sslmode = require",
+      "server_tls_sslmode = verify-ca",
+      "server_tls_ca_file = /etc/pgbouncer/server-ca.pem",
     ]) {
       expect(podIni.split("\n")).toContain(line);
     }

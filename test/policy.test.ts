@@ -47,6 +47,12 @@ describe("the policy pack", () => {
       "required-labels",
       "stateful-protected",
       "images-pinned-by-digest",
+      // policy/hardening.ts
+      "cloudsql-audit-flags",
+      "armor-waf-adaptive",
+      "cdn-bucket-edge-policy-uploads",
+      "static-bucket-release-writer-only",
+      "k8s-restricted-containers",
     ]);
     for (const p of P.policies) expect(p.enforcementLevel).toBe("mandatory");
   });

@@ -17,10 +17,10 @@ const email = (w: string) => SA.replace("%s", w);
 const byTypeOf = (objs: { type: string }[], t: string) => objs.filter((o) => o.type === t).length;
 
 describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (preview) => {
-  it("creates 32 objects per cluster through its provider, 64 in all", async () => {
+  it("creates 38 objects per cluster through its provider, 76 in all", async () => {
     const p = await plan("stage4", { preview });
     const objs = p.resources.filter((r) => r.type.startsWith("kubernetes:"));
-    expect(objs).toHaveLength(64);
+    expect(objs).toHaveLength(76);
     expect(byTypeOf(objs, "kubernetes:core/v1:ConfigMap")).toBe(2);
     const byType = (t: string) => objs.filter((o) => o.type === t).length;
     expect(byType(DEP)).toBe(2 * 4);
@@ -28,6 +28,8 @@ describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (prev
     expect(byType("kubernetes:policy/v1:PodDisruptionBudget")).toBe(2 * 3);
     expect(byType("kubernetes:monitoring.googleapis.com/v1:PodMonitoring")).toBe(2 * 3);
     expect(byType("kubernetes:apiregistration.k8s.io/v1:APIService")).toBe(2 * 3);
+    // Default deny in both namespaces plus the app's and the adapter's allow lists (src/files/k8s-manifests.ts).
+    expect(byType("kubernetes:networking.k8s.io/v1:NetworkPolicy")).toBe(2 * 6);
     for (const o of objs) {
       const region = o.name.startsWith("workloads-us-central1-") ? "us-central1" : "europe-west1";
       expect(o.provider).toMatch(new RegExp(`pulumi:providers:kubernetes::gke-${region}-k8s::`));
@@ -94,9 +96,12 @@ describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (prev
           // The primary's private IP, the stage-3 instances' database, pool 2 per pod (kubernetes.pgbouncerPoolSizePerPod).
           const ini = podPgbouncerIni({ dbHost: p.outputs.databasePrivateIp as string, databases: ["course_organizer"], poolSize: 2 });
           expect((cm.inputs.data as Record<string, string>)["pgbouncer.ini"]).toBe(ini);
+          // Beside it the primary's server CA, which PgBouncer verifies Cloud SQL's certificate against (verify-ca).
+          const ca = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----";
+          expect((cm.inputs.data as Record<string, string>)["server-ca.pem"]).toBe(ca);
           expect(ini).toContain(`course_organizer = host=${p.outputs.databasePrivateIp} port=5432 dbname=course_organizer\n`);
           // A new ini (IP, pool size) is a new pod template: the Deployment rolls instead of keeping the old PgBouncer.
-          expect(tpl.metadata.annotations).toEqual({ "course-organizer/pgbouncer-ini-sha256": createHash("sha256").update(ini).digest("hex") });
+          expect(tpl.metadata.annotations).toEqual({ "course-organizer/pgbouncer-ini-sha256": createHash("sha256").update(ini).update(ca).digest("hex") });
         }
       }
     }
@@ -156,8 +161,8 @@ describe("Workload Identity", () => {
     // It alone signs Jitsi room tokens too.
     const signing = all.filter((g) => ["gke-identities-api-cdn-signing-key-accessor", "gke-identities-api-jitsi-jwt-accessor"].includes(g.name));
     expect(signing.map((g) => [g.inputs.secretId, g.inputs.member])).toEqual([
-      ["projects/course-organizer-demo/secrets/co-jitsi-jwt-secret", `serviceAccount:${email("api")}`],
       ["projects/course-organizer-demo/secrets/co-cdn-signing-key", `serviceAccount:${email("api")}`],
+      ["projects/course-organizer-demo/secrets/co-jitsi-jwt-secret", `serviceAccount:${email("api")}`],
     ]);
     const buckets = ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((g) => g.name.startsWith("gke-identities-"));
     expect(buckets.map((b) => [b.inputs.bucket, b.inputs.role, b.inputs.member]).sort()).toEqual([
@@ -182,7 +187,7 @@ describe("rendered manifests", () => {
   it("the YAML files are the very objects the resources are created from, with no secret value", async () => {
     const p = await plan("stage4", { withFiles: true });
     const files = (p.files ?? []).filter((f) => f.role.startsWith("gke-"));
-    expect(files).toHaveLength(64);
+    expect(files).toHaveLength(76);
     const d = parse(file(p, "gke-us-central1", "deployment-course-organizer-course-organizer-api.yaml"));
     expect(d).toEqual(get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").inputs);
     const h = parse(file(p, "gke-europe-west1", "horizontalpodautoscaler-course-organizer-api-hpa.yaml"));
