@@ -44,7 +44,7 @@ describe.each(["stage1", "stage2", "stage3", "stage4"])("dependencies of %s", (s
 });
 
 describe("explicit dependencies are only where they are needed", () => {
-  it("at stage 1 only the latency and error-rate alerts wait for the nginx logs-based metrics, each for its own", async () => {
+  it("at stage 1 only the latency and error-rate alerts and the audit alerts wait for logs-based metrics, each for its own", async () => {
     const p = await plan("stage1");
     const byUrn = new Map(p.resources.map((r) => [r.urn, r]));
     const waits = p.resources
@@ -56,6 +56,10 @@ describe("explicit dependencies are only where they are needed", () => {
       "monitoring-api-latency-ms-critical": ["monitoring-nginx-api-latency"],
       "monitoring-error-rate-percent-warning": ["monitoring-nginx-requests"],
       "monitoring-error-rate-percent-critical": ["monitoring-nginx-requests"],
+      // components/audit-logging.ts: each configuration-change alert waits for its own metric.
+      ...Object.fromEntries(
+        ["iam-policy", "audit-config", "custom-role", "firewall", "route", "network", "bucket-iam", "cloud-sql"].map((k) => [`audit-logging-${k}-alert`, [`audit-logging-${k}`]]),
+      ),
     });
   });
 });
@@ -68,7 +72,9 @@ describe("the stage 2 VM waits for what it reads at first boot", () => {
       expect(r, `${type} ${name}`).toBeDefined();
       return r!.urn;
     };
-    for (const role of ["media", "static"]) {
+    // The media bucket only: the static bucket is the release identity's (components/media.ts).
+    expect(p.resources.find((r) => r.name === "vm-static-writer")).toBeUndefined();
+    for (const role of ["media"]) {
       const grant = p.resources.find((r) => r.type === "gcp:storage/bucketIAMMember:BucketIAMMember" && r.name === `vm-${role}-writer`)!;
       expect(grant.propertyDependencies.bucket).toEqual([urnOf("gcp:storage/bucket:Bucket", `media-${role}`)]);
     }
