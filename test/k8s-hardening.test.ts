@@ -25,6 +25,7 @@ const args: WorkloadManifestArgs = {
   requestsPerSecondPerPod: 100,
   connectionsPerPod: 1000,
   backlogPerWorker: 50,
+  workerRegions: 2,
   subscription: "email-worker",
   domain: "courses.example.org",
   labels,
