@@ -171,8 +171,8 @@ describe("Workload Identity", () => {
     ]);
     const api = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").inputs.spec as any;
     const ws = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-ws").inputs.spec as any;
-    expect(api.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "co-jitsi-jwt-secret", "co-cdn-signing-key", "course-organizer-demo"]);
-    expect(ws.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "course-organizer-demo"]);
+    expect(api.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "co-jitsi-jwt-secret", "co-cdn-signing-key", "course-organizer-demo", "/tmp/gcloud", "/tmp"]);
+    expect(ws.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "course-organizer-demo", "/tmp/gcloud", "/tmp"]);
     const grants = all.filter((g) => !signing.includes(g));
     const key = (x: unknown[]) => JSON.stringify(x);
     expect(grants.map((g) => [g.inputs.secretId, g.inputs.member, g.inputs.role]).sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
