@@ -175,12 +175,16 @@ export class Media extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // The member spelled from the account id (the e-mail GCP gives it), so a preview shows exactly who may write.
-    const publisherEmail = `${physicalName(args.prefix, "static-publisher", "serviceAccount")}@${args.project}.iam.gserviceaccount.com`;
+    // The member spelled from the account id (an input, so known in a preview: it shows exactly who may write),
+    // which also makes the grant wait for the account.
     this.staticPublisherGrant = new gcp.storage.BucketIAMMember(
       `${name}-static-publisher-writer`,
-      { bucket: this.staticBucket.name, role: "roles/storage.objectAdmin", member: `serviceAccount:${publisherEmail}` },
-      { parent: this, dependsOn: [this.staticPublisher] },
+      {
+        bucket: this.staticBucket.name,
+        role: "roles/storage.objectAdmin",
+        member: pulumi.interpolate`serviceAccount:${this.staticPublisher.accountId}@${args.project}.iam.gserviceaccount.com`,
+      },
+      { parent: this },
     );
     (args.staticPublisherImpersonators ?? []).forEach(
       (member, i) =>
