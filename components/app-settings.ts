@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SettingName } from "../src/contract";
 import { Secret } from "./secret";
+import { JITSI_JWT_APP_ID } from "../src/files/jitsi-auth";
 
 /** PgBouncer's port on every app instance (src/files/pgbouncer.ts listens on 127.0.0.1 there). */
 export const PGBOUNCER_PORT = 6432;
@@ -56,6 +57,7 @@ export const SETTINGS_KEYS = [
   "STATIC_BUCKET",
   "CDN_HOST",
   "JITSI_DOMAIN",
+  "JITSI_JWT_APP_ID",
   "SENTRY_DSN",
 ] as const satisfies readonly SettingName[];
 
@@ -97,6 +99,8 @@ export function settingsEnv(s: ResolvedSettings): Record<string, string> {
     STATIC_BUCKET: s.staticBucket,
     CDN_HOST: s.cdnHost,
     JITSI_DOMAIN: s.jitsiDomain,
+    // The iss/aud of the room tokens the http processes sign (the secret comes separately, from its own secret).
+    JITSI_JWT_APP_ID,
   };
   if (s.sentryDsn) env.SENTRY_DSN = s.sentryDsn;
   return { ...env, ...s.extra };

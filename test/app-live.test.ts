@@ -387,6 +387,8 @@ describe("stage 3: the app instances' rendered scripts serve the same requests",
       secrets: [{ env: "DJANGO_SECRET_KEY", secretId: "co-django-secret-key" }],
       dbHost: "127.0.0.1",
       dbName: S3.db,
+      // PgBouncer verifies the server against this CA (verify-ca): the test CA that signed PostgreSQL's certificate.
+      dbCaCert: readFileSync(join(D, "tls/ca.pem"), "utf8"),
       poolSize: 5,
       domain: DOMAIN,
       // One worker process: the scene runs on two shared cores (the config's 5 x 2 changes nothing the test checks).
@@ -424,12 +426,13 @@ describe("stage 3: the app instances' rendered scripts serve the same requests",
     await stop(["gunicorn3", "daphne3"]);
   });
 
-  it("fetch-settings.sh wrote the env file from the settings secret; migrate.sh migrated over TLS and collected static files into the bucket", async () => {
+  it("fetch-settings.sh wrote the env file from the settings secret; migrate.sh migrated over TLS and left the static bucket to the publisher", async () => {
     const env = readFileSync(join(D, "run/course-organizer/app.env"), "utf8");
     expect(env).toContain(`DATABASE_URL=postgres://${S3.user}:${S3.password}@127.0.0.1:6432/${S3.db}\n`);
     expect(env).toContain(`DJANGO_SECRET_KEY=${S3.secretKey}\n`);
     expect(readdirSync(join(D, "run/course-organizer/multiline"))).toEqual(["REDIS_CA_CERT"]);
-    expect(existsSync(join(D, "gcs/co-static/static/course_api/app.css"))).toBe(true);
+    // The public static bucket is written by the release identity only (scripts/publish-static.sh), never by an instance.
+    expect(existsSync(join(D, "gcs/co-static/static/course_api/app.css"))).toBe(false);
     expect(await psql(S3.db, "SELECT count(*) FROM django_migrations WHERE app = 'course_api'")).toBe("2");
     // PgBouncer reached PostgreSQL over TLS.
     expect(await psql("postgres", `SELECT bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE usename = '${S3.user}'`)).toBe("t");
@@ -502,7 +505,8 @@ describe("stage 4: the shard router over several databases and the channel layer
       workerRegions: 1,
       subscription: "email-worker",
       labels: {},
-      pgbouncer: { image: "pgbouncer:test", ini: "", iniSha256: "" },
+      pgbouncer: { image: "pgbouncer:test", ini: "", iniSha256: "", serverCa: "" },
+      egress: { privateServicesRange: "10.100.0.0/16", regionSubnet: "10.10.0.0/20" },
     } satisfies WorkloadManifestArgs;
     // The container's environment as the Deployment declares it; $(POD_IP) is the pod's address (here loopback).
     const podEnv = (w: "api" | "ws"): Record<string, string> => {
@@ -555,7 +559,11 @@ describe("stage 4: the shard router over several databases and the channel layer
     expect(result.b_got_ws.content).toBe("ws-s4");
     expect(result.b_got_http.content).toBe("http-s4");
     const after = await Promise.all(layers.map((l) => redisCommands(l.port, l.auth)));
-    // Both instances carried channel-layer traffic (group membership and channel messages hash over them).
-    after.forEach((n, i) => expect(n - before[i]!, `Redis ${layers[i]!.port}`).toBeGreaterThan(5));
+    // The layer spans both instances (each reached, one or both carrying the exchange): channels_redis picks an
+    // instance per group and per channel by hashing the name, and process channel names are random, so in one short
+    // exchange either instance may carry almost all of it.
+    const carried = after.map((n, i) => n - before[i]!);
+    expect(carried.every((n) => n > 0), `commands per instance: ${carried.join(", ")}`).toBe(true);
+    expect(carried.reduce((a, b) => a + b, 0)).toBeGreaterThan(10);
   });
 });

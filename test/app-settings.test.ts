@@ -39,6 +39,7 @@ describe("app settings at stage 3", () => {
       CDN_HOST: "courses.example.org",
       // As the VM's containers receive it (src/contract.ts: required at every stage).
       JITSI_DOMAIN: "meet.courses.example.org",
+      JITSI_JWT_APP_ID: "course-organizer",
     });
     expect(primaryIp).not.toBe(replicaIp);
   });
