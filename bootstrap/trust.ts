@@ -141,6 +141,8 @@ export function runtimeAccountRoles(regions: readonly string[]): string[] {
     "gke-ws",
     "gke-worker",
     "gke-metrics-adapter",
+    // The release identity that alone writes the public static bucket (components/media.ts staticPublisher).
+    "static-publisher",
     ...regions.flatMap((r) => [`jvb-${r}-pool`, `gke-nodes-${r}`]),
   ];
 }
