@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
+import { promqlName } from "./monitoring";
 
 export interface AuditLoggingArgs {
   prefix: string;
@@ -126,14 +127,16 @@ export class AuditLogging extends pulumi.ComponentResource {
           severity: "WARNING",
           conditions: [
             {
-              displayName: `${a.title}: any in a minute`,
-              conditionThreshold: {
-                filter: pulumi.interpolate`metric.type = "logging.googleapis.com/user/${metric.name}"`,
-                comparison: "COMPARISON_GT",
-                thresholdValue: 0,
+              displayName: `${a.title}: any in two minutes`,
+              // PromQL without metric validation, not a threshold on the metric type: a logs-based metric is
+              // unknown to Cloud Monitoring for up to 10 minutes after it is created, and a threshold condition on
+              // it is refused with 404 (hashicorp/terraform-provider-google#11102), so a first `up` would fail.
+              // The query takes the metric's name from its output: the policy waits for the metric.
+              conditionPrometheusQueryLanguage: {
+                query: metric.name.apply((n) => `sum(increase(${promqlName(`logging.googleapis.com/user/${n}`)}[2m])) > 0`),
                 duration: "0s",
-                aggregations: [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_SUM", crossSeriesReducer: "REDUCE_SUM" }],
-                trigger: { count: 1 },
+                evaluationInterval: "60s",
+                disableMetricValidation: true,
               },
             },
           ],
@@ -155,8 +158,7 @@ export class AuditLogging extends pulumi.ComponentResource {
           alertStrategy: { autoClose: "1800s" },
           userLabels: { ...args.labels, severity: "warning", metric: `audit-${a.key}` },
         },
-        // The filter names the metric by string: GCP refuses an alert on a user metric that does not exist yet.
-        { parent: this, dependsOn: [metric] },
+        { parent: this },
       );
     }
     this.registerOutputs({ metrics: Object.values(this.metrics).map((m) => m.name) });

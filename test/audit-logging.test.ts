@@ -56,20 +56,20 @@ describe("audit logging", () => {
     expect(alert.inputs.severity).toBe("WARNING");
     expect(alert.inputs.conditions).toEqual([
       {
-        displayName: "VPC network changed: any in a minute",
-        conditionThreshold: {
-          filter: 'metric.type = "logging.googleapis.com/user/co-audit-network"',
-          comparison: "COMPARISON_GT",
-          thresholdValue: 0,
+        displayName: "VPC network changed: any in two minutes",
+        conditionPrometheusQueryLanguage: {
+          query: "sum(increase(logging_googleapis_com:user_co_audit_network[2m])) > 0",
           duration: "0s",
-          aggregations: [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_SUM", crossSeriesReducer: "REDUCE_SUM" }],
-          trigger: { count: 1 },
+          evaluationInterval: "60s",
+          disableMetricValidation: true,
         },
       },
     ]);
-    // The alert goes to the monitoring e-mail channels, and waits for its metric (GCP refuses an unknown metric).
+    // The alert goes to the monitoring e-mail channels, and waits for its metric through the query's
+    // property dependency on the metric's name.
     expect((alert.inputs.notificationChannels as string[]).length).toBeGreaterThan(0);
     expect(alert.dependencies).toContain(get(p, T.metric, "audit-logging-network").urn);
+    expect(alert.propertyDependencies.conditions).toContain(get(p, T.metric, "audit-logging-network").urn);
     for (const a of CONFIG_CHANGE_ALERTS) expect(get(p, T.policy, `audit-logging-${a.key}-alert`).inputs.notificationChannels).toEqual(alert.inputs.notificationChannels);
   });
 });
