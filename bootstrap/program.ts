@@ -28,6 +28,7 @@ import {
   programBucketsCondition,
   stateBucketProblem,
   runtimeAccountRoles,
+  deployerRolesOnRuntimeAccount,
   trustProblems,
   type GithubTrust,
 } from "./trust";
@@ -311,7 +312,7 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
       displayName: `${prefix} ${role}`,
       description: "Runtime identity of the Course Organizer program (created by bootstrap/ so the deployer acts as it per account)",
     });
-    for (const r of ["roles/iam.serviceAccountUser", "roles/iam.serviceAccountAdmin"]) {
+    for (const r of deployerRolesOnRuntimeAccount(role)) {
       new gcp.serviceaccount.IAMMember(`runtime-${role}-deployer-${roleSlug(r)}`, { serviceAccountId: account.name, role: r, member });
     }
     return account.email;

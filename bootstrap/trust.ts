@@ -147,6 +147,20 @@ export function runtimeAccountRoles(regions: readonly string[]): string[] {
   ];
 }
 
+/**
+ * The deployer's roles on one runtime account: actAs and admin on each (see runtimeAccountRoles), and on the
+ * static publisher alone token creation too: the deploy workflow's release step (scripts/publish-static.sh)
+ * uploads the static files as that account, the only writer of the public static bucket. No runtime account
+ * holds a token-creation grant, so no workload can act as the publisher.
+ */
+export function deployerRolesOnRuntimeAccount(role: string): string[] {
+  const base = ["roles/iam.serviceAccountUser", "roles/iam.serviceAccountAdmin"];
+  return role === STATIC_PUBLISHER_ROLE ? [...base, "roles/iam.serviceAccountTokenCreator"] : base;
+}
+
+/** The release identity's role name in physicalName (components/media.ts staticPublisher). */
+export const STATIC_PUBLISHER_ROLE = "static-publisher";
+
 export function runtimeAccountIds(prefix: string, regions: readonly string[]): string[] {
   return runtimeAccountRoles(regions).map((role) => physicalName(prefix, role, "serviceAccount"));
 }

@@ -172,6 +172,8 @@ export class Media extends pulumi.ComponentResource {
         accountId: physicalName(args.prefix, "static-publisher", "serviceAccount"),
         displayName: `${args.prefix} static-publisher`,
         description: "Course Organizer release identity: the only writer of the public static-files bucket",
+        // bootstrap/ creates it first (so the deployer may impersonate it for the release job): adopt it.
+        createIgnoreAlreadyExists: true,
       },
       { parent: this },
     );

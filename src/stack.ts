@@ -142,6 +142,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
     readers: vmIdentity ? [vmIdentity.member] : [],
   });
   const images = mirrorImages(c.images, mirror.prefix);
+  // The release step of the deploy workflow publishes this image's static files (scripts/publish-static.sh).
+  outputs.backendImage = images.backend;
   const registryHosts = [...new Set([registry.host, ...registryHostsOf(Object.values(images))])];
   outputs.imageMirror = mirror.prefix;
 

@@ -204,6 +204,8 @@ describe("bootstrap", () => {
       ids.flatMap((id) => [
         [id, "roles/iam.serviceAccountUser", deployer],
         [id, "roles/iam.serviceAccountAdmin", deployer],
+        // The release step of the deploy workflow uploads static files as the publisher, and only as it.
+        ...(id === "co-static-publisher" ? [[id, "roles/iam.serviceAccountTokenCreator", deployer]] : []),
       ]),
     );
     expect(p.outputs.runtimeServiceAccounts).toEqual(ids.map((id) => `${id}@course-organizer-demo.iam.gserviceaccount.com`));

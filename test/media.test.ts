@@ -95,6 +95,8 @@ describe("media buckets at stage 2", () => {
       accountId: "co-static-publisher",
       displayName: "co static-publisher",
       description: "Course Organizer release identity: the only writer of the public static-files bucket",
+      // bootstrap/ creates it (the deployer's tokenCreator on it); the program adopts it.
+      createIgnoreAlreadyExists: true,
     });
     expect(p.outputs.staticPublisher).toBe("co-static-publisher@course-organizer-demo.iam.gserviceaccount.com");
     // Nobody else may write it: every grant on the static bucket is the public read or the publisher's.

@@ -210,6 +210,58 @@ describe("deploy.yml: who holds which token", () => {
     expect(jobs.stacks.if).toBe(ON_MAIN);
   });
 
+  describe("up publishes the static files as the release identity, after `pulumi up`", () => {
+    const steps = () => deploy.jobs.up.steps as any[];
+    const publish = () => steps().find((s) => String(s.run ?? "").includes("scripts/publish-static.sh"));
+    /** Runs the step's script with stand-in pulumi, gcloud and docker that log their arguments. */
+    async function runStep(outputs: Record<string, string>) {
+      const bin = mkdtempSync(join(tmpdir(), "publish-"));
+      const log = join(bin, "calls.log");
+      const outs = Object.entries(outputs).map(([k, v]) => `${k}) echo ${JSON.stringify(v)} ;;`).join("\n      ");
+      const stub = (name: string, body: string) => writeFileSync(join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >> ${JSON.stringify(log)}\n${body}\n`, { mode: 0o755 });
+      stub("pulumi", `if [ "$1" = stack ] && [ "$2" = output ]; then\n  case "\${@: -1}" in\n      ${outs}\n      *) echo "error: current stack does not have output property" >&2; exit 255 ;;\n  esac\nfi`);
+      stub("gcloud", "");
+      stub("docker", "");
+      const env = { ...process.env, ...publish().env, PATH: `${bin}:${process.env.PATH}`, STACK: "prod", PULUMI_BACKEND_URL: "gs://co-state" };
+      const { stdout } = await run("bash", ["-euo", "pipefail", "-c", publish().run], { cwd: root, env });
+      let calls: string[] = [];
+      try {
+        calls = readFileSync(log, "utf8").trim().split("\n");
+      } catch {
+        calls = [];
+      }
+      return { stdout, calls };
+    }
+
+    it("comes after `pulumi up` in the same job (the deployer's token, the stack's environment)", () => {
+      const i = steps().indexOf(publish());
+      expect(i).toBeGreaterThan(steps().findIndex((s) => s.uses === PULUMI));
+      expect(publish().env).toEqual({ STACK: "${{ matrix.stack }}", PULUMI_BACKEND_URL: "${{ vars.PULUMI_BACKEND_URL }}" });
+    });
+
+    it("uploads the backend image's files to the static bucket, impersonating the publisher", async () => {
+      const { calls } = await runStep({
+        staticPublisher: "co-static-publisher@course-organizer-demo.iam.gserviceaccount.com",
+        backendImage: "us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend@sha256:" + "a".repeat(64),
+        staticBucket: "co-static-course-organizer-demo",
+      });
+      expect(calls[0]).toBe("pulumi login gs://co-state");
+      expect(calls).toContain("gcloud auth configure-docker us-central1-docker.pkg.dev --quiet");
+      const docker = calls.find((c) => c.startsWith("docker run"))!;
+      expect(docker).toMatch(/^docker run --rm --network none -e WORKER_TYPE=migrate .* us-central1-docker\.pkg\.dev\/course-organizer-demo\/co-images\/backend@sha256:a{64} python manage\.py collectstatic --noinput$/);
+      const rsync = calls.find((c) => c.startsWith("gcloud storage rsync"))!;
+      expect(rsync).toMatch(
+        /^gcloud storage rsync --recursive --cache-control=public, max-age=2592000, immutable --impersonate-service-account=co-static-publisher@course-organizer-demo\.iam\.gserviceaccount\.com \S+ gs:\/\/co-static-course-organizer-demo\/static$/,
+      );
+    });
+
+    it("does nothing at a stage without a static bucket (stage 1)", async () => {
+      const { stdout, calls } = await runStep({});
+      expect(stdout.trim()).toBe("no static bucket at this stage: nothing to publish");
+      expect(calls.filter((c) => !c.startsWith("pulumi "))).toEqual([]);
+    });
+  });
+
   it("no install script runs in a job that will hold a token; no cache a pull request could have written", () => {
     for (const f of files) {
       const wf = parse(text(f)) as any;
