@@ -1,3 +1,4 @@
+import { verifiedTlsQuery } from "../src/contract";
 import * as pulumi from "@pulumi/pulumi";
 import type { SettingName } from "../src/contract";
 import { Secret } from "./secret";
@@ -62,7 +63,8 @@ export const SETTINGS_KEYS = [
 ] as const satisfies readonly SettingName[];
 
 export interface ResolvedSettings {
-  database: { name: string; user: string; password: string; directHost: string; replicaHost?: string };
+  /** `caFile`: the CA bundle direct connections verify against. @default DATABASE_CA_FILE (src/contract.ts) */
+  database: { name: string; user: string; password: string; directHost: string; replicaHost?: string; caFile?: string };
   redisUrl: string;
   redisCaCert: string;
   mediaBucket: string;
@@ -84,8 +86,8 @@ export function settingsEnv(s: ResolvedSettings): Record<string, string> {
   const env: Partial<Record<SettingName, string>> = {
     // Through PgBouncer on the instance itself (transaction pooling, TLS to Cloud SQL is PgBouncer's job).
     DATABASE_URL: `postgres://${cred}@127.0.0.1:${PGBOUNCER_PORT}/${db.name}`,
-    // Reports read from the replica directly (few connections); Cloud SQL requires TLS.
-    DATABASE_REPLICA_URL: `postgres://${cred}@${db.replicaHost ?? db.directHost}:5432/${db.name}?sslmode=require`,
+    // Reports read from the replica directly (few connections), over TLS verified against the instances' CAs.
+    DATABASE_REPLICA_URL: `postgres://${cred}@${db.replicaHost ?? db.directHost}:5432/${db.name}?${verifiedTlsQuery(db.caFile)}`,
     DATABASE_DIRECT_HOST: db.directHost,
     DATABASE_NAME: db.name,
     DATABASE_USER: db.user,

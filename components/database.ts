@@ -243,6 +243,12 @@ export class Database extends pulumi.ComponentResource {
    * Cloud SQL's per-instance CA names the instance, not the private IP clients connect to.
    */
   public readonly serverCaCert: pulumi.Output<string>;
+  /**
+   * The server CAs of the primary and every replica (PEM bundle, each once): what PgBouncer and the app's direct
+   * connections verify against (src/contract.ts DATABASE_CA_FILE). Each Cloud SQL instance has its own CA by
+   * default (serverCaMode GOOGLE_MANAGED_INTERNAL_CA), so a replica's certificate is not the primary's CA's.
+   */
+  public readonly caBundle: pulumi.Output<string>;
   public readonly replicas: DatabaseReplicaOutput[];
   public readonly databases: gcp.sql.Database[];
   public readonly databaseNames: string[];
@@ -471,6 +477,7 @@ export class Database extends pulumi.ComponentResource {
     }
 
     if (args.migrateFrom) this.migrationJob = this.migration(name, args, args.migrateFrom);
+    this.caBundle = caBundleOf([this.instance, ...this.replicas.map((r) => r.instance)]);
 
     this.registerOutputs({
       connectionName: this.connectionName,
@@ -564,4 +571,11 @@ export class Database extends pulumi.ComponentResource {
       { parent: this },
     );
   }
+}
+
+/** The server CA certificates of these instances as one PEM bundle, each certificate once, in order. */
+export function caBundleOf(instances: gcp.sql.DatabaseInstance[]): pulumi.Output<string> {
+  return pulumi
+    .all(instances.map((i) => i.serverCaCerts))
+    .apply((all) => [...new Set(all.flatMap((cs) => (cs ?? []).map((c) => c.cert.trim())).filter((c) => c !== ""))].join("\n"));
 }

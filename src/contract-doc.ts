@@ -6,6 +6,8 @@
  */
 import { parse } from "yaml";
 import {
+  DATABASE_CA_FILE,
+  verifiedTlsQuery,
   BUCKET_PREFIXES,
   HEALTH_PATHS,
   IMAGE,
@@ -262,6 +264,9 @@ export function contractDocument(views: StageView[]): string {
     "Multi-line values (PEM certificates) are environment variables of the process at stage 3 (an env file cannot carry a newline).",
     "No password is ever in the `DATABASES` map: each entry's `PASSWORD_SECRET` names a Secret Manager secret the app reads",
     "with its own identity (metadata-server token, Secret Manager REST `versions/latest:access`).",
+    `Direct Cloud SQL connections (stages 3-4: ${code("DATABASE_REPLICA_URL")}, the migration's ${code("DATABASE_URL")}, the map's shard and analytics entries)`,
+    `carry ${code(verifiedTlsQuery())}: libpq verifies the server against the instances' CA bundle, which the platform mounts read-only at`,
+    `${code(DATABASE_CA_FILE)} in every app container. ${code("DATABASE_URL")} through the local PgBouncer stays on loopback in clear; PgBouncer verifies the server the same way.`,
     "",
     "## Processes (`WORKER_TYPE`)",
     "",

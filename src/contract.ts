@@ -45,6 +45,26 @@ export const IMAGE = {
   uid: 10001,
 } as const;
 
+/**
+ * Where every app container finds the CA bundle of the Cloud SQL instances it connects to directly (stages 3-4:
+ * DATABASE_REPLICA_URL, the migration's DATABASE_URL, the DATABASES map's shards and analytics entries), which
+ * name it as `sslrootcert` with `sslmode=verify-ca`: libpq then refuses a server whose certificate no instance's
+ * CA signed. verify-ca, not verify-full: Cloud SQL's per-instance CA names the instance, not the private IP.
+ * The platform mounts the file read-only (the instances' docker run, the pods' ConfigMap) under /run, which the
+ * image leaves empty: a runtime-provided file, like the settings.
+ */
+export const DATABASE_CA_FILE = "/run/course-organizer/database-ca.pem";
+
+/** libpq parameters of a direct Cloud SQL connection: TLS verified against the instances' CAs. */
+export function verifiedTls(caFile: string = DATABASE_CA_FILE): { sslmode: "verify-ca"; sslrootcert: string } {
+  return { sslmode: "verify-ca", sslrootcert: caFile };
+}
+
+/** The same as a connection URI's query (`/` needs no escaping in a query, RFC 3986 3.4). */
+export function verifiedTlsQuery(caFile: string = DATABASE_CA_FILE): string {
+  return Object.entries(verifiedTls(caFile)).map(([k, v]) => `${k}=${v}`).join("&");
+}
+
 /** Object prefixes in the buckets: the load balancer maps /static/x and /media/x to objects static/x and media/x. */
 export const BUCKET_PREFIXES = { static: "static", media: "media" } as const;
 

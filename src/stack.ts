@@ -11,7 +11,7 @@ import { GOOGLE_LB_RANGES } from "../components/network";
 import * as pulumi from "@pulumi/pulumi";
 import { bucketName } from "./naming";
 import { ServiceAccount } from "../components/service-account";
-import { Database, type DatabaseMigrationSource } from "../components/database";
+import { caBundleOf, Database, type DatabaseMigrationSource } from "../components/database";
 import { Redis } from "../components/redis";
 import { AppSettings, PGBOUNCER_PORT } from "../components/app-settings";
 import { tags as networkTags } from "../components/network";
@@ -429,7 +429,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
       secrets: extraSecrets,
       cdnSigningKeyName: signing?.keyName,
       dbHost: database.privateIp,
-      dbCaCert: database.serverCaCert,
+      // The CAs of the primary and its replicas: PgBouncer's and the direct connections' (DATABASE_REPLICA_URL).
+      dbCaCert: database.caBundle,
       dbName: APP_DATABASE,
       poolSize: c.database.pgbouncerPoolSize,
       domain: c.domain,
@@ -825,6 +826,8 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
   }
 
   // The NEGs for the load balancer come from each cluster's workloads (below).
+  // The pods verify every Cloud SQL instance they connect to (primary, replicas, shards) against one CA bundle.
+  const stage4CaBundle = caBundleOf([database, ...shards].flatMap((d) => (d ? [d.instance, ...d.replicas.map((r) => r.instance)] : [])));
   const workloads =
     gkeIdentities && appSettings && database
       ? clusters.map(
@@ -864,7 +867,7 @@ export async function buildStack(config: Config): Promise<Record<string, unknown
               labels: ctx.labels("workloads"),
               // The settings' DATABASE_URL is 127.0.0.1:6432 in every pod too: a PgBouncer sidecar forwarding to the
               // primary's database, as on the stage-3 instances, within the pods' connection budget (config load.ts).
-              pgbouncer: { image: images.pgbouncer, dbHost: database.privateIp, dbCaCert: database.serverCaCert, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
+              pgbouncer: { image: images.pgbouncer, dbHost: database.privateIp, dbCaCert: stage4CaBundle, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
               // The egress NetworkPolicy's managed-service ranges (Memorystore and Cloud SQL sit outside the cluster).
               egress: { privateServicesRange: network.privateServicesRange ?? "", regionSubnet: network.subnets[cluster.region]!.ipCidrRange },
               provider: cluster.provider,

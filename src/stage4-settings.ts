@@ -4,6 +4,7 @@
  * declared in the Cloud SQL section. The keys are known from the config alone, so the secret is declared with
  * one deferred output per key, and the stage-4 section fills them once its resources exist.
  */
+import { verifiedTls } from "./contract";
 import * as pulumi from "@pulumi/pulumi";
 import type { Config } from "./config/schema";
 
@@ -59,6 +60,8 @@ export interface DatabasesMapArgs {
   pooler?: { host: string; port: number };
   /** The analytics read replica's private IP. @default undefined (no `analytics` entry) */
   analyticsHost?: string;
+  /** The CA bundle the direct entries verify the server against. @default DATABASE_CA_FILE (src/contract.ts) */
+  caFile?: string;
 }
 
 /**
@@ -66,7 +69,8 @@ export interface DatabasesMapArgs {
  * Manager ids of the passwords (`PASSWORD_SECRET`), never a password: the app resolves them at start.
  * `default` is the users database on the stage-3 primary (it keeps the name it had since the VM); `analytics`
  * reads the same database on the read-only replica, so it carries the primary's database name, not the seed's
- * `course_organizer_analytics`, which no instance has. Cloud SQL requires TLS (sslmode=require).
+ * `course_organizer_analytics`, which no instance has. Direct entries verify the server (verify-ca against the
+ * instances' CA bundle, src/contract.ts DATABASE_CA_FILE); `default` talks to the loopback PgBouncer in clear.
  */
 export function databasesMap(a: DatabasesMapArgs): Record<string, Record<string, unknown>> {
   const entry = (name: string, host: string, passwordSecret: string, options: Record<string, string> = {}) => ({
@@ -76,12 +80,12 @@ export function databasesMap(a: DatabasesMapArgs): Record<string, Record<string,
     PORT: "5432",
     USER: a.user,
     PASSWORD_SECRET: passwordSecret,
-    OPTIONS: { sslmode: "require", ...options },
+    OPTIONS: { ...verifiedTls(a.caFile), ...options },
   });
   // `default` goes through the PgBouncer every app instance and pod runs on loopback (transaction pooling, TLS to
   // Cloud SQL is PgBouncer's): the primary's connection budget holds only with it (src/config/load.ts).
   const primary = a.pooler
-    ? { ...entry(a.usersDatabase, a.pooler.host, a.primary.passwordSecret, { sslmode: "disable" }), PORT: String(a.pooler.port), DISABLE_SERVER_SIDE_CURSORS: true }
+    ? { ...entry(a.usersDatabase, a.pooler.host, a.primary.passwordSecret), OPTIONS: { sslmode: "disable" }, PORT: String(a.pooler.port), DISABLE_SERVER_SIDE_CURSORS: true }
     : entry(a.usersDatabase, a.primary.host, a.primary.passwordSecret);
   const map: Record<string, Record<string, unknown>> = { default: primary };
   a.shards.forEach((s, i) => (map[`shard_${i}`] = entry(s.name, s.host, s.passwordSecret)));

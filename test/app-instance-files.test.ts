@@ -156,7 +156,13 @@ describe("what the processes get", () => {
     expect(ini).toContain("listen_addr = 127.0.0.1\nlisten_port = 6432\n");
     // Cloud SQL's server certificate verified against the instance's CA, written beside the ini.
     expect(ini).toContain("server_tls_sslmode = verify-ca\nserver_tls_ca_file = /etc/pgbouncer/server-ca.pem\n");
-    expect(file(p, "http-pool", "pgbouncer/server-ca.pem")).toBe("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n");
+    // The CAs of the primary and its replica (each instance has its own): PgBouncer's and the direct connections'.
+    expect(file(p, "http-pool", "pgbouncer/server-ca.pem")).toBe(
+      "-----BEGIN CERTIFICATE-----\nMOCK co-db\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMOCK co-db-replica-0\n-----END CERTIFICATE-----\n",
+    );
+    // Mounted read-only into the app and migration containers at the contract's path.
+    expect(file(p, "http-pool", "bin/run-app.sh")).toContain("-v '/opt/course-organizer/pgbouncer/server-ca.pem':/run/course-organizer/database-ca.pem:ro \\\n");
+    expect(file(p, "http-pool", "bin/migrate.sh")).toContain("-v '/opt/course-organizer/pgbouncer/server-ca.pem':/run/course-organizer/database-ca.pem:ro \\\n");
     expect(file(p, "http-pool", "bin/run-pgbouncer.sh")).toContain("-v '/opt/course-organizer/pgbouncer/server-ca.pem':/etc/pgbouncer/server-ca.pem:ro \\\n");
     const fetch = file(p, "http-pool", "bin/fetch-settings.sh");
     expect(fetch).toContain("SETTINGS_SECRET='co-app-settings'\n");
@@ -227,7 +233,7 @@ esac
       [
         "CDN_HOST=courses.example.org",
         "DATABASE_PASSWORD=pa\"ss",
-        "DATABASE_URL=postgres://course_organizer:pa%22ss@10.100.0.5:5432/course_organizer?sslmode=require",
+        "DATABASE_URL=postgres://course_organizer:pa%22ss@10.100.0.5:5432/course_organizer?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem",
         "DATABASE_USER=course_organizer",
         "DATABASE_DIRECT_HOST=10.100.0.5",
         "DATABASE_NAME=course_organizer",

@@ -430,6 +430,10 @@ describe("stage 3: the app instances' rendered scripts serve the same requests",
     const env = readFileSync(join(D, "run/course-organizer/app.env"), "utf8");
     expect(env).toContain(`DATABASE_URL=postgres://${S3.user}:${S3.password}@127.0.0.1:6432/${S3.db}\n`);
     expect(env).toContain(`DJANGO_SECRET_KEY=${S3.secretKey}\n`);
+    // The migration's direct connection verified PostgreSQL's certificate against the mounted CA bundle.
+    expect(readFileSync(join(D, "run/course-organizer/migrate.env"), "utf8")).toContain(
+      `DATABASE_URL=postgres://${S3.user}:${S3.password}@127.0.0.1:5432/${S3.db}?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem\n`,
+    );
     expect(readdirSync(join(D, "run/course-organizer/multiline"))).toEqual(["REDIS_CA_CERT"]);
     // The public static bucket is written by the release identity only (scripts/publish-static.sh), never by an instance.
     expect(existsSync(join(D, "gcs/co-static/static/course_api/app.css"))).toBe(false);
@@ -480,6 +484,10 @@ describe("stage 4: the shard router over several databases and the channel layer
       CHANNEL_LAYER_REDIS_URLS: JSON.stringify(layers.map((l) => redisUrl(l.auth, "127.0.0.1", l.port))),
       CHANNEL_LAYER_REDIS_CA_CERTS: JSON.stringify(layers.map(() => ca)),
     });
+    // What the pgbouncer ConfigMap's server-ca.pem mount gives the app container: the CA bundle the map's direct
+    // entries (the shards) verify PostgreSQL against (verify-ca).
+    mkdirSync(join(D, "run/course-organizer"), { recursive: true });
+    writeFileSync(join(D, "run/course-organizer/database-ca.pem"), ca);
     // What the init container writes into the pod's memory-backed volume (/var/run/settings).
     mkdirSync(join(D, "run/settings"), { recursive: true });
     writeFileSync(join(D, "run/settings/settings.json"), JSON.stringify(settings, null, 2));

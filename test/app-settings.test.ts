@@ -26,7 +26,7 @@ describe("app settings at stage 3", () => {
     const replicaIp = (p.outputs.databaseReplicaIps as string[])[0]!;
     expect(env).toEqual({
       DATABASE_URL: `postgres://course_organizer:${password}@127.0.0.1:6432/course_organizer`,
-      DATABASE_REPLICA_URL: `postgres://course_organizer:${password}@${replicaIp}:5432/course_organizer?sslmode=require`,
+      DATABASE_REPLICA_URL: `postgres://course_organizer:${password}@${replicaIp}:5432/course_organizer?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem`,
       DATABASE_DIRECT_HOST: primaryIp,
       DATABASE_NAME: "course_organizer",
       DATABASE_USER: "course_organizer",
@@ -97,7 +97,7 @@ describe("settingsEnv", () => {
   it("URL-encodes credentials and falls back to the primary when there is no replica", () => {
     const env = settingsEnv(base);
     expect(env.DATABASE_URL).toBe("postgres://app:p%40ss%2Fword@127.0.0.1:6432/users");
-    expect(env.DATABASE_REPLICA_URL).toBe("postgres://app:p%40ss%2Fword@10.100.0.5:5432/users?sslmode=require");
+    expect(env.DATABASE_REPLICA_URL).toBe("postgres://app:p%40ss%2Fword@10.100.0.5:5432/users?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem");
     expect(Object.keys(env)).toEqual(SETTINGS_KEYS.filter((k) => k !== "SENTRY_DSN"));
   });
 

@@ -13,6 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { appInstanceFiles, PGBOUNCER_CA_FILE } from "../src/files/app-instance";
 import { podPgbouncerIni } from "../src/files/k8s-manifests";
+import { settingsEnv } from "../components/app-settings";
+import { DATABASE_CA_FILE } from "../src/contract";
+import { databasesMap } from "../src/stage4-settings";
 import { userlistLine } from "../src/files/pgbouncer";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
@@ -151,3 +154,82 @@ describe("PgBouncer verifies Cloud SQL's server certificate (verify-ca)", () => 
     expect(log).toMatch(/certificate verify failed/);
   }, 30_000);
 });
+
+describe("the app's direct connections verify Cloud SQL's server certificate (verify-ca)", () => {
+  /** psql with a connection URI or conninfo, no environment defaults that could weaken it. */
+  function connect(conninfo: string, sql: string) {
+    const r = spawnSync("psql", [conninfo, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, PGCONNECT_TIMEOUT: "5" },
+      timeout: 20_000,
+    });
+    return { status: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+  }
+  const bundle = (name: string, ...cas: string[]) => {
+    const path = join(dir, name);
+    writeFileSync(path, cas.map((c) => readFileSync(join(dir, c), "utf8")).join(""));
+    return path;
+  };
+  const replicaUrl = () =>
+    settingsEnv({
+      database: { name: DB, user: USER, password: PASSWORD, directHost: "10.100.0.5", replicaHost: "10.100.0.9" },
+      redisUrl: "rediss://:x@10.0.0.3:6378/0",
+      redisCaCert: "",
+      mediaBucket: "m",
+      staticBucket: "s",
+      cdnHost: "courses.example.org",
+      jitsiDomain: "meet.courses.example.org",
+      extra: {},
+    }).DATABASE_REPLICA_URL!;
+
+  it("DATABASE_REPLICA_URL, the migration's URL and the DATABASES map's direct entries name verify-ca and the mounted bundle", () => {
+    expect(DATABASE_CA_FILE).toBe("/run/course-organizer/database-ca.pem");
+    expect(replicaUrl()).toBe(`postgres://${USER}:${PASSWORD}@10.100.0.9:5432/${DB}?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem`);
+    const map = databasesMap({
+      user: USER,
+      usersDatabase: DB,
+      primary: { host: "10.100.0.5", passwordSecret: "co-db-password" },
+      pooler: { host: "127.0.0.1", port: 6432 },
+      shards: [{ name: "course_organizer_shard_0", host: "10.100.0.7", passwordSecret: "co-db-shard-0-password" }],
+      analyticsHost: "10.100.0.9",
+    });
+    expect(map.default!.OPTIONS).toEqual({ sslmode: "disable" });
+    expect(map.shard_0!.OPTIONS).toEqual({ sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem" });
+    expect(map.analytics!.OPTIONS).toEqual({ sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem", options: "-c default_transaction_read_only=on" });
+    // The boot script's jq template for migrate.env, run by the real jq over settings like the secret's.
+    const script = appInstanceFiles({
+      kind: "http",
+      project: "course-organizer-demo",
+      backendImage: "backend:1",
+      pgbouncerImage: "edoburu/pgbouncer:v1.24.1-p1",
+      registryHosts: [],
+      settingsSecretId: "co-app-settings",
+      dbHost: "10.100.0.5",
+      dbCaCert: "x",
+      dbName: DB,
+      poolSize: 2,
+      domain: "courses.example.org",
+    }).find((f) => f.renderPath === "bin/fetch-settings.sh")!.content;
+    const filter = /^jq -r '("DATABASE_URL=.*")' \\$/m.exec(script)![1]!;
+    const settings = join(dir, "settings.json");
+    writeFileSync(settings, JSON.stringify({ DATABASE_USER: "app user", DATABASE_PASSWORD: "p@ss/word", DATABASE_DIRECT_HOST: "10.100.0.5", DATABASE_NAME: DB }));
+    expect(execFileSync("jq", ["-r", filter, settings], { encoding: "utf8" })).toBe(
+      `DATABASE_URL=postgres://app%20user:p%40ss%2Fword@10.100.0.5:5432/${DB}?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem\n`,
+    );
+  });
+
+  it("libpq with the rendered URL reaches the server when the bundle holds its CA among others, over TLS", () => {
+    const url = replicaUrl().replace("@10.100.0.9:5432/", `@127.0.0.1:${PG_PORT}/`).replace(DATABASE_CA_FILE, bundle("bundle-ok.pem", "other-ca.pem", "ca.pem"));
+    const r = connect(url, "select ssl from pg_stat_ssl where pid = pg_backend_pid()");
+    expect(r.err).toBe("");
+    expect(r.out).toBe("t");
+  });
+
+  it("libpq refuses a server whose certificate no CA of the bundle signed", () => {
+    const url = replicaUrl().replace("@10.100.0.9:5432/", `@127.0.0.1:${PG_PORT}/`).replace(DATABASE_CA_FILE, bundle("bundle-wrong.pem", "other-ca.pem"));
+    const r = connect(url, "select 1");
+    expect(r.status).not.toBe(0);
+    expect(r.err).toMatch(/certificate verify failed/);
+  });
+});
+

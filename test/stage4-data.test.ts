@@ -77,10 +77,19 @@ describe("shards (seed 'Database Sharding Strategy')", () => {
     expect(env.DATABASE_URL).toMatch(/^postgres:\/\/course_organizer:[^@]+@127\.0\.0\.1:6432\/course_organizer$/);
     const shardIps = p.outputs.databaseShardIps as string[];
     for (let i = 0; i < 4; i++) {
-      expect(map[`shard_${i}`]).toMatchObject({ NAME: `course_organizer_shard_${i}`, HOST: shardIps[i], PASSWORD_SECRET: `co-db-shard-${i}-course-organizer-password` });
+      expect(map[`shard_${i}`]).toEqual({
+        ENGINE: "django.db.backends.postgresql",
+        NAME: `course_organizer_shard_${i}`,
+        HOST: shardIps[i],
+        PORT: "5432",
+        USER: "course_organizer",
+        PASSWORD_SECRET: `co-db-shard-${i}-course-organizer-password`,
+        // Direct to the shard: TLS verified against the instances' CA bundle the pods mount (src/contract.ts).
+        OPTIONS: { sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem" },
+      });
     }
     const analyticsIp = (p.outputs.databaseReplicaIps as string[])[3];
-    expect(map.analytics).toMatchObject({ NAME: "course_organizer", HOST: analyticsIp, OPTIONS: { sslmode: "require", options: "-c default_transaction_read_only=on" } });
+    expect(map.analytics).toMatchObject({ NAME: "course_organizer", HOST: analyticsIp, OPTIONS: { sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem", options: "-c default_transaction_read_only=on" } });
     expect(JSON.stringify((get(p, SQL, "database-replica-analytics").inputs.settings as { databaseFlags: unknown[] }).databaseFlags)).not.toContain("default_transaction_read_only");
     expect(env.DATABASE_SHARD_COUNT).toBe("4");
     // No password in the map: every generated value of the plan is absent from it.
@@ -91,10 +100,10 @@ describe("shards (seed 'Database Sharding Strategy')", () => {
     expect(env.DATABASES).not.toMatch(/PASSWORD"/);
   });
 
-  it("databasesMap leaves analytics out when there is no such replica; without a pooler default goes direct over TLS", () => {
+  it("databasesMap leaves analytics out when there is no such replica; without a pooler default goes direct over verified TLS", () => {
     const m = databasesMap({ user: "u", usersDatabase: "users", primary: { host: "10.0.0.1", passwordSecret: "p" }, shards: [] });
     expect(Object.keys(m)).toEqual(["default"]);
-    expect(m.default).toMatchObject({ HOST: "10.0.0.1", PORT: "5432", OPTIONS: { sslmode: "require" } });
+    expect(m.default).toMatchObject({ HOST: "10.0.0.1", PORT: "5432", OPTIONS: { sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem" } });
   });
 
   it("plans in preview mode with unknown hosts (the secret's content is unknown, nothing breaks)", async () => {

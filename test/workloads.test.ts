@@ -92,12 +92,24 @@ describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (prev
           ["fetch-settings", "gcr.io/google.com/cloudsdktool/google-cloud-cli:stable", undefined],
           ["pgbouncer", "us-central1-docker.pkg.dev/course-organizer-demo/co-dockerhub/edoburu/pgbouncer:v1.24.1-p1", "Always"],
         ]);
+        // The app container reads the same bundle at the contract's path (the DATABASES map's sslrootcert).
+        expect(tpl.spec.containers[0].volumeMounts).toContainEqual({ name: "pgbouncer-config", mountPath: "/run/course-organizer/database-ca.pem", subPath: "server-ca.pem", readOnly: true });
         if (!preview) {
           // The primary's private IP, the stage-3 instances' database, pool 2 per pod (kubernetes.pgbouncerPoolSizePerPod).
           const ini = podPgbouncerIni({ dbHost: p.outputs.databasePrivateIp as string, databases: ["course_organizer"], poolSize: 2 });
           expect((cm.inputs.data as Record<string, string>)["pgbouncer.ini"]).toBe(ini);
-          // Beside it the primary's server CA, which PgBouncer verifies Cloud SQL's certificate against (verify-ca).
-          const ca = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----";
+          // Beside it the CAs of every instance the pods reach (primary, replicas, shards and theirs), which PgBouncer
+          // and the map's direct entries verify Cloud SQL's certificates against (verify-ca).
+          const ca = [
+            "co-db",
+            "co-db-replica-0",
+            "co-db-replica-1",
+            "co-db-replica-europe-west1",
+            "co-db-replica-analytics",
+            ...[0, 1, 2, 3].flatMap((i) => [`co-db-shard-${i}`, `co-db-shard-${i}-replica-europe-west1`]),
+          ]
+            .map((n) => `-----BEGIN CERTIFICATE-----\nMOCK ${n}\n-----END CERTIFICATE-----`)
+            .join("\n");
           expect((cm.inputs.data as Record<string, string>)["server-ca.pem"]).toBe(ca);
           expect(ini).toContain(`course_organizer = host=${p.outputs.databasePrivateIp} port=5432 dbname=course_organizer\n`);
           // A new ini (IP, pool size) is a new pod template: the Deployment rolls instead of keeping the old PgBouncer.

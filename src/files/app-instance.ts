@@ -20,7 +20,7 @@
  * migrations; co-ops-agent installs the agent once; co-ws-connections.timer publishes the
  * connection count (WebSocket pool only).
  */
-import { PORTS, type WorkerType } from "../contract";
+import { DATABASE_CA_FILE, PORTS, verifiedTlsQuery, type WorkerType } from "../contract";
 import { cloudInit } from "./cloud-init";
 import { pgbouncerIni } from "./pgbouncer";
 import { oneshotUnit, registryLoginScript, timerUnit } from "./vm-scripts";
@@ -31,6 +31,11 @@ export const APP_BIN = `${APP_DIR}/bin`;
 export const APP_RUNTIME = "/run/course-organizer";
 /** Cloud SQL's server CA inside PgBouncer's container (instances and pods). */
 export const PGBOUNCER_CA_FILE = "/etc/pgbouncer/server-ca.pem";
+/**
+ * The CA bundle of the Cloud SQL instances on the host: PgBouncer's server_tls_ca_file, and the app containers'
+ * DATABASE_CA_FILE (their direct connections: the migration, DATABASE_REPLICA_URL).
+ */
+const DB_CA_HOST_FILE = `${APP_DIR}/pgbouncer/server-ca.pem`;
 
 function withNewline(pem: string): string {
   return pem.endsWith("\n") ? pem : `${pem}\n`;
@@ -73,8 +78,9 @@ export interface AppInstanceOptions {
   /** Cloud SQL primary's private IP (PgBouncer's server). */
   dbHost: string;
   /**
-   * The Cloud SQL primary's server CA (PEM, Database.serverCaCert): PgBouncer connects with sslmode verify-ca
-   * against it, so a host answering on the private IP without the instance's certificate is refused.
+   * The server CAs of the Cloud SQL instances (PEM bundle, Database.caBundle: primary and replicas): PgBouncer
+   * and the app's direct connections verify against it (sslmode verify-ca), so a host answering on a private IP
+   * without an instance's certificate is refused.
    */
   dbCaCert: string;
   dbName: string;
@@ -159,9 +165,10 @@ extra() {
 ${extra}
 mv "$ENV_TMP" "$RUNTIME_DIR/app.env"
 
-# Migrations bypass PgBouncer (transaction pooling): the same settings with a direct TLS connection to Cloud SQL.
+# Migrations bypass PgBouncer (transaction pooling): the same settings with a direct connection to Cloud SQL,
+# TLS verified against the instances' CAs (the bundle is mounted at DATABASE_CA_FILE, src/contract.ts).
 grep -v '^DATABASE_URL=' "$RUNTIME_DIR/app.env" > "$RUNTIME_DIR/migrate.env.tmp" || true
-jq -r '"DATABASE_URL=postgres://\\(.DATABASE_USER | @uri):\\(.DATABASE_PASSWORD | @uri)@\\(.DATABASE_DIRECT_HOST):5432/\\(.DATABASE_NAME)?sslmode=require"' \\
+jq -r '"DATABASE_URL=postgres://\\(.DATABASE_USER | @uri):\\(.DATABASE_PASSWORD | @uri)@\\(.DATABASE_DIRECT_HOST):5432/\\(.DATABASE_NAME)?${verifiedTlsQuery()}"' \\
   "$SETTINGS" >> "$RUNTIME_DIR/migrate.env.tmp"
 mv "$RUNTIME_DIR/migrate.env.tmp" "$RUNTIME_DIR/migrate.env"
 
@@ -219,6 +226,7 @@ docker rm -f app >/dev/null 2>&1 || true
 exec docker run --rm --name app --network host \\
   --log-driver journald --stop-timeout 30 \\
   --env-file "$RUNTIME_DIR/app.env" \\
+  -v ${q(DB_CA_HOST_FILE)}:${DATABASE_CA_FILE}:ro \\
   "\${ARGS[@]}" \\
   -e DJANGO_ALLOWED_HOSTS=${q(o.domain)}",$INTERNAL_IP" \\
   -e CSRF_TRUSTED_ORIGINS=${q(`https://${o.domain}`)} \\
@@ -254,6 +262,7 @@ manage() {
   # migrate.env: the app's settings with DATABASE_URL pointing at Cloud SQL directly (fetch-settings.sh).
   docker run --rm --network host --log-driver journald \\
     --env-file "$RUNTIME_DIR/migrate.env" \\
+    -v ${q(DB_CA_HOST_FILE)}:${DATABASE_CA_FILE}:ro \\
     "\${ARGS[@]}" -e WORKER_TYPE=migrate "$IMAGE" python manage.py "$@"
 }
 
@@ -282,7 +291,7 @@ docker rm -f pgbouncer >/dev/null 2>&1 || true
 exec docker run --rm --name pgbouncer --network host \\
   --log-driver journald --user ${PGBOUNCER_UID} \\
   -v ${q(`${APP_DIR}/pgbouncer/pgbouncer.ini`)}:/etc/pgbouncer/pgbouncer.ini:ro \\
-  -v ${q(`${APP_DIR}/pgbouncer/server-ca.pem`)}:${PGBOUNCER_CA_FILE}:ro \\
+  -v ${q(DB_CA_HOST_FILE)}:${PGBOUNCER_CA_FILE}:ro \\
   -v ${q(`${rt}/pgbouncer/userlist.txt`)}:/etc/pgbouncer/userlist.txt:ro \\
   ${q(o.image)} /usr/bin/pgbouncer /etc/pgbouncer/pgbouncer.ini
 `;

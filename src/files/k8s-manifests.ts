@@ -13,7 +13,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { pgbouncerIni } from "./pgbouncer";
 import { PGBOUNCER_LISTEN_PORT, PGBOUNCER_UID } from "./app-instance";
-import { HEALTH_PATHS, PORTS, fileSetting, type SettingName, type WorkerType } from "../contract";
+import { DATABASE_CA_FILE, HEALTH_PATHS, PORTS, fileSetting, type SettingName, type WorkerType } from "../contract";
 // By digest on the real path: the deploy job resolves the tags (src/config/image-pins.ts).
 import { pinnedImage } from "../config/image-pins";
 
@@ -440,6 +440,8 @@ export function deploymentManifest(a: WorkloadManifestArgs, w: Workload): Manife
               volumeMounts: [
                 { name: "settings", mountPath: SETTINGS_DIR, readOnly: true },
                 { name: "tmp", mountPath: "/tmp" },
+                // The Cloud SQL instances' CA bundle, which the DATABASES map's direct entries verify against.
+                { name: "pgbouncer-config", mountPath: DATABASE_CA_FILE, subPath: "server-ca.pem", readOnly: true },
               ],
               // Seed: liveness /health on 8080 (30 s, 10 s), readiness /ready on 8080 (5 s, 5 s).
               livenessProbe: { httpGet: { path: HEALTH_PATHS.liveness, port: APP_PORT }, initialDelaySeconds: 30, periodSeconds: 10 },

@@ -110,7 +110,8 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
         firstIpAddress: priv,
         ipAddresses: [{ ipAddress: priv, type: "PRIVATE" }],
         selfLink: `https://sqladmin.googleapis.com/sql/v1beta4/projects/${project}/instances/${physical}`,
-        serverCaCerts: [{ cert: "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----", sha1Fingerprint: h(physical, 40) }],
+        // Each instance its own CA (Cloud SQL's per-instance CA), so a bundle shows which instances it covers.
+        serverCaCerts: [{ cert: `-----BEGIN CERTIFICATE-----\nMOCK ${physical}\n-----END CERTIFICATE-----`, sha1Fingerprint: h(physical, 40) }],
         dnsName: `${h(physical, 12)}.${region}.sql.goog.`,
       });
       break;
