@@ -19,33 +19,34 @@ const line = (c: CostEstimate, item: RegExp) => {
 const secrets = (c: CostEstimate) => c.lines.filter((l) => l.item === "secret versions").reduce((s, l) => s + l.monthlyUsd, 0);
 
 describe("stage 1: one e2-standard-2", () => {
-  it("is the VM, its disks and IP, seven secrets, backups, NAT and 100 GB egress: $82.09", async () => {
+  it("is the VM, its disks and IP, eight secrets, backups, NAT and 100 GB egress: $82.15", async () => {
     const c = await cost("stage1");
     // e2-standard-2 48.92 + 30 GB pd-balanced boot disk x 0.10 = 51.92
     expect(line(c, /^vm-vm /).monthlyUsd).toBeCloseTo(51.92, 2);
     // 50 GB pd-ssd x 0.17 = 8.50 + snapshots ~ one full copy 50 GB x 0.05 = 2.50
     expect(line(c, /^vm-data /).monthlyUsd).toBeCloseTo(11.0, 2);
     expect(line(c, /^vm-ip /).monthlyUsd).toBeCloseTo(3.65, 2);
-    // The VM's six secrets and pgBackRest's repository cipher pass.
-    expect(secrets(c)).toBeCloseTo(7 * 0.06, 2);
+    // The VM's six secrets, pgBackRest's repository cipher pass and the Jitsi JWT signing secret.
+    expect(secrets(c)).toBeCloseTo(8 * 0.06, 2);
     // one VM x 730 h x 0.0014
     expect(line(c, /Cloud NAT/).monthlyUsd).toBeCloseTo(1.022, 2);
     expect(line(c, /^internet egress/).monthlyUsd).toBeCloseTo(100 * 0.12, 2);
     // Backups: at most 2 full copies of what the 50 GB data disk holds beside 10 GB of media, multi-region 0.026.
     expect(line(c, /database backups/).monthlyUsd).toBeCloseTo(2 * (50 - 10) * 0.026, 2);
-    expect(c.totalMonthlyUsd).toBeCloseTo(51.92 + 11 + 3.65 + 0.42 + 1.022 + 12 + 2.08, 1);
+    expect(c.totalMonthlyUsd).toBeCloseTo(51.92 + 11 + 3.65 + 0.48 + 1.022 + 12 + 2.08, 1);
     expect(c.atMaxMonthlyUsd).toBeCloseTo(c.totalMonthlyUsd, 2);
     expect(c.seedEstimate).toEqual({ stage: 1, range: "$50-100", lowUsd: 50, highUsd: 100 });
   });
 });
 
 describe("stage 2: n2-standard-4, media on Cloud Storage behind the CDN", () => {
-  it("adds the load balancer, Cloud Armor, the bucket and the CDN: $225.87", async () => {
+  it("adds the load balancer, Cloud Armor, the bucket and the CDN: $230.93", async () => {
     const c = await cost("stage2");
     // n2-standard-4 with sustained use 113.46 + boot disk 3.00
     expect(line(c, /^vm-vm /).monthlyUsd).toBeCloseTo(116.46, 2);
-    // Cloud Armor: 5 per policy + 1 per rule: the backend services' policy (2 rules) and the CDN buckets' edge policy (1)
-    expect(line(c, /^lb-armor /).monthlyUsd).toBeCloseTo(7, 2);
+    // Cloud Armor: 5 per policy + 1 per rule: the backend services' policy (2 throttles, 5 preconfigured WAF rules)
+    // and the CDN buckets' edge policy (1)
+    expect(line(c, /^lb-armor /).monthlyUsd).toBeCloseTo(12, 2);
     expect(line(c, /^lb-edge-armor /).monthlyUsd).toBeCloseTo(6, 2);
     expect(line(c, /forwarding rules/).monthlyUsd).toBeCloseTo(18.25, 2);
     // 100 GB x 0.02; 600 GB egress, 80 % from the CDN at 0.08, the rest at 0.12, LB processing 0.008/GB
@@ -53,10 +54,11 @@ describe("stage 2: n2-standard-4, media on Cloud Storage behind the CDN", () => 
     expect(line(c, /^Cloud CDN egress/).monthlyUsd).toBeCloseTo(480 * 0.08, 2);
     expect(line(c, /^internet egress/).monthlyUsd).toBeCloseTo(120 * 0.12, 2);
     expect(line(c, /^load balancer data processed/).monthlyUsd).toBeCloseTo(120 * 0.008, 2);
-    expect(secrets(c)).toBeCloseTo(8 * 0.06, 2);
+    // Stage 1's eight and the CDN signing key.
+    expect(secrets(c)).toBeCloseTo(9 * 0.06, 2);
     // Backups: the media left the disk, so at most 2 full copies of the whole 50 GB disk.
     expect(line(c, /database backups/).monthlyUsd).toBeCloseTo(2 * 50 * 0.026, 2);
-    const hand = 116.46 + 11 + 3.65 + 3.65 + 7 + 6 + 18.25 + 0.48 + 1.022 + 2 + 38.4 + 14.4 + 0.96 + 2.6;
+    const hand = 116.46 + 11 + 3.65 + 3.65 + 12 + 6 + 18.25 + 0.54 + 1.022 + 2 + 38.4 + 14.4 + 0.96 + 2.6;
     expect(c.totalMonthlyUsd).toBeCloseTo(hand, 1);
     expect(c.totalMonthlyUsd).toBeGreaterThanOrEqual(c.seedEstimate.lowUsd);
     expect(c.totalMonthlyUsd).toBeLessThanOrEqual(c.seedEstimate.highUsd);

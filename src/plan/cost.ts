@@ -213,6 +213,7 @@ export const ZERO_PRICED: Record<string, string> = {
   "gcp:monitoring/notificationChannel:NotificationChannel": "no charge",
   "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": "within the free uptime-check executions",
   "gcp:logging/metric:Metric": "no charge for the metric (log volume not estimated)",
+  "gcp:projects/iAMAuditConfig:IAMAuditConfig": "no charge for the setting; the Data Access logs it turns on are log volume ($0.50/GiB beyond 50 GiB a month), not estimated",
   "gcp:osconfig/osPolicyAssignment:OsPolicyAssignment": "VM Manager is free up to 100 VMs per billing account (the plan has fewer)",
   // Objects inside other resources.
   "gcp:sql/database:Database": "inside its Cloud SQL instance",
@@ -226,6 +227,7 @@ export const ZERO_PRICED: Record<string, string> = {
   "kubernetes:core/v1:Namespace": "runs on the priced nodes",
   "kubernetes:core/v1:Service": "runs on the priced nodes (NEG-backed, no load balancer of its own)",
   "kubernetes:core/v1:ServiceAccount": "runs on the priced nodes",
+  "kubernetes:networking.k8s.io/v1:NetworkPolicy": "enforced by GKE Dataplane V2 on the priced nodes",
   "kubernetes:monitoring.googleapis.com/v1:PodMonitoring": "runs on the priced nodes (samples volume-billed, not estimated)",
   "kubernetes:policy/v1:PodDisruptionBudget": "runs on the priced nodes",
   "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": "runs on the priced nodes",
