@@ -146,7 +146,8 @@ describe.each([false, true])("GKE clusters on the stage-4 plan (preview %s)", (p
     });
     // Every workload object goes through its own cluster's provider.
     const k8sObjects = p.resources.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("workloads-us-central1-"));
-    expect(k8sObjects).toHaveLength(32);
+    // 32 workload objects and the 6 NetworkPolicies of the two namespaces (default deny and the allow list).
+    expect(k8sObjects).toHaveLength(38);
     for (const o of k8sObjects) expect(o.provider).toBe(`${prov.urn}::gke-us-central1-k8s-id`);
   });
 });
@@ -169,7 +170,7 @@ describe("GKE by config", () => {
       ],
     });
     const wl = p.resources.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("workloads-asia-east1-"));
-    expect(wl).toHaveLength(32);
+    expect(wl).toHaveLength(38);
     // A further region runs the secondary ranges.
     const dep = get(p, "kubernetes:apps/v1:Deployment", "workloads-asia-east1-deployment-course-organizer-course-organizer-api");
     expect((dep.inputs.spec as { replicas: number }).replicas).toBe(10);

@@ -256,7 +256,11 @@ describe("stage 2: the same VM resized, behind the load balancer", () => {
   it("lets the VM's account write the media bucket only (never the public static bucket), before the VM uses it", async () => {
     const p = await plan("stage2");
     const vm = get(p, T.instance, "vm-vm");
-    expect(ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((g) => g.inputs.member === `serviceAccount:${VM_EMAIL}`).map((g) => g.name)).toEqual(["vm-media-writer"]);
+    expect(ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((g) => g.inputs.member === `serviceAccount:${VM_EMAIL}`).map((g) => g.name).sort()).toEqual([
+      // pgBackRest's repository (components/backup-bucket.ts), and the media bucket.
+      "vm-backups-writer-0",
+      "vm-media-writer",
+    ]);
     for (const role of ["media"]) {
       const g = get(p, "gcp:storage/bucketIAMMember:BucketIAMMember", `vm-${role}-writer`);
       expect(g.parent).toBe(vmUrn("stage2"));
