@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SettingName } from "../src/contract";
 import { Secret } from "./secret";
 import { JITSI_JWT_APP_ID } from "../src/files/jitsi-auth";
+import { argRefuser } from "../src/config/refusal";
 
 /** PgBouncer's port on every app instance (src/files/pgbouncer.ts listens on 127.0.0.1 there). */
 export const PGBOUNCER_PORT = 6432;
@@ -75,12 +76,23 @@ export interface ResolvedSettings {
   extra: Record<string, string>;
 }
 
+/**
+ * The names of `extra`, one refusal line per bad name: none may redefine a built-in setting, each is an environment
+ * variable name. The composition's extra names are the stage-4 constants of src/stage4-settings.ts; other callers.
+ */
+export function extraSettingProblems(names: readonly string[]): string[] {
+  const refuse = argRefuser("AppSettings");
+  return names.flatMap((k) => {
+    if ((SETTINGS_KEYS as readonly string[]).includes(k)) return [refuse(`extra.${k}`, k, "redefines a built-in setting", "a name that is not a built-in setting (SETTINGS_KEYS: DATABASE_URL, REDIS_URL, ...)")];
+    if (!/^[A-Z][A-Z0-9_]*$/.test(k)) return [refuse(`extra.${k}`, k, "is not an environment variable name", "UPPER_SNAKE_CASE ([A-Z][A-Z0-9_]*)")];
+    return [];
+  });
+}
+
 /** The settings as a flat map of environment variables (pure; the component stores its JSON). */
 export function settingsEnv(s: ResolvedSettings): Record<string, string> {
-  const clash = Object.keys(s.extra).filter((k) => (SETTINGS_KEYS as readonly string[]).includes(k));
-  if (clash.length > 0) throw new Error(`extra: ${clash.join(", ")} redefine${clash.length === 1 ? "s" : ""} a built-in setting`);
-  const bad = Object.keys(s.extra).filter((k) => !/^[A-Z][A-Z0-9_]*$/.test(k));
-  if (bad.length > 0) throw new Error(`extra: ${bad.map((k) => JSON.stringify(k)).join(", ")} must be UPPER_SNAKE_CASE environment variable names`);
+  const problems = extraSettingProblems(Object.keys(s.extra));
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   const db = s.database;
   const cred = `${encodeURIComponent(db.user)}:${encodeURIComponent(db.password)}`;
   const env: Partial<Record<SettingName, string>> = {
@@ -136,6 +148,9 @@ export class AppSettings extends pulumi.ComponentResource {
   constructor(name: string, args: AppSettingsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:app:AppSettings", name, {}, opts);
     const extraNames = Object.keys(args.extra ?? {});
+    // The names are plain: refuse them here, before any child, rather than inside the settings' apply.
+    const problems = extraSettingProblems(extraNames);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     const extraValues = pulumi.all(Object.values(args.extra ?? {}));
     const env = pulumi
       .output({

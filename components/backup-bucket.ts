@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { bucketName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { ACCESS_LABEL } from "./media";
+import { argRefuser } from "../src/config/refusal";
 
 export interface BackupBucketArgs {
   prefix: string;
@@ -56,7 +57,7 @@ export class BackupBucket extends pulumi.ComponentResource {
   constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:backup:BackupBucket", name, {}, opts);
     const problems = backupBucketProblems(args);
-    if (problems.length > 0) throw new pulumi.ResourceError(`BackupBucket ${name}: ${problems.join("; ")}`, this);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     this.bucketName = bucketName(args.project, args.prefix, "backups");
 
     this.bucket = new gcp.storage.Bucket(
@@ -95,14 +96,17 @@ export class BackupBucket extends pulumi.ComponentResource {
   }
 }
 
-/** Argument checks; messages name the argument and what is allowed. */
+/**
+ * Argument checks, one refusal line each (src/config/refusal.ts). The config refuses what it could produce first
+ * (vm.backup.deletedObjectRetentionDays 7-90, vm.backup.bucketLocation); these guard other callers.
+ */
 export function backupBucketProblems(args: Pick<BackupBucketArgs, "deletedObjectRetentionDays" | "location" | "writers">): string[] {
+  const refuse = argRefuser("BackupBucket");
   const p: string[] = [];
   // Cloud Storage soft delete: 0 (off) or 7 to 90 days.
-  if (!Number.isInteger(args.deletedObjectRetentionDays) || args.deletedObjectRetentionDays < 7 || args.deletedObjectRetentionDays > 90) {
-    p.push(`deletedObjectRetentionDays ${args.deletedObjectRetentionDays}: Cloud Storage keeps soft-deleted objects 7 to 90 days`);
-  }
-  if (!/^[A-Z]+[A-Z0-9-]*$/.test(args.location)) p.push(`location ${JSON.stringify(args.location)}: an upper-case Cloud Storage location such as US or EU`);
-  if (args.writers.length === 0) p.push("writers: empty; the VM's service account must be able to write its backups");
+  const days = args.deletedObjectRetentionDays;
+  if (!Number.isInteger(days) || days < 7 || days > 90) p.push(refuse("deletedObjectRetentionDays", days, "is not a Cloud Storage soft-delete retention", "a whole number of days, 7-90"));
+  if (!/^[A-Z]+[A-Z0-9-]*$/.test(args.location)) p.push(refuse("location", args.location, "is not an upper-case Cloud Storage location", "e.g. US, EU, US-CENTRAL1"));
+  if (args.writers.length === 0) p.push(refuse("writers", args.writers, "is empty: nothing could write the backups", "at least one member (the VM's service account)"));
   return p;
 }

@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { Secret } from "./secret";
+import { argRefuser } from "../src/config/refusal";
 
 export type Weekday = "MONDAY" | "TUESDAY" | "WEDNESDAY" | "THURSDAY" | "FRIDAY" | "SATURDAY" | "SUNDAY";
 
@@ -169,9 +170,11 @@ export function databaseFlags(maxConnections: number, extra: Record<string, stri
 
 /** The CIDR of `prefixLength` bits around an IPv4 address (the Private Service Access range around Cloud SQL's IP). */
 export function containingCidr(ip: string, prefixLength: number): string {
+  // Callers pass Cloud SQL's reported private IP and network.privateServicesPrefixLength (the schema: 16-24).
+  const refuse = argRefuser("containingCidr", "");
   const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
-  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) throw new Error(`prefix length ${prefixLength} is not in 0..32`);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(refuse("ip", ip, "is not an IPv4 address", "four octets 0-255, e.g. 10.100.180.36"));
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) throw new Error(refuse("prefixLength", prefixLength, "is not an IPv4 prefix length", "a whole number 0-32"));
   const n = parts.reduce((a, p) => a * 256 + p, 0);
   const size = 2 ** (32 - prefixLength);
   const base = Math.floor(n / size) * size;
@@ -186,28 +189,41 @@ export function replicaDiskGb(diskGb: number, primaryReportedGb: number | undefi
   return Math.max(diskGb, primaryReportedGb ?? 0);
 }
 
-/** Validation of the args: errors name the field. */
+/**
+ * Validation of the args, one refusal line each (src/config/refusal.ts). The config refuses every value it could
+ * produce these from first (schema: maintenanceHour, backupStartTime; rules/catalog.ts pitrProblems; rules/failover.ts
+ * for `promote`); names, keys and the replica list come from the composition, and other callers may pass anything.
+ */
 export function databaseProblems(
-  args: Pick<DatabaseArgs, "databases" | "userName" | "replicas" | "maintenanceHour" | "backupStartTime" | "pitrDays" | "backupRetainedCount">,
+  args: Pick<DatabaseArgs, "databases" | "userName" | "replicas" | "maintenanceHour" | "backupStartTime" | "pitrDays" | "backupRetainedCount" | "promote">,
 ): string[] {
+  const refuse = argRefuser("Database");
   const p: string[] = [];
   const ident = /^[a-z_][a-z0-9_]{0,62}$/;
-  if (args.databases.length === 0) p.push("databases: empty; list the application's database");
-  for (const d of args.databases) if (!ident.test(d)) p.push(`databases: ${JSON.stringify(d)} is not a lowercase PostgreSQL identifier`);
-  if (!ident.test(args.userName)) p.push(`userName: ${JSON.stringify(args.userName)} is not a lowercase PostgreSQL identifier`);
+  const identAllowed = "a lowercase PostgreSQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)";
+  if (args.databases.length === 0) p.push(refuse("databases", args.databases, "is empty", "at least the application's database"));
+  args.databases.forEach((d, i) => {
+    if (!ident.test(d)) p.push(refuse(`databases[${i}]`, d, "is not a lowercase PostgreSQL identifier", identAllowed));
+  });
+  if (!ident.test(args.userName)) p.push(refuse("userName", args.userName, "is not a lowercase PostgreSQL identifier", identAllowed));
   const keys = (args.replicas ?? []).map((r) => r.key);
-  const dup = keys.filter((k, i) => keys.indexOf(k) !== i);
-  if (dup.length > 0) p.push(`replicas: key ${JSON.stringify(dup[0])} is used twice; keys name the replicas and must be unique`);
-  for (const k of keys) if (!/^[a-z0-9][a-z0-9-]*$/.test(k)) p.push(`replicas: key ${JSON.stringify(k)} must be lowercase letters, digits and hyphens`);
-  if (args.maintenanceHour < 0 || args.maintenanceHour > 23) p.push(`maintenanceHour: ${args.maintenanceHour} is not in 0..23`);
-  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.backupStartTime)) p.push(`backupStartTime: ${JSON.stringify(args.backupStartTime)} is not HH:MM`);
+  keys.forEach((k, i) => {
+    if (keys.indexOf(k) < i) p.push(refuse(`replicas[${i}].key`, k, `is used twice (also replicas[${keys.indexOf(k)}]); keys name the replicas`, "a key per replica, each once"));
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(k)) p.push(refuse(`replicas[${i}].key`, k, "is not a name part", "lowercase letters, digits and hyphens, starting with a letter or digit"));
+  });
+  if (!Number.isInteger(args.maintenanceHour) || args.maintenanceHour < 0 || args.maintenanceHour > 23) p.push(refuse("maintenanceHour", args.maintenanceHour, "is not an hour of the day", "0-23 (UTC)"));
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.backupStartTime)) p.push(refuse("backupStartTime", args.backupStartTime, "is not a time of day", "HH:MM (UTC)"));
   // Cloud SQL refuses both at create/update time ("The number of transaction log retention days must be between
   // 1 and 7" on the ENTERPRISE edition this component sets; "backup retention should be > transaction log retention").
   if (!Number.isInteger(args.pitrDays) || args.pitrDays < 1 || args.pitrDays > 7) {
-    p.push(`pitrDays: ${args.pitrDays} is not in 1..7 (the ENTERPRISE edition keeps at most 7 days of transaction logs)`);
+    p.push(refuse("pitrDays", args.pitrDays, "is more than the ENTERPRISE edition keeps", "1-7 days of transaction logs", Math.min(7, Math.max(1, Math.round(args.pitrDays) || 1))));
   }
   if (args.backupRetainedCount <= args.pitrDays) {
-    p.push(`backupRetainedCount: ${args.backupRetainedCount} must be greater than pitrDays (${args.pitrDays}); Cloud SQL refuses a shorter backup retention`);
+    p.push(refuse("backupRetainedCount", args.backupRetainedCount, `is not above args.pitrDays ${args.pitrDays} (Cloud SQL refuses a backup retention shorter than the log retention)`, `more than ${args.pitrDays}`, args.pitrDays + 1));
+  }
+  const promoteKey = args.promote?.replicaKey;
+  if (promoteKey !== undefined && !keys.includes(promoteKey)) {
+    p.push(refuse("promote.replicaKey", promoteKey, "is not one of its replicas", keys.length > 0 ? `one of ${keys.join(", ")}` : "none: the database has no replica to promote"));
   }
   return p;
 }
@@ -264,7 +280,7 @@ export class Database extends pulumi.ComponentResource {
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:database:Database", name, {}, opts);
     const problems = databaseProblems(args);
-    if (problems.length > 0) throw new pulumi.ResourceError(`Database ${name}: ${problems.join("; ")}`, this);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
 
     const flags = databaseFlags(args.maxConnections, args.extraFlags);
     const ipConfiguration = {
@@ -376,9 +392,6 @@ export class Database extends pulumi.ComponentResource {
 
     const primaryDiskGb = this.instance.settings.apply((s) => replicaDiskGb(args.diskGb, s?.diskSize));
     const promoteKey = args.promote?.replicaKey;
-    if (promoteKey !== undefined && !(args.replicas ?? []).some((r) => r.key === promoteKey)) {
-      throw new pulumi.ResourceError(`Database ${name}: promote.replicaKey ${JSON.stringify(promoteKey)} is not one of its replicas (${(args.replicas ?? []).map((r) => r.key).join(", ") || "none"})`, this);
-    }
     const backupConfiguration = {
       enabled: true,
       startTime: args.backupStartTime,

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
+import { argRefuser } from "../src/config/refusal";
 
 /** A DNS record the load balancer's certificate needs (Certificate Manager DNS authorization: a CNAME). */
 export interface DnsAuthorizationRecord {
@@ -35,6 +36,12 @@ export function inZone(host: string, domain: string): boolean {
   return host === domain || host.endsWith(`.${domain}`);
 }
 
+/** Argument checks, one refusal line each; the config refuses its own meetDomain outside the zone first (rules/needs.ts). */
+export function dnsProblems(args: Pick<DnsArgs, "domain" | "meetDomain">): string[] {
+  if (inZone(args.meetDomain, args.domain)) return [];
+  return [argRefuser("Dns")("meetDomain", args.meetDomain, `is not inside the zone of args.domain ${args.domain}`, `a host under ${args.domain}`, `meet.${args.domain}`)];
+}
+
 /**
  * Cloud DNS public zone for the domain, DNSSEC signed, with A records for the global entry IP and for Jitsi, and
  * the CNAMEs that let Certificate Manager issue and renew the load balancer's certificate. Protected: a deleted
@@ -50,9 +57,8 @@ export class Dns extends pulumi.ComponentResource {
 
   constructor(name: string, args: DnsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:dns:Dns", name, {}, opts);
-    if (!inZone(args.meetDomain, args.domain)) {
-      throw new pulumi.ResourceError(`Dns ${name}: meetDomain ${args.meetDomain} is not inside the zone ${args.domain}`, this);
-    }
+    const problems = dnsProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     const ttl = args.ttl ?? 300;
     this.zone = new gcp.dns.ManagedZone(
       `${name}-zone`,

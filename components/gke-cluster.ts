@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { GOOGLE_LB_RANGES } from "./network";
+import { argRefuser } from "../src/config/refusal";
 
 /** The i-th /28 after `base` (a 172.16.x.0/28): each region's control plane gets its own range. */
 export function masterCidr(base: string, index: number): string {
@@ -62,6 +63,18 @@ export interface GkeClusterArgs {
 }
 
 /**
+ * Argument checks, one refusal line each. The config refuses what it could produce these from first
+ * (rules/pairs.ts kubernetes.nodesPerZoneMin, the schema's kubernetes.maintenanceStartTime).
+ */
+export function gkeClusterProblems(args: Pick<GkeClusterArgs, "nodesPerZoneMin" | "nodesPerZoneMax" | "maintenanceStartTime">): string[] {
+  const refuse = argRefuser("GkeCluster");
+  const p: string[] = [];
+  if (args.nodesPerZoneMin > args.nodesPerZoneMax) p.push(refuse("nodesPerZoneMin", args.nodesPerZoneMin, `is above args.nodesPerZoneMax ${args.nodesPerZoneMax}`, `at most ${args.nodesPerZoneMax}`, args.nodesPerZoneMax));
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.maintenanceStartTime)) p.push(refuse("maintenanceStartTime", args.maintenanceStartTime, "is not a time of day", "HH:MM (UTC)"));
+  return p;
+}
+
+/**
  * A regional GKE Standard cluster: private nodes in the region's subnet (VPC-native, secondary ranges `pods` and
  * `services`), Workload Identity, a release channel, Managed Prometheus, shielded nodes, Dataplane V2, no legacy
  * ABAC and no client certificate, a recurring maintenance window, and one autoscaled node pool with its own
@@ -97,12 +110,8 @@ export class GkeCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:kubernetes:GkeCluster", name, {}, opts);
-    if (args.nodesPerZoneMin > args.nodesPerZoneMax) {
-      throw new pulumi.ResourceError(`GkeCluster ${name}: nodesPerZoneMin ${args.nodesPerZoneMin} > nodesPerZoneMax ${args.nodesPerZoneMax}`, this);
-    }
-    if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.maintenanceStartTime)) {
-      throw new pulumi.ResourceError(`GkeCluster ${name}: maintenanceStartTime ${JSON.stringify(args.maintenanceStartTime)} is not HH:MM`, this);
-    }
+    const problems = gkeClusterProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     this.region = args.region;
     this.nodeZones = args.nodeZones;
     const clusterName = physicalName(args.prefix, `gke-${args.region}`, "gkeCluster");

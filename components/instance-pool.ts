@@ -4,6 +4,7 @@ import { physicalName } from "../src/naming";
 import { renderFile } from "../src/render/registry";
 import { ServiceAccount } from "./service-account";
 import { VM_IMAGE } from "./vm-platform";
+import { argRefuser } from "../src/config/refusal";
 
 /** One per-instance Cloud Monitoring metric the autoscaler keeps at `target` (resource gce_instance). */
 export interface AutoscalerMetric {
@@ -123,23 +124,31 @@ export function groupDeleteTimeout(gracefulShutdownSeconds?: number): string | u
   return gracefulShutdownSeconds ? `${Math.ceil(gracefulShutdownSeconds / 60) + 15}m` : undefined;
 }
 
-/** Validate the args: messages name the field, the value and what is allowed. */
+/**
+ * Validate the args, one refusal line each (src/config/refusal.ts). The composition passes zones of the catalog,
+ * replica bounds the config has paired (rules/pairs.ts), targets of 1-100 % and constant delays; these guard other
+ * callers.
+ */
 export function instancePoolProblems(a: Pick<InstancePoolArgs, "zones" | "region" | "autoscaling" | "gracefulShutdownSeconds" | "healthCheck">): string[] {
+  const refuse = argRefuser("InstancePool");
   const p: string[] = [];
-  if (a.zones.length === 0) p.push("zones: empty; list the zones of the region to spread over");
-  for (const z of a.zones) if (!z.startsWith(`${a.region}-`)) p.push(`zones: ${z} is not in region ${a.region}`);
-  if (new Set(a.zones).size !== a.zones.length) p.push(`zones: ${a.zones.join(", ")} repeats a zone`);
+  if (a.zones.length === 0) p.push(refuse("zones", a.zones, "is empty", `zones of ${a.region} to spread over (three, as GCP's regional default)`));
+  a.zones.forEach((z, i) => {
+    if (!z.startsWith(`${a.region}-`)) p.push(refuse(`zones[${i}]`, z, `is not in args.region ${a.region}`, `a zone ${a.region}-<letter>`));
+    else if (a.zones.indexOf(z) < i) p.push(refuse(`zones[${i}]`, z, `is listed twice (also zones[${a.zones.indexOf(z)}])`, "each zone once"));
+  });
   const s = a.autoscaling;
-  if (s.minReplicas > s.maxReplicas) p.push(`autoscaling.minReplicas: ${s.minReplicas} is above maxReplicas ${s.maxReplicas}`);
+  if (s.minReplicas > s.maxReplicas) p.push(refuse("autoscaling.minReplicas", s.minReplicas, `is above args.autoscaling.maxReplicas ${s.maxReplicas}`, `at most ${s.maxReplicas}`, s.maxReplicas));
   for (const [k, v] of [["cpuTarget", s.cpuTarget], ["loadBalancingUtilization", s.loadBalancingUtilization]] as const) {
-    if (v !== undefined && !(v > 0 && v <= 1)) p.push(`autoscaling.${k}: ${v} must be a fraction in (0, 1]`);
+    if (v !== undefined && !(v > 0 && v <= 1)) p.push(refuse(`autoscaling.${k}`, v, "is not a fraction", "a fraction in (0, 1], e.g. 0.7 for 70 %"));
   }
   if (s.cpuTarget === undefined && s.loadBalancingUtilization === undefined && (s.metrics ?? []).length === 0) {
-    p.push("autoscaling: no signal (cpuTarget, loadBalancingUtilization or metrics); GCP would silently scale on CPU 60 %");
+    p.push(refuse("autoscaling.metrics", s.metrics ?? [], "is empty and neither cpuTarget nor loadBalancingUtilization is set (GCP would silently scale on CPU 60 %)", "a cpuTarget, a loadBalancingUtilization or at least one metric"));
   }
   const g = a.gracefulShutdownSeconds;
-  if (g !== undefined && !(Number.isInteger(g) && g >= 1 && g <= 3600)) p.push(`gracefulShutdownSeconds: ${g} must be an integer in 1..3600`);
-  if (a.healthCheck.initialDelaySec < 0 || a.healthCheck.initialDelaySec > 3600) p.push(`healthCheck.initialDelaySec: ${a.healthCheck.initialDelaySec} must be in 0..3600`);
+  if (g !== undefined && !(Number.isInteger(g) && g >= 1 && g <= 3600)) p.push(refuse("gracefulShutdownSeconds", g, "is outside GCE's graceful shutdown", "a whole number of seconds, 1-3600"));
+  const d = a.healthCheck.initialDelaySec;
+  if (!(d >= 0 && d <= 3600)) p.push(refuse("healthCheck.initialDelaySec", d, "is outside the auto-healing initial delay GCE takes", "0-3600 seconds"));
   return p;
 }
 
@@ -174,7 +183,7 @@ export class InstancePool extends pulumi.ComponentResource {
   constructor(name: string, args: InstancePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:compute:InstancePool", name, {}, opts);
     const problems = instancePoolProblems(args);
-    if (problems.length > 0) throw new pulumi.ResourceError(`InstancePool ${name}:\n${problems.map((x) => `  - ${x}`).join("\n")}`, this);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
 
     this.identity = new ServiceAccount(
       `${name}-identity`,

@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { asHeaderLines, HSTS, mediaSecurityHeaders } from "../src/files/security-headers";
+import { argRefuser } from "../src/config/refusal";
 import { WAF_FIRST_PRIORITY, WAF_RULES, WAF_SENSITIVITY, wafExpression } from "../src/files/armor";
 
 /** One instance group or network endpoint group behind a backend service. */
@@ -121,45 +122,59 @@ export function domainSlug(domain: string): string {
   return domain.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 }
 
-/** What is wrong with the args, each message naming the field; empty when valid. */
+/**
+ * What is wrong with the args, one refusal line each (src/config/refusal.ts); empty when valid. The composition
+ * builds domains, host routes and routes itself (deduplicated, lbRoutes in src/stack.ts) from values the config has
+ * checked (loadBalancer.logSampleRate 0-1, rateLimitPerMinute >= 60, gkeTrafficPercent 0-100): these guard other callers.
+ */
 export function loadBalancerProblems(a: LoadBalancerArgs): string[] {
+  const refuse = argRefuser("LoadBalancer");
   const problems: string[] = [];
-  if (a.domains.length === 0) problems.push("domains: at least the main domain is needed");
-  if (new Set(a.domains).size !== a.domains.length) problems.push(`domains: duplicates in ${a.domains.join(", ")}`);
-  if (a.signedMedia && !a.signingKey) problems.push("signingKey: required when signedMedia is true");
-  if (a.logSampleRate < 0 || a.logSampleRate > 1) problems.push(`logSampleRate ${a.logSampleRate}: a share between 0 and 1`);
-  if (a.rateLimitPerMinute < 1) problems.push(`rateLimitPerMinute ${a.rateLimitPerMinute}: at least 1`);
-  for (const h of a.hostRoutes ?? []) {
-    if (!a.domains.includes(h.host)) problems.push(`hostRoutes[${h.host}]: not in domains, so no certificate would cover it`);
-    if (!a.routes[h.route]) problems.push(`hostRoutes[${h.host}].route ${h.route}: no such route`);
-  }
-  if (new Set((a.hostRoutes ?? []).map((h) => h.host)).size !== (a.hostRoutes ?? []).length) problems.push("hostRoutes: a host listed twice");
+  if (a.domains.length === 0) problems.push(refuse("domains", a.domains, "is empty", "at least the main domain"));
+  a.domains.forEach((d, i) => {
+    if (a.domains.indexOf(d) < i) problems.push(refuse(`domains[${i}]`, d, `is listed twice (also domains[${a.domains.indexOf(d)}])`, "each domain once (one certificate each)"));
+  });
+  if (a.signedMedia && !a.signingKey) problems.push(refuse("signingKey", a.signingKey, "is not set while args.signedMedia is true", "the media CDN key ({ name, value })"));
+  if (!(a.logSampleRate >= 0 && a.logSampleRate <= 1)) problems.push(refuse("logSampleRate", a.logSampleRate, "is not a share", "0-1"));
+  if (!(a.rateLimitPerMinute >= 1)) problems.push(refuse("rateLimitPerMinute", a.rateLimitPerMinute, "is below 1", "at least 1 request per minute per client"));
+  const hosts = (a.hostRoutes ?? []).map((h) => h.host);
+  (a.hostRoutes ?? []).forEach((h, i) => {
+    if (!a.domains.includes(h.host)) problems.push(refuse(`hostRoutes[${i}].host`, h.host, "is not in args.domains, so no certificate would cover it", `one of ${a.domains.join(", ") || "args.domains"}`));
+    else if (hosts.indexOf(h.host) < i) problems.push(refuse(`hostRoutes[${i}].host`, h.host, `is listed twice (also hostRoutes[${hosts.indexOf(h.host)}])`, "each host once"));
+    if (!a.routes[h.route]) problems.push(refuse(`hostRoutes[${i}].route`, h.route, "is not a route of args.routes", Object.keys(a.routes).filter((k) => a.routes[k as keyof typeof a.routes]).join(", ")));
+  });
   for (const [route, r] of Object.entries(a.routes) as [string, RouteArgs | undefined][]) {
     if (!r) continue;
     const at = `routes.${route}`;
-    if (r.targets.length === 0) problems.push(`${at}.targets: at least one target`);
+    if (r.targets.length === 0) problems.push(refuse(`${at}.targets`, r.targets, "is empty", "at least one target"));
     const keys = r.targets.map((t) => t.key);
-    if (new Set(keys).size !== keys.length) problems.push(`${at}.targets: duplicate keys ${keys.join(", ")}`);
-    if (r.targets.length > 1 && r.targets.reduce((s, t) => s + t.weight, 0) <= 0) problems.push(`${at}.targets: the weights sum to 0; no traffic would be served`);
+    keys.forEach((k, i) => {
+      if (keys.indexOf(k) < i) problems.push(refuse(`${at}.targets[${i}].key`, k, `is used twice (also targets[${keys.indexOf(k)}]); keys name the backend services`, "a key per target, each once"));
+    });
+    if (r.targets.length > 1 && r.targets.reduce((s, t) => s + t.weight, 0) <= 0) {
+      problems.push(refuse(`${at}.targets`, r.targets.map((t) => `${t.key}:${t.weight}`), "has weights that sum to 0: no traffic would be served", "weights (0-100) with a positive sum"));
+    }
     // Backend service timeouts: 1 s to 86400 s (a day) for the global external Application Load Balancer.
-    if (r.timeoutSec < 1 || r.timeoutSec > DAY) problems.push(`${at}.timeoutSec ${r.timeoutSec}: 1 to 86400 s`);
-    if (r.drainingTimeoutSec < 0 || r.drainingTimeoutSec > 3600) problems.push(`${at}.drainingTimeoutSec ${r.drainingTimeoutSec}: 0 to 3600 s`);
-    for (const t of r.targets) {
-      const tat = `${at}.targets[${t.key}]`;
-      if (!/^[a-z][a-z0-9]*$/.test(t.key)) problems.push(`${tat}.key ${JSON.stringify(t.key)}: lowercase letters and digits`);
-      if (t.weight < 0 || t.weight > 100) problems.push(`${tat}.weight ${t.weight}: 0 to 100`);
-      if (t.groups.length === 0) problems.push(`${tat}.groups: at least one group`);
+    if (!(r.timeoutSec >= 1 && r.timeoutSec <= DAY)) problems.push(refuse(`${at}.timeoutSec`, r.timeoutSec, "is outside the backend service timeouts of a global external Application Load Balancer", "1-86400 seconds"));
+    if (!(r.drainingTimeoutSec >= 0 && r.drainingTimeoutSec <= 3600)) problems.push(refuse(`${at}.drainingTimeoutSec`, r.drainingTimeoutSec, "is outside connection draining's range", "0-3600 seconds"));
+    r.targets.forEach((t, ti) => {
+      const tat = `${at}.targets[${ti}]`;
+      if (!/^[a-z][a-z0-9]*$/.test(t.key)) problems.push(refuse(`${tat}.key`, t.key, "is not a name part", "lowercase letters and digits, starting with a letter"));
+      if (!(t.weight >= 0 && t.weight <= 100)) problems.push(refuse(`${tat}.weight`, t.weight, "is outside the URL map's weights", "0-100"));
+      if (t.groups.length === 0) problems.push(refuse(`${tat}.groups`, t.groups, "is empty", "at least one instance group or NEG"));
       t.groups.forEach((g, i) => {
         const gat = `${tat}.groups[${i}]`;
         if (g.maxConnectionsPerInstance !== undefined || g.maxConnectionsPerEndpoint !== undefined) {
-          problems.push(`${gat}.maxConnectionsPer*: CONNECTION balancing is for proxy Network LBs; HTTP backend services take UTILIZATION or RATE`);
+          const field = g.maxConnectionsPerInstance !== undefined ? "maxConnectionsPerInstance" : "maxConnectionsPerEndpoint";
+          problems.push(refuse(`${gat}.${field}`, g[field], "asks for CONNECTION balancing, which is for proxy Network Load Balancers", "unset: HTTP backend services take UTILIZATION or RATE"));
         }
-        if (g.kind === "neg" && g.maxRatePerEndpoint === undefined) problems.push(`${gat}.maxRatePerEndpoint: required for NEGs (RATE balancing)`);
-        if (g.kind === "neg" && (g.maxRatePerInstance !== undefined || g.maxUtilization !== undefined)) problems.push(`${gat}: NEGs take maxRatePerEndpoint only`);
-        if (g.kind === "instanceGroup" && g.maxRatePerEndpoint !== undefined) problems.push(`${gat}.maxRatePerEndpoint: for NEGs; instance groups take maxRatePerInstance or maxUtilization`);
-        if (g.maxUtilization !== undefined && (g.maxUtilization <= 0 || g.maxUtilization > 1)) problems.push(`${gat}.maxUtilization ${g.maxUtilization}: a share in (0, 1]`);
+        if (g.kind === "neg" && g.maxRatePerEndpoint === undefined) problems.push(refuse(`${gat}.maxRatePerEndpoint`, undefined, "is required for a NEG (RATE balancing)", "requests per second per endpoint"));
+        if (g.kind === "neg" && g.maxRatePerInstance !== undefined) problems.push(refuse(`${gat}.maxRatePerInstance`, g.maxRatePerInstance, "is set on a NEG", "unset: NEGs take maxRatePerEndpoint only"));
+        if (g.kind === "neg" && g.maxUtilization !== undefined) problems.push(refuse(`${gat}.maxUtilization`, g.maxUtilization, "is set on a NEG", "unset: NEGs take maxRatePerEndpoint only"));
+        if (g.kind === "instanceGroup" && g.maxRatePerEndpoint !== undefined) problems.push(refuse(`${gat}.maxRatePerEndpoint`, g.maxRatePerEndpoint, "is set on an instance group", "unset: instance groups take maxRatePerInstance or maxUtilization"));
+        if (g.maxUtilization !== undefined && !(g.maxUtilization > 0 && g.maxUtilization <= 1)) problems.push(refuse(`${gat}.maxUtilization`, g.maxUtilization, "is not a share", "a share in (0, 1]"));
       });
-    }
+    });
   }
   return problems;
 }
@@ -255,7 +270,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
   constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:lb:LoadBalancer", name, {}, opts);
     const problems = loadBalancerProblems(args);
-    if (problems.length > 0) throw new pulumi.ResourceError(`load balancer ${name}: ${problems.join("; ")}`, this);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     const p = (role: string) => physicalName(args.prefix, role);
     const child = { parent: this };
 

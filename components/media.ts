@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { bucketName, physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { Secret } from "./secret";
+import { argRefuser } from "../src/config/refusal";
 
 export interface MediaArgs {
   prefix: string;
@@ -229,14 +230,18 @@ export function toBase64Url(b64: string): string {
   return b64.replace(/\+/g, "-").replace(/\//g, "_");
 }
 
-/** Argument checks; errors name the argument and what is allowed. */
+/**
+ * Argument checks, one refusal line each (src/config/refusal.ts), thrown together: a `pulumi.ResourceError` on
+ * `parent`, else an Error. The config refuses media.nearlineAfterDays (30-3650) and media.softDeleteDays (7-90)
+ * first and always passes the site's domain; these guard other callers.
+ */
 export function validateMediaArgs(args: MediaArgs, parent?: pulumi.Resource): void {
-  const fail = (m: string) => {
-    throw parent ? new pulumi.ResourceError(m, parent) : new Error(m);
-  };
-  if (args.domains.length === 0) fail("domains: at least the main domain is needed for CORS");
+  const refuse = argRefuser("Media");
+  const p: string[] = [];
+  if (args.domains.length === 0) p.push(refuse("domains", args.domains, "is empty", "at least the main domain (the buckets' CORS origins)"));
   // Nearline has a 30-day minimum storage duration: moving sooner only adds early-deletion charges.
-  if (args.nearlineAfterDays < 30) fail(`nearlineAfterDays ${args.nearlineAfterDays}: Nearline bills at least 30 days per object; use 30 or more`);
+  if (!(args.nearlineAfterDays >= 30)) p.push(refuse("nearlineAfterDays", args.nearlineAfterDays, "is under Nearline's 30-day minimum storage duration (early-deletion charges)", "30 days or more", 30));
   // Cloud Storage soft delete: 0 (off) or 7 to 90 days.
-  if (args.softDeleteDays < 7 || args.softDeleteDays > 90) fail(`softDeleteDays ${args.softDeleteDays}: Cloud Storage keeps soft-deleted objects 7 to 90 days`);
+  if (!(args.softDeleteDays >= 7 && args.softDeleteDays <= 90)) p.push(refuse("softDeleteDays", args.softDeleteDays, "is not a Cloud Storage soft-delete retention", "7-90 days"));
+  if (p.length > 0) throw parent ? new pulumi.ResourceError(p.join("\n"), parent) : new Error(p.join("\n"));
 }

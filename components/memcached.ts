@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import type { Weekday } from "./database";
+import { argRefuser } from "../src/config/refusal";
 
 /** Memorystore for Memcached's weekly maintenance window: 3 h, the API's minimum (its range is 3-8 h). */
 export const MEMCACHE_MAINTENANCE_WINDOW = "10800s";
@@ -30,6 +31,17 @@ export interface MemcachedArgs {
 }
 
 /**
+ * Argument checks, one refusal line each: Memorystore for Memcached node memory is a multiple of 1024 MB, at most
+ * 6656 MB per vCPU (data/gcp-catalog.json memorystoreMemcached). The config refuses cache.memcachedMemoryMb first
+ * (rules/catalog.ts memorystoreProblems).
+ */
+export function memcachedProblems(args: Pick<MemcachedArgs, "cpu" | "memoryMb">): string[] {
+  if (args.memoryMb % 1024 === 0 && args.memoryMb >= 1024 && args.memoryMb <= args.cpu * 6656) return [];
+  const max = Math.floor((args.cpu * 6656) / 1024) * 1024;
+  return [argRefuser("Memcached")("memoryMb", args.memoryMb, `does not fit a ${args.cpu}-vCPU Memcached node`, `a multiple of 1024 MB from 1024 to ${max} (6656 MB per vCPU)`)];
+}
+
+/**
  * Memorystore for Memcached: the second cache level (the seed's "persistent" cache, PyMemcacheCache, 1-hour
  * timeout). Nodes spread over the region's zones; private IPs from the Private Service Access range. The
  * discovery endpoint lists the nodes (Memorystore's auto discovery); pymemcache's HashClient takes the node list.
@@ -50,9 +62,8 @@ export class Memcached extends pulumi.ComponentResource {
 
   constructor(name: string, args: MemcachedArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:cache:Memcached", name, {}, opts);
-    if (args.memoryMb % 1024 !== 0 || args.memoryMb > args.cpu * 6656) {
-      throw new pulumi.ResourceError(`Memcached ${name}: memoryMb ${args.memoryMb} must be a multiple of 1024 and fit ${args.cpu} vCPU`, this);
-    }
+    const problems = memcachedProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     this.instance = new gcp.memcache.Instance(
       `${name}-instance`,
       {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
+import { argRefuser } from "../src/config/refusal";
 
 /** Google's front-end and health-check ranges for external Application Load Balancers. */
 export const GOOGLE_LB_RANGES = ["130.211.0.0/22", "35.191.0.0/16"];
@@ -55,8 +56,11 @@ export function regionRanges(regions: string[], base: { subnetCidr: string; pods
     const subnetThird = s2! + 16 * i;
     const servicesThird = v2! + 16 * i;
     const podsSecond = p1! + 4 * i;
+    // The config refuses bases without room for its regions first (rules/network.ts).
     if (subnetThird > 255 || servicesThird > 255 || podsSecond > 255) {
-      throw new Error(`network ranges exhausted at region ${region} (#${i + 1}); choose lower base ranges`);
+      throw new Error(
+        argRefuser("regionRanges", "")(`regions[${i}]`, region, "leaves no room in the base ranges (subnet and services third octet + 16, pods second octet + 4 per region)", `at most ${Math.min(Math.floor((255 - s2!) / 16), Math.floor((255 - v2!) / 16), Math.floor((255 - p1!) / 4)) + 1} regions from these bases, or lower bases`),
+      );
     }
     return {
       region,
@@ -85,7 +89,7 @@ export class Network extends pulumi.ComponentResource {
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:network:Network", name, {}, opts);
-    if (args.regions.length === 0) throw new pulumi.ResourceError("Network needs at least one region", this);
+    if (args.regions.length === 0) throw new pulumi.ResourceError(argRefuser("Network")("regions", args.regions, "is empty", "at least one region (the primary first)"), this);
     this.primaryRegion = args.regions[0]!.region;
 
     this.network = new gcp.compute.Network(

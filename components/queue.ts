@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { statefulOptions } from "../src/options";
+import { argRefuser } from "../src/config/refusal";
 
 export interface QueueArgs {
   labels: Record<string, string>;
@@ -28,6 +29,24 @@ export interface QueueArgs {
 const seconds = (s: number) => `${s}s`;
 
 /**
+ * Argument checks against Pub/Sub's limits, one refusal line each. The config refuses what it could produce these
+ * from first (the schema's queue section, rules/pairs.ts for the backoff window).
+ */
+export function queueProblems(args: Pick<QueueArgs, "maxDeliveryAttempts" | "minBackoffSeconds" | "maxBackoffSeconds" | "ackDeadlineSeconds" | "retentionDays">): string[] {
+  const refuse = argRefuser("Queue");
+  const p: string[] = [];
+  const range = (path: string, v: number, min: number, max: number, what: string) => {
+    if (!(v >= min && v <= max)) p.push(refuse(path, v, `is outside Pub/Sub's ${what}`, `${min}-${max}`, Math.min(max, Math.max(min, v))));
+  };
+  range("maxDeliveryAttempts", args.maxDeliveryAttempts, 5, 100, "dead-letter delivery attempts");
+  range("maxBackoffSeconds", args.maxBackoffSeconds, 0, 600, "retry backoff (seconds)");
+  if (args.minBackoffSeconds > args.maxBackoffSeconds) p.push(refuse("minBackoffSeconds", args.minBackoffSeconds, `is above args.maxBackoffSeconds ${args.maxBackoffSeconds}`, `at most ${args.maxBackoffSeconds}`, args.maxBackoffSeconds));
+  range("ackDeadlineSeconds", args.ackDeadlineSeconds, 10, 600, "acknowledgement deadlines (seconds)");
+  range("retentionDays", args.retentionDays, 1, 7, "message retention (days)");
+  return p;
+}
+
+/**
  * Pub/Sub for the seed's asynchronous e-mail: topic `email-queue`, pull subscription `email-worker` with a retry
  * policy (exponential backoff) and a dead-letter topic `email-queue-dead-letter` that keeps messages that failed
  * `maxDeliveryAttempts` times, with its own subscription so they are retained for inspection and replay.
@@ -49,13 +68,8 @@ export class Queue extends pulumi.ComponentResource {
 
   constructor(name: string, args: QueueArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:queue:Queue", name, {}, opts);
-    const problems: string[] = [];
-    if (args.maxDeliveryAttempts < 5 || args.maxDeliveryAttempts > 100) problems.push(`maxDeliveryAttempts ${args.maxDeliveryAttempts} is not in 5..100`);
-    if (args.minBackoffSeconds > args.maxBackoffSeconds) problems.push(`minBackoffSeconds ${args.minBackoffSeconds} > maxBackoffSeconds ${args.maxBackoffSeconds}`);
-    if (args.maxBackoffSeconds > 600) problems.push(`maxBackoffSeconds ${args.maxBackoffSeconds} is above Pub/Sub's 600`);
-    if (args.ackDeadlineSeconds < 10 || args.ackDeadlineSeconds > 600) problems.push(`ackDeadlineSeconds ${args.ackDeadlineSeconds} is not in 10..600`);
-    if (args.retentionDays < 1 || args.retentionDays > 7) problems.push(`retentionDays ${args.retentionDays} is not in 1..7`);
-    if (problems.length > 0) throw new pulumi.ResourceError(`Queue ${name}: ${problems.join("; ")}`, this);
+    const problems = queueProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
 
     const retention = seconds(args.retentionDays * 86400);
     this.topic = new gcp.pubsub.Topic(

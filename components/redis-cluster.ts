@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import type { Weekday } from "./database";
+import { argRefuser } from "../src/config/refusal";
 
 export interface RedisClusterArgs {
   prefix: string;
@@ -28,6 +29,21 @@ export interface RedisClusterArgs {
   maintenanceHour: number;
   /** Members (`serviceAccount:...`) that connect with IAM authentication (roles/redis.dbConnectionUser). */
   connectors: pulumi.Input<string>[];
+}
+
+/**
+ * Argument checks, one refusal line each: Redis Cluster's shard counts (1-250) and the replicas per shard this
+ * component supports (0-2; data/gcp-catalog.json memorystoreRedisCluster). The config refuses cache.clusterShards and
+ * cache.clusterReplicasPerShard first (schema and rules/catalog.ts).
+ */
+export function redisClusterProblems(args: Pick<RedisClusterArgs, "shards" | "replicasPerShard">): string[] {
+  const refuse = argRefuser("RedisCluster");
+  const p: string[] = [];
+  if (!(Number.isInteger(args.shards) && args.shards >= 1 && args.shards <= 250)) p.push(refuse("shards", args.shards, "is outside Redis Cluster's shard counts", "1-250", Math.min(250, Math.max(1, Math.round(args.shards) || 1))));
+  if (!(Number.isInteger(args.replicasPerShard) && args.replicasPerShard >= 0 && args.replicasPerShard <= 2)) {
+    p.push(refuse("replicasPerShard", args.replicasPerShard, "is outside the replicas per shard this component supports", "0-2"));
+  }
+  return p;
 }
 
 /**
@@ -59,10 +75,8 @@ export class RedisCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:cache:RedisCluster", name, {}, opts);
-    if (args.shards < 1) throw new pulumi.ResourceError(`RedisCluster ${name}: shards ${args.shards} must be at least 1`, this);
-    if (args.replicasPerShard < 0 || args.replicasPerShard > 2) {
-      throw new pulumi.ResourceError(`RedisCluster ${name}: replicasPerShard ${args.replicasPerShard} is not in 0..2`, this);
-    }
+    const problems = redisClusterProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     // Memorystore for Redis Cluster is a PSC producer: it needs this policy in the consumer VPC before it is created.
     this.connectionPolicy = new gcp.networkconnectivity.ServiceConnectionPolicy(
       `${name}-psc-policy`,

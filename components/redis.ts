@@ -4,6 +4,7 @@ import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { Secret } from "./secret";
 import type { Weekday } from "./database";
+import { argRefuser } from "../src/config/refusal";
 
 export interface RedisArgs {
   /** Physical-name prefix. */
@@ -72,8 +73,9 @@ export class Redis extends pulumi.ComponentResource {
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:cache:Redis", name, {}, opts);
-    if (args.maintenanceHour < 0 || args.maintenanceHour > 23) {
-      throw new pulumi.ResourceError(`Redis ${name}: maintenanceHour ${args.maintenanceHour} is not in 0..23`, this);
+    // The composition derives the hour modulo 24 from database.maintenanceHour (0-23 in the schema): other callers.
+    if (!(Number.isInteger(args.maintenanceHour) && args.maintenanceHour >= 0 && args.maintenanceHour <= 23)) {
+      throw new pulumi.ResourceError(argRefuser("Redis")("maintenanceHour", args.maintenanceHour, "is not an hour of the day", "0-23 (UTC)"), this);
     }
     this.instance = new gcp.redis.Instance(
       `${name}-instance`,

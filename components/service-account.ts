@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
+import { argRefuser } from "../src/config/refusal";
 
 export interface ServiceAccountArgs {
   prefix: string;
@@ -11,6 +12,9 @@ export interface ServiceAccountArgs {
   /** Project-level roles, each the narrowest that does the job (never roles/editor or owner). */
   roles: string[];
 }
+
+/** Google's basic roles: every permission on every service of the project (or every read), never granted here. */
+const BASIC_ROLES = ["roles/owner", "roles/editor", "roles/viewer"];
 
 /**
  * A dedicated service account with only the project roles it needs. Every machine and workload runs as its own
@@ -23,8 +27,10 @@ export class ServiceAccount extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServiceAccountArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:identity:ServiceAccount", name, {}, opts);
-    const broad = args.roles.filter((r) => ["roles/owner", "roles/editor", "roles/viewer"].includes(r));
-    if (broad.length > 0) throw new pulumi.ResourceError(`service account ${name} must not get basic roles: ${broad.join(", ")}`, this);
+    // Least privilege: the composition's role lists are constants; this stops any caller from granting a basic role.
+    const refuse = argRefuser("ServiceAccount");
+    const problems = args.roles.flatMap((r, i) => (BASIC_ROLES.includes(r) ? [refuse(`roles[${i}]`, r, "is a basic role (project-wide)", "predefined roles that name what the account does, e.g. roles/logging.logWriter")] : []));
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     this.account = new gcp.serviceaccount.Account(
       `${name}-sa`,
       {

@@ -4,6 +4,7 @@ import { BRIDGE_BOOT_SECONDS } from "../src/config/boot-times";
 import { physicalName } from "../src/naming";
 import { bridgeFiles, drainScript, jitsiUserData, JVB_REST_PORT, type JitsiEnv } from "../src/files/jitsi";
 import { InstancePool } from "./instance-pool";
+import { argRefuser } from "../src/config/refusal";
 import { registryHostsOf } from "../src/images";
 import { GOOGLE_LB_RANGES, tags } from "./network";
 
@@ -77,7 +78,11 @@ export class VideoBridgePool extends pulumi.ComponentResource {
   constructor(name: string, args: VideoBridgePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:video:VideoBridgePool", name, {}, opts);
     if (!(Number.isInteger(args.drainSeconds) && args.drainSeconds >= 1 && args.drainSeconds <= 3540)) {
-      throw new pulumi.ResourceError(`drainSeconds: ${args.drainSeconds} must be an integer in 1..3540 (GCE's graceful shutdown lasts 3600 s at most)`, this);
+      // The config refuses video.drainSeconds outside 60-3540 first (schema); other callers.
+      throw new pulumi.ResourceError(
+        argRefuser("VideoBridgePool")("drainSeconds", args.drainSeconds, "does not leave room in GCE's graceful shutdown (3600 s at most, 60 s of it for the bridge's own stop)", "a whole number of seconds, 1-3540"),
+        this,
+      );
     }
     const role = `jvb-${args.region}`;
     const renderRole = `video-bridges-${args.region}`;

@@ -6,6 +6,7 @@ import { renderFile } from "../src/render/registry";
 import type { ComposeEnv, ComposeImages } from "../src/files/compose";
 import { DATA_DEVICE_NAME, vmFiles, vmUserData, type VmBundleOptions } from "../src/files/vm-bundle";
 import { tags } from "./network";
+import { argRefuser } from "../src/config/refusal";
 
 /**
  * Project roles of the VM's service account: write logs and metrics (the Ops Agent / docker's journald logs).
@@ -133,6 +134,18 @@ export interface VmPlatformArgs {
 }
 
 /**
+ * Argument checks, one refusal line each. The config refuses vm.snapshotRetentionDays (7-365) and
+ * vm.snapshotStartTime (HH:00) first (schema); these guard other callers.
+ */
+export function vmPlatformProblems(args: Pick<VmPlatformArgs, "snapshotRetentionDays" | "snapshotStartTime">): string[] {
+  const refuse = argRefuser("VmPlatform");
+  const p: string[] = [];
+  if (!(args.snapshotRetentionDays >= 7)) p.push(refuse("snapshotRetentionDays", args.snapshotRetentionDays, "keeps less than a week of snapshots", "at least 7 days", 7));
+  if (!/^([01][0-9]|2[0-3]):00$/.test(args.snapshotStartTime)) p.push(refuse("snapshotStartTime", args.snapshotStartTime, "is not a whole hour (GCP snapshot schedules start on the hour)", "HH:00 (UTC)"));
+  return p;
+}
+
+/**
  * The single-VM platform of stages 1 and 2: one Shielded VM with OS Login, a static external IP, a separate data
  * disk with daily snapshots, and the whole app in docker compose (src/files/vm-bundle.ts) started by cloud-init
  * and systemd. The VM, its data disk and its IP keep their URNs from stage 1 to 3: a stage move resizes the VM
@@ -159,12 +172,8 @@ export class VmPlatform extends pulumi.ComponentResource {
 
   constructor(name: string, args: VmPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:vm:VmPlatform", name, {}, opts);
-    if (args.snapshotRetentionDays < 7) {
-      throw new pulumi.ResourceError(`snapshotRetentionDays ${args.snapshotRetentionDays}: at least 7 days of snapshots are kept`, this);
-    }
-    if (!/^([01][0-9]|2[0-3]):00$/.test(args.snapshotStartTime)) {
-      throw new pulumi.ResourceError(`snapshotStartTime ${JSON.stringify(args.snapshotStartTime)}: GCP snapshot schedules start on a whole hour (HH:00, UTC)`, this);
-    }
+    const problems = vmPlatformProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     const retired = args.retired ?? false;
     this.serviceAccountEmail = pulumi.output(args.serviceAccountEmail);
 

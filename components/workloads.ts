@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import { ServiceAccount } from "./service-account";
 import { renderFile } from "../src/render/registry";
+import { argRefuser } from "../src/config/refusal";
 import {
   ADAPTER_NAME,
   ADAPTER_NAMESPACE,
@@ -124,6 +125,21 @@ function create(name: string, m: Manifest, opts: pulumi.CustomResourceOptions): 
 }
 
 /**
+ * Argument checks, one refusal line each: every replica range satisfies min <= initial <= max. The config refuses
+ * kubernetes.primary/secondary ranges that do not first (rules/pairs.ts).
+ */
+export function workloadsProblems(args: Pick<WorkloadsArgs, "replicas">): string[] {
+  const refuse = argRefuser("Workloads");
+  const p: string[] = [];
+  for (const w of WORKLOADS) {
+    const r = args.replicas[w];
+    if (r.min > r.max) p.push(refuse(`replicas.${w}.min`, r.min, `is above args.replicas.${w}.max ${r.max}`, `at most ${r.max}`, r.max));
+    else if (r.initial < r.min || r.initial > r.max) p.push(refuse(`replicas.${w}.initial`, r.initial, `is outside args.replicas.${w}.min..max (${r.min}..${r.max})`, `${r.min}-${r.max}`, Math.min(r.max, Math.max(r.min, r.initial))));
+  }
+  return p;
+}
+
+/**
  * The app on one GKE cluster, through the cluster's provider: namespace, Workload Identity service accounts,
  * the seed's api / ws / worker Deployments (each pod with a PgBouncer sidecar, its pgbouncer.ini in a ConfigMap),
  * Services with standalone NEGs, PodDisruptionBudgets, HPAs and the
@@ -143,12 +159,8 @@ export class Workloads extends pulumi.ComponentResource {
 
   constructor(name: string, args: WorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:kubernetes:Workloads", name, {}, opts);
-    for (const w of WORKLOADS) {
-      const r = args.replicas[w];
-      if (r.min > r.max || r.initial < r.min || r.initial > r.max) {
-        throw new pulumi.ResourceError(`Workloads ${name}: replicas.${w} must satisfy min <= initial <= max (got ${r.min}, ${r.initial}, ${r.max})`, this);
-      }
-    }
+    const problems = workloadsProblems(args);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     const { provider, podDependencies, pgbouncer, ...manifestArgs } = args;
     const ini = pulumi.output(pgbouncer.dbHost).apply((dbHost) => podPgbouncerIni({ dbHost, databases: pgbouncer.databases, poolSize: pgbouncer.poolSize }));
     const ca = pulumi.output(pgbouncer.dbCaCert);

@@ -104,7 +104,7 @@ describe("settingsEnv", () => {
   it("adds stage 4's extra settings (the shard router's DATABASES map) and refuses to redefine built-ins", () => {
     const databases = JSON.stringify({ default: { HOST: "10.100.0.5" }, shard_0: { HOST: "10.100.0.6" } });
     expect(settingsEnv({ ...base, extra: { DATABASES_JSON: databases } }).DATABASES_JSON).toBe(databases);
-    expect(() => settingsEnv({ ...base, extra: { REDIS_URL: "x" } })).toThrow("extra: REDIS_URL redefines a built-in setting");
-    expect(() => settingsEnv({ ...base, extra: { "shard-map": "x" } })).toThrow('extra: "shard-map" must be UPPER_SNAKE_CASE');
+    expect(() => settingsEnv({ ...base, extra: { REDIS_URL: "x" } })).toThrow('AppSettings args.extra.REDIS_URL: "REDIS_URL" redefines a built-in setting; allowed: a name that is not a built-in setting (SETTINGS_KEYS: DATABASE_URL, REDIS_URL, ...)');
+    expect(() => settingsEnv({ ...base, extra: { "shard-map": "x" } })).toThrow('AppSettings args.extra.shard-map: "shard-map" is not an environment variable name; allowed: UPPER_SNAKE_CASE ([A-Z][A-Z0-9_]*)');
   });
 });

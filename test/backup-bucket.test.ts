@@ -54,9 +54,9 @@ describe("the VM's backup bucket", () => {
 
   it("refuses arguments GCP would refuse, naming them", () => {
     expect(backupBucketProblems({ deletedObjectRetentionDays: 5, location: "us", writers: [] })).toEqual([
-      "deletedObjectRetentionDays 5: Cloud Storage keeps soft-deleted objects 7 to 90 days",
-      'location "us": an upper-case Cloud Storage location such as US or EU',
-      "writers: empty; the VM's service account must be able to write its backups",
+      "BackupBucket args.deletedObjectRetentionDays: 5 is not a Cloud Storage soft-delete retention; allowed: a whole number of days, 7-90",
+      'BackupBucket args.location: "us" is not an upper-case Cloud Storage location; allowed: e.g. US, EU, US-CENTRAL1',
+      "BackupBucket args.writers: [] is empty: nothing could write the backups; allowed: at least one member (the VM's service account)",
     ]);
     expect(["us-central1", "europe-west1", "asia-east1", "australia-southeast1"].map(multiRegionOf)).toEqual(["US", "EU", "ASIA", "AUSTRALIA-SOUTHEAST1"]);
   });

@@ -338,7 +338,8 @@ describe("pure helpers", () => {
     expect(containingCidr("10.100.180.36", 16)).toBe("10.100.0.0/16");
     expect(containingCidr("10.100.180.36", 20)).toBe("10.100.176.0/20");
     expect(containingCidr("192.168.1.7", 32)).toBe("192.168.1.7/32");
-    expect(() => containingCidr("10.1.2", 16)).toThrow(/not an IPv4 address/);
+    expect(() => containingCidr("10.1.2", 16)).toThrow('containingCidr ip: "10.1.2" is not an IPv4 address; allowed: four octets 0-255, e.g. 10.100.180.36');
+    expect(() => containingCidr("10.1.2.3", 33)).toThrow("containingCidr prefixLength: 33 is not an IPv4 prefix length; allowed: a whole number 0-32");
   });
 
   it("databaseProblems names the bad field", () => {
@@ -356,10 +357,10 @@ describe("pure helpers", () => {
         backupRetainedCount: 14,
       }),
     ).toEqual([
-      'databases: "Course-Organizer" is not a lowercase PostgreSQL identifier',
-      'replicas: key "0" is used twice; keys name the replicas and must be unique',
-      "maintenanceHour: 24 is not in 0..23",
-      'backupStartTime: "2:00" is not HH:MM',
+      'Database args.databases[0]: "Course-Organizer" is not a lowercase PostgreSQL identifier; allowed: a lowercase PostgreSQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)',
+      'Database args.replicas[1].key: "0" is used twice (also replicas[0]); keys name the replicas; allowed: a key per replica, each once',
+      "Database args.maintenanceHour: 24 is not an hour of the day; allowed: 0-23 (UTC)",
+      'Database args.backupStartTime: "2:00" is not a time of day; allowed: HH:MM (UTC)',
     ]);
   });
 
@@ -367,10 +368,13 @@ describe("pure helpers", () => {
     const ok = { databases: ["course_organizer"], userName: "course_organizer", maintenanceHour: 4, backupStartTime: "02:00" };
     expect(databaseProblems({ ...ok, pitrDays: 7, backupRetainedCount: 14 })).toEqual([]);
     expect(databaseProblems({ ...ok, pitrDays: 14, backupRetainedCount: 30 })).toEqual([
-      "pitrDays: 14 is not in 1..7 (the ENTERPRISE edition keeps at most 7 days of transaction logs)",
+      "Database args.pitrDays: 14 is more than the ENTERPRISE edition keeps; allowed: 1-7 days of transaction logs; did you mean 7?",
     ]);
     expect(databaseProblems({ ...ok, pitrDays: 7, backupRetainedCount: 7 })).toEqual([
-      "backupRetainedCount: 7 must be greater than pitrDays (7); Cloud SQL refuses a shorter backup retention",
+      "Database args.backupRetainedCount: 7 is not above args.pitrDays 7 (Cloud SQL refuses a backup retention shorter than the log retention); allowed: more than 7; did you mean 8?",
+    ]);
+    expect(databaseProblems({ ...ok, pitrDays: 7, backupRetainedCount: 14, replicas: [{ key: "us-east1", region: "us-east1" }], promote: { replicaKey: "europe-west1", readReplicas: 0 } })).toEqual([
+      'Database args.promote.replicaKey: "europe-west1" is not one of its replicas; allowed: one of us-east1',
     ]);
   });
 });

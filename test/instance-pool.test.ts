@@ -275,14 +275,18 @@ describe("the pool's rules", () => {
         gracefulShutdownSeconds: 4000,
       }),
     ).toEqual([
-      "zones: europe-west1-b is not in region us-central1",
-      "zones: europe-west1-b, us-central1-a, us-central1-a repeats a zone",
-      "autoscaling.minReplicas: 12 is above maxReplicas 10",
-      "autoscaling.cpuTarget: 70 must be a fraction in (0, 1]",
-      "gracefulShutdownSeconds: 4000 must be an integer in 1..3600",
+      'InstancePool args.zones[0]: "europe-west1-b" is not in args.region us-central1; allowed: a zone us-central1-<letter>',
+      'InstancePool args.zones[2]: "us-central1-a" is listed twice (also zones[1]); allowed: each zone once',
+      "InstancePool args.autoscaling.minReplicas: 12 is above args.autoscaling.maxReplicas 10; allowed: at most 10; did you mean 10?",
+      "InstancePool args.autoscaling.cpuTarget: 70 is not a fraction; allowed: a fraction in (0, 1], e.g. 0.7 for 70 %",
+      "InstancePool args.gracefulShutdownSeconds: 4000 is outside GCE's graceful shutdown; allowed: a whole number of seconds, 1-3600",
     ]);
     expect(instancePoolProblems({ ...ok, autoscaling: { ...ok.autoscaling, cpuTarget: undefined } })).toEqual([
-      "autoscaling: no signal (cpuTarget, loadBalancingUtilization or metrics); GCP would silently scale on CPU 60 %",
+      "InstancePool args.autoscaling.metrics: [] is empty and neither cpuTarget nor loadBalancingUtilization is set (GCP would silently scale on CPU 60 %); allowed: a cpuTarget, a loadBalancingUtilization or at least one metric",
+    ]);
+    expect(instancePoolProblems({ ...ok, zones: [], healthCheck: { ...ok.healthCheck, initialDelaySec: 4000 } })).toEqual([
+      "InstancePool args.zones: [] is empty; allowed: zones of us-central1 to spread over (three, as GCP's regional default)",
+      "InstancePool args.healthCheck.initialDelaySec: 4000 is outside the auto-healing initial delay GCE takes; allowed: 0-3600 seconds",
     ]);
   });
 });

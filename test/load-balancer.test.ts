@@ -483,21 +483,47 @@ describe("argument checks", () => {
   const withRoute = (r: Partial<RouteArgs>) => ({ ...ok, routes: { default: { ...ok.routes.default, ...r } } });
   it("accepts valid args and names each bad field", () => {
     expect(loadBalancerProblems(ok)).toEqual([]);
-    expect(loadBalancerProblems({ ...ok, signingKey: undefined })).toEqual(["signingKey: required when signedMedia is true"]);
-    expect(loadBalancerProblems({ ...ok, domains: [] })).toEqual(["domains: at least the main domain is needed"]);
-    expect(loadBalancerProblems(withRoute({ timeoutSec: 0 }))).toEqual(["routes.default.timeoutSec 0: 1 to 86400 s"]);
+    expect(loadBalancerProblems({ ...ok, signingKey: undefined })).toEqual([
+      'LoadBalancer args.signingKey: (not set) is not set while args.signedMedia is true; allowed: the media CDN key ({ name, value })',
+    ]);
+    expect(loadBalancerProblems({ ...ok, domains: [] })).toEqual(["LoadBalancer args.domains: [] is empty; allowed: at least the main domain"]);
+    expect(loadBalancerProblems({ ...ok, domains: ["a.example.org", "a.example.org"] })).toEqual([
+      'LoadBalancer args.domains[1]: "a.example.org" is listed twice (also domains[0]); allowed: each domain once (one certificate each)',
+    ]);
+    expect(loadBalancerProblems({ ...ok, logSampleRate: 1.5, rateLimitPerMinute: 0 })).toEqual([
+      "LoadBalancer args.logSampleRate: 1.5 is not a share; allowed: 0-1",
+      "LoadBalancer args.rateLimitPerMinute: 0 is below 1; allowed: at least 1 request per minute per client",
+    ]);
+    expect(loadBalancerProblems(withRoute({ timeoutSec: 0, drainingTimeoutSec: 3601 }))).toEqual([
+      "LoadBalancer args.routes.default.timeoutSec: 0 is outside the backend service timeouts of a global external Application Load Balancer; allowed: 1-86400 seconds",
+      "LoadBalancer args.routes.default.drainingTimeoutSec: 3601 is outside connection draining's range; allowed: 0-3600 seconds",
+    ]);
     expect(loadBalancerProblems(withRoute({ targets: [target, { ...target, key: "gke" }].map((t) => ({ ...t, weight: 0 })) }))).toEqual([
-      "routes.default.targets: the weights sum to 0; no traffic would be served",
+      'LoadBalancer args.routes.default.targets: ["vm:0","gke:0"] has weights that sum to 0: no traffic would be served; allowed: weights (0-100) with a positive sum',
     ]);
-    expect(loadBalancerProblems(withRoute({ targets: [{ ...target, groups: [{ group: "n", kind: "neg" }] }] }))).toEqual([
-      "routes.default.targets[vm].groups[0].maxRatePerEndpoint: required for NEGs (RATE balancing)",
+    expect(loadBalancerProblems(withRoute({ targets: [] }))).toEqual(["LoadBalancer args.routes.default.targets: [] is empty; allowed: at least one target"]);
+    expect(loadBalancerProblems(withRoute({ targets: [target, { ...target, key: "Vm-1", weight: 101, groups: [] }, target] }))).toEqual([
+      'LoadBalancer args.routes.default.targets[2].key: "vm" is used twice (also targets[0]); keys name the backend services; allowed: a key per target, each once',
+      'LoadBalancer args.routes.default.targets[1].key: "Vm-1" is not a name part; allowed: lowercase letters and digits, starting with a letter',
+      "LoadBalancer args.routes.default.targets[1].weight: 101 is outside the URL map's weights; allowed: 0-100",
+      "LoadBalancer args.routes.default.targets[1].groups: [] is empty; allowed: at least one instance group or NEG",
     ]);
-    expect(loadBalancerProblems(withRoute({ targets: [{ ...target, groups: [{ group: "g", kind: "instanceGroup", maxConnectionsPerInstance: 1000 }] }] }))[0]).toMatch(
-      /^routes\.default\.targets\[vm\]\.groups\[0\]\.maxConnectionsPer\*: CONNECTION balancing is for proxy Network LBs/,
-    );
+    expect(loadBalancerProblems(withRoute({ targets: [{ ...target, groups: [{ group: "n", kind: "neg", maxRatePerInstance: 5, maxUtilization: 0.8 }] }] }))).toEqual([
+      "LoadBalancer args.routes.default.targets[0].groups[0].maxRatePerEndpoint: (not set) is required for a NEG (RATE balancing); allowed: requests per second per endpoint",
+      "LoadBalancer args.routes.default.targets[0].groups[0].maxRatePerInstance: 5 is set on a NEG; allowed: unset: NEGs take maxRatePerEndpoint only",
+      "LoadBalancer args.routes.default.targets[0].groups[0].maxUtilization: 0.8 is set on a NEG; allowed: unset: NEGs take maxRatePerEndpoint only",
+    ]);
+    expect(loadBalancerProblems(withRoute({ targets: [{ ...target, groups: [{ group: "g", kind: "instanceGroup", maxConnectionsPerInstance: 1000, maxRatePerEndpoint: 10, maxUtilization: 0 }] }] }))).toEqual([
+      "LoadBalancer args.routes.default.targets[0].groups[0].maxConnectionsPerInstance: 1000 asks for CONNECTION balancing, which is for proxy Network Load Balancers; allowed: unset: HTTP backend services take UTILIZATION or RATE",
+      "LoadBalancer args.routes.default.targets[0].groups[0].maxRatePerEndpoint: 10 is set on an instance group; allowed: unset: instance groups take maxRatePerInstance or maxUtilization",
+      "LoadBalancer args.routes.default.targets[0].groups[0].maxUtilization: 0 is not a share; allowed: a share in (0, 1]",
+    ]);
     expect(loadBalancerProblems({ ...ok, hostRoutes: [{ host: "meet.example.org", route: "ws" }] })).toEqual([
-      "hostRoutes[meet.example.org]: not in domains, so no certificate would cover it",
-      "hostRoutes[meet.example.org].route ws: no such route",
+      'LoadBalancer args.hostRoutes[0].host: "meet.example.org" is not in args.domains, so no certificate would cover it; allowed: one of a.example.org',
+      'LoadBalancer args.hostRoutes[0].route: "ws" is not a route of args.routes; allowed: default',
+    ]);
+    expect(loadBalancerProblems({ ...ok, hostRoutes: [{ host: "a.example.org", route: "default" }, { host: "a.example.org", route: "default" }] })).toEqual([
+      'LoadBalancer args.hostRoutes[1].host: "a.example.org" is listed twice (also hostRoutes[0]); allowed: each host once',
     ]);
   });
   it("names resources after domains", () => {

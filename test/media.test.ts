@@ -186,9 +186,11 @@ describe("argument checks", () => {
   const ok: MediaArgs = { prefix: "co", project: "course-organizer-demo", labels: {}, location: "US", domains: ["a.example.org"], nearlineAfterDays: 365, softDeleteDays: 7 };
   it("accepts the presets' values and names the bad field otherwise", () => {
     expect(() => validateMediaArgs(ok)).not.toThrow();
-    expect(() => validateMediaArgs({ ...ok, domains: [] })).toThrow(/^domains:/);
-    expect(() => validateMediaArgs({ ...ok, nearlineAfterDays: 10 })).toThrow(/nearlineAfterDays 10: Nearline bills at least 30 days/);
-    expect(() => validateMediaArgs({ ...ok, softDeleteDays: 3 })).toThrow(/softDeleteDays 3: .*7 to 90/);
+    expect(() => validateMediaArgs({ ...ok, domains: [] })).toThrow("Media args.domains: [] is empty; allowed: at least the main domain (the buckets' CORS origins)");
+    expect(() => validateMediaArgs({ ...ok, nearlineAfterDays: 10 })).toThrow(
+      "Media args.nearlineAfterDays: 10 is under Nearline's 30-day minimum storage duration (early-deletion charges); allowed: 30 days or more; did you mean 30?",
+    );
+    expect(() => validateMediaArgs({ ...ok, softDeleteDays: 3 })).toThrow("Media args.softDeleteDays: 3 is not a Cloud Storage soft-delete retention; allowed: 7-90 days");
   });
   it("turns standard base64 into base64url, keeping the padding", () => {
     expect(toBase64Url("+/+/ab==")).toBe("-_-_ab==");

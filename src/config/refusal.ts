@@ -12,7 +12,13 @@
  * - `refusal({ key, value, problem?, allowed, nearest? })` -> the line;
  * - `configKey(path)` -> the full stack-file key of a Config path ("vm.zone" -> "course-organizer:vm.zone");
  * - `nearestName(value, candidates)` / `nearestNumber(value, candidates)` -> the suggestion, if any is close;
- * - `ConfigError` (its `problems` are the lines) and `CONFIG_EXIT_CODE`.
+ * - `ConfigError` (its `problems` are the lines) and `CONFIG_EXIT_CODE`;
+ * - `argRefuser(owner, param?)` -> the same line for an argument of a component or a file renderer, keyed
+ *   `<owner> <param>.<path>` ("RedisCluster args.shards", "nginxConf options.httpPort").
+ *
+ * Components and renderers check the arguments they are given even where the config already refuses the values
+ * it could produce them from: they are reusable with arguments no stack file writes. Those checks throw
+ * `pulumi.ResourceError` (components, before any child) or `Error` (pure functions), one refusal line per problem.
  */
 
 /** The project's config namespace: stack-file keys are `course-organizer:<key>`. */
@@ -53,6 +59,14 @@ export function showValue(value: unknown): string {
 export function refusal(r: Refusal): string {
   const line = `${r.key}: ${showValue(r.value)} ${r.problem ?? "is not allowed"}; allowed: ${r.allowed}${r.nearest !== undefined ? `; did you mean ${showValue(r.nearest)}?` : ""}`;
   return line.replace(/\s*\n\s*/g, " ");
+}
+
+/**
+ * Refusal lines for the arguments of `owner` (a component class or a function): the key is
+ * `<owner> <param>.<path>`, e.g. `RedisCluster args.shards: 0 is below 1; allowed: 1-250`.
+ */
+export function argRefuser(owner: string, param = "args"): (path: string, value: unknown, problem: string, allowed: string, nearest?: unknown) => string {
+  return (path, value, problem, allowed, nearest) => refusal({ key: param ? `${owner} ${param}.${path}` : `${owner} ${path}`, value, problem, allowed, nearest });
 }
 
 /** The full stack-file key of a dotted Config path: `project`/`region` are the provider's gcp:project/gcp:region. */
