@@ -3,6 +3,7 @@
  * length limit, and never containing the stage, so that a stage move updates resources in place.
  */
 import { createHash } from "node:crypto";
+import { argRefuser } from "./config/refusal";
 
 /** GCP length limits per kind of resource (characters). */
 export const nameLimits = {
@@ -50,7 +51,8 @@ export function physicalName(prefix: string, role: string, kind: NameKind = "def
     .replace(/[^a-z0-9-]+/g, "-")
     .replace(/-+/g, "-")
     .replace(/^-|-$/g, "");
-  if (!/^[a-z]/.test(full)) throw new Error(`name ${JSON.stringify(full)} must start with a letter (prefix ${JSON.stringify(prefix)})`);
+  // The config's prefix starts with a letter (schema); other callers.
+  if (!/^[a-z]/.test(full)) throw new Error(argRefuser("physicalName", "")("prefix", prefix, `makes the name ${JSON.stringify(full)}, which does not start with a letter`, "a prefix starting with a lowercase letter (GCP names do)"));
   // Service account ids are 6-30 characters (IAM refuses `co-vm`): a short one gets `-sa`.
   if (kind === "serviceAccount" && full.length < 6) return `${full}-sa`;
   if (full.length <= limit) return full;

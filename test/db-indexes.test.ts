@@ -220,8 +220,14 @@ describe("the rendered statements and script", () => {
 
   it("refuses names that are not plain identifiers", () => {
     expect(indexProblems([{ name: "idx; DROP TABLE x", table: "t", columns: [{ name: "a" }], serves: "" }])).toEqual([
-      'indexes[0].name: "idx; DROP TABLE x" is not a plain identifier ([a-z_][a-z0-9_]*)',
+      'indexStatements indexes[0].name: "idx; DROP TABLE x" is not a plain identifier; allowed: a plain lowercase identifier ([a-z_][a-z0-9_]*)',
     ]);
-    expect(() => applyIndexesScript([{ name: "i", table: "T", columns: [], serves: "" }])).toThrow(/indexes\[0\]\.table: "T".*\n- indexes\[0\]\.columns: empty/);
+    expect(() => applyIndexesScript([{ name: "i", table: "T", columns: [], serves: "" }])).toThrow(
+      'indexStatements indexes[0].table: "T" is not a plain identifier; allowed: a plain lowercase identifier ([a-z_][a-z0-9_]*)\nindexStatements indexes[0].columns: [] is empty; allowed: at least one column',
+    );
+    expect(indexProblems([{ name: "i", table: "t", columns: [{ name: "A b" }], serves: "" }, { name: "i", table: "t", columns: [{ name: "a" }], serves: "" }])).toEqual([
+      'indexStatements indexes[0].columns[0].name: "A b" is not a plain identifier; allowed: a plain lowercase identifier ([a-z_][a-z0-9_]*)',
+      'indexStatements indexes[1].name: "i" is used twice (also indexes[0]); allowed: each index name once',
+    ]);
   });
 });

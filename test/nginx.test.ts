@@ -385,13 +385,22 @@ describe("nginx options", () => {
   it("names every bad field", () => {
     const o = options("lb", "/srv");
     expect(nginxProblems({ ...o, apiUpstreams: [], wsUpstreams: ["daphne"], staticRoot: "static", loadBalancerRanges: ["google"], httpPort: 0 })).toEqual([
-      'apiUpstreams: empty; list at least one "host:port"',
-      'wsUpstreams: "daphne" is not "host:port"',
-      'staticRoot: "static" is not an absolute path of [A-Za-z0-9._/-]',
-      'loadBalancerRanges: "google" is not an address or CIDR range',
-      "httpPort: 0 is not a TCP port (1-65535)",
+      'nginxConf options.apiUpstreams: [] is empty; allowed: at least one "host:port"',
+      'nginxConf options.wsUpstreams[0]: "daphne" is not an upstream address; allowed: "host:port" or "[ipv6]:port"',
+      'nginxConf options.staticRoot: "static" is not an absolute path; allowed: an absolute path of [A-Za-z0-9._/-]',
+      'nginxConf options.loadBalancerRanges[0]: "google" is not an address or CIDR range; allowed: an IPv4 or IPv6 address or range, e.g. 130.211.0.0/22',
+      "nginxConf options.httpPort: 0 is not a TCP port; allowed: 1-65535",
     ]);
-    expect(() => nginxConf({ ...o, serverName: "bad name;" })).toThrow(/serverName: "bad name;" is not a host name/);
+    expect(() => nginxConf({ ...o, serverName: "bad name;" })).toThrow('nginxConf options.serverName: "bad name;" is not a host name; allowed: letters, digits, hyphens and dots, e.g. courses.example.org');
+    expect(nginxProblems({ ...o, meetServerName: undefined, jitsiUpstream: "jitsi", clientMaxBodySize: "50 MB", wsReadTimeoutSeconds: 0, listenAddress: "any", httpsPort: 70000, certDir: "certs" })).toEqual([
+      'nginxConf options.jitsiUpstream: "jitsi" is not an upstream address; allowed: "host:port" or "[ipv6]:port"',
+      'nginxConf options.jitsiUpstream: "jitsi" is set without options.meetServerName (the Jitsi server block needs its host name); allowed: unset, or set meetServerName too',
+      'nginxConf options.certDir: "certs" is not an absolute path; allowed: an absolute path of [A-Za-z0-9._/-]',
+      "nginxConf options.httpsPort: 70000 is not a TCP port; allowed: 1-65535",
+      'nginxConf options.listenAddress: "any" is not an IP address; allowed: an IPv4 or IPv6 address',
+      'nginxConf options.clientMaxBodySize: "50 MB" is not an nginx size; allowed: a number with an optional k, m or g, e.g. 50m',
+      "nginxConf options.wsReadTimeoutSeconds: 0 is not a positive whole number; allowed: 1 or more",
+    ]);
   });
 
   it("without Jitsi renders no meet server; without mediaRoot no /media/ location", () => {

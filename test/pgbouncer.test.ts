@@ -211,14 +211,20 @@ describe("pgbouncerIni (rendered text)", () => {
       serverTlsSslmode: "verify-full",
     });
     expect(bad).toEqual([
-      "listenPort: 70000 is not a TCP port (1-65535)",
-      'databases: "bad name" is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)',
-      "maxClientConn: 5 must be an integer >= poolSize (10)",
-      "serverTlsCaFile: needed with serverTlsSslmode verify-full",
-      'authFile: "userlist.txt" must be an absolute path',
-      'dbHost: "" must be a host name or IP without spaces',
+      "pgbouncerIni options.listenPort: 70000 is not a TCP port; allowed: 1-65535",
+      'pgbouncerIni options.databases[0]: "bad name" is not a plain identifier; allowed: a plain identifier ([A-Za-z_][A-Za-z0-9_]*)',
+      "pgbouncerIni options.maxClientConn: 5 is below options.poolSize 10; allowed: a whole number >= 10",
+      "pgbouncerIni options.serverTlsCaFile: (not set) is not set while options.serverTlsSslmode is verify-full; allowed: the path of the server's CA certificate",
+      'pgbouncerIni options.authFile: "userlist.txt" is not an absolute path; allowed: an absolute path, e.g. /etc/pgbouncer/userlist.txt',
+      'pgbouncerIni options.dbHost: "" is not a host; allowed: a host name or IP address without spaces',
     ]);
-    expect(() => pgbouncerIni({ ...options(), databases: [] })).toThrow(/databases: empty/);
+    expect(() => pgbouncerIni({ ...options(), databases: [] })).toThrow("pgbouncerIni options.databases: [] is empty; allowed: at least one database");
+    expect(pgbouncerProblems({ ...options(), authFile: "/etc/pgbouncer/userlist.txt", dbPort: 0, adminUsers: ["pgb admin"], poolSize: 0, maxClientConn: 10, serverTlsSslmode: "strict" as never })).toEqual([
+      "pgbouncerIni options.dbPort: 0 is not a TCP port; allowed: 1-65535",
+      'pgbouncerIni options.adminUsers[0]: "pgb admin" is not a plain identifier; allowed: a plain identifier ([A-Za-z_][A-Za-z0-9_]*)',
+      "pgbouncerIni options.poolSize: 0 is not a positive whole number; allowed: 1 or more",
+      'pgbouncerIni options.serverTlsSslmode: "strict" is not a PgBouncer sslmode; allowed: disable, allow, prefer, require, verify-ca, verify-full',
+    ]);
   });
 });
 

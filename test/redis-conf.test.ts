@@ -147,12 +147,17 @@ describe("redis.conf options", () => {
 
   it("names every bad field", () => {
     expect(redisConfProblems({ maxmemory: "2 GB", maxmemoryPolicy: "lru", save: [[0, 1]], port: 70000, dir: "data" })).toEqual([
-      'maxmemory: "2 GB" is not a redis size (e.g. 512mb, 2gb)',
-      'maxmemoryPolicy: "lru" is not one of noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl',
-      "save: [0, 1] must be two positive integers [seconds, changes]",
-      "port: 70000 is not a TCP port (1-65535)",
-      'dir: "data" is not an absolute path of [A-Za-z0-9._/-]',
+      'redisConf options.maxmemory: "2 GB" is not a redis size; allowed: a number with an optional kb, mb or gb, e.g. 512mb, 2gb',
+      'redisConf options.maxmemoryPolicy: "lru" is not a maxmemory policy; allowed: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl',
+      "redisConf options.save[0]: [0,1] is not a snapshot point; allowed: two positive whole numbers [seconds, changes]",
+      "redisConf options.port: 70000 is not a TCP port; allowed: 1-65535",
+      'redisConf options.dir: "data" is not an absolute path; allowed: an absolute path of [A-Za-z0-9._/-]',
     ]);
-    expect(() => redisConf({ maxmemory: "x", maxmemoryPolicy: "allkeys-lru", save: [] })).toThrow(/maxmemory: "x"/);
+    expect(redisConfProblems({ maxmemory: "1gb", maxmemoryPolicy: "allkeys-lr", save: [], bind: "localhost", aclFile: "users.acl" })).toEqual([
+      'redisConf options.maxmemoryPolicy: "allkeys-lr" is not a maxmemory policy; allowed: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl; did you mean "allkeys-lru"?',
+      'redisConf options.bind: "localhost" is not a list of addresses; allowed: IP addresses separated by spaces',
+      'redisConf options.aclFile: "users.acl" is not an absolute path; allowed: an absolute path of [A-Za-z0-9._/-]',
+    ]);
+    expect(() => redisConf({ maxmemory: "x", maxmemoryPolicy: "allkeys-lru", save: [] })).toThrow('redisConf options.maxmemory: "x" is not a redis size; allowed: a number with an optional kb, mb or gb, e.g. 512mb, 2gb');
   });
 });

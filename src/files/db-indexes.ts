@@ -20,6 +20,7 @@
  * - A table that does not exist yet (the app has not migrated it) is skipped with a log line; the next boot
  *   picks it up.
  */
+import { argRefuser } from "../config/refusal";
 
 export interface IndexColumn {
   name: string;
@@ -77,24 +78,30 @@ export interface SqlStatement {
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
-/** Validate index specs: every name must be a plain lowercase identifier (they are interpolated into SQL and bash). */
+/**
+ * Validate index specs, one refusal line each (src/config/refusal.ts): every name is a plain lowercase identifier
+ * (they are interpolated into SQL and bash). The program passes the seed's constant indexes; other callers.
+ */
 export function indexProblems(indexes: readonly IndexSpec[]): string[] {
+  const refuse = argRefuser("indexStatements", "");
+  const ident = "a plain lowercase identifier ([a-z_][a-z0-9_]*)";
   const p: string[] = [];
-  const seen = new Set<string>();
+  const names = indexes.map((ix) => ix.name);
   indexes.forEach((ix, i) => {
-    if (!IDENT.test(ix.name)) p.push(`indexes[${i}].name: ${JSON.stringify(ix.name)} is not a plain identifier ([a-z_][a-z0-9_]*)`);
-    if (seen.has(ix.name)) p.push(`indexes[${i}].name: ${ix.name} appears twice`);
-    seen.add(ix.name);
-    if (!IDENT.test(ix.table)) p.push(`indexes[${i}].table: ${JSON.stringify(ix.table)} is not a plain identifier`);
-    if (ix.columns.length === 0) p.push(`indexes[${i}].columns: empty`);
-    for (const c of ix.columns) if (!IDENT.test(c.name)) p.push(`indexes[${i}].columns: ${JSON.stringify(c.name)} is not a plain identifier`);
+    if (!IDENT.test(ix.name)) p.push(refuse(`indexes[${i}].name`, ix.name, "is not a plain identifier", ident));
+    if (names.indexOf(ix.name) < i) p.push(refuse(`indexes[${i}].name`, ix.name, `is used twice (also indexes[${names.indexOf(ix.name)}])`, "each index name once"));
+    if (!IDENT.test(ix.table)) p.push(refuse(`indexes[${i}].table`, ix.table, "is not a plain identifier", ident));
+    if (ix.columns.length === 0) p.push(refuse(`indexes[${i}].columns`, ix.columns, "is empty", "at least one column"));
+    ix.columns.forEach((c, j) => {
+      if (!IDENT.test(c.name)) p.push(refuse(`indexes[${i}].columns[${j}].name`, c.name, "is not a plain identifier", ident));
+    });
   });
   return p;
 }
 
 function checked(indexes: readonly IndexSpec[]): readonly IndexSpec[] {
   const problems = indexProblems(indexes);
-  if (problems.length > 0) throw new Error(`invalid index specs:\n- ${problems.join("\n- ")}`);
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   return indexes;
 }
 

@@ -21,6 +21,7 @@
  * Note on `listen 443 ssl http2`: the form nginx 1.22 (Debian 12, where it is tested) understands; nginx 1.25+
  * (the container image) still accepts it with a deprecation warning, while `http2 on;` fails before 1.25.1.
  */
+import { argRefuser } from "../config/refusal";
 import { appSecurityHeaders, HSTS, INLINE_MEDIA_EXTENSIONS, meetSecurityHeaders, mediaSecurityHeaders, type Headers } from "./security-headers";
 
 export interface NginxOptions {
@@ -118,28 +119,37 @@ const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0
 const PATH = /^\/[A-Za-z0-9._\/-]*$/;
 const CIDR = /^[0-9]{1,3}(\.[0-9]{1,3}){3}(\/[0-9]{1,2})?$|^[0-9A-Fa-f:]+(\/[0-9]{1,3})?$/;
 
-/** Validate options: each message names the field, the bad value and what is allowed. */
+/**
+ * Validate options, one refusal line each (src/config/refusal.ts): `nginxConf options.<field>: ...`. The VM's
+ * options are constants and values the config has checked; these guard other callers (and the quoting of what is
+ * interpolated into nginx.conf).
+ */
 export function nginxProblems(o: NginxOptions): string[] {
+  const refuse = argRefuser("nginxConf", "options");
   const p: string[] = [];
   const host = (field: string, v: string | undefined) => {
-    if (v !== undefined && !HOSTNAME.test(v)) p.push(`${field}: ${JSON.stringify(v)} is not a host name`);
+    if (v !== undefined && !HOSTNAME.test(v)) p.push(refuse(field, v, "is not a host name", "letters, digits, hyphens and dots, e.g. courses.example.org"));
   };
   const path = (field: string, v: string | undefined) => {
-    if (v !== undefined && !PATH.test(v)) p.push(`${field}: ${JSON.stringify(v)} is not an absolute path of [A-Za-z0-9._/-]`);
+    if (v !== undefined && !PATH.test(v)) p.push(refuse(field, v, "is not an absolute path", "an absolute path of [A-Za-z0-9._/-]"));
   };
   const port = (field: string, v: number | undefined) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 65535)) p.push(`${field}: ${v} is not a TCP port (1-65535)`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 65535)) p.push(refuse(field, v, "is not a TCP port", "1-65535"));
   };
   const upstreams = (field: string, v: string[]) => {
-    if (v.length === 0) p.push(`${field}: empty; list at least one "host:port"`);
-    for (const u of v) if (!HOST_PORT.test(u)) p.push(`${field}: ${JSON.stringify(u)} is not "host:port"`);
+    if (v.length === 0) p.push(refuse(field, v, "is empty", 'at least one "host:port"'));
+    v.forEach((u, i) => {
+      if (!HOST_PORT.test(u)) p.push(refuse(field === "jitsiUpstream" ? field : `${field}[${i}]`, u, "is not an upstream address", '"host:port" or "[ipv6]:port"'));
+    });
   };
   host("serverName", o.serverName);
   host("meetServerName", o.meetServerName);
   upstreams("apiUpstreams", o.apiUpstreams);
   upstreams("wsUpstreams", o.wsUpstreams);
   if (o.jitsiUpstream !== undefined) upstreams("jitsiUpstream", [o.jitsiUpstream]);
-  if (o.jitsiUpstream !== undefined && o.meetServerName === undefined) p.push("jitsiUpstream: set, but meetServerName is not (the Jitsi server block needs its host name)");
+  if (o.jitsiUpstream !== undefined && o.meetServerName === undefined) {
+    p.push(refuse("jitsiUpstream", o.jitsiUpstream, "is set without options.meetServerName (the Jitsi server block needs its host name)", "unset, or set meetServerName too"));
+  }
   path("staticRoot", o.staticRoot);
   path("mediaRoot", o.mediaRoot);
   path("certDir", o.certDir);
@@ -147,13 +157,15 @@ export function nginxProblems(o: NginxOptions): string[] {
   path("runtimeDir", o.runtimeDir);
   path("mimeTypes", o.mimeTypes);
   path("healthPath", o.healthPath);
-  for (const r of o.loadBalancerRanges ?? []) if (!CIDR.test(r)) p.push(`loadBalancerRanges: ${JSON.stringify(r)} is not an address or CIDR range`);
+  (o.loadBalancerRanges ?? []).forEach((r, i) => {
+    if (!CIDR.test(r)) p.push(refuse(`loadBalancerRanges[${i}]`, r, "is not an address or CIDR range", "an IPv4 or IPv6 address or range, e.g. 130.211.0.0/22"));
+  });
   port("httpPort", o.httpPort);
   port("httpsPort", o.httpsPort);
-  if (o.listenAddress !== undefined && !CIDR.test(o.listenAddress)) p.push(`listenAddress: ${JSON.stringify(o.listenAddress)} is not an IP address`);
-  if (o.clientMaxBodySize !== undefined && !/^[0-9]+[kmg]?$/.test(o.clientMaxBodySize)) p.push(`clientMaxBodySize: ${JSON.stringify(o.clientMaxBodySize)} is not an nginx size (e.g. 50m)`);
+  if (o.listenAddress !== undefined && !CIDR.test(o.listenAddress)) p.push(refuse("listenAddress", o.listenAddress, "is not an IP address", "an IPv4 or IPv6 address"));
+  if (o.clientMaxBodySize !== undefined && !/^[0-9]+[kmg]?$/.test(o.clientMaxBodySize)) p.push(refuse("clientMaxBodySize", o.clientMaxBodySize, "is not an nginx size", "a number with an optional k, m or g, e.g. 50m"));
   for (const [f, v] of [["wsReadTimeoutSeconds", o.wsReadTimeoutSeconds], ["staticCacheDays", o.staticCacheDays], ["mediaCacheDays", o.mediaCacheDays]] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) p.push(`${f}: ${v} must be a positive integer`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) p.push(refuse(f, v, "is not a positive whole number", "1 or more"));
   }
   return p;
 }
@@ -179,7 +191,7 @@ const gzipTypes = [
 /** The nginx.conf text. Throws listing every problem when the options are invalid. */
 export function nginxConf(o: NginxOptions): string {
   const problems = nginxProblems(o);
-  if (problems.length > 0) throw new Error(`invalid nginx options:\n- ${problems.join("\n- ")}`);
+  if (problems.length > 0) throw new Error(problems.join("\n"));
 
   const httpPort = o.httpPort ?? 80;
   const httpsPort = o.httpsPort ?? 443;

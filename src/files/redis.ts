@@ -14,6 +14,7 @@
  * plain password as the default user (`redis://:<password>@redis:6379/0`), which django-redis and channels_redis
  * both send as `AUTH <password>`.
  */
+import { argRefuser, nearestName } from "../config/refusal";
 
 export interface RedisConfOptions {
   /** Memory limit for data, redis.conf units ("512mb", "2gb"). */
@@ -39,18 +40,22 @@ export interface RedisConfOptions {
 
 const POLICIES = ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"];
 
-/** Validate options: each message names the field, the bad value and what is allowed. */
+/**
+ * Validate options, one refusal line each (src/config/refusal.ts): `redisConf options.<field>: ...`. The VM's options
+ * are vm.redisMaxmemory, vm.redisMaxmemoryPolicy and vm.redisSave, which the schema refuses first; other callers.
+ */
 export function redisConfProblems(o: RedisConfOptions): string[] {
+  const refuse = argRefuser("redisConf", "options");
   const p: string[] = [];
-  if (!/^[0-9]+(kb|mb|gb)?$/i.test(o.maxmemory)) p.push(`maxmemory: ${JSON.stringify(o.maxmemory)} is not a redis size (e.g. 512mb, 2gb)`);
-  if (!POLICIES.includes(o.maxmemoryPolicy)) p.push(`maxmemoryPolicy: ${JSON.stringify(o.maxmemoryPolicy)} is not one of ${POLICIES.join(", ")}`);
-  for (const [s, c] of o.save) {
-    if (!Number.isInteger(s) || s < 1 || !Number.isInteger(c) || c < 1) p.push(`save: [${s}, ${c}] must be two positive integers [seconds, changes]`);
-  }
-  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) p.push(`port: ${o.port} is not a TCP port (1-65535)`);
-  if (o.bind !== undefined && !/^[0-9A-Fa-f.:*\- ]+$/.test(o.bind)) p.push(`bind: ${JSON.stringify(o.bind)} is not a list of addresses`);
+  if (!/^[0-9]+(kb|mb|gb)?$/i.test(o.maxmemory)) p.push(refuse("maxmemory", o.maxmemory, "is not a redis size", "a number with an optional kb, mb or gb, e.g. 512mb, 2gb"));
+  if (!POLICIES.includes(o.maxmemoryPolicy)) p.push(refuse("maxmemoryPolicy", o.maxmemoryPolicy, "is not a maxmemory policy", POLICIES.join(", "), nearestName(o.maxmemoryPolicy, POLICIES)));
+  o.save.forEach(([s, c], i) => {
+    if (!Number.isInteger(s) || s < 1 || !Number.isInteger(c) || c < 1) p.push(refuse(`save[${i}]`, [s, c], "is not a snapshot point", "two positive whole numbers [seconds, changes]"));
+  });
+  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) p.push(refuse("port", o.port, "is not a TCP port", "1-65535"));
+  if (o.bind !== undefined && !/^[0-9A-Fa-f.:*\- ]+$/.test(o.bind)) p.push(refuse("bind", o.bind, "is not a list of addresses", "IP addresses separated by spaces"));
   for (const [f, v] of [["dir", o.dir], ["aclFile", o.aclFile]] as const) {
-    if (v !== undefined && !/^\/[A-Za-z0-9._\/-]*$/.test(v)) p.push(`${f}: ${JSON.stringify(v)} is not an absolute path of [A-Za-z0-9._/-]`);
+    if (v !== undefined && !/^\/[A-Za-z0-9._\/-]*$/.test(v)) p.push(refuse(f, v, "is not an absolute path", "an absolute path of [A-Za-z0-9._/-]"));
   }
   return p;
 }
@@ -58,7 +63,7 @@ export function redisConfProblems(o: RedisConfOptions): string[] {
 /** The redis.conf text. Throws listing every problem when the options are invalid. */
 export function redisConf(o: RedisConfOptions): string {
   const problems = redisConfProblems(o);
-  if (problems.length > 0) throw new Error(`invalid redis options:\n- ${problems.join("\n- ")}`);
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   const lines = [
     "# Rendered by src/files/redis.ts; edits on the machine are overwritten at the next boot.",
     `port ${o.port ?? 6379}`,

@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/schema";
 import type { Plan, PlannedResource } from "./engine";
+import { refusal } from "../config/refusal";
 
 export interface CostLine {
   component: string;
@@ -97,6 +98,15 @@ const pct = (rate: number) => Math.round(rate * 100);
 /** Shared-core E2 types: no committed-use discount applies to them (Compute Engine CUD terms). */
 const SHARED_CORE = /^e2-(micro|small|medium)$/;
 
+/**
+ * A value the estimate cannot price, in the refusal format. Not a config refusal: Google runs these (the catalog
+ * and the config accept them) and the deployment is unaffected; data/prices.json, the one price source, has no
+ * figure for them yet, and the estimate says so instead of guessing.
+ */
+function unpriced(what: string, value: unknown, allowed: string): string {
+  return refusal({ key: `cost estimate ${what}`, value, problem: "has no price in data/prices.json", allowed });
+}
+
 /** On-demand list price of a machine type for a month, before any discount. */
 export function listMonthly(machineType: string): number {
   const p = prices();
@@ -104,7 +114,7 @@ export function listMonthly(machineType: string): number {
   if (listed) return listed.usd;
   const m = /^([a-z0-9]+)-(standard|highcpu|highmem)-(\d+)$/.exec(machineType);
   const fam = m ? p.familyHourly[m[1]!] : undefined;
-  if (!m || !fam) throw new Error(`no price for machine type ${machineType} in data/prices.json`);
+  if (!m || !fam) throw new Error(unpriced("machine type", machineType, `a type listed in machineMonthly, or <family>-standard|highcpu|highmem-<vCPUs> of a family in familyHourly (${Object.keys(p.familyHourly).join(", ")})`));
   const vcpu = Number(m[3]);
   const gbPerVcpu = { standard: 4, highcpu: 1, highmem: 8 }[m[2] as "standard"];
   return (vcpu * fam.vcpu + vcpu * gbPerVcpu * fam.gbRam) * p.hoursPerMonth;
@@ -119,7 +129,7 @@ export function machinePrice(machineType: string, model: Commitment | "spot"): {
   const list = listMonthly(machineType);
   if (model === "spot") {
     const rate = Number(prices().spot[machineType.split("-")[0]!]);
-    if (!Number.isFinite(rate)) throw new Error(`no Spot rate for ${machineType} in data/prices.json`);
+    if (!Number.isFinite(rate)) throw new Error(unpriced("Spot machine type", machineType, `a type of a family in spot (${Object.keys(prices().spot).filter((f) => f !== "source").join(", ")})`));
     return { usd: list * (1 - rate), basis: `${machineType} Spot: list ${round(list)} less ${pct(rate)} %` };
   }
   if (SHARED_CORE.test(machineType)) return machineMonthly(machineType);
@@ -134,7 +144,7 @@ export function machineMonthly(machineType: string): { usd: number; basis: strin
   if (listed) return { usd: listed.sud ?? listed.usd, basis: listed.sud ? `${machineType} ${listed.sud}/month (sustained use)` : `${machineType} ${listed.usd}/month` };
   const m = /^([a-z0-9]+)-(standard|highcpu|highmem)-(\d+)$/.exec(machineType);
   const fam = m ? p.familyHourly[m[1]!] : undefined;
-  if (!m || !fam) throw new Error(`no price for machine type ${machineType} in data/prices.json`);
+  if (!m || !fam) throw new Error(unpriced("machine type", machineType, `a type listed in machineMonthly, or <family>-standard|highcpu|highmem-<vCPUs> of a family in familyHourly (${Object.keys(p.familyHourly).join(", ")})`));
   const vcpu = Number(m[3]);
   const gbPerVcpu = { standard: 4, highcpu: 1, highmem: 8 }[m[2] as "standard"];
   const usd = (vcpu * fam.vcpu + vcpu * gbPerVcpu * fam.gbRam) * p.hoursPerMonth * fam.sudFactor;
@@ -150,7 +160,7 @@ function diskMonthly(type: string | undefined, gb: number): number {
 /** Cloud SQL tier `db-custom-<vcpu>-<mb>` per month, before the HA factor. */
 export function sqlTierMonthly(tier: string): number {
   const m = /^db-custom-(\d+)-(\d+)$/.exec(tier);
-  if (!m) throw new Error(`no price rule for Cloud SQL tier ${tier}`);
+  if (!m) throw new Error(unpriced("Cloud SQL tier", tier, "a custom tier db-custom-<vCPUs>-<MB> (priced per vCPU and GB)"));
   const p = prices();
   return (Number(m[1]) * p.cloudSql.vcpuHour.usd + (Number(m[2]) / 1024) * p.cloudSql.gbRamHour.usd) * p.hoursPerMonth;
 }
@@ -339,7 +349,7 @@ export function estimateCost(plan: Plan, config: Config, options: CostOptions = 
       case "gcp:redis/cluster:Cluster": {
         const nodes = Number(i.shardCount) * (1 + Number(i.replicaCount ?? 0));
         const listed = p.redisClusterNodeMonth[String(i.nodeType)];
-        if (!listed) throw new Error(`no price for Redis Cluster node type ${i.nodeType} in data/prices.json`);
+        if (!listed) throw new Error(unpriced("Redis Cluster node type", i.nodeType, `a node type of redisClusterNodeMonth (${Object.keys(p.redisClusterNodeMonth).join(", ")})`));
         const per = listed.usd * (1 - cud("memorystore"));
         add(r, `${i.name} (Redis Cluster ${nodes} nodes ${i.nodeType})`, nodes * per, nodes * per, `${i.shardCount} shards x (1 + ${i.replicaCount ?? 0} replicas) x ${listed.usd}${committed ? ` less ${pct(cud("memorystore"))} % (${commitment} commitment)` : ""}`);
         break;

@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { NAMESPACE } from "../config/load";
+import { refusal } from "../config/refusal";
 
 export const PROJECT = "course-organizer";
 
@@ -49,7 +50,7 @@ export function applySets(config: Record<string, string>, sets: string[]): Recor
   const out = { ...config };
   for (const s of sets) {
     const eq = s.indexOf("=");
-    if (eq <= 0) throw new Error(`--set ${JSON.stringify(s)}: expected key=value`);
+    if (eq <= 0) throw new Error(refusal({ key: "--set", value: s, problem: "has no key before an '='", allowed: "key=value, e.g. vm.machineType=n2-standard-8" }));
     const [top, ...path] = qualify(s.slice(0, eq)).split(".");
     const value = s.slice(eq + 1);
     if (path.length === 0) {
