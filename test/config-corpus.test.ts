@@ -112,6 +112,13 @@ describe("through the CLI (npm run plan): exit 2, one line per problem, no stack
     );
   }, 60_000);
 
+  it("a cache lifetime of 0 days: refused by the config (exit 2), not by the VM's nginx renderer after registration (exit 1)", async () => {
+    const r = await cli(["--stack", "stage1", "--set", "media.staticCacheDays=0"]);
+    expect(r.code).toBe(CONFIG_EXIT_CODE);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("error: invalid stack configuration:\n  - course-organizer:media.staticCacheDays: 0 is not allowed; allowed: a number >= 1; did you mean 1?\n");
+  }, 60_000);
+
   it("eight stage-4 values at once: every one refused, each on its own line", async () => {
     // Values the schema accepts and the rules refuse: the schema's refusals come first, alone (a value of the wrong
     // type or shape gives the rules nothing to read), so a mixed sample would show only those.

@@ -158,8 +158,13 @@ export const mediaSchema = z
     location: z.string().regex(/^[A-Z]+[A-Z0-9-]*$/, "an upper-case GCS location such as US-CENTRAL1 or US"),
     /** Media is private and served through CDN signed URLs; true makes media public-read, as the seed's GS_DEFAULT_ACL. */
     publicMedia: z.boolean(),
-    staticCacheDays: z.number().int().min(0).max(365),
-    mediaCacheDays: z.number().int().min(0).max(365),
+    /**
+     * Days browsers and Cloud CDN keep static files and media (seed: 30 and 7). At least 1: the VM's nginx renders
+     * them as Cache-Control max-age and refuses 0 (src/files/nginx.ts), which used to fail a stage 1-2 plan with
+     * exit 1 after resources were registered instead of refusing the config.
+     */
+    staticCacheDays: z.number().int().min(1).max(365),
+    mediaCacheDays: z.number().int().min(1).max(365),
     /** Move media objects to Nearline after this many days (seed: 10TB+ row, older files on Nearline). */
     nearlineAfterDays: z.number().int().min(30).max(3650),
     softDeleteDays: z.number().int().min(7).max(90),
