@@ -52,7 +52,10 @@ describe.each(seedCostPerUser.map((r) => [r.users, r.usd] as const))("%i concurr
       expect((as.inputs.autoscalingPolicy as any).maxReplicas).toBe(a.sets["httpPool.maxReplicas"]);
     }
     if (a.stage === 4) {
-      for (const pool of ofType(p, "gcp:container/nodePool:NodePool")) {
+      const pools = ofType(p, "gcp:container/nodePool:NodePool").filter((x) => !x.name.includes("spot"));
+      // One app node pool per region (the stage-4 stack file's two regions).
+      expect(pools.map((x) => x.name)).toEqual(["gke-us-central1-pool", "gke-europe-west1-pool"]);
+      for (const pool of pools) {
         expect(pool.inputs.autoscaling).toEqual({ minNodeCount: a.sets["kubernetes.nodesPerZoneMin"], maxNodeCount: a.sets["kubernetes.nodesPerZoneMax"], locationPolicy: "BALANCED" });
       }
     }

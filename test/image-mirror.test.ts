@@ -87,7 +87,10 @@ describe("the mirror in every stage's plan", () => {
       expect(file(p, role, "bin/registry-login.sh")).toContain(`HOSTS=('us-central1-docker.pkg.dev')`);
       expect(file(p, role, "systemd/co-jitsi.service")).toContain("ExecStartPre=/opt/jitsi/bin/registry-login.sh\n");
     }
-    for (const f of p.files!.filter((x) => /docker-compose\.yml$/.test(x.path))) {
+    const composeFiles = p.files!.filter((x) => /docker-compose\.yml$/.test(x.path));
+    // The retained (stopped) VM keeps its compose file at stage 3, beside the signaling VM and the bridges.
+    expect(composeFiles.map((f) => f.role)).toEqual(["vm", "jitsi-signaling", "video-bridges-us-central1"]);
+    for (const f of composeFiles) {
       const services = parse(f.content).services as Record<string, { image: string; build?: unknown }>;
       for (const s of Object.values(services).filter((x) => x.build === undefined)) expect(isDockerHubImage(s.image), `${f.role}/${f.path}: ${s.image}`).toBe(false);
     }

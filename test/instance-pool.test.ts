@@ -229,12 +229,15 @@ describe("across stages and modes", () => {
     const p = await plan("stage3");
     const facts = gcpFacts();
     const metricTypes = facts[T.autoscaler]!.enums[Object.keys(facts[T.autoscaler]!.enums).find((k) => normPath(k) === normPath("autoscalingPolicy.metrics[].type"))!]!;
-    for (const a of ofType(p, T.autoscaler)) {
-      for (const m of (a.inputs.autoscalingPolicy as { metrics: { type: string }[] }).metrics) expect(metricTypes).toContain(m.type);
-    }
+    // The WebSocket pool's two metrics (memory, connections); the HTTP pool and the bridges scale on CPU and load.
+    const metrics = ofType(p, T.autoscaler).flatMap((a) => (a.inputs.autoscalingPolicy as { metrics?: { type: string }[] }).metrics ?? []);
+    expect(metrics.map((m) => m.type)).toEqual(["GAUGE", "GAUGE"]);
+    for (const m of metrics) expect(metricTypes).toContain(m.type);
     const portSpec = facts[T.health]!.enums["httpHealthCheck.portSpecification"]!;
+    expect(ofType(p, T.health).length).toBeGreaterThan(0);
     for (const h of ofType(p, T.health)) expect(portSpec).toContain((h.inputs.httpHealthCheck as { portSpecification: string }).portSpecification);
     // Handwritten in the provider (no definition in the facts): the values its docs list.
+    expect(ofType(p, T.group).length).toBeGreaterThan(0);
     for (const m of ofType(p, T.group)) {
       const u = m.inputs.updatePolicy as Record<string, string>;
       expect(["PROACTIVE", "OPPORTUNISTIC"]).toContain(u.type);

@@ -33,8 +33,18 @@ describe("stage 4 plan: Jitsi learns regions", () => {
       expect(env).toMatchObject({ ENABLE_COLIBRI_WEBSOCKET: "1", ENABLE_OCTO: "1", JVB_OCTO_REGION: region, JVB_WS_DOMAIN: "meet.courses.example.org" });
       expect(env.JVB_WS_SERVER_ID).toBe(env.JVB_OCTO_RELAY_ID);
     }
-    expect(file(p, "jitsi-signaling", "config/web/nginx/custom-meet.conf")).toBe(userRegionNginx(["us-central1", "europe-west1"]));
-    expect(file(p, "jitsi-signaling", "config/web/custom-config.js")).toBe(userRegionConfig());
+    // nginx takes ?region= only when it names one of the two regions, and hands it to config.js through SSI.
+    expect(file(p, "jitsi-signaling", "config/web/nginx/custom-meet.conf")).toBe(
+      "# Rendered by src/files/jitsi.ts: the participant's region from the meeting link, for config.js (SSI).\n" +
+        'if ($arg_region ~ "^(us-central1|europe-west1)$") {\n' +
+        "    set $co_user_region $arg_region;\n" +
+        "}\n",
+    );
+    expect(file(p, "jitsi-signaling", "config/web/custom-config.js")).toBe(
+      "// Rendered by src/files/jitsi.ts: the participant's region, set by nginx from the meeting link (custom-meet.conf).\n" +
+        "config.deploymentInfo = config.deploymentInfo || {};\n" +
+        "config.deploymentInfo.userRegion = '<!--# echo var=\"co_user_region\" default=\"\" -->' || undefined;\n",
+    );
   });
 
   it("stage 3 (one region, no relay): colibri websockets on, no relay location, no region snippets", async () => {

@@ -39,7 +39,9 @@ const pods = all.filter((m) => m.kind === "Deployment").map((m) => ({ m, pod: (m
 
 describe("restricted Pod Security Standard", () => {
   it("both namespaces enforce, warn and audit it", () => {
-    for (const ns of all.filter((m) => m.kind === "Namespace")) {
+    const namespaces = all.filter((m) => m.kind === "Namespace");
+    expect(namespaces.map((ns) => ns.metadata.name)).toEqual(["course-organizer", "custom-metrics"]);
+    for (const ns of namespaces) {
       expect(ns.metadata.labels).toEqual({
         ...labels,
         "pod-security.kubernetes.io/enforce": "restricted",

@@ -16,7 +16,7 @@ import { get, ofType, plan, projectDir } from "./helpers/plan";
 /** The monitoring component's own resources: the audit-logging component (CIS 2.x) adds alerts and log metrics of its own. */
 const ofMonitoring = (p: Parameters<typeof ofType>[0], type: string) => ofType(p, type).filter((r) => r.name.startsWith("monitoring-"));
 import { diffPlans, gcpFacts, normPath } from "../src/plan/diff";
-import { EVENTUALLY_CONSISTENT_METRIC, GKE_WEBSOCKET_METRIC, metricSpecs, promqlName, monitoringArgProblems, WEBSOCKET_METRIC, zonesOf, type MonitoringArgs } from "../components/monitoring";
+import { EVENTUALLY_CONSISTENT_METRIC, GKE_WEBSOCKET_METRIC, metricSpecs, promqlName, monitoringArgProblems, WEBSOCKET_METRIC, type MonitoringArgs } from "../components/monitoring";
 import { WS_CONNECTIONS_METRIC } from "../src/files/app-instance";
 import { METRICS } from "../src/files/k8s-manifests";
 import { websocketMetricScript } from "../src/files/prometheus";
@@ -467,20 +467,34 @@ describe("Ops Agent on every VM", () => {
     const meta = get(p, "gcp:compute/projectMetadataItem:ProjectMetadataItem", "monitoring-enable-osconfig");
     expect(meta.inputs).toEqual({ project: "course-organizer-demo", key: "enable-osconfig", value: "TRUE" });
     expect(get(p, OSPOLICY, "monitoring-ops-agent-us-central1-b").dependencies).toContain(meta.urn);
-    expect(p.files!.find((f) => f.role === "ops-agent" && f.path === "config.yaml")!.content).toBe(opsAgentConfig({ postgres: true }));
+    // The VM's PostgreSQL receiver (Ops Agent third-party integration), in the file the policy writes.
+    const vmConf = p.files!.find((f) => f.role === "ops-agent" && f.path === "config.yaml")!.content;
+    expect(vmConf).toContain("    postgresql:\n      type: postgresql\n      collection_interval: 60s\n      endpoint: /var/run/postgresql/.s.PGSQL.5432\n      username: course_organizer\n");
+    expect(vmConf).toBe(opsAgentConfig({ postgres: true }));
   });
 
   it("stage 3: every zone of the instance groups, without the PostgreSQL receiver (no VM database); the VM's zone keeps its URN", async () => {
     const p = await plan("stage3");
-    expect(ofType(p, OSPOLICY).map((r) => r.name).sort()).toEqual(zonesOf("us-central1").map((z) => `monitoring-ops-agent-${z}`));
+    // us-central1's zones (data/gcp-catalog.json): a, b, c and f.
+    expect(ofType(p, OSPOLICY).map((r) => r.name).sort()).toEqual(["monitoring-ops-agent-us-central1-a", "monitoring-ops-agent-us-central1-b", "monitoring-ops-agent-us-central1-c", "monitoring-ops-agent-us-central1-f"]);
     const b = get(p, OSPOLICY, "monitoring-ops-agent-us-central1-b");
     expect(b.urn.replace("stage3", "stage1")).toBe(get(await plan("stage1"), OSPOLICY, "monitoring-ops-agent-us-central1-b").urn);
-    expect((b.inputs as any).osPolicies[0].resourceGroups[0].resources[1].file.content).toBe(opsAgentConfig({ postgres: false }));
+    const poolConf = (b.inputs as any).osPolicies[0].resourceGroups[0].resources[1].file.content as string;
+    expect(poolConf).not.toContain("type: postgresql");
+    expect(poolConf).toBe(opsAgentConfig({ postgres: false }));
   });
 
   it("stage 4: the Videobridge pools' zones in both regions, never the GKE nodes (same app label, Container-Optimized OS)", async () => {
     const p = await plan("stage4");
-    expect(ofType(p, OSPOLICY).map((r) => (r.inputs as any).location).sort()).toEqual([...zonesOf("europe-west1"), ...zonesOf("us-central1")].sort());
+    expect(ofType(p, OSPOLICY).map((r) => (r.inputs as any).location).sort()).toEqual([
+      "europe-west1-b",
+      "europe-west1-c",
+      "europe-west1-d",
+      "us-central1-a",
+      "us-central1-b",
+      "us-central1-c",
+      "us-central1-f",
+    ]);
     const filter = (ofType(p, OSPOLICY)[0]!.inputs as any).instanceFilter;
     const matches = (labels: Record<string, string>, sets: { labels: Record<string, string> }[]) =>
       sets.some((s) => Object.entries(s.labels).every(([k, v]) => labels[k] === v));
@@ -553,6 +567,7 @@ describe("enums and preview", () => {
         }
       }
     }
+    expect(ofType(p, UPTIME).length).toBeGreaterThan(0);
     for (const r of ofType(p, UPTIME)) {
       const i = r.inputs as Record<string, any>;
       expect(at(UPTIME, "checkerType")).toContain(i.checkerType);
@@ -567,7 +582,8 @@ describe("enums and preview", () => {
     const p = await plan(`stage${stage}`, { preview: true, sets: ALL_SET });
     const up = get(p, ALERT, "monitoring-uptime-critical").inputs as Record<string, any>;
     expect(up.conditions).toHaveLength(2);
-    expect(get(p, BUDGET, "monitoring-budget")).toBeDefined();
+    const budget = get(p, BUDGET, "monitoring-budget").inputs as Record<string, any>;
+    expect([budget.billingAccount, budget.amount]).toEqual(["01A2B3-C4D5E6-F7A8B9", { specifiedAmount: { currencyCode: "USD", units: stage === 1 ? "100" : "8000" } }]);
     expect((get(p, ALERT, "monitoring-cpu-percent-critical").inputs as any).notificationChannels).toEqual(["[unknown]", "[unknown]", "[unknown]", "[unknown]"]);
   });
 });

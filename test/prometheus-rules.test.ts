@@ -258,7 +258,16 @@ describe("Grafana provisioning", () => {
     expect(parse(files[0]!.content).datasources[0]).toMatchObject({ name: "Prometheus", uid: "prometheus", type: "prometheus", url: "http://prometheus:9090" });
     expect(parse(files[1]!.content).providers[0]).toMatchObject({ type: "file", options: { path: "/etc/grafana/provisioning/dashboards" } });
     const dash = JSON.parse(files[2]!.content);
-    expect(dash.panels.map((p: any) => p.targets[0].expr)).toEqual(promMetrics(opts).map((m) => m.record));
+    // One panel per metric of the seed's table, plotting its recording rule.
+    expect(dash.panels.map((p: any) => p.targets[0].expr)).toEqual([
+      "course_organizer:cpu_usage:percent",
+      "course_organizer:memory_usage:percent",
+      "course_organizer:api_latency_p95:ms",
+      "course_organizer:db_connections:percent",
+      "course_organizer:websocket_connections:percent",
+      "course_organizer:disk_usage:percent",
+      "course_organizer:error_rate:percent",
+    ]);
     const cpu = dash.panels[0];
     expect(cpu.fieldConfig.defaults.thresholds.steps.map((s: any) => s.value)).toEqual([null, 70, 85]);
     expect(dash.panels[2].fieldConfig.defaults.unit).toBe("ms");
