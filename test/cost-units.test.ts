@@ -21,6 +21,12 @@ describe("price rules, against hand-computed values from data/prices.json", () =
     expect(sqlTierMonthly("db-custom-4-15360")).toBeCloseTo(197.246, 3);
     expect(sqlTierMonthly("db-custom-2-7680")).toBeCloseTo(98.623, 3);
   });
+  it("says in the refusal format what data/prices.json cannot price (the config accepts these; Google runs them)", () => {
+    expect(() => machineMonthly("n1-standard-2")).toThrow(
+      'cost estimate machine type: "n1-standard-2" has no price in data/prices.json; allowed: a type listed in machineMonthly, or <family>-standard|highcpu|highmem-<vCPUs> of a family in familyHourly (e2, n2)',
+    );
+    expect(() => sqlTierMonthly("db-f1-micro")).toThrow('cost estimate Cloud SQL tier: "db-f1-micro" has no price in data/prices.json; allowed: a custom tier db-custom-<vCPUs>-<MB> (priced per vCPU and GB)');
+  });
 });
 
 describe("deploy time", () => {

@@ -65,6 +65,7 @@ describe("the offline plan records what the engine sees", () => {
     expect(out["course-organizer:stage"]).toBe("2");
     expect(out["gcp:region"]).toBe("europe-west4");
     expect(out["course-organizer:secondaryRegions"]).toBe('["x"]');
+    expect(() => applySets({}, ["vm.dataDiskGb"])).toThrow(`--set: "vm.dataDiskGb" is not a key=value pair; allowed: key=value, e.g. vm.machineType=n2-standard-8`);
   });
 
   it("prints a tree with a count per type and a total, secrets hidden", async () => {

@@ -50,7 +50,7 @@ export function applySets(config: Record<string, string>, sets: string[]): Recor
   const out = { ...config };
   for (const s of sets) {
     const eq = s.indexOf("=");
-    if (eq <= 0) throw new Error(refusal({ key: "--set", value: s, problem: "has no key before an '='", allowed: "key=value, e.g. vm.machineType=n2-standard-8" }));
+    if (eq <= 0) throw new Error(refusal({ key: "--set", value: s, problem: "is not a key=value pair", allowed: "key=value, e.g. vm.machineType=n2-standard-8" }));
     const [top, ...path] = qualify(s.slice(0, eq)).split(".");
     const value = s.slice(eq + 1);
     if (path.length === 0) {
