@@ -65,6 +65,7 @@ describe.each(["http-pool", "ws-pool"])("the %s files pass their real tools", (r
     const doc = parse(file(p, role, "cloud-init/user-data.yaml")) as { packages: string[]; write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] };
     expect(doc.packages).toEqual(["docker.io", "docker-compose-v2", "jq"]);
     const others = (p.files ?? []).filter((f) => f.role === role && f.path !== "cloud-init/user-data.yaml");
+    expect(others.length).toBeGreaterThan(0);
     expect(doc.write_files).toHaveLength(others.length);
     for (const f of others) {
       const path = f.path.startsWith("systemd/") ? `/etc/systemd/system/${f.path.slice(8)}` : `/opt/course-organizer/${f.path}`;
@@ -176,6 +177,7 @@ describe("what the processes get", () => {
     const values = ofType(p, "gcp:secretmanager/secretVersion:SecretVersion").map((v) => (v.inputs.secretData as Record<string, string>)[SECRET_MARK]!);
     const mine = (p.files ?? []).filter((f) => ["http-pool", "ws-pool", "jitsi-signaling", "video-bridges-us-central1"].includes(f.role));
     expect(mine.length).toBeGreaterThan(30);
+    expect(values.length).toBeGreaterThan(5);
     for (const f of mine) {
       expect(f.content).not.toBe("[unknown]");
       for (const v of values) {

@@ -37,6 +37,7 @@ describe("data/gcp-catalog.json", () => {
   it("lists every machine series the schema's machine-type pattern accepts", () => {
     const schema = readFileSync(join(projectDir, "src/config/schema.ts"), "utf8");
     const series = /\^\(([a-z0-9|]+)\)-\(micro/.exec(schema)![1]!.split("|");
+    expect(series).toEqual(["e2", "n1", "n2", "n2d", "c2", "c2d", "c3", "c3d", "c4", "t2d", "t2a", "m1", "m3", "n4"]);
     for (const s of series) expect(machineType(`${s}-x`).ok === false && (machineType(`${s}-x`) as { problem: string }).problem, s).not.toBe("is not a Compute Engine machine series");
   });
 });

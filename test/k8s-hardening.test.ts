@@ -97,6 +97,8 @@ describe("NetworkPolicies: default deny, then the app's allow list", () => {
   const byName = (ns: string, n: string) => nps.find((m) => m.metadata.namespace === ns && m.metadata.name === n)!.spec as Record<string, unknown>;
 
   it("pass kubernetes-models and the strict walk", async () => {
+    // Default deny in both namespaces plus the app's and the adapter's allow lists.
+    expect(nps).toHaveLength(6);
     for (const m of nps) {
       expect(await validateWithModels(m as Manifest)).toBe(true);
       expect(unknownFields(m, modelName(m.apiVersion, m.kind))).toEqual([]);

@@ -236,6 +236,7 @@ describe.each([
     const p = await plan(stack, { withFiles: true });
     const root = join(dir, stack, role);
     const files = (p.files ?? []).filter((f) => f.role === role);
+    expect(files.length).toBeGreaterThan(0);
     for (const f of files) {
       mkdirSync(dirname(join(root, f.path)), { recursive: true });
       writeFileSync(join(root, f.path), f.content);
@@ -254,6 +255,7 @@ describe.each([
       expect(r.out, s.path).toBe("");
     }
     const values = ofType(p, "gcp:secretmanager/secretVersion:SecretVersion").map((v) => (v.inputs.secretData as Record<string, string>)[SECRET_MARK]!);
+    expect(values.length).toBeGreaterThan(5);
     for (const f of files) for (const v of values) expect(f.content.includes(v), `${role}/${f.path}`).toBe(false);
     // systemd-analyze verify, the machine's paths mapped into the temp dir (a stub docker).
     const unitDir = join(root, "verify-units");

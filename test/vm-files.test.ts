@@ -109,6 +109,7 @@ describe.each(["stage1", "stage2"])("the %s VM files pass their real tools", (st
     const doc = parse(userData) as { packages: string[]; write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] };
     expect(doc.packages).toEqual(["docker.io", "docker-compose-v2"]);
     const others = (p.files ?? []).filter((f) => f.role === "vm" && f.path !== "cloud-init/user-data.yaml");
+    expect(others.length).toBeGreaterThan(0);
     expect(doc.write_files).toHaveLength(others.length);
     for (const f of others) {
       const vmPath = f.path.startsWith("systemd/") ? `/etc/systemd/system/${f.path.slice(8)}` : `/opt/course-organizer/${f.path}`;

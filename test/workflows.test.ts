@@ -149,6 +149,7 @@ describe("deploy.yml: who holds which token", () => {
   it("runs on pull requests and on pushes to main, never pull_request_target; the workflow token reads contents only", () => {
     expect(deploy.on).toEqual({ pull_request: { branches: ["main"] }, push: { branches: ["main"] } });
     expect(deploy.permissions).toEqual({ contents: "read" });
+    expect(files).toEqual(["ci.yml", "deploy.yml"]);
     for (const f of files) expect(text(f), f).not.toMatch(/pull_request_target|workflow_run/);
   });
 
