@@ -18,7 +18,7 @@ export interface DatabaseReplica {
   /**
    * Reports only (the seed's "analytics" replica). No server flag: every Cloud SQL read replica is a hot standby
    * that refuses writes (https://www.postgresql.org/docs/15/hot-standby.html), and the app's DATABASES entry already
-   * sends `-c default_transaction_read_only=on` (src/stage4-settings.ts). A `default_transaction_read_only`
+   * sends `-c default_transaction_read_only=on` (src/stack/settings.ts). A `default_transaction_read_only`
    * database flag would add nothing, and Cloud SQL takes only the flags on its supported list
    * (https://cloud.google.com/sql/docs/postgres/flags); data/provider-constraints.json forbids it.
    * @default false
@@ -73,27 +73,25 @@ export interface DatabaseArgs {
    * IP before it exists.
    */
   privateServiceConnection?: pulumi.Resource;
-  /** @default "POSTGRES_15" (seed "Managed Database (Cloud SQL)") */
   version: string;
   /** Machine tier, e.g. "db-custom-4-15360". Changes in place (a restart), never a replacement. */
   tier: string;
-  /** "REGIONAL" is HA: a standby in another zone, automatic failover (seed: "<60 seconds"). @default "REGIONAL" */
+  /** "REGIONAL" is HA: a standby in another zone, automatic failover (seed: "<60 seconds"). */
   availabilityType: "ZONAL" | "REGIONAL";
-  /** Initial SSD size (GB); auto-resize grows it. @default 100 */
+  /** Initial SSD size (GB); auto-resize grows it. */
   diskGb: number;
-  /** Auto-resize ceiling (GB); 0 means no limit. @default 1000 */
+  /** Auto-resize ceiling (GB); 0 means no limit. */
   diskAutoresizeLimitGb: number;
-  /** Daily backup start, UTC "HH:MM". @default "02:00" */
+  /** Daily backup start, UTC "HH:MM". */
   backupStartTime: string;
-  /** Automated backups kept. @default 14 */
+  /** Automated backups kept. */
   backupRetainedCount: number;
-  /** Point-in-time recovery window: days of write-ahead log kept. @default 7 */
+  /** Point-in-time recovery window: days of write-ahead log kept. */
   pitrDays: number;
-  /** @default "SUNDAY" */
   maintenanceDay: Weekday;
-  /** Hour (UTC) the maintenance window starts. @default 4 */
+  /** Hour (UTC) the maintenance window starts. */
   maintenanceHour: number;
-  /** PostgreSQL max_connections. @default 500 (seed: "Max connections: 500") */
+  /** PostgreSQL max_connections. */
   maxConnections: number;
   /** Further database flags (name -> value), on the primary and every replica. @default {} */
   extraFlags?: Record<string, string>;
@@ -244,8 +242,7 @@ export interface DatabaseReplicaOutput {
  * data/gcp-api-facts.json), GCP-side deletion protection, Pulumi `protect` + `retainOnDelete`, backups kept
  * after a deletion, and tier/HA/disk changes being in-place updates.
  *
- * Cost (us-central1 list prices): db-custom-4-15360 is $394/month with HA ($197 zonal), 100 GB SSD $34/month with
- * HA; each zonal replica of the same tier $197 + its disk. The seed's "~$300-400" leaves the replica out.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class Database extends pulumi.ComponentResource {
   public readonly instance: gcp.sql.DatabaseInstance;

@@ -19,7 +19,7 @@ export interface DnsArgs {
   domain: string;
   /** Jitsi's host (meet.<domain>); must be inside the zone. */
   meetDomain: string;
-  /** DNSSEC on (the registrar needs the DS record from the zone's keys afterwards). @default true */
+  /** DNSSEC on (the registrar needs the DS record from the zone's keys afterwards). */
   dnssec: boolean;
   /** The load balancer's global anycast IP: A record of the domain. */
   entryIp: pulumi.Input<string>;
@@ -48,7 +48,7 @@ export function dnsProblems(args: Pick<DnsArgs, "domain" | "meetDomain">): strin
  * zone gets new name servers, and every registrar delegation would break.
  *
  * After the first `up`, set the zone's `nameServers` (and the DS record of DNSSEC) at the registrar.
- * Cost: $0.20/zone/month plus $0.40 per million queries.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class Dns extends pulumi.ComponentResource {
   public readonly zone: gcp.dns.ManagedZone;

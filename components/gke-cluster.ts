@@ -42,23 +42,20 @@ export interface GkeClusterArgs {
   masterCidr: string;
   /** CIDRs allowed to reach the control plane's public endpoint (CI, operators; the VPC subnet). */
   masterAuthorizedNetworks: { cidrBlock: string; displayName: string }[];
-  /** @default "REGULAR" */
   releaseChannel: "RAPID" | "REGULAR" | "STABLE" | "EXTENDED";
-  /** @default "n2-standard-8" */
   nodeMachineType: string;
-  /** Node pool autoscaling per zone. @default 1 */
+  /** Node pool autoscaling per zone. */
   nodesPerZoneMin: number;
-  /** @default 10 */
   nodesPerZoneMax: number;
   /**
    * A second pool of Spot nodes for the email workers (total node counts over the zones), tainted
    * `cloud.google.com/gke-spot=true:NoSchedule` so only the workers, which tolerate preemption, land there.
-   * @default none
+   * Absent: no Spot pool.
    */
   spotPool?: { totalMinNodes: number; totalMaxNodes: number };
-  /** Port the load balancer reaches pods on through the NEGs (firewall rule from Google's ranges). @default 8080 */
+  /** Port the load balancer reaches pods on through the NEGs (firewall rule from Google's ranges). */
   podPort: number;
-  /** Daily maintenance window start, UTC "HH:MM" (4 hours, weekends and nights by RRULE). @default "03:00" */
+  /** Daily maintenance window start, UTC "HH:MM" (4 hours, weekends and nights by RRULE). */
   maintenanceStartTime: string;
 }
 
@@ -81,9 +78,7 @@ export function gkeClusterProblems(args: Pick<GkeClusterArgs, "nodesPerZoneMin" 
  * least-privilege service account. Exposes a kubeconfig (exec auth through gke-gcloud-auth-plugin) and a
  * Kubernetes provider built from it.
  *
- * Cost (us-central1 list prices): the cluster fee is $0.10/hour ($73/month); an n2-standard-8 node is about
- * $283/month ($227 with sustained use), so 3 zones x 1..3 nodes (the stage-4 preset, derived from its pods in
- * src/config/node-capacity.ts) is about $710..$2,130/month per region; a Spot pool's node about $113.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class GkeCluster extends pulumi.ComponentResource {
   public readonly cluster: gcp.container.Cluster;
@@ -275,16 +270,32 @@ export class GkeCluster extends pulumi.ComponentResource {
     this.endpoint = this.cluster.endpoint;
     this.dnsEndpoint = this.cluster.controlPlaneEndpointsConfig.apply((c) => c?.dnsEndpointConfig?.endpoint ?? "");
     this.caCert = this.cluster.masterAuth.clusterCaCertificate.apply((c) => c ?? "");
-    // Exec auth: the plugin gets a short-lived token from the caller's gcloud credentials; nothing static is stored.
-    // The DNS endpoint serves a publicly trusted certificate, so no cluster CA in the file (as
-    // `gcloud container clusters get-credentials --dns-endpoint` writes it).
-    const context = `gke_${args.project}_${args.region}_${clusterName}`;
-    this.kubeconfig = pulumi.secret(pulumi.interpolate`apiVersion: v1
+    this.kubeconfig = execKubeconfig(`gke_${args.project}_${args.region}_${clusterName}`, this.dnsEndpoint);
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        kubeconfig: this.kubeconfig,
+        enableServerSideApply: true,
+        // Workloads are applied once the nodes exist (the pool's pods need somewhere to run for readiness).
+      },
+      { parent: this, dependsOn: [this.nodePool] },
+    );
+    this.registerOutputs({ name: this.name, endpoint: this.endpoint, dnsEndpoint: this.dnsEndpoint });
+  }
+}
+
+/**
+ * A kubeconfig with exec auth: the plugin gets a short-lived token from the caller's gcloud credentials; nothing
+ * static is stored. The DNS endpoint serves a publicly trusted certificate, so no cluster CA in the file (as
+ * `gcloud container clusters get-credentials --dns-endpoint` writes it).
+ */
+function execKubeconfig(context: string, dnsEndpoint: pulumi.Output<string>): pulumi.Output<string> {
+  return pulumi.secret(pulumi.interpolate`apiVersion: v1
 kind: Config
 clusters:
 - name: ${context}
   cluster:
-    server: https://${this.dnsEndpoint}
+    server: https://${dnsEndpoint}
 contexts:
 - name: ${context}
   context:
@@ -301,15 +312,4 @@ users:
       provideClusterInfo: true
       interactiveMode: Never
 `);
-    this.provider = new k8s.Provider(
-      `${name}-k8s`,
-      {
-        kubeconfig: this.kubeconfig,
-        enableServerSideApply: true,
-        // Workloads are applied once the nodes exist (the pool's pods need somewhere to run for readiness).
-      },
-      { parent: this, dependsOn: [this.nodePool] },
-    );
-    this.registerOutputs({ name: this.name, endpoint: this.endpoint, dnsEndpoint: this.dnsEndpoint });
-  }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
-import { renderFile } from "../src/render/registry";
+import { fileRecorder, type RenderedFile } from "../src/render/registry";
 import { ServiceAccount } from "./service-account";
 import { VM_IMAGE } from "./vm-platform";
 import { argRefuser } from "../src/config/refusal";
@@ -164,9 +164,7 @@ export function instancePoolProblems(a: Pick<InstancePoolArgs, "zones" | "region
  * and only then is the old one deleted. A fixed name would need delete-first, which GCP refuses while the group
  * still uses the template ("resource in use").
  *
- * Cost: the instances' machine type x count (us-central1 list prices, data/prices.json: n2-standard-2 $70.90/month,
- * $56.73 with sustained use; n2-standard-4 $141.79 / $113.46) plus a 30 GB pd-balanced boot disk each; templates,
- * groups, health checks and autoscalers are free (`npm run plan -- --cost` prices min and max sizes).
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class InstancePool extends pulumi.ComponentResource {
   public readonly identity: ServiceAccount;
@@ -180,8 +178,12 @@ export class InstancePool extends pulumi.ComponentResource {
   /** Secret accessor, registry reader and bucket grants of the pool's account. */
   public readonly grants: pulumi.Resource[];
 
+  /** The files its machines receive, by role and path (`npm run render` writes them). */
+  public readonly files: RenderedFile[] = [];
+
   constructor(name: string, args: InstancePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:compute:InstancePool", name, {}, opts);
+    const renderFile = fileRecorder(this.files);
     const problems = instancePoolProblems(args);
     if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
 
@@ -248,7 +250,7 @@ export class InstancePool extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    for (const f of args.renderFiles ?? []) renderFile(args.renderRole, f.path, f.content);
+    for (const f of args.renderFiles ?? []) this.files.push({ role: args.renderRole, path: f.path, content: f.content });
     const userData = renderFile(args.renderRole, "cloud-init/user-data.yaml", args.userData);
 
     this.template = new gcp.compute.RegionInstanceTemplate(

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
-import { renderFile } from "../src/render/registry";
+import { fileRecorder, type RenderedFile } from "../src/render/registry";
 import { jitsiUserData, signalingFiles, type JitsiEnv, type JitsiImages } from "../src/files/jitsi";
 import { ServiceAccount } from "./service-account";
 import { registryHostsOf } from "../src/images";
@@ -18,7 +18,6 @@ export interface JitsiSignalingArgs {
   labels: Record<string, string>;
   network: pulumi.Input<string>;
   subnetwork: pulumi.Input<string>;
-  /** @default "e2-standard-4" in the presets (web, Prosody and Jicofo are light; media is on the bridges) */
   machineType: string;
   images: JitsiImages;
   /** The Docker Hub mirror the images come from (src/images.ts): the VM's account reads it. @default undefined */
@@ -51,7 +50,7 @@ export interface JitsiSignalingArgs {
  * this component opens 80/443 from the internet to the same tag (the `web` rule admits only Google's load-balancer
  * ranges from stage 2 on).
  *
- * Cost: e2-standard-4 $97.84/month in us-central1 (data/prices.json); static IP in use $3.65/month.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class JitsiSignaling extends pulumi.ComponentResource {
   public readonly instance: gcp.compute.Instance;
@@ -63,8 +62,12 @@ export class JitsiSignaling extends pulumi.ComponentResource {
   public readonly serviceAccountEmail: pulumi.Output<string>;
   public readonly firewall: gcp.compute.Firewall;
 
+  /** The files its machines receive, by role and path (`npm run render` writes them). */
+  public readonly files: RenderedFile[] = [];
+
   constructor(name: string, args: JitsiSignalingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:video:JitsiSignaling", name, {}, opts);
+    const renderFile = fileRecorder(this.files);
 
     const identity = new ServiceAccount(
       `${name}-identity`,

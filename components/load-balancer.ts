@@ -232,9 +232,7 @@ export interface DnsAuthorizationRecord {
  * The address, certificate map, certificates and URL maps keep their child names at every stage; later stages
  * only add or swap backend services (new `<route>-<key>` children) and update the URL map in place.
  *
- * Cost: forwarding rules ~$18/month for the first five, $0.008-0.012/GB processed; Cloud CDN egress from
- * $0.02-0.08/GB plus $0.0075 per 10,000 lookups; Cloud Armor $5/policy + $1/rule per month + $0.75 per million
- * requests; Certificate Manager: the first 100 certificates free.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class LoadBalancer extends pulumi.ComponentResource {
   public readonly globalAddress: gcp.compute.GlobalAddress;
@@ -267,6 +265,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
   public readonly httpsRule: gcp.compute.GlobalForwardingRule;
   public readonly httpRule: gcp.compute.GlobalForwardingRule;
 
+  // eslint-disable-next-line max-lines-per-function -- constructor not yet split into per-concern helpers (certificates, Cloud Armor, CDN, backends, URL maps)
   constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:lb:LoadBalancer", name, {}, opts);
     const problems = loadBalancerProblems(args);

@@ -67,8 +67,7 @@ const DAY_SECONDS = 86400;
  * Both buckets are protected and retained (statefulOptions) and never force-destroyed: user media is not
  * recreatable.
  *
- * Cost (us-central1): Standard $0.020/GB-month, Nearline $0.010/GB-month (30-day minimum, $0.01/GB retrieval);
- * 100 GB of media ~$2/month; soft-deleted and noncurrent bytes are billed like live ones while kept.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class Media extends pulumi.ComponentResource {
   public readonly staticBucket: gcp.storage.Bucket;
@@ -147,7 +146,7 @@ export class Media extends pulumi.ComponentResource {
         lifecycleRules: [
           {
             // Seed "Media Storage Scaling", 10TB+ row: recent files on Standard, older files on Nearline (half
-            // the storage price; reads cost $0.01/GB, fine for rarely opened old course material).
+            // the storage price; reads carry a retrieval fee, fine for rarely opened old course material; data/prices.json).
             action: { type: "SetStorageClass", storageClass: "NEARLINE" },
             condition: { age: args.nearlineAfterDays, matchesStorageClasses: ["STANDARD"], withState: "LIVE" },
           },

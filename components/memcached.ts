@@ -11,22 +11,19 @@ export const MEMCACHE_MAINTENANCE_WINDOW = "10800s";
 export interface MemcachedArgs {
   prefix: string;
   labels: Record<string, string>;
-  /** Role in the physical name. @default "memcached" */
+  /** Role in the physical name. */
   role: string;
   region: string;
   /** VPC network id (authorized network; forces replacement). */
   network: pulumi.Input<string>;
   /** The Private Service Access peering: Memcached nodes get addresses from its range. */
   privateServiceConnection?: pulumi.Resource;
-  /** @default 3 */
   nodes: number;
-  /** vCPUs per node. @default 1 */
+  /** vCPUs per node. */
   cpu: number;
-  /** Memory per node (MiB, multiples of 1024 for 1 vCPU up to 4096 per vCPU). @default 4096 */
+  /** Memory per node (MiB, multiples of 1024 for 1 vCPU up to 4096 per vCPU). */
   memoryMb: number;
-  /** @default "SUNDAY" */
   maintenanceDay: Weekday;
-  /** @default 7 */
   maintenanceHour: number;
 }
 
@@ -46,7 +43,7 @@ export function memcachedProblems(args: Pick<MemcachedArgs, "cpu" | "memoryMb">)
  * timeout). Nodes spread over the region's zones; private IPs from the Private Service Access range. The
  * discovery endpoint lists the nodes (Memorystore's auto discovery); pymemcache's HashClient takes the node list.
  *
- * Cost (us-central1): $0.0475 per vCPU-hour and $0.0065 per GB-hour: 3 nodes x (1 vCPU, 4 GB) about $160/month.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class Memcached extends pulumi.ComponentResource {
   public readonly instance: gcp.memcache.Instance;

@@ -35,12 +35,11 @@ export interface NetworkArgs {
   /**
    * Sources allowed to reach 80/443 on web machines: the internet while the VM serves directly (stage 1),
    * Google's load-balancer ranges once a load balancer fronts it.
-   * @default ["0.0.0.0/0"]
    */
   webSourceRanges: string[];
   /** Reserve a range and peer it with Google's service producer network (Cloud SQL, Memorystore private IP). */
   privateServiceAccess: boolean;
-  /** Prefix length of the Private Service Access range. @default 16 */
+  /** Prefix length of the Private Service Access range. */
   privateServicesPrefixLength: number;
   /** First address of the Private Service Access range (config network.privateServicesAddress). */
   privateServicesAddress: string;

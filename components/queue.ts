@@ -6,19 +6,18 @@ import { argRefuser } from "../src/config/refusal";
 export interface QueueArgs {
   labels: Record<string, string>;
   project: string;
-  /** The seed's topic name ("Message Queue for Async Tasks": topic_path(..., 'email-queue')). @default "email-queue" */
+  /** The seed's topic name ("Message Queue for Async Tasks": topic_path(..., 'email-queue')). */
   topicName: string;
-  /** The seed's subscription name (subscription_path(..., 'email-worker')). @default "email-worker" */
+  /** The seed's subscription name (subscription_path(..., 'email-worker')). */
   subscriptionName: string;
-  /** Seconds a worker has to ack before redelivery (sending one e-mail through the Gmail API). @default 60 */
+  /** Seconds a worker has to ack before redelivery (sending one e-mail through the Gmail API). */
   ackDeadlineSeconds: number;
-  /** Deliveries before a message goes to the dead-letter topic (Pub/Sub allows 5..100). @default 5 */
+  /** Deliveries before a message goes to the dead-letter topic (Pub/Sub allows 5..100). */
   maxDeliveryAttempts: number;
-  /** Days messages are kept on the topic and in the subscriptions (Pub/Sub allows up to 7 for subscriptions). @default 7 */
+  /** Days messages are kept on the topic and in the subscriptions (Pub/Sub allows up to 7 for subscriptions). */
   retentionDays: number;
-  /** Retry policy backoff bounds (seconds, Pub/Sub allows 0..600). @default 10 */
+  /** Retry policy backoff bounds (seconds, Pub/Sub allows 0..600). */
   minBackoffSeconds: number;
-  /** @default 600 */
   maxBackoffSeconds: number;
   /** Members (`serviceAccount:...`) that publish to the topic: the api identity only. */
   publishers: pulumi.Input<string>[];
@@ -54,7 +53,7 @@ export function queueProblems(args: Pick<QueueArgs, "maxDeliveryAttempts" | "min
  * (`service-<projectNumber>@gcp-sa-pubsub.iam.gserviceaccount.com`), which needs publisher on the dead-letter
  * topic and subscriber on the source subscription (Pub/Sub docs "Dead-letter topics").
  *
- * Cost: $40/TiB of throughput (first 10 GiB/month free); retained acknowledged messages are billed as storage.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class Queue extends pulumi.ComponentResource {
   public readonly topic: gcp.pubsub.Topic;

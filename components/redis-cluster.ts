@@ -9,7 +9,7 @@ export interface RedisClusterArgs {
   prefix: string;
   labels: Record<string, string>;
   project: string;
-  /** Role in the physical names. @default "cache-cluster" */
+  /** Role in the physical names. */
   role: string;
   /** Region; forces replacement. */
   region: string;
@@ -17,15 +17,11 @@ export interface RedisClusterArgs {
   network: pulumi.Input<string>;
   /** The region's subnet id: the service connection policy allocates the PSC endpoints' addresses from it. */
   subnetwork: pulumi.Input<string>;
-  /** @default 3 (seed "WebSocket Scaling": "Redis cluster (3 nodes)") */
   shards: number;
-  /** Replicas per shard, in other zones (MULTI_ZONE). @default 1 */
+  /** Replicas per shard, in other zones (MULTI_ZONE). */
   replicasPerShard: number;
-  /** @default "REDIS_HIGHMEM_MEDIUM" (6.5 GB per node) */
   nodeType: "REDIS_SHARED_CORE_NANO" | "REDIS_STANDARD_SMALL" | "REDIS_HIGHMEM_MEDIUM" | "REDIS_HIGHMEM_XLARGE";
-  /** @default "SUNDAY" */
   maintenanceDay: Weekday;
-  /** @default 6 */
   maintenanceHour: number;
   /** Members (`serviceAccount:...`) that connect with IAM authentication (roles/redis.dbConnectionUser). */
   connectors: pulumi.Input<string>[];
@@ -57,7 +53,7 @@ export function redisClusterProblems(args: Pick<RedisClusterArgs, "shards" | "re
  * factory): a plain client that ignores MOVED redirects fails on two of three shards. The Channels layer cannot
  * use it (channels_redis issues 381 and 420); it runs on separate Standard-tier instances.
  *
- * Cost (us-central1): REDIS_HIGHMEM_MEDIUM is about $0.20 per node-hour: 3 shards x 2 nodes about $880/month.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class RedisCluster extends pulumi.ComponentResource {
   public readonly cluster: gcp.redis.Cluster;

@@ -18,23 +18,19 @@ export interface RedisArgs {
   network: pulumi.Input<string>;
   /** The Private Service Access peering (`Network.privateServiceConnection`); the instance is created after it. */
   privateServiceConnection?: pulumi.Resource;
-  /** "STANDARD_HA": a replica in another zone with automatic failover (seed: "<60 seconds"). Forces replacement. @default "STANDARD_HA" */
+  /** "STANDARD_HA": a replica in another zone with automatic failover (seed: "<60 seconds"). Forces replacement. */
   tier: "BASIC" | "STANDARD_HA";
-  /** @default 5 (seed "Managed Redis (Memorystore)": 5GB) */
   memoryGb: number;
-  /** @default "REDIS_7_0" */
   redisVersion: string;
   /**
    * Eviction policy. The instance holds cache, sessions and (stage 3) the Channels layer; allkeys-lru keeps
    * writes working when memory is full (the seed's stage-2 redis.conf uses the same).
-   * @default "allkeys-lru"
    */
   maxmemoryPolicy: string;
-  /** RDB snapshot period (seed: "Persistence: RDB snapshots"). @default "TWELVE_HOURS" */
+  /** RDB snapshot period (seed: "Persistence: RDB snapshots"). */
   rdbSnapshotPeriod: "ONE_HOUR" | "SIX_HOURS" | "TWELVE_HOURS" | "TWENTY_FOUR_HOURS";
-  /** @default "SUNDAY" */
   maintenanceDay: Weekday;
-  /** UTC hour the one-hour maintenance window starts. @default 5 */
+  /** UTC hour the one-hour maintenance window starts. */
   maintenanceHour: number;
   /** Service-account e-mails that may read the AUTH string from Secret Manager. @default [] */
   authAccessors?: pulumi.Input<string>[];
@@ -54,8 +50,7 @@ export function redisUrl(auth: string, host: string, port: number): string {
  * across independent hosts itself and cannot use Redis Cluster, because its Lua scripts touch keys that live on
  * different cluster nodes (django/channels_redis issues 381 and 420).
  *
- * Cost (us-central1 list price): Standard tier 5 GB is $0.054/GB-hour, about $197/month; the seed's "~$150"
- * is below that.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class Redis extends pulumi.ComponentResource {
   public readonly instance: gcp.redis.Instance;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { BRIDGE_BOOT_SECONDS } from "../src/config/boot-times";
+import type { RenderedFile } from "../src/render/registry";
 import { physicalName } from "../src/naming";
 import { bridgeFiles, drainScript, jitsiUserData, JVB_REST_PORT, type JitsiEnv } from "../src/files/jitsi";
 import { InstancePool } from "./instance-pool";
@@ -64,8 +65,7 @@ export interface VideoBridgePoolArgs {
  * metadata runs the same drain as a fallback only: GCE runs shutdown scripts after the graceful window, in the
  * ordinary ~90 s before power-off.
  *
- * Cost: n2-highcpu-8 $209.35/month on demand in us-central1, $167.52 with sustained use (data/prices.json; seed:
- * ~$200/instance) per bridge; an in-use external IP $3.65/month each; media egress dominates at scale.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class VideoBridgePool extends pulumi.ComponentResource {
   public readonly pool: InstancePool;
@@ -74,6 +74,8 @@ export class VideoBridgePool extends pulumi.ComponentResource {
   public readonly autoscaler: gcp.compute.RegionAutoscaler;
   public readonly serviceAccountEmail: pulumi.Output<string>;
   public readonly healthFirewall: gcp.compute.Firewall;
+  /** The files its bridges receive (its instance pool's), by role and path (`npm run render` writes them). */
+  public readonly files: RenderedFile[];
 
   constructor(name: string, args: VideoBridgePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:video:VideoBridgePool", name, {}, opts);
@@ -173,6 +175,7 @@ export class VideoBridgePool extends pulumi.ComponentResource {
     this.autoscaler = this.pool.autoscaler;
     this.serviceAccountEmail = this.pool.serviceAccountEmail;
 
+    this.files = this.pool.files;
     this.registerOutputs({ instanceGroup: this.instanceGroup, serviceAccountEmail: this.serviceAccountEmail });
   }
 }

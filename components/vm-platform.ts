@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
-import { renderFile } from "../src/render/registry";
+import { fileRecorder, type RenderedFile } from "../src/render/registry";
 import type { ComposeEnv, ComposeImages } from "../src/files/compose";
 import { DATA_DEVICE_NAME, vmFiles, vmUserData, type VmBundleOptions } from "../src/files/vm-bundle";
 import { tags } from "./network";
@@ -51,11 +51,11 @@ export interface VmPlatformArgs {
    * (allowStoppingForUpdate: the VM stops, is resized and starts again, keeping its disks and IP).
    */
   machineType: string;
-  /** Boot disk size (GB); the boot disk holds only the OS and images. @default 30 */
+  /** Boot disk size (GB); the boot disk holds only the OS and images. */
   bootDiskGb: number;
   /** Data disk size (GB; it can grow in place, never shrink). Seed: 50 GB SSD. */
   dataDiskGb: number;
-  /** Data disk type. @default "pd-ssd" */
+  /** Data disk type. */
   dataDiskType: string;
   /** Daily snapshots of the data disk kept this many days (at least 7). */
   snapshotRetentionDays: number;
@@ -121,7 +121,7 @@ export interface VmPlatformArgs {
    * which grants this VM's account objectAdmin on it): WAL archiving with `archiveTimeoutSeconds`, a daily base
    * backup at `backupStartTime` (UTC), full on `fullBackupDay` (1 = Monday .. 7 = Sunday), `fullBackupsKept` kept.
    * The repository cipher pass is one of `secrets` (env PGBACKREST_CIPHER_PASS).
-   * @default undefined (no archiving)
+   * Absent: no archiving.
    */
   backup?: { bucket: string; archiveTimeoutSeconds: number; fullBackupsKept: number; fullBackupDay: number; backupStartTime: string };
   /**
@@ -151,9 +151,7 @@ export function vmPlatformProblems(args: Pick<VmPlatformArgs, "snapshotRetention
  * and systemd. The VM, its data disk and its IP keep their URNs from stage 1 to 3: a stage move resizes the VM
  * and changes its metadata in place.
  *
- * Cost (us-central1, on-demand, before sustained-use discounts): e2-standard-2 ~$49/month, n2-standard-4
- * ~$142/month; 50 GB pd-ssd ~$8.50; static IP in use ~$3.65; snapshots ~$0.05/GB-month of changed blocks
- * (`npm run plan -- --cost` prices the plan from data/prices.json).
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`).
  */
 export class VmPlatform extends pulumi.ComponentResource {
   public readonly instance: gcp.compute.Instance;
@@ -170,8 +168,12 @@ export class VmPlatform extends pulumi.ComponentResource {
   /** The cloud-init user-data in the instance's metadata. */
   public readonly userData: pulumi.Output<string>;
 
+  /** The files its machines receive, by role and path (`npm run render` writes them). */
+  public readonly files: RenderedFile[] = [];
+
   constructor(name: string, args: VmPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:vm:VmPlatform", name, {}, opts);
+    const renderFile = fileRecorder(this.files);
     const problems = vmPlatformProblems(args);
     if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     const retired = args.retired ?? false;
@@ -246,34 +248,7 @@ export class VmPlatform extends pulumi.ComponentResource {
 
     // Files: names (secret ids, bucket) are resolved, never values. Each file is registered for `npm run render`.
     const behindLb = (args.behindLoadBalancer ?? false) && !retired;
-    const bundle = (secretIds: string[], bucket: string | undefined, staticBucket: string | undefined): VmBundleOptions => ({
-      project: args.project,
-      domain: args.domain,
-      meetDomain: args.meetDomain,
-      acmeEmail: args.acmeEmail,
-      // Behind the load balancer the LB terminates TLS; a retired VM keeps the config it last served with.
-      tls: !(args.behindLoadBalancer ?? false),
-      loadBalancerRanges: args.loadBalancerRanges,
-      images: args.images,
-      backendReplicas: args.backendReplicas,
-      gunicornWorkers: args.gunicornWorkers,
-      gunicornThreads: args.gunicornThreads,
-      redis: args.redis,
-      databaseIndexes: args.databaseIndexes,
-      secrets: secrets.map((s, i) => ({ env: s.env, secretId: secretIds[i]! })),
-      cdnSigningKeyName: args.cdnSigningKey?.keyName,
-      registryHosts: args.registryHosts,
-      mediaBucket: bucket,
-      staticBucket,
-      publicMedia: args.publicMedia,
-      sentryDsn: args.sentryDsn,
-      copyMedia: args.copyMediaToBucket ?? true,
-      staticCacheDays: args.staticCacheDays,
-      mediaCacheDays: args.mediaCacheDays,
-      monitoringFiles: args.monitoringFiles,
-      postgresMigrationSource: args.postgresMigrationSource,
-      backup: args.backup,
-    });
+    const bundle = (secretIds: string[], bucket: string | undefined, staticBucket: string | undefined) => bundleOptions(args, secrets, secretIds, bucket, staticBucket);
     const secrets: VmSecret[] = [...args.secrets, ...(args.cdnSigningKey ? [{ env: "CDN_SIGNING_KEY" as const, secretId: args.cdnSigningKey.secretId }] : [])];
     const resolved = pulumi
       .all([pulumi.all(secrets.map((s) => s.secretId)), args.mediaBucket, args.staticBucket])
@@ -371,4 +346,36 @@ export class VmPlatform extends pulumi.ComponentResource {
       serviceAccountEmail: this.serviceAccountEmail,
     });
   }
+}
+
+/** The VM bundle's options: names (secret ids, buckets) resolved, never values. */
+function bundleOptions(args: VmPlatformArgs, secrets: VmSecret[], secretIds: string[], bucket: string | undefined, staticBucket: string | undefined): VmBundleOptions {
+  return {
+    project: args.project,
+    domain: args.domain,
+    meetDomain: args.meetDomain,
+    acmeEmail: args.acmeEmail,
+    // Behind the load balancer the LB terminates TLS; a retired VM keeps the config it last served with.
+    tls: !(args.behindLoadBalancer ?? false),
+    loadBalancerRanges: args.loadBalancerRanges,
+    images: args.images,
+    backendReplicas: args.backendReplicas,
+    gunicornWorkers: args.gunicornWorkers,
+    gunicornThreads: args.gunicornThreads,
+    redis: args.redis,
+    databaseIndexes: args.databaseIndexes,
+    secrets: secrets.map((s, i) => ({ env: s.env, secretId: secretIds[i]! })),
+    cdnSigningKeyName: args.cdnSigningKey?.keyName,
+    registryHosts: args.registryHosts,
+    mediaBucket: bucket,
+    staticBucket,
+    publicMedia: args.publicMedia,
+    sentryDsn: args.sentryDsn,
+    copyMedia: args.copyMediaToBucket ?? true,
+    staticCacheDays: args.staticCacheDays,
+    mediaCacheDays: args.mediaCacheDays,
+    monitoringFiles: args.monitoringFiles,
+    postgresMigrationSource: args.postgresMigrationSource,
+    backup: args.backup,
+  };
 }

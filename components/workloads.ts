@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import { ServiceAccount } from "./service-account";
-import { renderFile } from "../src/render/registry";
+import { fileRecorder, type RenderedFile } from "../src/render/registry";
 import { argRefuser } from "../src/config/refusal";
 import {
   ADAPTER_NAME,
@@ -43,8 +43,11 @@ export class WorkloadIdentities extends pulumi.ComponentResource {
   /** The workloadIdentityUser bindings; pods must not start before them (their token exchange would fail). */
   public readonly bindings: gcp.serviceaccount.IAMMember[];
 
+  private readonly name: string;
+
   constructor(name: string, args: WorkloadIdentitiesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:kubernetes:WorkloadIdentities", name, {}, opts);
+    this.name = name;
     const pool = `${args.project}.svc.id.goog`;
     const describe: Record<Workload, string> = {
       api: "GKE api pods (Gunicorn): read settings, publish to email-queue",
@@ -72,6 +75,30 @@ export class WorkloadIdentities extends pulumi.ComponentResource {
     ];
     this.registerOutputs({});
   }
+
+  /**
+   * Let workloads read a secret (`<name>-<workload>-<key>-accessor`, one grant per workload): the secrets they read
+   * (app settings, Django's key, passwords) are created after the identities, which the data step grants first.
+   */
+  grantSecretAccess(key: string, secretId: pulumi.Input<string>, workloads: readonly Workload[] = WORKLOADS): gcp.secretmanager.SecretIamMember[] {
+    return workloads.map(
+      (w) =>
+        new gcp.secretmanager.SecretIamMember(
+          `${this.name}-${w}-${key}-accessor`,
+          { secretId, role: "roles/secretmanager.secretAccessor", member: this.accounts[w].member },
+          { parent: this },
+        ),
+    );
+  }
+
+  /** Let a workload write a bucket's objects (`<name>-<workload>-bucket-<key>`). */
+  grantBucketWrite(workload: Workload, key: string, bucket: pulumi.Input<string>): gcp.storage.BucketIAMMember {
+    return new gcp.storage.BucketIAMMember(
+      `${this.name}-${workload}-bucket-${key}`,
+      { bucket, role: "roles/storage.objectAdmin", member: this.accounts[workload].member },
+      { parent: this },
+    );
+  }
 }
 
 /** A zonal NEG's URL (the NEG controller creates it; the load balancer refers to it by project, zone and name). */
@@ -86,8 +113,6 @@ export interface WorkloadsArgs extends Omit<WorkloadManifestArgs, "pgbouncer"> {
    * (config kubernetes.pgbouncerPoolSizePerPod, budgeted against database.maxConnections in src/config/load.ts).
    */
   pgbouncer: { image: string; dbHost: pulumi.Input<string>; dbCaCert: pulumi.Input<string>; databases: string[]; poolSize: number };
-  /** The cluster's Kubernetes provider (GkeCluster.provider). */
-  provider: k8s.Provider;
   /** Resources pods need before they start: the settings secret's version and accessor grants, the WI bindings. */
   podDependencies: pulumi.Input<pulumi.Resource>[];
 }
@@ -140,7 +165,8 @@ export function workloadsProblems(args: Pick<WorkloadsArgs, "replicas">): string
 }
 
 /**
- * The app on one GKE cluster, through the cluster's provider: namespace, Workload Identity service accounts,
+ * The app on one GKE cluster, through the cluster's Kubernetes provider (pass it as
+ * `{ providers: { kubernetes: cluster.provider } }`, GkeCluster.provider): namespace, Workload Identity service accounts,
  * the seed's api / ws / worker Deployments (each pod with a PgBouncer sidecar, its pgbouncer.ini in a ConfigMap),
  * Services with standalone NEGs, PodDisruptionBudgets, HPAs and the
  * metrics pipeline they read (Managed Prometheus PodMonitoring and the Custom Metrics Stackdriver Adapter).
@@ -157,11 +183,15 @@ export class Workloads extends pulumi.ComponentResource {
   /** NEG names per served workload. */
   public readonly negNames: { api: string; ws: string };
 
+  /** The files its machines receive, by role and path (`npm run render` writes them). */
+  public readonly files: RenderedFile[] = [];
+
   constructor(name: string, args: WorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:kubernetes:Workloads", name, {}, opts);
+    const renderFile = fileRecorder(this.files);
     const problems = workloadsProblems(args);
     if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
-    const { provider, podDependencies, pgbouncer, ...manifestArgs } = args;
+    const { podDependencies, pgbouncer, ...manifestArgs } = args;
     const ini = pulumi.output(pgbouncer.dbHost).apply((dbHost) => podPgbouncerIni({ dbHost, databases: pgbouncer.databases, poolSize: pgbouncer.poolSize }));
     const ca = pulumi.output(pgbouncer.dbCaCert);
     const manifests = clusterManifests({
@@ -199,7 +229,8 @@ export class Workloads extends pulumi.ComponentResource {
         const target = (m.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name;
         dependsOn = [...namespaces, ...apiServices, deployments[target]!];
       }
-      const res = create(childName, m, { parent: this, provider, dependsOn });
+      // The cluster's Kubernetes provider comes with the component's options (`providers: { kubernetes }`).
+      const res = create(childName, m, { parent: this, dependsOn });
       this.objects[file] = res;
       if (m.kind === "Namespace") namespaces.push(res);
       if (m.kind === "ServiceAccount") accounts.push(res);

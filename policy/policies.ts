@@ -617,7 +617,7 @@ export const requiredLabels: ResourceValidationPolicy = {
     const labels = get(args.props, where) ?? {};
     // A blank value (" ") groups nothing in a cost report: as missing as no label.
     const missing = REQUIRED_LABELS.filter((k) => typeof labels[k] !== "string" || labels[k].trim() === "");
-    if (missing.length > 0) report(`Missing labels ${missing.join(", ")} on ${where}: pass the component's labels (ctx.labels("<component>") in src/stack.ts) to this resource.`);
+    if (missing.length > 0) report(`Missing labels ${missing.join(", ")} on ${where}: pass the component's labels (ctx.scope("<component>") in src/stack/*.ts) to this resource.`);
   },
 };
 

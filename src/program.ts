@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig } from "./config/load";
 import { pinConfigImages } from "./config/image-pins";
 import type { Config } from "./config/schema";
-import { buildStack } from "./stack";
+import { buildStack, type BuiltStack } from "./stack";
 
 /**
  * The stack's raw config, as Pulumi passes it to the program (`pulumi config set` writes it). The whole map is
@@ -16,7 +16,13 @@ export function readStackConfig(): Config {
   return parseConfig(pulumi.runtime.allConfig());
 }
 
+/** The program's stack outputs (what Pulumi's runtime receives from src/index.ts). */
 export async function main(): Promise<Record<string, unknown>> {
+  return (await run()).outputs;
+}
+
+/** Build the stack: its outputs and the files its machines receive (the offline plan renders them). */
+export async function run(): Promise<BuiltStack> {
   let config: Config;
   try {
     config = readStackConfig();

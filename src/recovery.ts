@@ -1,6 +1,6 @@
 /**
  * Recovery settings the composition passes to components: the VM's point-in-time recovery (pgBackRest) and the
- * stage-4 region-loss configuration (config `failover`). Pure functions of the config, kept out of src/stack.ts.
+ * stage-4 region-loss configuration (config `failover`). Pure functions of the config, kept out of the composition (src/stack/*.ts).
  */
 import type { Config } from "./config/schema";
 

@@ -31,7 +31,8 @@ import { settingsEnv } from "../components/app-settings";
 import { appInstanceFiles, type AppInstanceOptions } from "../src/files/app-instance";
 import { deploymentManifest, type WorkloadManifestArgs } from "../src/files/k8s-manifests";
 import { nginxConf } from "../src/files/nginx";
-import { databasesMap, shardDatabaseName } from "../src/stage4-settings";
+import { shardDatabaseName } from "../src/stack/data";
+import { databasesMap } from "../src/stack/settings";
 import { file, plan, projectDir } from "./helpers/plan";
 import { pgBin } from "./helpers/postgres";
 

@@ -15,7 +15,7 @@ import { appInstanceFiles, PGBOUNCER_CA_FILE } from "../src/files/app-instance";
 import { podPgbouncerIni } from "../src/files/k8s-manifests";
 import { settingsEnv } from "../components/app-settings";
 import { DATABASE_CA_FILE } from "../src/contract";
-import { databasesMap } from "../src/stage4-settings";
+import { databasesMap } from "../src/stack/settings";
 import { userlistLine } from "../src/files/pgbouncer";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";

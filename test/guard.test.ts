@@ -61,7 +61,7 @@ describe("the stage-move guard over deliberately unsafe changes", () => {
     const derived = { protect: false, retainOnDelete: false };
     let from = planOf([version("a", derived, "DISABLE")]);
     let to = planOf([version("b", derived, "DISABLE")]);
-    let d = diffPlans(from, to, "a");
+    const d = diffPlans(from, to, "a");
     expect(d.replaces.map((r) => r.replacePaths)).toEqual([["secretData.[secret]"]]);
     let g = guardDiff(d, from, to);
     expect(g.ok).toBe(true);

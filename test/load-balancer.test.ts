@@ -10,7 +10,7 @@ import { get, ofType, plan } from "./helpers/plan";
 import { diffPlans, gcpFacts } from "../src/plan/diff";
 import { UNKNOWN_MARK, type Plan, type PlannedResource } from "../src/plan/engine";
 import { backendOf, domainSlug, loadBalancerProblems, routeTo, type LoadBalancerArgs, type RouteArgs } from "../components/load-balancer";
-import { lbRoutes } from "../src/stack";
+import { lbRoutes } from "../src/stack/routes";
 import type { Config } from "../src/config/schema";
 
 const T = {
@@ -332,7 +332,7 @@ describe("a new domain", () => {
 });
 
 describe("stage moves", () => {
-  // Needs the stage-3 instance pools registered in lbBackends (src/stack.ts) and a stack that plans at stage 3.
+  // Needs the stage-3 instance pools registered in lbBackends (src/stack/pools.ts) and a stack that plans at stage 3.
   it("stage 2 -> 3 keeps the address, certificate, certificate map, URL maps, proxies and buckets (updates at most)", async () => {
     const from = await plan("stage3", { configStack: "stage2" });
     const to = await plan("stage3");

@@ -66,7 +66,7 @@ describe("the policy pack", () => {
     expect(pkg.dependencies["@pulumi/policy"]).toBe(root.devDependencies["@pulumi/policy"]);
     expect(pkg.dependencies["@pulumi/pulumi"]).toBe(root.dependencies["@pulumi/pulumi"]);
     const index = readFileSync(join(policyDir, "index.ts"), "utf8");
-    expect(index).toMatch(/new PolicyPack\("course-organizer", \{\n  policies,/);
+    expect(index).toMatch(/new PolicyPack\("course-organizer", \{\n {2}policies,/);
   });
 
   it("names only types the installed provider has (a misspelt token would silently check nothing)", () => {
@@ -439,15 +439,15 @@ describe("each rule holds against its bypasses, saying what to change", () => {
     expect(await check(P.requiredLabels, "gcp:storage/bucket:Bucket", { labels: LABELS })).toEqual([]);
     expect(await check(P.requiredLabels, "gcp:compute/firewall:Firewall", {})).toEqual([]);
     expect(await check(P.requiredLabels, "gcp:storage/bucket:Bucket", { labels: { app: "course-organizer", stage: "" } })).toEqual([
-      'Missing labels component, stage, managed-by on labels: pass the component\'s labels (ctx.labels("<component>") in src/stack.ts) to this resource.',
+      'Missing labels component, stage, managed-by on labels: pass the component\'s labels (ctx.scope("<component>") in src/stack/*.ts) to this resource.',
     ]);
     expect(await check(P.requiredLabels, SQL, { settings: { tier: "db-f1-micro" } })).toEqual([
-      'Missing labels app, component, stage, managed-by on settings.userLabels: pass the component\'s labels (ctx.labels("<component>") in src/stack.ts) to this resource.',
+      'Missing labels app, component, stage, managed-by on settings.userLabels: pass the component\'s labels (ctx.scope("<component>") in src/stack/*.ts) to this resource.',
     ]);
     expect(await check(P.requiredLabels, "gcp:monitoring/alertPolicy:AlertPolicy", { userLabels: LABELS })).toEqual([]);
     expect(await check(P.requiredLabels, "gcp:container/cluster:Cluster", { resourceLabels: { app: "x" } })).toHaveLength(1);
     expect(await check(P.requiredLabels, "gcp:storage/bucket:Bucket", { labels: { ...LABELS, stage: " " } })).toEqual([
-      'Missing labels stage on labels: pass the component\'s labels (ctx.labels("<component>") in src/stack.ts) to this resource.',
+      'Missing labels stage on labels: pass the component\'s labels (ctx.scope("<component>") in src/stack/*.ts) to this resource.',
     ]);
   });
 

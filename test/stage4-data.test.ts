@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { managedCaPem } from "../components/redis-cluster";
 import { get, ofType, plan } from "./helpers/plan";
 import { diffPlans, gcpFacts, normPath } from "../src/plan/diff";
-import { databasesMap } from "../src/stage4-settings";
+import { databasesMap } from "../src/stack/settings";
 
 const SQL = "gcp:sql/databaseInstance:DatabaseInstance";
 const REDIS = "gcp:redis/instance:Instance";

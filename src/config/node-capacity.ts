@@ -32,7 +32,7 @@ export const DAEMONSET_PER_NODE = { cpuMilli: 400, memoryMi: 512 };
  */
 export const CLUSTER_SYSTEM = { cpuMilli: 1500, memoryMi: 2048 };
 
-/** Node zones of a regional pool (the first three of the region, as src/stack.ts uses). */
+/** Node zones of a regional pool (the first three of the region, src/zones.ts spreadZones). */
 export const NODE_ZONES = 3;
 
 /** Memory in MiB of a predefined machine type (standard 4 GB, highmem 8 GB, highcpu 1 GB per vCPU). */

@@ -8,6 +8,7 @@
  * `pulumi config set --path 'course-organizer:vm.machineType' n2-standard-4`), scalars are top level.
  */
 import { z } from "zod";
+import { ALERT_METRICS, type AlertMetric, type AlertThresholds } from "../thresholds";
 
 /** GCP region names: two lowercase words and a digit, e.g. us-central1, europe-west1. */
 export const regionSchema = z
@@ -425,13 +426,11 @@ export const monitoringSchema = z
   })
   .strict();
 
-/** The metrics of the seed's "Monitoring & Alerts" table, as config `monitoring` names them. */
-export const ALERT_METRICS = ["cpuPercent", "memoryPercent", "apiLatencyMs", "dbConnectionsPercent", "websocketConnectionsPercent", "diskPercent", "errorRatePercent"] as const;
-export type AlertMetric = (typeof ALERT_METRICS)[number];
+export { ALERT_METRICS, type AlertMetric } from "../thresholds";
 
 /** The warning/critical pair of every metric of the table, from config `monitoring`. */
-export function alertThresholds(m: Pick<z.infer<typeof monitoringSchema>, AlertMetric>): Record<AlertMetric, { warning: number; critical: number }> {
-  return Object.fromEntries(ALERT_METRICS.map((k) => [k, m[k]])) as Record<AlertMetric, { warning: number; critical: number }>;
+export function alertThresholds(m: Pick<z.infer<typeof monitoringSchema>, AlertMetric>): AlertThresholds {
+  return Object.fromEntries(ALERT_METRICS.map((k) => [k, m[k]])) as AlertThresholds;
 }
 
 export const configSchema = z

@@ -24,6 +24,7 @@ import { DATABASE_CA_FILE, PORTS, verifiedTlsQuery, type WorkerType } from "../c
 import { cloudInit } from "./cloud-init";
 import { pgbouncerIni } from "./pgbouncer";
 import { oneshotUnit, registryLoginScript, timerUnit } from "./vm-scripts";
+import { shellQuote } from "./shell";
 
 export const APP_DIR = "/opt/course-organizer";
 export const APP_BIN = `${APP_DIR}/bin`;
@@ -56,9 +57,7 @@ const HEADER = [
   'PATH="$PATH:/snap/bin"',
 ].join("\n");
 
-function q(v: string): string {
-  return `'${v.replace(/'/g, `'\\''`)}'`;
-}
+const q = shellQuote;
 
 /** A pool's kind is the WORKER_TYPE its instances run. */
 export type AppKind = Extract<WorkerType, "http" | "ws">;

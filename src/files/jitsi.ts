@@ -20,6 +20,7 @@ import { stringify } from "yaml";
 import { cloudInit } from "./cloud-init";
 import { fetchSecretsScript, oneshotUnit, registryLoginScript, RUNTIME_DIR } from "./vm-scripts";
 import { jicofoWebJwtEnv, prosodyJwtEnv } from "./jitsi-auth";
+import { shellQuote } from "./shell";
 
 export const JITSI_DIR = "/opt/jitsi";
 export const JITSI_BIN = `${JITSI_DIR}/bin`;
@@ -51,9 +52,7 @@ const XMPP = {
 export type JitsiEnv = "JICOFO_AUTH_PASSWORD" | "JVB_AUTH_PASSWORD" | "JITSI_JWT_APP_SECRET";
 const env = (name: string) => `\${${name}:?${name} comes from ${JITSI_ENV_FILE} (fetch-secrets.sh)}`;
 
-function q(v: string): string {
-  return `'${v.replace(/'/g, `'\\''`)}'`;
-}
+const q = shellQuote;
 
 export interface JitsiImages {
   jitsiWeb: string;

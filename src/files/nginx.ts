@@ -116,7 +116,7 @@ export const LOGIN_PATHS = ["/accounts/login/", "/admin/login/", "/api/auth/"] a
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
-const PATH = /^\/[A-Za-z0-9._\/-]*$/;
+const PATH = /^\/[A-Za-z0-9._/-]*$/;
 const CIDR = /^[0-9]{1,3}(\.[0-9]{1,3}){3}(\/[0-9]{1,2})?$|^[0-9A-Fa-f:]+(\/[0-9]{1,3})?$/;
 
 /**

@@ -18,22 +18,9 @@
 import { stringify } from "yaml";
 import { TEXTFILE_DIR } from "./compose";
 import { WS_CONNECTIONS_METRIC } from "./app-instance";
+import type { AlertThresholds } from "../thresholds";
 
-export interface ThresholdPair {
-  warning: number;
-  critical: number;
-}
-
-/** The seed's metrics table (same shape as config `monitoring`). */
-export interface AlertThresholds {
-  cpuPercent: ThresholdPair;
-  memoryPercent: ThresholdPair;
-  apiLatencyMs: ThresholdPair;
-  dbConnectionsPercent: ThresholdPair;
-  websocketConnectionsPercent: ThresholdPair;
-  diskPercent: ThresholdPair;
-  errorRatePercent: ThresholdPair;
-}
+export type { AlertThresholds, ThresholdPair } from "../thresholds";
 
 export interface PrometheusOptions {
   thresholds: AlertThresholds;

@@ -55,7 +55,7 @@ export function redisConfProblems(o: RedisConfOptions): string[] {
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) p.push(refuse("port", o.port, "is not a TCP port", "1-65535"));
   if (o.bind !== undefined && !/^[0-9A-Fa-f.:*\- ]+$/.test(o.bind)) p.push(refuse("bind", o.bind, "is not a list of addresses", "IP addresses separated by spaces"));
   for (const [f, v] of [["dir", o.dir], ["aclFile", o.aclFile]] as const) {
-    if (v !== undefined && !/^\/[A-Za-z0-9._\/-]*$/.test(v)) p.push(refuse(f, v, "is not an absolute path", "an absolute path of [A-Za-z0-9._/-]"));
+    if (v !== undefined && !/^\/[A-Za-z0-9._/-]*$/.test(v)) p.push(refuse(f, v, "is not an absolute path", "an absolute path of [A-Za-z0-9._/-]"));
   }
   return p;
 }

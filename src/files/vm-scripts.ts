@@ -11,6 +11,7 @@
  *   co-cert.timer         stage 1 only: certbot renewal (webroot) and nginx reload
  *   co-config-sync.timer  re-applies changed user-data (cloud-init runs write_files only once per instance)
  */
+import { shellQuote } from "./shell";
 
 /** Where the app's files live on the VM (compose file, nginx.conf, redis.conf, scripts). */
 export const APP_DIR = "/opt/course-organizer";
@@ -29,10 +30,8 @@ const HEADER = [
   'PATH="$PATH:/snap/bin"',
 ].join("\n");
 
-/** Quote a value for bash (single quotes; option values are plain names, this only guards the rendering). */
-function q(v: string): string {
-  return `'${v.replace(/'/g, `'\\''`)}'`;
-}
+/** Option values are plain names: quoting only guards the rendering. */
+const q = shellQuote;
 
 export interface MountDataDiskOptions {
   /** The disk's device name on the instance: GCE links it as /dev/disk/by-id/google-<deviceName>. */

@@ -10,7 +10,7 @@ import * as stateModule from "@pulumi/pulumi/runtime/state";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { PlanMocks } from "./mocks";
 import { PROJECT, readStackConfig } from "./stackfile";
-import { takeRenderedFiles, type RenderedFile } from "../render/registry";
+import type { RenderedFile } from "../render/registry";
 
 export interface PlannedResource {
   urn: string;
@@ -190,12 +190,18 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
         supportsAliasSpecs: true,
         supportsTransforms: false,
       });
-      takeRenderedFiles();
-      // Import inside the run so a config error surfaces from the program itself, as with `pulumi up`.
-      const main = opts.program?.main ?? (await import("../program")).main;
+      // The files machines receive, as the program's components expose them.
+      let rendered: RenderedFile[] = [];
+      const main =
+        opts.program?.main ??
+        (async () => {
+          // Import inside the run so a config error surfaces from the program itself, as with `pulumi up`.
+          const built = await (await import("../program")).run();
+          rendered = built.files;
+          return built.outputs;
+        });
       const outputs = (await pulumi.runtime.runInPulumiStack(main)) as Record<string, unknown> | undefined;
       await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-      const rendered = takeRenderedFiles();
       if (monitor.failures.length > 0) throw new Error(monitor.failures.join("\n"));
       // In preview the stack's whole output object is unknown when any one value is; the engine (and this plan)
       // keeps the known keys, as `pulumi preview` shows them.

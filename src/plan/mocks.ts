@@ -53,6 +53,7 @@ const computeCollections: Record<string, [scope: "global" | "regions" | "zones",
 };
 
 /** Outputs GCP computes for a resource, given its inputs. */
+// eslint-disable-next-line max-lines-per-function -- one switch over resource types, not yet split per provider module
 export function computedOutputs(type: string, name: string, inputs: Record<string, any>, project: string): Record<string, unknown> {
   const physical: string = inputs.name ?? (inputs.namePrefix ? `${inputs.namePrefix}${h(name, 6)}` : name);
   const where: string = inputs.zone ?? inputs.region ?? inputs.location ?? "us-central1";

@@ -1,7 +1,7 @@
 /**
  * Options that need or exclude each other, the domains, the regions' relations and the database's connection
- * budget. Several of these are also asserted where the resources are built (src/stack.ts, components/*); the
- * config refuses them first, before anything is registered.
+ * budget. The composition (src/stack/*.ts) relies on them: it does not check them again, so the config refuses
+ * them first, before anything is registered.
  */
 import type { Config } from "../schema";
 import { k, refuse } from "./util";
@@ -42,18 +42,18 @@ export function needsProblems(c: Config): string[] {
   if (several && !c.loadBalancer.enabled) {
     p.push(refuse("loadBalancer.enabled", false, "but instance groups or GKE need the load balancer in front", "true while httpPool or kubernetes is enabled"));
   }
-  // src/stack.ts: "kubernetes.enabled needs database.enabled and cache.enabled" (the pods read the app settings secret).
+  // The pods and instances read the app settings secret, which needs both (src/stack/settings.ts).
   if (several && !c.database.enabled) {
     p.push(refuse("database.enabled", false, "but several app instances (httpPool or kubernetes) need a shared database (Cloud SQL)", "true while httpPool or kubernetes is enabled"));
   }
   if (several && !c.cache.enabled) {
     p.push(refuse("cache.enabled", false, "but several app instances (httpPool or kubernetes) need a shared Redis (Memorystore)", "true while httpPool or kubernetes is enabled"));
   }
-  // src/stack.ts: "loadBalancer.enabled needs media.enabled".
+  // src/stack/edge.ts builds the load balancer only with the media buckets.
   if (c.loadBalancer.enabled && !c.media.enabled) {
     p.push(refuse("media.enabled", false, "but the load balancer serves /static and /media from the buckets", `true while ${k("loadBalancer.enabled")}=true`));
   }
-  // src/stack.ts: "dns.enabled needs loadBalancer.enabled".
+  // src/stack/edge.ts builds the zone only behind the load balancer.
   if (c.dns.enabled && !c.loadBalancer.enabled) {
     p.push(needs("dns.enabled", "loadBalancer.enabled", "the zone's A record is the load balancer's address"));
   }
