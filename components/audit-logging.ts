@@ -86,8 +86,9 @@ export const CONFIG_CHANGE_ALERTS = [
  * and its IAM exist from the first `up`. A change made by `pulumi up` itself alerts too, which is intended: the
  * alert names the principal (protoPayload.authenticationInfo.principalEmail) and a deploy can be matched to it.
  *
- * Cost: Data Access logs are billed as ingested logs ($0.50/GiB beyond the free 50 GiB a month); log-based
- * metrics and these alert policies are free within Cloud Monitoring's allotment.
+ * Cost: Data Access logs are billed as ingested log volume beyond Cloud Logging's free allotment (not estimated:
+ * the config states no volume); log-based metrics and these alert policies
+ * are free within Cloud Monitoring's allotment.
  */
 export class AuditLogging extends pulumi.ComponentResource {
   public readonly auditConfigs: gcp.projects.IAMAuditConfig[];

@@ -44,8 +44,8 @@ const DAY_SECONDS = 86400;
  * to 3. After the move to stage 4 it leaves the program with the VM and stays in GCP (retainOnDelete) until the
  * final archive and release (scripts/release-retired.sh, docs/runbooks/release-retired.md).
  *
- * Cost (multi-region US): Standard $0.026/GB-month; a 5 GB database with 2 weekly full backups, daily
- * differentials and two weeks of WAL is ~20-40 GB, ~$1/month; soft-deleted and noncurrent bytes bill while kept.
+ * Cost: priced from data/prices.json, the one source of prices (`npm run plan -- --cost`: the kept full backups at
+ * the multi-region rate); soft-deleted and noncurrent bytes bill while kept.
  */
 export class BackupBucket extends pulumi.ComponentResource {
   public readonly bucket: gcp.storage.Bucket;
