@@ -174,7 +174,7 @@ pgbr stanza-create
 pgbr check
 if [[ "$TYPE" == "stanza" ]]; then
   # At boot: a repository without any backup gets its first full one now, so recovery is possible from the start.
-  if pgbr info --output=json | grep -q '"backup":\[\]'; then
+  if pgbr info --output=json | grep -qF '"backup":[]'; then
     pgbr --type=full backup
   fi
 else
