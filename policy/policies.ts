@@ -122,7 +122,7 @@ export function secretMaterial(value: unknown): string | undefined {
     // Inside scripts a credential-named key is also a regex or template fragment ("access_token":"([^"]+)"):
     // a value opening with a group, class, redirect or pipe is code, not a credential.
     const v = m[3]!;
-    if (v.length >= 4 && !/^[(\[<\\%*|&>]/.test(v) && !isReference(v, m[1])) return `sets ${m[1]} to a literal value`;
+    if (v.length >= 4 && !/^[([<\\%*|&>]/.test(v) && !isReference(v, m[1])) return `sets ${m[1]} to a literal value`;
   }
   const token = randomToken(value);
   return token ? `holds a random-looking token (${token.slice(0, 4)}…, ${entropy(token).toFixed(1)} bits/char)` : undefined;

@@ -23,7 +23,7 @@ const meet = "meet.example.org";
 
 let dir: string;
 let api: http.Server;
-let apiSeen: string[] = [];
+const apiSeen: string[] = [];
 let daphne: EchoServer;
 let jitsi: EchoServer;
 let nginx: ChildProcess | undefined;
