@@ -233,6 +233,46 @@ export interface DatabaseReplicaOutput {
   privateIp: pulumi.Output<string>;
 }
 
+/** What the primary, its replicas and a promoted replica share. */
+interface SharedSettings {
+  flags: { name: string; value: string }[];
+  ipConfiguration: { ipv4Enabled: boolean; privateNetwork: pulumi.Input<string>; sslMode: string };
+  insightsConfig: { queryInsightsEnabled: boolean; queryStringLength: number; recordApplicationTags: boolean; recordClientAddress: boolean };
+  backupConfiguration: gcp.types.input.sql.DatabaseInstanceSettingsBackupConfiguration;
+  maintenanceWindow: gcp.types.input.sql.DatabaseInstanceSettingsMaintenanceWindow;
+  /** Private Service Access first: instances get their private IP from its range. */
+  dependsOn: pulumi.Resource[];
+}
+
+function sharedSettings(args: DatabaseArgs): SharedSettings {
+  return {
+    flags: databaseFlags(args.maxConnections, args.extraFlags),
+    ipConfiguration: {
+      // Private IP only: no public address exists, so there is nothing to authorize or scan.
+      ipv4Enabled: false,
+      privateNetwork: args.network,
+      // SSL required for every connection (ssl_mode ENCRYPTED_ONLY; clients need no client certificate).
+      sslMode: "ENCRYPTED_ONLY",
+    },
+    insightsConfig: {
+      queryInsightsEnabled: true,
+      queryStringLength: 1024,
+      recordApplicationTags: true,
+      recordClientAddress: true,
+    },
+    backupConfiguration: {
+      enabled: true,
+      startTime: args.backupStartTime,
+      pointInTimeRecoveryEnabled: true,
+      // PITR window = write-ahead log kept (seed: "Point-in-time recovery: 7 days").
+      transactionLogRetentionDays: args.pitrDays,
+      backupRetentionSettings: { retainedBackups: args.backupRetainedCount, retentionUnit: "COUNT" },
+    },
+    maintenanceWindow: { day: weekdayNumber[args.maintenanceDay], hour: args.maintenanceHour, updateTrack: "stable" },
+    dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [],
+  };
+}
+
 /**
  * Cloud SQL for PostgreSQL: one primary with private IP only, its read replicas, the application's databases
  * and user (password generated into Secret Manager), and optionally a Database Migration Service job that copies
@@ -279,69 +319,9 @@ export class Database extends pulumi.ComponentResource {
     const problems = databaseProblems(args);
     if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
 
-    const flags = databaseFlags(args.maxConnections, args.extraFlags);
-    const ipConfiguration = {
-      // Private IP only: no public address exists, so there is nothing to authorize or scan.
-      ipv4Enabled: false,
-      privateNetwork: args.network,
-      // SSL required for every connection (ssl_mode ENCRYPTED_ONLY; clients need no client certificate).
-      sslMode: "ENCRYPTED_ONLY",
-    };
-    const insightsConfig = {
-      queryInsightsEnabled: true,
-      queryStringLength: 1024,
-      recordApplicationTags: true,
-      recordClientAddress: true,
-    };
+    const shared = sharedSettings(args);
     const migrating = args.migrateFrom !== undefined;
-
-    this.instance = new gcp.sql.DatabaseInstance(
-      `${name}-primary`,
-      {
-        // Name and region force replacement (and a lost instance loses its backups): both are stable by design.
-        name: physicalName(args.prefix, args.role, "sqlInstance"),
-        region: args.region,
-        databaseVersion: args.version,
-        // Pulumi/Terraform-side guard; settings.deletionProtectionEnabled below is GCP's own.
-        deletionProtection: true,
-        settings: {
-          // Seed: db-n1-standard-4 (4 vCPU, 15 GB). N1 predefined tiers are legacy; db-custom-4-15360 is the same
-          // shape and needs the ENTERPRISE edition (ENTERPRISE_PLUS only offers db-perf-optimized tiers).
-          tier: args.tier,
-          edition: "ENTERPRISE",
-          availabilityType: args.availabilityType,
-          diskType: "PD_SSD",
-          diskSize: args.diskGb,
-          diskAutoresize: true,
-          diskAutoresizeLimit: args.diskAutoresizeLimitGb,
-          backupConfiguration: {
-            enabled: true,
-            startTime: args.backupStartTime,
-            pointInTimeRecoveryEnabled: true,
-            // PITR window = write-ahead log kept (seed: "Point-in-time recovery: 7 days").
-            transactionLogRetentionDays: args.pitrDays,
-            backupRetentionSettings: { retainedBackups: args.backupRetainedCount, retentionUnit: "COUNT" },
-          },
-          // Keep automated backups if the instance is ever deleted.
-          retainBackupsOnDelete: true,
-          maintenanceWindow: { day: weekdayNumber[args.maintenanceDay], hour: args.maintenanceHour, updateTrack: "stable" },
-          insightsConfig,
-          ipConfiguration,
-          databaseFlags: flags,
-          deletionProtectionEnabled: true,
-          userLabels: args.labels,
-        },
-      },
-      statefulOptions(this, {
-        dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [],
-        ignoreChanges: [
-          // Auto-resize grows the disk past diskGb; an update must never try to shrink it back (GCP refuses).
-          "settings.diskSize",
-          // While DMS has demoted the instance to a replica of the VM, GCP reports a master; never "fix" that.
-          ...(migrating ? ["masterInstanceName", "replicaConfiguration"] : []),
-        ],
-      }),
-    );
+    this.instance = this.primary(name, args, shared, migrating);
     this.connectionName = this.instance.connectionName;
     this.privateIp = this.instance.privateIpAddress;
     this.serverCaCert = this.instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
@@ -389,96 +369,24 @@ export class Database extends pulumi.ComponentResource {
 
     const primaryDiskGb = this.instance.settings.apply((s) => replicaDiskGb(args.diskGb, s?.diskSize));
     const promoteKey = args.promote?.replicaKey;
-    const backupConfiguration = {
-      enabled: true,
-      startTime: args.backupStartTime,
-      pointInTimeRecoveryEnabled: true,
-      transactionLogRetentionDays: args.pitrDays,
-      backupRetentionSettings: { retainedBackups: args.backupRetainedCount, retentionUnit: "COUNT" },
-    };
-    const replicaOf = (r: DatabaseReplica, master: pulumi.Input<string>, masterName: string, logicalName: string, physical: string) =>
-      new gcp.sql.DatabaseInstance(
-        logicalName,
-        {
-          name: physical,
-          region: r.region,
-          databaseVersion: args.version,
-          // Stated, so that a promotion (failover) shows as READ_REPLICA_INSTANCE -> CLOUD_SQL_INSTANCE.
-          instanceType: "READ_REPLICA_INSTANCE",
-          masterInstanceName: master,
-          // A read replica, not a failover target: HA failover is the primary's regional standby.
-          replicaConfiguration: { failoverTarget: false },
-          // A replica holds no data of its own; it is retained (not deleted) when dropped from the program.
-          deletionProtection: false,
-          settings: {
-            tier: r.tier ?? args.tier,
-            edition: "ENTERPRISE",
-            availabilityType: "ZONAL",
-            diskType: "PD_SSD",
-            // At least the primary's current size (a replica smaller than its primary is refused). Replicas are
-            // added at later stages, after auto-resize may have grown the primary past diskGb: take the size the
-            // provider last read (`pulumi up --refresh` makes it current); auto-resize follows growth afterwards.
-            diskSize: primaryDiskGb,
-            diskAutoresize: true,
-            diskAutoresizeLimit: args.diskAutoresizeLimitGb,
-            insightsConfig,
-            ipConfiguration,
-            // Same max_connections as the primary: a hot standby refuses to start with fewer.
-            databaseFlags: flags,
-            userLabels: { ...args.labels, "replica-of": masterName.slice(0, 63) },
-          },
-        },
-        { parent: this, retainOnDelete: true, ignoreChanges: ["settings.diskSize"], dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [] },
-      );
-    /** The promoted cross-region replica: a primary in its own right (same URN and name as the replica it was). */
-    const promoted = (r: DatabaseReplica) =>
-      new gcp.sql.DatabaseInstance(
-        `${name}-replica-${r.key}`,
-        {
-          name: physicalName(args.prefix, `${args.role}-replica-${r.key}`, "sqlInstance"),
-          region: r.region,
-          databaseVersion: args.version,
-          instanceType: "CLOUD_SQL_INSTANCE",
-          deletionProtection: true,
-          settings: {
-            tier: args.tier,
-            edition: "ENTERPRISE",
-            // HA rebuilt in the surviving region: a standby in another zone, as the lost primary had.
-            availabilityType: args.availabilityType,
-            diskType: "PD_SSD",
-            diskSize: primaryDiskGb,
-            diskAutoresize: true,
-            diskAutoresizeLimit: args.diskAutoresizeLimitGb,
-            backupConfiguration,
-            retainBackupsOnDelete: true,
-            maintenanceWindow: { day: weekdayNumber[args.maintenanceDay], hour: args.maintenanceHour, updateTrack: "stable" },
-            insightsConfig,
-            ipConfiguration,
-            databaseFlags: flags,
-            deletionProtectionEnabled: true,
-            userLabels: { ...args.labels, "promoted-from": physicalName(args.prefix, args.role, "sqlInstance").slice(0, 63) },
-          },
-        },
-        // Now the primary: protected like one. retainOnDelete as before; the URN is the replica's, so no alias.
-        statefulOptions(this, { ignoreChanges: ["settings.diskSize"], dependsOn: args.privateServiceConnection ? [args.privateServiceConnection] : [] }),
-      );
     const primaryName = physicalName(args.prefix, args.role, "sqlInstance");
+    const replicaName = (key: string) => physicalName(args.prefix, `${args.role}-replica-${key}`, "sqlInstance");
     // Replicas cannot exist while the primary is a demoted migration destination.
     this.replicas = migrating
       ? []
       : (args.replicas ?? []).map((r) => {
           const replica =
             r.key === promoteKey
-              ? promoted(r)
-              : replicaOf(r, this.instance.name, primaryName, `${name}-replica-${r.key}`, physicalName(args.prefix, `${args.role}-replica-${r.key}`, "sqlInstance"));
+              ? this.promotedReplica(name, args, shared, r, primaryDiskGb)
+              : this.readReplica(args, shared, r, primaryDiskGb, { instance: this.instance.name, name: primaryName }, `${name}-replica-${r.key}`, replicaName(r.key));
           return { key: r.key, region: r.region, instance: replica, privateIp: replica.privateIpAddress };
         });
     const active = promoteKey !== undefined ? this.replicas.find((r) => r.key === promoteKey) : undefined;
     if (active && args.promote) {
-      const activeName = physicalName(args.prefix, `${args.role}-replica-${active.key}`, "sqlInstance");
       for (let i = 0; i < args.promote.readReplicas; i++) {
         const key = `failover-${i}`;
-        const r = replicaOf({ key, region: active.region }, active.instance.name, activeName, `${name}-replica-${key}`, physicalName(args.prefix, `${args.role}-replica-${key}`, "sqlInstance"));
+        const master = { instance: active.instance.name, name: replicaName(active.key) };
+        const r = this.readReplica(args, shared, { key, region: active.region }, primaryDiskGb, master, `${name}-replica-${key}`, replicaName(key));
         this.replicas.push({ key, region: active.region, instance: r, privateIp: r.privateIpAddress });
       }
       this.connectionName = active.instance.connectionName;
@@ -496,6 +404,129 @@ export class Database extends pulumi.ComponentResource {
       userName: this.userName,
       passwordSecretId: this.passwordSecretId,
     });
+  }
+
+  /** The primary instance: private IP only, TLS required, backups with PITR, protected in Pulumi and at GCP. */
+  private primary(name: string, args: DatabaseArgs, shared: SharedSettings, migrating: boolean): gcp.sql.DatabaseInstance {
+    return new gcp.sql.DatabaseInstance(
+      `${name}-primary`,
+      {
+        // Name and region force replacement (and a lost instance loses its backups): both are stable by design.
+        name: physicalName(args.prefix, args.role, "sqlInstance"),
+        region: args.region,
+        databaseVersion: args.version,
+        // Pulumi/Terraform-side guard; settings.deletionProtectionEnabled below is GCP's own.
+        deletionProtection: true,
+        settings: {
+          // Seed: db-n1-standard-4 (4 vCPU, 15 GB). N1 predefined tiers are legacy; db-custom-4-15360 is the same
+          // shape and needs the ENTERPRISE edition (ENTERPRISE_PLUS only offers db-perf-optimized tiers).
+          tier: args.tier,
+          edition: "ENTERPRISE",
+          availabilityType: args.availabilityType,
+          diskType: "PD_SSD",
+          diskSize: args.diskGb,
+          diskAutoresize: true,
+          diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+          backupConfiguration: shared.backupConfiguration,
+          // Keep automated backups if the instance is ever deleted.
+          retainBackupsOnDelete: true,
+          maintenanceWindow: shared.maintenanceWindow,
+          insightsConfig: shared.insightsConfig,
+          ipConfiguration: shared.ipConfiguration,
+          databaseFlags: shared.flags,
+          deletionProtectionEnabled: true,
+          userLabels: args.labels,
+        },
+      },
+      statefulOptions(this, {
+        dependsOn: shared.dependsOn,
+        ignoreChanges: [
+          // Auto-resize grows the disk past diskGb; an update must never try to shrink it back (GCP refuses).
+          "settings.diskSize",
+          // While DMS has demoted the instance to a replica of the VM, GCP reports a master; never "fix" that.
+          ...(migrating ? ["masterInstanceName", "replicaConfiguration"] : []),
+        ],
+      }),
+    );
+  }
+
+  /** A read replica of `master` (the primary, or after a failover the promoted replica). */
+  private readReplica(
+    args: DatabaseArgs,
+    shared: SharedSettings,
+    r: DatabaseReplica,
+    primaryDiskGb: pulumi.Output<number>,
+    master: { instance: pulumi.Input<string>; name: string },
+    logicalName: string,
+    physical: string,
+  ): gcp.sql.DatabaseInstance {
+    return new gcp.sql.DatabaseInstance(
+      logicalName,
+      {
+        name: physical,
+        region: r.region,
+        databaseVersion: args.version,
+        // Stated, so that a promotion (failover) shows as READ_REPLICA_INSTANCE -> CLOUD_SQL_INSTANCE.
+        instanceType: "READ_REPLICA_INSTANCE",
+        masterInstanceName: master.instance,
+        // A read replica, not a failover target: HA failover is the primary's regional standby.
+        replicaConfiguration: { failoverTarget: false },
+        // A replica holds no data of its own; it is retained (not deleted) when dropped from the program.
+        deletionProtection: false,
+        settings: {
+          tier: r.tier ?? args.tier,
+          edition: "ENTERPRISE",
+          availabilityType: "ZONAL",
+          diskType: "PD_SSD",
+          // At least the primary's current size (a replica smaller than its primary is refused). Replicas are
+          // added at later stages, after auto-resize may have grown the primary past diskGb: take the size the
+          // provider last read (`pulumi up --refresh` makes it current); auto-resize follows growth afterwards.
+          diskSize: primaryDiskGb,
+          diskAutoresize: true,
+          diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+          insightsConfig: shared.insightsConfig,
+          ipConfiguration: shared.ipConfiguration,
+          // Same max_connections as the primary: a hot standby refuses to start with fewer.
+          databaseFlags: shared.flags,
+          userLabels: { ...args.labels, "replica-of": master.name.slice(0, 63) },
+        },
+      },
+      { parent: this, retainOnDelete: true, ignoreChanges: ["settings.diskSize"], dependsOn: shared.dependsOn },
+    );
+  }
+
+  /** The promoted cross-region replica: a primary in its own right (same URN and name as the replica it was). */
+  private promotedReplica(name: string, args: DatabaseArgs, shared: SharedSettings, r: DatabaseReplica, primaryDiskGb: pulumi.Output<number>): gcp.sql.DatabaseInstance {
+    return new gcp.sql.DatabaseInstance(
+      `${name}-replica-${r.key}`,
+      {
+        name: physicalName(args.prefix, `${args.role}-replica-${r.key}`, "sqlInstance"),
+        region: r.region,
+        databaseVersion: args.version,
+        instanceType: "CLOUD_SQL_INSTANCE",
+        deletionProtection: true,
+        settings: {
+          tier: args.tier,
+          edition: "ENTERPRISE",
+          // HA rebuilt in the surviving region: a standby in another zone, as the lost primary had.
+          availabilityType: args.availabilityType,
+          diskType: "PD_SSD",
+          diskSize: primaryDiskGb,
+          diskAutoresize: true,
+          diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+          backupConfiguration: shared.backupConfiguration,
+          retainBackupsOnDelete: true,
+          maintenanceWindow: shared.maintenanceWindow,
+          insightsConfig: shared.insightsConfig,
+          ipConfiguration: shared.ipConfiguration,
+          databaseFlags: shared.flags,
+          deletionProtectionEnabled: true,
+          userLabels: { ...args.labels, "promoted-from": physicalName(args.prefix, args.role, "sqlInstance").slice(0, 63) },
+        },
+      },
+      // Now the primary: protected like one. retainOnDelete as before; the URN is the replica's, so no alias.
+      statefulOptions(this, { ignoreChanges: ["settings.diskSize"], dependsOn: shared.dependsOn }),
+    );
   }
 
   /**

@@ -265,7 +265,6 @@ export class LoadBalancer extends pulumi.ComponentResource {
   public readonly httpsRule: gcp.compute.GlobalForwardingRule;
   public readonly httpRule: gcp.compute.GlobalForwardingRule;
 
-  // eslint-disable-next-line max-lines-per-function -- constructor not yet split into per-concern helpers (certificates, Cloud Armor, CDN, backends, URL maps)
   constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:lb:LoadBalancer", name, {}, opts);
     const problems = loadBalancerProblems(args);
@@ -280,9 +279,81 @@ export class LoadBalancer extends pulumi.ComponentResource {
     );
     this.address = this.globalAddress.address;
 
+    ({ dnsAuthorizations: this.dnsAuthorizations, certificates: this.certificates, certificateMap: this.certificateMap } = this.certificateMapOf(name, args));
+    this.certificateIds = args.domains.map((d) => this.certificates[d]!.id);
+    this.dnsAuthorizationRecords = pulumi.all(
+      args.domains.map((d) =>
+        this.dnsAuthorizations[d]!.dnsResourceRecords.apply((rs) => ({
+          domain: d,
+          name: rs?.[0]?.name ?? "",
+          type: rs?.[0]?.type ?? "",
+          data: rs?.[0]?.data ?? "",
+        })),
+      ),
+    );
+    this.sslPolicy = new gcp.compute.SSLPolicy(
+      `${name}-ssl-policy`,
+      // MODERN with TLS 1.2 minimum: every current browser; drops TLS 1.0/1.1 and weak ciphers.
+      { name: p("ssl-policy"), profile: "MODERN", minTlsVersion: "TLS_1_2", description: "TLS 1.2+ with modern ciphers" },
+      child,
+    );
+
+    ({ securityPolicy: this.securityPolicy, edgeSecurityPolicy: this.edgeSecurityPolicy } = this.armorPolicies(name, args));
+    ({ staticBackend: this.staticBackend, mediaBackend: this.mediaBackend, signedUrlKey: this.signedUrlKey, cdnReaderGrant: this.cdnReaderGrant } = this.cdnBuckets(
+      name,
+      args,
+      this.edgeSecurityPolicy,
+    ));
+    ({ backendServices: this.backendServices, healthChecks: this.healthChecks } = this.backends(name, args, this.securityPolicy));
+    ({ urlMap: this.urlMap, redirectUrlMap: this.redirectUrlMap } = this.urlMaps(name, args));
+
+    // ── Proxies and forwarding rules on the one address ──
+    this.httpsProxy = new gcp.compute.TargetHttpsProxy(
+      `${name}-https-proxy`,
+      {
+        name: p("https-proxy"),
+        urlMap: this.urlMap.id,
+        certificateMap: pulumi.interpolate`//certificatemanager.googleapis.com/${this.certificateMap.id}`,
+        sslPolicy: this.sslPolicy.id,
+        quicOverride: args.quic ? "ENABLE" : "NONE",
+      },
+      child,
+    );
+    this.httpProxy = new gcp.compute.TargetHttpProxy(`${name}-http-proxy`, { name: p("http-proxy"), urlMap: this.redirectUrlMap.id }, child);
+    const rule = (role: string, port: string, target: pulumi.Input<string>) =>
+      new gcp.compute.GlobalForwardingRule(
+        `${name}-${role}`,
+        {
+          name: p(`lb-${role}`),
+          ipAddress: this.globalAddress.address,
+          ipProtocol: "TCP",
+          portRange: port,
+          loadBalancingScheme: "EXTERNAL_MANAGED",
+          // Global anycast needs the Premium tier.
+          networkTier: "PREMIUM",
+          target,
+          labels: args.labels,
+        },
+        child,
+      );
+    this.httpsRule = rule("https", "443", this.httpsProxy.id);
+    this.httpRule = rule("http", "80", this.httpProxy.id);
+
+    this.registerOutputs({
+      address: this.address,
+      urlMap: this.urlMap.id,
+      certificateIds: this.certificateIds,
+      dnsAuthorizationRecords: this.dnsAuthorizationRecords,
+    });
+  }
+
+  /** Certificate Manager: a DNS authorization and a certificate per domain, and the map the HTTPS proxy serves. */
+  private certificateMapOf(name: string, args: LoadBalancerArgs) {
+    const p = (role: string) => physicalName(args.prefix, role);
+    const child = { parent: this };
     // ── Certificates: Certificate Manager, DNS authorization, one certificate per domain ──
-    this.dnsAuthorizations = {};
-    this.certificates = {};
+    const dnsAuthorizations: Record<string, gcp.certificatemanager.DnsAuthorization> = {};
+    const certificates: Record<string, gcp.certificatemanager.Certificate> = {};
     for (const domain of args.domains) {
       const slug = domainSlug(domain);
       const auth = new gcp.certificatemanager.DnsAuthorization(
@@ -290,8 +361,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
         { name: p(`dns-auth-${slug}`), domain, location: "global", type: "FIXED_RECORD", labels: args.labels, description: `Proves control of ${domain}` },
         statefulOptions(this),
       );
-      this.dnsAuthorizations[domain] = auth;
-      this.certificates[domain] = new gcp.certificatemanager.Certificate(
+      dnsAuthorizations[domain] = auth;
+      certificates[domain] = new gcp.certificatemanager.Certificate(
         `${name}-cert-${slug}`,
         {
           name: p(`cert-${slug}`),
@@ -304,18 +375,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         statefulOptions(this),
       );
     }
-    this.certificateIds = args.domains.map((d) => this.certificates[d]!.id);
-    this.dnsAuthorizationRecords = pulumi.all(
-      args.domains.map((d) =>
-        this.dnsAuthorizations[d]!.dnsResourceRecords.apply((rs) => ({
-          domain: d,
-          name: rs?.[0]?.name ?? "",
-          type: rs?.[0]?.type ?? "",
-          data: rs?.[0]?.data ?? "",
-        })),
-      ),
-    );
-    this.certificateMap = new gcp.certificatemanager.CertificateMap(
+    const certificateMap = new gcp.certificatemanager.CertificateMap(
       `${name}-cert-map`,
       { name: p("cert-map"), labels: args.labels, description: "Certificates of the Course Organizer domains" },
       child,
@@ -323,27 +383,27 @@ export class LoadBalancer extends pulumi.ComponentResource {
     for (const domain of args.domains) {
       new gcp.certificatemanager.CertificateMapEntry(
         `${name}-cert-entry-${domainSlug(domain)}`,
-        { name: p(`cert-entry-${domainSlug(domain)}`), map: this.certificateMap.name, hostname: domain, certificates: [this.certificates[domain]!.id], labels: args.labels },
+        { name: p(`cert-entry-${domainSlug(domain)}`), map: certificateMap.name, hostname: domain, certificates: [certificates[domain]!.id], labels: args.labels },
         child,
       );
     }
     // Clients that send no SNI (old clients, health probes by IP) get the main domain's certificate.
     new gcp.certificatemanager.CertificateMapEntry(
       `${name}-cert-entry-primary`,
-      { name: p("cert-entry-primary"), map: this.certificateMap.name, matcher: "PRIMARY", certificates: [this.certificates[args.domains[0]!]!.id], labels: args.labels },
+      { name: p("cert-entry-primary"), map: certificateMap.name, matcher: "PRIMARY", certificates: [certificates[args.domains[0]!]!.id], labels: args.labels },
       child,
     );
 
-    this.sslPolicy = new gcp.compute.SSLPolicy(
-      `${name}-ssl-policy`,
-      // MODERN with TLS 1.2 minimum: every current browser; drops TLS 1.0/1.1 and weak ciphers.
-      { name: p("ssl-policy"), profile: "MODERN", minTlsVersion: "TLS_1_2", description: "TLS 1.2+ with modern ciphers" },
-      child,
-    );
+    return { dnsAuthorizations, certificates, certificateMap };
+  }
 
+  /** Cloud Armor: the backend services' policy (WAF rules, per-client rate limit) and the buckets' edge policy. */
+  private armorPolicies(name: string, args: LoadBalancerArgs) {
+    const p = (role: string) => physicalName(args.prefix, role);
+    const child = { parent: this };
     // ── Cloud Armor: WAF rules, per-client rate limit, default allow; Adaptive Protection ──
     const preview = args.wafMode === "preview";
-    this.securityPolicy = new gcp.compute.SecurityPolicy(
+    const securityPolicy = new gcp.compute.SecurityPolicy(
       `${name}-armor`,
       {
         name: p("armor"),
@@ -391,7 +451,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
     // A backend bucket takes only an edge policy (CLOUD_ARMOR_EDGE: IP and region rules evaluated before the
     // cache). Default allow: it is where an operator denies an abusive range for static and media too, during an
     // attack, without a deploy of the buckets.
-    this.edgeSecurityPolicy = new gcp.compute.SecurityPolicy(
+    const edgeSecurityPolicy = new gcp.compute.SecurityPolicy(
       `${name}-edge-armor`,
       {
         name: p("edge-armor"),
@@ -410,6 +470,13 @@ export class LoadBalancer extends pulumi.ComponentResource {
       child,
     );
 
+    return { securityPolicy, edgeSecurityPolicy };
+  }
+
+  /** Cloud CDN backend buckets for /static/* and /media/* (media behind signed URLs when private). */
+  private cdnBuckets(name: string, args: LoadBalancerArgs, edgeSecurityPolicy: gcp.compute.SecurityPolicy) {
+    const p = (role: string) => physicalName(args.prefix, role);
+    const child = { parent: this };
     // ── Cloud CDN backend buckets ──
     // maxTtl exists only in CACHE_ALL_STATIC mode: the API rejects it with FORCE_CACHE_ALL ("max_ttl must be
     // specified with CACHE_ALL_STATIC cache_mode only"), where defaultTtl is the TTL of every response; the
@@ -425,7 +492,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
       serveWhileStale: DAY,
       requestCoalescing: true,
     });
-    this.staticBackend = new gcp.compute.BackendBucket(
+    const staticBackend = new gcp.compute.BackendBucket(
       `${name}-static-bucket`,
       {
         name: p("static-cdn"),
@@ -435,12 +502,12 @@ export class LoadBalancer extends pulumi.ComponentResource {
         // Seed "Enable CDN": static files cached 30 days. CACHE_ALL_STATIC caches CSS, JS, fonts and images.
         cdnPolicy: cdn("CACHE_ALL_STATIC", args.staticCacheDays),
         compressionMode: "AUTOMATIC",
-        edgeSecurityPolicy: this.edgeSecurityPolicy.selfLink,
+        edgeSecurityPolicy: edgeSecurityPolicy.selfLink,
         customResponseHeaders: [`Strict-Transport-Security: ${HSTS}`, "X-Content-Type-Options: nosniff"],
       },
       child,
     );
-    this.mediaBackend = new gcp.compute.BackendBucket(
+    const mediaBackend = new gcp.compute.BackendBucket(
       `${name}-media-bucket`,
       {
         name: p("media-cdn"),
@@ -456,7 +523,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
           ...(args.signedMedia ? { signedUrlCacheMaxAgeSec: args.signedUrlCacheMaxAgeSec ?? 3600 } : {}),
         },
         compressionMode: "AUTOMATIC",
-        edgeSecurityPolicy: this.edgeSecurityPolicy.selfLink,
+        edgeSecurityPolicy: edgeSecurityPolicy.selfLink,
         // Uploads are served from the site's own host: neutralised so an uploaded HTML or SVG file cannot run as
         // stored XSS with the app's cookies (src/files/security-headers.ts). A backend bucket's headers apply to
         // every object, so every upload is an attachment on navigation (<img>/<video> embedding is unaffected).
@@ -464,30 +531,39 @@ export class LoadBalancer extends pulumi.ComponentResource {
       },
       child,
     );
+    let signedUrlKey: gcp.compute.BackendBucketSignedUrlKey | undefined;
+    let cdnReaderGrant: gcp.storage.BucketIAMMember | undefined;
     if (args.signedMedia && args.signingKey) {
-      this.signedUrlKey = new gcp.compute.BackendBucketSignedUrlKey(
+      signedUrlKey = new gcp.compute.BackendBucketSignedUrlKey(
         `${name}-media-key`,
-        { name: args.signingKey.name, backendBucket: this.mediaBackend.name, keyValue: pulumi.secret(args.signingKey.value) },
+        { name: args.signingKey.name, backendBucket: mediaBackend.name, keyValue: pulumi.secret(args.signingKey.value) },
         child,
       );
       // Cloud CDN fetches a private bucket's objects as its per-project fill service account, for requests with a
       // valid signature. Google creates that account when the first key is added to a backend bucket in the
       // project, so the grant waits for the key.
       const project = gcp.organizations.getProjectOutput(args.project ? { projectId: args.project } : {}, { parent: this });
-      this.cdnReaderGrant = new gcp.storage.BucketIAMMember(
+      cdnReaderGrant = new gcp.storage.BucketIAMMember(
         `${name}-media-cdn-reader`,
         {
           bucket: args.mediaBucketName,
           role: "roles/storage.objectViewer",
           member: pulumi.interpolate`serviceAccount:service-${project.number}@cloud-cdn-fill.iam.gserviceaccount.com`,
         },
-        { parent: this, dependsOn: [this.signedUrlKey] },
+        { parent: this, dependsOn: [signedUrlKey] },
       );
     }
 
+    return { staticBackend, mediaBackend, signedUrlKey, cdnReaderGrant };
+  }
+
+  /** One backend service per (route, target), each with its HTTP health check and the Cloud Armor policy. */
+  private backends(name: string, args: LoadBalancerArgs, securityPolicy: gcp.compute.SecurityPolicy) {
+    const p = (role: string) => physicalName(args.prefix, role);
+    const child = { parent: this };
     // ── Backend services, one per (route, target) ──
-    this.backendServices = {};
-    this.healthChecks = {};
+    const backendServices: Record<string, gcp.compute.BackendService> = {};
+    const healthChecks: Record<string, gcp.compute.HealthCheck> = {};
     const routeNames = ["default", "api", "ws"] as const;
     for (const route of routeNames) {
       const r = args.routes[route];
@@ -508,9 +584,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
           },
           child,
         );
-        this.healthChecks[id] = hc;
+        healthChecks[id] = hc;
         const onlyNegs = t.groups.every((g) => g.kind === "neg");
-        this.backendServices[id] = new gcp.compute.BackendService(
+        backendServices[id] = new gcp.compute.BackendService(
           `${name}-be-${id}`,
           {
             name: p(`be-${id}`),
@@ -526,7 +602,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             backends: t.groups.map(backendOf),
             // Dynamic responses: never cached at the edge (seed: "API responses: No cache").
             enableCdn: false,
-            securityPolicy: this.securityPolicy.selfLink,
+            securityPolicy: securityPolicy.selfLink,
             ...(t.responseHeaders && t.responseHeaders.length > 0 ? { customResponseHeaders: t.responseHeaders } : {}),
             logConfig: { enable: true, sampleRate: args.logSampleRate },
           },
@@ -535,6 +611,13 @@ export class LoadBalancer extends pulumi.ComponentResource {
       }
     }
 
+    return { backendServices, healthChecks };
+  }
+
+  /** The URL map (routes, buckets, whole-host routes) and the HTTP-to-HTTPS redirect map. */
+  private urlMaps(name: string, args: LoadBalancerArgs) {
+    const p = (role: string) => physicalName(args.prefix, role);
+    const child = { parent: this };
     // ── URL maps ──
     const serviceOf = (route: "default" | "api" | "ws") => routeTo(args.routes[route]!, (key) => this.backendServices[`${route}-${key}`]!.id);
     const def = serviceOf("default");
@@ -548,7 +631,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
     const defaults = defaultsOf(def);
     // A host rule per whole-host route; "*" (the app's path rules) takes every other host.
     const hosts = (args.hostRoutes ?? []).map((h) => ({ ...h, matcher: `host-${domainSlug(h.host)}`, to: serviceOf(h.route) }));
-    this.urlMap = new gcp.compute.URLMap(
+    const urlMap = new gcp.compute.URLMap(
       `${name}-url-map`,
       {
         name: p("url-map"),
@@ -565,7 +648,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
       },
       child,
     );
-    this.redirectUrlMap = new gcp.compute.URLMap(
+    const redirectUrlMap = new gcp.compute.URLMap(
       `${name}-http-redirect`,
       {
         name: p("http-redirect"),
@@ -576,43 +659,6 @@ export class LoadBalancer extends pulumi.ComponentResource {
       child,
     );
 
-    // ── Proxies and forwarding rules on the one address ──
-    this.httpsProxy = new gcp.compute.TargetHttpsProxy(
-      `${name}-https-proxy`,
-      {
-        name: p("https-proxy"),
-        urlMap: this.urlMap.id,
-        certificateMap: pulumi.interpolate`//certificatemanager.googleapis.com/${this.certificateMap.id}`,
-        sslPolicy: this.sslPolicy.id,
-        quicOverride: args.quic ? "ENABLE" : "NONE",
-      },
-      child,
-    );
-    this.httpProxy = new gcp.compute.TargetHttpProxy(`${name}-http-proxy`, { name: p("http-proxy"), urlMap: this.redirectUrlMap.id }, child);
-    const rule = (role: string, port: string, target: pulumi.Input<string>) =>
-      new gcp.compute.GlobalForwardingRule(
-        `${name}-${role}`,
-        {
-          name: p(`lb-${role}`),
-          ipAddress: this.globalAddress.address,
-          ipProtocol: "TCP",
-          portRange: port,
-          loadBalancingScheme: "EXTERNAL_MANAGED",
-          // Global anycast needs the Premium tier.
-          networkTier: "PREMIUM",
-          target,
-          labels: args.labels,
-        },
-        child,
-      );
-    this.httpsRule = rule("https", "443", this.httpsProxy.id);
-    this.httpRule = rule("http", "80", this.httpProxy.id);
-
-    this.registerOutputs({
-      address: this.address,
-      urlMap: this.urlMap.id,
-      certificateIds: this.certificateIds,
-      dnsAuthorizationRecords: this.dnsAuthorizationRecords,
-    });
+    return { urlMap, redirectUrlMap };
   }
 }
