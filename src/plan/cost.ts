@@ -248,11 +248,24 @@ export const ZERO_PRICED: Record<string, string> = {
   "random:index/randomPassword:RandomPassword": "not a cloud resource",
 };
 
-export function estimateCost(plan: Plan, config: Config, options: CostOptions = {}): CostEstimate {
+/** What every pricing step shares: the price table, the commitment, the plan's resources and the lines so far. */
+interface Pricer {
+  p: Prices;
+  commitment: Commitment;
+  committed: boolean;
+  /** The committed-use discount of a service family (0 without a commitment). */
+  cud: (kind: "compute" | "cloudSql" | "memorystore") => number;
+  byUrn: Map<string, PlannedResource>;
+  lines: CostLine[];
+  add: (r: PlannedResource | string, item: string, min: number, max: number, basis: string, type?: string) => void;
+  /** Machines counted for Cloud NAT's per-VM charge, at the minimum and the maximum sizes. */
+  vms: { min: number; max: number };
+}
+
+function pricer(plan: Plan, options: CostOptions): Pricer {
   const p = prices();
   const commitment = options.commitment ?? "none";
   const committed = commitment !== "none";
-  const cud = (kind: "compute" | "cloudSql" | "memorystore") => (committed ? p.commitments[kind][commitment as "1y"] : 0);
   const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
   const top = (r: PlannedResource): string => {
     let cur = r;
@@ -260,160 +273,221 @@ export function estimateCost(plan: Plan, config: Config, options: CostOptions = 
     return cur.name;
   };
   const lines: CostLine[] = [];
-  const add = (r: PlannedResource | string, item: string, min: number, max: number, basis: string, type?: string) =>
-    lines.push({ component: typeof r === "string" ? r : top(r), type: type ?? (typeof r === "string" ? "usage" : r.type), item, monthlyUsd: round(min), atMaxMonthlyUsd: round(max), basis });
-  const machine = (type: string) => machinePrice(type, commitment);
-  const depOf = (r: PlannedResource, key: string, type: string) =>
-    (r.propertyDependencies[key] ?? r.dependencies).map((u) => byUrn.get(u)).find((x) => x?.type === type);
-  const inputs = (r: PlannedResource) => r.inputs as Record<string, any>;
+  return {
+    p,
+    commitment,
+    committed,
+    cud: (kind) => (committed ? p.commitments[kind][commitment as "1y"] : 0),
+    byUrn,
+    lines,
+    add: (r, item, min, max, basis, type) =>
+      lines.push({ component: typeof r === "string" ? r : top(r), type: type ?? (typeof r === "string" ? "usage" : r.type), item, monthlyUsd: round(min), atMaxMonthlyUsd: round(max), basis }),
+    vms: { min: 0, max: 0 },
+  };
+}
 
-  let vmsMin = 0;
-  let vmsMax = 0;
-  const autoscalers = plan.resources.filter((r) => r.type.endsWith("utoscaler:RegionAutoscaler") || r.type === "gcp:compute/autoscaler:Autoscaler");
-  const forwardingRules = plan.resources.filter((r) => r.type === "gcp:compute/globalForwardingRule:GlobalForwardingRule" || r.type === "gcp:compute/forwardingRule:ForwardingRule");
+const inputsOf = (r: PlannedResource) => r.inputs as Record<string, any>;
 
+export function estimateCost(plan: Plan, config: Config, options: CostOptions = {}): CostEstimate {
+  const x = pricer(plan, options);
   for (const r of plan.resources) {
     if (!r.custom) continue;
-    const i = inputs(r);
-    switch (r.type) {
-      case "gcp:compute/instance:Instance": {
-        const boot = i.bootDisk?.initializeParams ?? {};
-        const disk = diskMonthly(boot.type, Number(boot.size ?? 10));
-        if (i.desiredStatus === "TERMINATED") {
-          add(r, `${r.name} (stopped: disks only)`, disk, disk, `boot disk ${boot.size ?? 10} GB ${boot.type ?? "pd-balanced"}; no machine charge while stopped`);
-          break;
-        }
-        const m = machine(i.machineType);
-        add(r, `${r.name} (${i.machineType})`, m.usd + disk, m.usd + disk, `${m.basis} + boot disk ${boot.size ?? 10} GB`);
-        vmsMin++;
-        vmsMax++;
-        break;
+    if (!priceMachines(plan, r, x) && !priceDataServices(r, x)) priceOther(r, x);
+  }
+  priceSharedNetworking(plan, x);
+  const assumptions = [`price table ${x.p.version} (data/prices.json), ${x.p.hoursPerMonth} h/month, us-central1 list prices`, ...priceUsage(plan, config, x)];
+  assumptions.push("instance groups and node pools at their minimum size (total) and at their maximum (atMax)");
+  const applied = discountsApplied(plan, x);
+  assumptions.push(...applied);
+  return {
+    options: applied,
+    totalMonthlyUsd: round(x.lines.reduce((s, l) => s + l.monthlyUsd, 0)),
+    atMaxMonthlyUsd: round(x.lines.reduce((s, l) => s + l.atMaxMonthlyUsd, 0)),
+    lines: x.lines,
+    assumptions,
+    priceTableVersion: x.p.version,
+    seedEstimate: { stage: config.stage, ...seedEstimates[config.stage]! },
+  };
+}
+
+/** Compute Engine and GKE machines, their disks, snapshots and addresses; true when `r` was one of them. */
+function priceMachines(plan: Plan, r: PlannedResource, x: Pricer): boolean {
+  const { p, add } = x;
+  const i = inputsOf(r);
+  const machine = (type: string) => machinePrice(type, x.commitment);
+  switch (r.type) {
+    case "gcp:compute/instance:Instance": {
+      const boot = i.bootDisk?.initializeParams ?? {};
+      const disk = diskMonthly(boot.type, Number(boot.size ?? 10));
+      if (i.desiredStatus === "TERMINATED") {
+        add(r, `${r.name} (stopped: disks only)`, disk, disk, `boot disk ${boot.size ?? 10} GB ${boot.type ?? "pd-balanced"}; no machine charge while stopped`);
+        return true;
       }
-      case "gcp:compute/disk:Disk": {
-        const gb = Number(i.size ?? 10);
-        const d = diskMonthly(i.type, gb);
-        const scheduled = (i.resourcePolicies ?? []).length > 0 || plan.resources.some((a) => a.type === "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment" && a.inputs.disk === i.name);
-        const snap = scheduled ? gb * p.snapshotGbMonth.usd : 0;
-        add(r, `${r.name} (${gb} GB ${i.type ?? "pd-balanced"}${scheduled ? " + daily snapshots" : ""})`, d + snap, d + snap, scheduled ? `disk + snapshots stored ~ one full copy (${gb} GB x ${p.snapshotGbMonth.usd})` : "disk");
-        break;
-      }
-      case "gcp:compute/snapshot:Snapshot": {
-        const disk = depOf(r, "sourceDisk", "gcp:compute/disk:Disk");
-        const gb = Number(disk?.inputs.size ?? 0);
-        add(r, `${r.name} (final snapshot)`, gb * p.snapshotGbMonth.usd, gb * p.snapshotGbMonth.usd, `${gb} GB x ${p.snapshotGbMonth.usd}`);
-        break;
-      }
-      case "gcp:compute/address:Address":
-      case "gcp:compute/globalAddress:GlobalAddress":
-        if (i.addressType === "INTERNAL" || i.purpose === "VPC_PEERING") break;
-        add(r, `${r.name} (static IP)`, p.staticIpMonth.inUse, p.staticIpMonth.inUse, "static IPv4 in use");
-        break;
-      case "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
-      case "gcp:compute/instanceGroupManager:InstanceGroupManager": {
-        const tplUrn = (r.propertyDependencies.versions ?? r.dependencies).find((u) => /InstanceTemplate/.test(byUrn.get(u)?.type ?? ""));
-        const tpl = tplUrn ? byUrn.get(tplUrn) : undefined;
-        const machineType = (tpl?.inputs.machineType as string | undefined) ?? "n2-standard-2";
-        const bootGb = Number(((tpl?.inputs.disks as any[]) ?? [])[0]?.diskSizeGb ?? 10);
-        const bootType = ((tpl?.inputs.disks as any[]) ?? [])[0]?.diskType;
-        const as = autoscalers.find((a) => (a.propertyDependencies.target ?? a.dependencies).includes(r.urn));
-        const pol = (as?.inputs.autoscalingPolicy ?? {}) as Record<string, number>;
-        const min = Number(pol.minReplicas ?? i.targetSize ?? 1);
-        const max = Number(pol.maxReplicas ?? i.targetSize ?? min);
-        const mp = machine(machineType);
-        const per = mp.usd + diskMonthly(bootType, bootGb);
-        // A commitment sized to the maximum bills it every month.
-        add(r, `${r.name} (${min}-${max} x ${machineType})`, (committed ? max : min) * per, max * per, `${mp.basis} + ${bootGb} GB boot disk, x ${min} (min) / x ${max} (max)`);
-        vmsMin += min;
-        vmsMax += max;
-        break;
-      }
-      case "gcp:sql/databaseInstance:DatabaseInstance": {
-        const s = (i.settings ?? {}) as Record<string, any>;
-        const ha = s.availabilityType === "REGIONAL" ? p.cloudSql.haFactor.usd : 1;
-        const gb = Number(s.diskSize ?? 10);
-        const inst = sqlTierMonthly(s.tier) * ha * (1 - cud("cloudSql"));
-        const disk = gb * p.cloudSql.ssdGbMonth.usd * ha;
-        const backups = i.masterInstanceName ? 0 : gb * p.cloudSql.backupGbMonth.usd;
-        add(r, `${i.name} (${s.tier}${ha > 1 ? ", HA" : ""}${i.masterInstanceName ? ", replica" : ""})`, inst + disk + backups, inst + disk + backups, `tier ${round(sqlTierMonthly(s.tier))}/month${ha > 1 ? " x 2 (HA)" : ""}${committed ? ` less ${pct(cud("cloudSql"))} % (${commitment} commitment)` : ""} + ${gb} GB SSD${backups ? " + backups ~ disk size" : ""}`);
-        break;
-      }
-      case "gcp:redis/instance:Instance": {
-        const gb = Number(i.memorySizeGb);
-        const tier = String(i.tier ?? "BASIC");
-        const ct = redisCapacityTier(gb);
-        const rate = Number(p.redisGbHour[tier]?.[ct]);
-        const usd = gb * rate * p.hoursPerMonth * (1 - cud("memorystore"));
-        add(r, `${i.name} (Redis ${tier} ${gb} GB)`, usd, usd, `${gb} GB x ${rate}/GB-hour (${ct})${committed ? ` less ${pct(cud("memorystore"))} % (${commitment} commitment)` : ""}`);
-        break;
-      }
-      case "gcp:redis/cluster:Cluster": {
-        const nodes = Number(i.shardCount) * (1 + Number(i.replicaCount ?? 0));
-        const listed = p.redisClusterNodeMonth[String(i.nodeType)];
-        if (!listed) throw new Error(unpriced("Redis Cluster node type", i.nodeType, `a node type of redisClusterNodeMonth (${Object.keys(p.redisClusterNodeMonth).join(", ")})`));
-        const per = listed.usd * (1 - cud("memorystore"));
-        add(r, `${i.name} (Redis Cluster ${nodes} nodes ${i.nodeType})`, nodes * per, nodes * per, `${i.shardCount} shards x (1 + ${i.replicaCount ?? 0} replicas) x ${listed.usd}${committed ? ` less ${pct(cud("memorystore"))} % (${commitment} commitment)` : ""}`);
-        break;
-      }
-      case "gcp:memcache/instance:Instance": {
-        const nodes = Number(i.nodeCount);
-        const cpu = Number(i.nodeConfig?.cpuCount);
-        const gb = Number(i.nodeConfig?.memorySizeMb) / 1024;
-        const perNode = (cpu * p.memcached.vcpuHour + gb * p.memcached.gbRamHour) * p.hoursPerMonth * (1 - cud("memorystore"));
-        add(r, `${i.name} (Memcached ${nodes} nodes)`, nodes * perNode, nodes * perNode, `${nodes} nodes x (${cpu} vCPU x ${p.memcached.vcpuHour} + ${gb} GB x ${p.memcached.gbRamHour}) per hour${committed ? ` less ${pct(cud("memorystore"))} % (${commitment} commitment)` : ""}`);
-        break;
-      }
-      case "gcp:container/cluster:Cluster":
-        add(r, `${i.name} (GKE cluster fee)`, p.gkeClusterMonth.usd, p.gkeClusterMonth.usd, "regional cluster management fee");
-        break;
-      case "gcp:container/nodePool:NodePool": {
-        const zones = ((i.nodeLocations as string[] | undefined) ?? []).length || 3;
-        const nc = (i.nodeConfig ?? {}) as Record<string, any>;
-        const min = Number(i.autoscaling?.minNodeCount ?? i.autoscaling?.totalMinNodeCount ?? i.initialNodeCount ?? 1) * (i.autoscaling?.totalMinNodeCount ? 1 : zones);
-        const max = Number(i.autoscaling?.maxNodeCount ?? i.autoscaling?.totalMaxNodeCount ?? min) * (i.autoscaling?.totalMaxNodeCount ? 1 : zones);
-        // Spot nodes are never committed: a commitment cannot cover preemptible capacity.
-        const spot = nc.spot === true;
-        const mp = machinePrice(nc.machineType ?? "e2-medium", spot ? "spot" : commitment);
-        const per = mp.usd + diskMonthly(nc.diskType, Number(nc.diskSizeGb ?? 100));
-        add(r, `${r.name} (${min}-${max} x ${nc.machineType}${spot ? ", Spot" : ""})`, (committed && !spot ? max : min) * per, max * per, `${mp.basis} + boot disk, ${zones} zones`);
-        vmsMin += min;
-        vmsMax += max;
-        break;
-      }
-      case "gcp:compute/securityPolicy:SecurityPolicy": {
-        const rules = ((i.rules as unknown[]) ?? []).length;
-        const c = p.cloudArmor.policyMonth + rules * p.cloudArmor.ruleMonth;
-        add(r, `${r.name} (Cloud Armor, ${rules} rules)`, c, c, `${p.cloudArmor.policyMonth}/policy + ${p.cloudArmor.ruleMonth}/rule`);
-        break;
-      }
-      case "gcp:secretmanager/secretVersion:SecretVersion":
-        add(r, "secret versions", p.secretVersionMonth.usd, p.secretVersionMonth.usd, `${p.secretVersionMonth.usd}/active version`);
-        break;
-      case "gcp:dns/managedZone:ManagedZone":
-        add(r, `${i.name} (DNS zone)`, p.dnsZoneMonth.usd, p.dnsZoneMonth.usd, "per zone");
-        break;
-      case "gcp:compute/routerNat:RouterNat":
-        // NAT charges per VM using the gateway (capped); split the VM count later.
-        break;
+      const m = machine(i.machineType);
+      add(r, `${r.name} (${i.machineType})`, m.usd + disk, m.usd + disk, `${m.basis} + boot disk ${boot.size ?? 10} GB`);
+      x.vms.min++;
+      x.vms.max++;
+      return true;
+    }
+    case "gcp:compute/disk:Disk": {
+      const gb = Number(i.size ?? 10);
+      const d = diskMonthly(i.type, gb);
+      const scheduled = (i.resourcePolicies ?? []).length > 0 || plan.resources.some((a) => a.type === "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment" && a.inputs.disk === i.name);
+      const snap = scheduled ? gb * p.snapshotGbMonth.usd : 0;
+      add(r, `${r.name} (${gb} GB ${i.type ?? "pd-balanced"}${scheduled ? " + daily snapshots" : ""})`, d + snap, d + snap, scheduled ? `disk + snapshots stored ~ one full copy (${gb} GB x ${p.snapshotGbMonth.usd})` : "disk");
+      return true;
+    }
+    case "gcp:compute/snapshot:Snapshot": {
+      const disk = (r.propertyDependencies.sourceDisk ?? r.dependencies).map((u) => x.byUrn.get(u)).find((d) => d?.type === "gcp:compute/disk:Disk");
+      const gb = Number(disk?.inputs.size ?? 0);
+      add(r, `${r.name} (final snapshot)`, gb * p.snapshotGbMonth.usd, gb * p.snapshotGbMonth.usd, `${gb} GB x ${p.snapshotGbMonth.usd}`);
+      return true;
+    }
+    case "gcp:compute/address:Address":
+    case "gcp:compute/globalAddress:GlobalAddress":
+      if (i.addressType === "INTERNAL" || i.purpose === "VPC_PEERING") return true;
+      add(r, `${r.name} (static IP)`, p.staticIpMonth.inUse, p.staticIpMonth.inUse, "static IPv4 in use");
+      return true;
+    case "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
+    case "gcp:compute/instanceGroupManager:InstanceGroupManager":
+      priceInstanceGroup(plan, r, x);
+      return true;
+    case "gcp:container/nodePool:NodePool": {
+      const zones = ((i.nodeLocations as string[] | undefined) ?? []).length || 3;
+      const nc = (i.nodeConfig ?? {}) as Record<string, any>;
+      const min = Number(i.autoscaling?.minNodeCount ?? i.autoscaling?.totalMinNodeCount ?? i.initialNodeCount ?? 1) * (i.autoscaling?.totalMinNodeCount ? 1 : zones);
+      const max = Number(i.autoscaling?.maxNodeCount ?? i.autoscaling?.totalMaxNodeCount ?? min) * (i.autoscaling?.totalMaxNodeCount ? 1 : zones);
+      // Spot nodes are never committed: a commitment cannot cover preemptible capacity.
+      const spot = nc.spot === true;
+      const mp = machinePrice(nc.machineType ?? "e2-medium", spot ? "spot" : x.commitment);
+      const per = mp.usd + diskMonthly(nc.diskType, Number(nc.diskSizeGb ?? 100));
+      add(r, `${r.name} (${min}-${max} x ${nc.machineType}${spot ? ", Spot" : ""})`, (x.committed && !spot ? max : min) * per, max * per, `${mp.basis} + boot disk, ${zones} zones`);
+      x.vms.min += min;
+      x.vms.max += max;
+      return true;
     }
   }
+  return false;
+}
 
+/** A managed instance group at its autoscaler's minimum and maximum (its template's machine and boot disk). */
+function priceInstanceGroup(plan: Plan, r: PlannedResource, x: Pricer): void {
+  const i = inputsOf(r);
+  const tplUrn = (r.propertyDependencies.versions ?? r.dependencies).find((u) => /InstanceTemplate/.test(x.byUrn.get(u)?.type ?? ""));
+  const tpl = tplUrn ? x.byUrn.get(tplUrn) : undefined;
+  const machineType = (tpl?.inputs.machineType as string | undefined) ?? "n2-standard-2";
+  const bootGb = Number(((tpl?.inputs.disks as any[]) ?? [])[0]?.diskSizeGb ?? 10);
+  const bootType = ((tpl?.inputs.disks as any[]) ?? [])[0]?.diskType;
+  const autoscalers = plan.resources.filter((a) => a.type.endsWith("utoscaler:RegionAutoscaler") || a.type === "gcp:compute/autoscaler:Autoscaler");
+  const as = autoscalers.find((a) => (a.propertyDependencies.target ?? a.dependencies).includes(r.urn));
+  const pol = (as?.inputs.autoscalingPolicy ?? {}) as Record<string, number>;
+  const min = Number(pol.minReplicas ?? i.targetSize ?? 1);
+  const max = Number(pol.maxReplicas ?? i.targetSize ?? min);
+  const mp = machinePrice(machineType, x.commitment);
+  const per = mp.usd + diskMonthly(bootType, bootGb);
+  // A commitment sized to the maximum bills it every month.
+  x.add(r, `${r.name} (${min}-${max} x ${machineType})`, (x.committed ? max : min) * per, max * per, `${mp.basis} + ${bootGb} GB boot disk, x ${min} (min) / x ${max} (max)`);
+  x.vms.min += min;
+  x.vms.max += max;
+}
+
+/** Cloud SQL, Memorystore for Redis, Redis Cluster and Memcached; true when `r` was one of them. */
+function priceDataServices(r: PlannedResource, x: Pricer): boolean {
+  const { p, add, cud, committed, commitment } = x;
+  const i = inputsOf(r);
+  const less = (kind: "cloudSql" | "memorystore") => (committed ? ` less ${pct(cud(kind))} % (${commitment} commitment)` : "");
+  switch (r.type) {
+    case "gcp:sql/databaseInstance:DatabaseInstance": {
+      const s = (i.settings ?? {}) as Record<string, any>;
+      const ha = s.availabilityType === "REGIONAL" ? p.cloudSql.haFactor.usd : 1;
+      const gb = Number(s.diskSize ?? 10);
+      const inst = sqlTierMonthly(s.tier) * ha * (1 - cud("cloudSql"));
+      const disk = gb * p.cloudSql.ssdGbMonth.usd * ha;
+      const backups = i.masterInstanceName ? 0 : gb * p.cloudSql.backupGbMonth.usd;
+      add(r, `${i.name} (${s.tier}${ha > 1 ? ", HA" : ""}${i.masterInstanceName ? ", replica" : ""})`, inst + disk + backups, inst + disk + backups, `tier ${round(sqlTierMonthly(s.tier))}/month${ha > 1 ? " x 2 (HA)" : ""}${less("cloudSql")} + ${gb} GB SSD${backups ? " + backups ~ disk size" : ""}`);
+      return true;
+    }
+    case "gcp:redis/instance:Instance": {
+      const gb = Number(i.memorySizeGb);
+      const tier = String(i.tier ?? "BASIC");
+      const ct = redisCapacityTier(gb);
+      const rate = Number(p.redisGbHour[tier]?.[ct]);
+      const usd = gb * rate * p.hoursPerMonth * (1 - cud("memorystore"));
+      add(r, `${i.name} (Redis ${tier} ${gb} GB)`, usd, usd, `${gb} GB x ${rate}/GB-hour (${ct})${less("memorystore")}`);
+      return true;
+    }
+    case "gcp:redis/cluster:Cluster": {
+      const nodes = Number(i.shardCount) * (1 + Number(i.replicaCount ?? 0));
+      const listed = p.redisClusterNodeMonth[String(i.nodeType)];
+      if (!listed) throw new Error(unpriced("Redis Cluster node type", i.nodeType, `a node type of redisClusterNodeMonth (${Object.keys(p.redisClusterNodeMonth).join(", ")})`));
+      const per = listed.usd * (1 - cud("memorystore"));
+      add(r, `${i.name} (Redis Cluster ${nodes} nodes ${i.nodeType})`, nodes * per, nodes * per, `${i.shardCount} shards x (1 + ${i.replicaCount ?? 0} replicas) x ${listed.usd}${less("memorystore")}`);
+      return true;
+    }
+    case "gcp:memcache/instance:Instance": {
+      const nodes = Number(i.nodeCount);
+      const cpu = Number(i.nodeConfig?.cpuCount);
+      const gb = Number(i.nodeConfig?.memorySizeMb) / 1024;
+      const perNode = (cpu * p.memcached.vcpuHour + gb * p.memcached.gbRamHour) * p.hoursPerMonth * (1 - cud("memorystore"));
+      add(r, `${i.name} (Memcached ${nodes} nodes)`, nodes * perNode, nodes * perNode, `${nodes} nodes x (${cpu} vCPU x ${p.memcached.vcpuHour} + ${gb} GB x ${p.memcached.gbRamHour}) per hour${less("memorystore")}`);
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Flat monthly fees: GKE clusters, Cloud Armor, secret versions, DNS zones. */
+function priceOther(r: PlannedResource, x: Pricer): boolean {
+  const { p, add } = x;
+  const i = inputsOf(r);
+  switch (r.type) {
+    case "gcp:container/cluster:Cluster":
+      add(r, `${i.name} (GKE cluster fee)`, p.gkeClusterMonth.usd, p.gkeClusterMonth.usd, "regional cluster management fee");
+      return true;
+    case "gcp:compute/securityPolicy:SecurityPolicy": {
+      const rules = ((i.rules as unknown[]) ?? []).length;
+      const c = p.cloudArmor.policyMonth + rules * p.cloudArmor.ruleMonth;
+      add(r, `${r.name} (Cloud Armor, ${rules} rules)`, c, c, `${p.cloudArmor.policyMonth}/policy + ${p.cloudArmor.ruleMonth}/rule`);
+      return true;
+    }
+    case "gcp:secretmanager/secretVersion:SecretVersion":
+      add(r, "secret versions", p.secretVersionMonth.usd, p.secretVersionMonth.usd, `${p.secretVersionMonth.usd}/active version`);
+      return true;
+    case "gcp:dns/managedZone:ManagedZone":
+      add(r, `${i.name} (DNS zone)`, p.dnsZoneMonth.usd, p.dnsZoneMonth.usd, "per zone");
+      return true;
+  }
+  // Cloud NAT charges per VM using the gateway: priced once every machine is counted (priceSharedNetworking).
+  return false;
+}
+
+const forwardingRulesOf = (plan: Plan) =>
+  plan.resources.filter((r) => r.type === "gcp:compute/globalForwardingRule:GlobalForwardingRule" || r.type === "gcp:compute/forwardingRule:ForwardingRule");
+
+/** Cloud NAT (per VM using a gateway, capped) and the load balancer's forwarding rules. */
+function priceSharedNetworking(plan: Plan, x: Pricer): void {
+  const { p, add } = x;
   const nats = plan.resources.filter((r) => r.type === "gcp:compute/routerNat:RouterNat");
   if (nats.length > 0) {
     const perGw = (vms: number) => Math.min(Math.ceil(vms / nats.length), p.natVmHour.capVms) * p.natVmHour.usd * p.hoursPerMonth;
-    for (const n of nats) add(n, `${n.name} (Cloud NAT)`, perGw(vmsMin), perGw(vmsMax), `${p.natVmHour.usd}/VM-hour, VMs split across ${nats.length} gateway(s), cap ${p.natVmHour.capVms}`);
+    for (const n of nats) add(n, `${n.name} (Cloud NAT)`, perGw(x.vms.min), perGw(x.vms.max), `${p.natVmHour.usd}/VM-hour, VMs split across ${nats.length} gateway(s), cap ${p.natVmHour.capVms}`);
   }
+  const forwardingRules = forwardingRulesOf(plan);
   if (forwardingRules.length > 0) {
     const n = forwardingRules.length;
     const c = p.lbForwardingRuleMonth.firstFive + Math.max(0, n - 5) * p.lbForwardingRuleMonth.extra;
     add(forwardingRules[0]!, `${n} forwarding rules`, c, c, `first five ${p.lbForwardingRuleMonth.firstFive} together, ${p.lbForwardingRuleMonth.extra} each after`);
   }
+}
 
-  // Usage-priced items from the stage's load assumptions.
+/** Usage-priced items from the stage's load assumptions (config `load`); returns the assumptions it made. */
+function priceUsage(plan: Plan, config: Config, x: Pricer): string[] {
+  const { p, add } = x;
   const l = config.load;
-  const assumptions: string[] = [`price table ${p.version} (data/prices.json), ${p.hoursPerMonth} h/month, us-central1 list prices`];
+  const assumptions: string[] = [];
   // The media buckets (components/media.ts) hold load.mediaStorageGb; the VM's backup bucket is not media.
   const hasBuckets = plan.resources.some((r) => r.type === "gcp:storage/bucket:Bucket" && (r.parent ?? "").includes("::course-organizer:media:Media::"));
-  const hasLb = forwardingRules.length > 0;
+  const hasLb = forwardingRulesOf(plan).length > 0;
   if (hasBuckets) {
     add("usage", `Cloud Storage ${l.mediaStorageGb} GB media`, l.mediaStorageGb * p.gcsStandardGbMonth.usd, l.mediaStorageGb * p.gcsStandardGbMonth.usd, `${l.mediaStorageGb} GB x ${p.gcsStandardGbMonth.usd}`, "gcp:storage/bucket:Bucket");
     assumptions.push(`media stored: ${l.mediaStorageGb} GB (config load.mediaStorageGb)`);
@@ -440,30 +514,23 @@ export function estimateCost(plan: Plan, config: Config, options: CostOptions = 
     add("usage", `Pub/Sub ${l.pubsubGbPerMonth} GB`, (billable / 1024) * p.pubsubTib.usd, (billable / 1024) * p.pubsubTib.usd, `${p.pubsubTib.usd}/TiB after ${p.pubsubTib.freeGib} GiB free`, "gcp:pubsub/topic:Topic");
     assumptions.push(`Pub/Sub: ${l.pubsubGbPerMonth} GB/month (config load.pubsubGbPerMonth)`);
   }
-  assumptions.push("instance groups and node pools at their minimum size (total) and at their maximum (atMax)");
+  return assumptions;
+}
+
+/** The pricing options applied: committed-use discounts, Spot node pools. */
+function discountsApplied(plan: Plan, x: Pricer): string[] {
   const applied: string[] = [];
-  if (committed) {
-    const c = p.commitments;
+  if (x.committed) {
+    const c = x.p.commitments;
+    const k = x.commitment as "1y";
     applied.push(
-      `${commitment === "1y" ? "1-year" : "3-year"} committed-use discounts sized to the maxima: Compute Engine ${pct(c.compute[commitment as "1y"])} %, Cloud SQL ${pct(c.cloudSql[commitment as "1y"])} %, Memorystore ${pct(c.memorystore[commitment as "1y"])} % (billed every month, used or not)`,
+      `${x.commitment === "1y" ? "1-year" : "3-year"} committed-use discounts sized to the maxima: Compute Engine ${pct(c.compute[k])} %, Cloud SQL ${pct(c.cloudSql[k])} %, Memorystore ${pct(c.memorystore[k])} % (billed every month, used or not)`,
     );
   }
   if (plan.resources.some((r) => r.type === "gcp:container/nodePool:NodePool" && (r.inputs.nodeConfig as Record<string, unknown> | undefined)?.spot === true)) {
-    applied.push(`Spot node pools at ${pct(Number(p.spot.n2))} % off list`);
+    applied.push(`Spot node pools at ${pct(Number(x.p.spot.n2))} % off list`);
   }
-  assumptions.push(...applied);
-
-  const total = round(lines.reduce((s, x) => s + x.monthlyUsd, 0));
-  const atMax = round(lines.reduce((s, x) => s + x.atMaxMonthlyUsd, 0));
-  return {
-    options: applied,
-    totalMonthlyUsd: total,
-    atMaxMonthlyUsd: atMax,
-    lines,
-    assumptions,
-    priceTableVersion: p.version,
-    seedEstimate: { stage: config.stage, ...seedEstimates[config.stage]! },
-  };
+  return applied;
 }
 
 /** Where the minimum-size total falls against the seed's range, in words (the lines above say why). */

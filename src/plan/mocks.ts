@@ -53,7 +53,6 @@ const computeCollections: Record<string, [scope: "global" | "regions" | "zones",
 };
 
 /** Outputs GCP computes for a resource, given its inputs. */
-// eslint-disable-next-line max-lines-per-function -- one switch over resource types, not yet split per provider module
 export function computedOutputs(type: string, name: string, inputs: Record<string, any>, project: string): Record<string, unknown> {
   const physical: string = inputs.name ?? (inputs.namePrefix ? `${inputs.namePrefix}${h(name, 6)}` : name);
   const where: string = inputs.zone ?? inputs.region ?? inputs.location ?? "us-central1";
@@ -67,13 +66,20 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
     out.selfLinkUnique = `${out.selfLink}?uniqueId=${BigInt("0x" + h(path, 12)).toString()}`;
     out.id = path;
   }
+  const args = [type, name, inputs, project, physical, out] as const;
+  if (!computeOutputs(...args) && !dataOutputs(...args) && !platformOutputs(...args)) otherOutputs(...args);
+  return out;
+}
+
+/** Compute Engine addresses, instances and groups; service accounts. */
+function computeOutputs(type: string, name: string, inputs: Record<string, any>, project: string, physical: string, out: Record<string, unknown>): boolean {
   switch (type) {
     case "gcp:compute/address:Address":
       out.address = inputs.addressType === "INTERNAL" ? ip("10.10", physical) : ip("34.120", physical);
-      break;
+      return true;
     case "gcp:compute/globalAddress:GlobalAddress":
       out.address = inputs.purpose === "VPC_PEERING" ? "10.100.0.0" : ip("34.110", physical);
-      break;
+      return true;
     case "gcp:compute/instance:Instance": {
       const nics = (inputs.networkInterfaces ?? [{}]) as Record<string, any>[];
       out.instanceId = BigInt("0x" + h(physical, 12)).toString();
@@ -82,12 +88,12 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
         networkIp: n.networkIp ?? ip("10.10", `${physical}-${i}`),
         accessConfigs: (n.accessConfigs ?? []).map((a: Record<string, any>) => ({ ...a, natIp: a.natIp ?? ip("34.121", physical) })),
       }));
-      break;
+      return true;
     }
     case "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager":
     case "gcp:compute/instanceGroupManager:InstanceGroupManager":
       out.instanceGroup = String(out.selfLink).replace("instanceGroupManagers", "instanceGroups");
-      break;
+      return true;
     case "gcp:serviceaccount/account:Account": {
       // An account's email names the project it lives in (bootstrap's seed project may differ from gcp:project).
       const home = typeof inputs.project === "string" ? inputs.project : project;
@@ -99,8 +105,15 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
         uniqueId: BigInt("0x" + h(email, 12)).toString(),
         id: `projects/${project}/serviceAccounts/${email}`,
       });
-      break;
+      return true;
     }
+  }
+  return false;
+}
+
+/** Cloud SQL, Memorystore (Redis, Redis Cluster, Memcached), Database Migration Service. */
+function dataOutputs(type: string, name: string, inputs: Record<string, any>, project: string, physical: string, out: Record<string, unknown>): boolean {
+  switch (type) {
     case "gcp:sql/databaseInstance:DatabaseInstance": {
       const region = inputs.region ?? "us-central1";
       const priv = ip("10.100", physical);
@@ -115,12 +128,12 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
         serverCaCerts: [{ cert: `-----BEGIN CERTIFICATE-----\nMOCK ${physical}\n-----END CERTIFICATE-----`, sha1Fingerprint: h(physical, 40) }],
         dnsName: `${h(physical, 12)}.${region}.sql.goog.`,
       });
-      break;
+      return true;
     }
     case "gcp:sql/database:Database":
     case "gcp:sql/user:User":
       out.name = physical;
-      break;
+      return true;
     case "gcp:redis/instance:Instance": {
       const host = ip("10.100", `redis-${physical}`);
       Object.assign(out, {
@@ -133,7 +146,7 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
         serverCaCerts: [{ cert: "-----BEGIN CERTIFICATE-----\nMOCKREDIS\n-----END CERTIFICATE-----", serialNumber: "1" }],
         id: `projects/${project}/locations/${inputs.region ?? "us-central1"}/instances/${physical}`,
       });
-      break;
+      return true;
     }
     case "gcp:databasemigrationservice/connectionProfile:ConnectionProfile":
     case "gcp:databasemigrationservice/migrationJob:MigrationJob": {
@@ -143,7 +156,7 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
       out.id = out.name;
       out.state = kind === "connectionProfiles" ? "READY" : "RUNNING";
       if (kind === "migrationJobs") out.phase = "FULL_DUMP";
-      break;
+      return true;
     }
     case "gcp:redis/cluster:Cluster":
       Object.assign(out, {
@@ -152,7 +165,7 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
         id: `projects/${project}/locations/${inputs.region ?? "us-central1"}/clusters/${physical}`,
         state: "ACTIVE",
       });
-      break;
+      return true;
     case "gcp:memcache/instance:Instance":
       Object.assign(out, {
         discoveryEndpoint: `${ip("10.100", `memcache-${physical}`)}:11211`,
@@ -166,7 +179,14 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
         })),
         id: `projects/${project}/locations/${inputs.region ?? "us-central1"}/instances/${physical}`,
       });
-      break;
+      return true;
+  }
+  return false;
+}
+
+/** GKE, Secret Manager, Cloud Storage, Pub/Sub, Cloud DNS, Artifact Registry, Certificate Manager, Cloud Monitoring. */
+function platformOutputs(type: string, name: string, inputs: Record<string, any>, project: string, physical: string, out: Record<string, unknown>): boolean {
+  switch (type) {
     case "gcp:container/cluster:Cluster":
       Object.assign(out, {
         endpoint: ip("34.118", physical),
@@ -182,46 +202,46 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
         id: `projects/${project}/locations/${inputs.location}/clusters/${physical}`,
         selfLink: `https://container.googleapis.com/v1/projects/${project}/locations/${inputs.location}/clusters/${physical}`,
       });
-      break;
+      return true;
     case "gcp:container/nodePool:NodePool":
       out.instanceGroupUrls = [`https://www.googleapis.com/compute/v1/projects/${project}/zones/${inputs.location}-b/instanceGroupManagers/gke-${physical}`];
-      break;
+      return true;
     case "gcp:secretmanager/secret:Secret":
       Object.assign(out, {
         name: `projects/${PROJECT_NUMBER}/secrets/${inputs.secretId}`,
         id: `projects/${project}/secrets/${inputs.secretId}`,
       });
-      break;
+      return true;
     case "gcp:secretmanager/secretVersion:SecretVersion":
       Object.assign(out, { name: `${inputs.secret}/versions/1`, version: "1", id: `${inputs.secret}/versions/1` });
-      break;
+      return true;
     case "gcp:storage/bucket:Bucket":
       Object.assign(out, { url: `gs://${physical}`, selfLink: `https://www.googleapis.com/storage/v1/b/${physical}`, id: physical });
-      break;
+      return true;
     case "gcp:pubsub/topic:Topic":
     case "gcp:pubsub/subscription:Subscription": {
       const kind = type.endsWith("Topic") ? "topics" : "subscriptions";
       out.id = `projects/${project}/${kind}/${physical}`;
-      break;
+      return true;
     }
     case "gcp:dns/managedZone:ManagedZone":
       out.nameServers = ["ns-cloud-a1.googledomains.com.", "ns-cloud-a2.googledomains.com.", "ns-cloud-a3.googledomains.com.", "ns-cloud-a4.googledomains.com."];
       out.id = `projects/${project}/managedZones/${physical}`;
-      break;
+      return true;
     case "gcp:artifactregistry/repository:Repository":
       out.id = `projects/${project}/locations/${inputs.location}/repositories/${inputs.repositoryId}`;
       out.name = inputs.repositoryId;
-      break;
+      return true;
     case "gcp:certificatemanager/dnsAuthorization:DnsAuthorization":
       out.dnsResourceRecords = [{ name: `_acme-challenge.${inputs.domain}.`, type: "CNAME", data: `${h(String(inputs.domain), 12)}.authorize.certificatemanager.goog.` }];
       out.id = `projects/${project}/locations/global/dnsAuthorizations/${physical}`;
-      break;
+      return true;
     case "gcp:certificatemanager/certificate:Certificate":
     case "gcp:certificatemanager/certificateMap:CertificateMap":
     case "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": {
       const kind = type.split(":").pop()!;
       out.id = `projects/${project}/locations/global/${kind[0]!.toLowerCase()}${kind.slice(1)}s/${physical}`;
-      break;
+      return true;
     }
     case "gcp:monitoring/notificationChannel:NotificationChannel":
     case "gcp:monitoring/alertPolicy:AlertPolicy":
@@ -231,44 +251,49 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
       out.name = `projects/${project}/${kind[0]!.toLowerCase()}${kind.slice(1)}s/${h(name, 16)}`;
       out.id = out.name;
       if (kind === "UptimeCheckConfig") out.uptimeCheckId = h(name, 16);
-      break;
+      return true;
     }
-    // bootstrap/: the KMS key of the secrets provider and GitHub's Workload Identity Federation.
+  }
+  return false;
+}
+
+/** bootstrap/'s KMS and Workload Identity Federation; random; every Kubernetes object's metadata. */
+function otherOutputs(type: string, name: string, inputs: Record<string, any>, project: string, physical: string, out: Record<string, unknown>): boolean {
+  switch (type) {
     case "gcp:kms/keyRing:KeyRing":
       out.id = `projects/${inputs.project ?? project}/locations/${inputs.location}/keyRings/${physical}`;
-      break;
+      return true;
     case "gcp:kms/cryptoKey:CryptoKey":
       out.id = `${inputs.keyRing}/cryptoKeys/${physical}`;
-      break;
+      return true;
     case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
       out.name = `projects/${PROJECT_NUMBER}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}`;
       out.id = `projects/${inputs.project ?? project}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}`;
       out.state = "ACTIVE";
-      break;
+      return true;
     case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
       out.name = `projects/${PROJECT_NUMBER}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}/providers/${inputs.workloadIdentityPoolProviderId}`;
       out.id = `projects/${inputs.project ?? project}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}/providers/${inputs.workloadIdentityPoolProviderId}`;
       out.state = "ACTIVE";
-      break;
+      return true;
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
       out.result = `mock${h(name, Math.max(8, Math.min(60, (inputs.length ?? 32) - 4)))}`;
-      break;
+      return true;
     case "random:index/randomBytes:RandomBytes":
       out.base64 = Buffer.from(h(name, (inputs.length ?? 16) * 2), "hex").toString("base64");
       out.hex = h(name, (inputs.length ?? 16) * 2);
-      break;
+      return true;
     case "random:index/randomId:RandomId":
       out.hex = h(name, (inputs.byteLength ?? 8) * 2);
       out.b64Url = Buffer.from(out.hex as string, "hex").toString("base64url");
       out.dec = BigInt("0x" + (out.hex as string)).toString();
-      break;
+      return true;
     default:
-      if (type.startsWith("kubernetes:")) {
-        out.metadata = { ...(inputs.metadata ?? {}), name: inputs.metadata?.name ?? name, uid: h(name, 32) };
-      }
+      if (!type.startsWith("kubernetes:")) return false;
+      out.metadata = { ...(inputs.metadata ?? {}), name: inputs.metadata?.name ?? name, uid: h(name, 32) };
+      return true;
   }
-  return out;
 }
 
 /** Answers for the invokes the program makes; any other invoke is a mistake and throws. */
