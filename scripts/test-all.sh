@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (npm packages; nginx, redis, PostgreSQL, pgbouncer, pgBackRest, promtool, shellcheck, systemd-analyze,
 # cloud-init, docker-compose, and Django, Channels, Daphne, Gunicorn with their drivers for the example app, from Debian)
-# and runs every check: typecheck, then the whole vitest suite.
+# and runs every check: typecheck, lint, format check, then the whole vitest suite.
 # Tests that need a server start it on a loopback port themselves and stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,4 +34,7 @@ fi
 
 npm ci --no-audit --no-fund
 npx tsc --noEmit -p tsconfig.json
+# ESLint with type information (no-floating-promises, function length) and the formatter's check.
+npx eslint .
+npx prettier --check .
 npx vitest run
