@@ -1,7 +1,8 @@
 /**
  * Architecture diagram of a stage, generated from its plan (never drawn by hand): top-level components grouped
- * by region inside the VPC, the request paths of the load balancer's URL map (/api, /ws, /static, /media and the
- * default route) to the components that serve them, video media straight to the bridges, and the data
+ * by region inside the VPC (Kubernetes workloads in their cluster's region), the request paths of the load balancer's URL map (/api, /ws, /static, /media and the
+ * default route) to the components that serve them, video media straight to the bridges, the data path from what
+ * serves to the databases, caches and queue (directly or through the app settings that name them), and the other
  * dependencies between components. Output is Graphviz DOT; `dot -Tsvg` renders it.
  */
 import { createHash } from "node:crypto";
@@ -33,7 +34,8 @@ export function diagramDot(plan: Plan): string {
     const t = topOf(r);
     if (t.urn !== r.urn) descendants.set(t.urn, [...(descendants.get(t.urn) ?? []), r]);
   }
-  // Region of a component: the most common region among its resources; none means global.
+  // Region of a component: the most common region among its resources, a tie going to the region of the first
+  // one it creates (a database's primary before its cross-region replica); none means global.
   const region = new Map<string, string>();
   for (const t of tops) {
     const counts = new Map<string, number>();
@@ -41,8 +43,17 @@ export function diagramDot(plan: Plan): string {
       const reg = d.custom ? regionOf(d.inputs) : undefined;
       if (reg) counts.set(reg, (counts.get(reg) ?? 0) + 1);
     }
-    const best = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+    // Map order is first-creation order and the sort is stable.
+    const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
     region.set(t.urn, best ? best[0] : "global");
+  }
+  // Kubernetes objects carry no region: a component whose resources go through a cluster's provider is in that
+  // cluster's region (each region's workloads inside their region).
+  for (const t of tops) {
+    if (region.get(t.urn) !== "global") continue;
+    const providers = (descendants.get(t.urn) ?? []).map((d) => d.provider?.replace(/::[^:]*$/, "")).filter((u): u is string => Boolean(u));
+    const clusters = [...new Set(providers.map((u) => byUrn.get(u)).filter((r): r is PlannedResource => Boolean(r)).map((r) => region.get(topOf(r).urn)))];
+    if (clusters.length === 1 && clusters[0] && clusters[0] !== "global") region.set(t.urn, clusters[0]);
   }
   const summary = (t: PlannedResource): string => {
     const counts = new Map<string, number>();
@@ -53,7 +64,9 @@ export function diagramDot(plan: Plan): string {
 
   const lines: string[] = [];
   lines.push(`digraph "course-organizer-stage${plan.stage}" {`);
-  lines.push(`  graph [rankdir=LR, fontname="Helvetica", fontsize=12, label="Course Organizer, stage ${plan.stage} (generated from the plan of ${esc(plan.stack)})", labelloc=t, compound=true];`);
+  // newrank: ranks across clusters in one pass; without it dot 2.43 loses edges between the regions' clusters
+  // ("lost ... edge", exit 1) once stage 4 has data paths from both regions' workloads to the primary's databases.
+  lines.push(`  graph [rankdir=LR, fontname="Helvetica", fontsize=12, label="Course Organizer, stage ${plan.stage} (generated from the plan of ${esc(plan.stack)})", labelloc=t, compound=true, newrank=true];`);
   lines.push(`  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];`);
   lines.push(`  edge [fontname="Helvetica", fontsize=9];`);
   lines.push(`  users [label="Users\\n(browsers, apps)", shape=ellipse, fillcolor="#fff6d5"];`);
@@ -138,6 +151,8 @@ export function diagramDot(plan: Plan): string {
       }
     }
   }
+  // The data path: what serves requests reads and writes the databases and caches the app settings name.
+  for (const [from, to] of dataPaths(tops, edges)) addEdge(from, to, "data");
   const nodeId = (u: string) => (u === "users" ? "users" : id(u));
   for (const [k, labels] of [...edges.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
     const [from, to] = k.split(" -> ") as [string, string];
@@ -151,4 +166,33 @@ export function diagramDot(plan: Plan): string {
 
 export function dotSha(dot: string): string {
   return createHash("sha256").update(dot).digest("hex");
+}
+
+/** Components that hold the app's data: the databases, caches and the queue. */
+const DATA_TYPES = new Set([
+  "course-organizer:database:Database",
+  "course-organizer:cache:Redis",
+  "course-organizer:cache:RedisCluster",
+  "course-organizer:cache:Memcached",
+  "course-organizer:queue:Queue",
+]);
+
+/**
+ * App machines and workloads that read the app settings reach every data store the settings name (hosts, URLs,
+ * endpoints): an edge from each of them to each store, besides their direct dependencies.
+ */
+function dataPaths(tops: PlannedResource[], edges: Map<string, Set<string>>): [string, string][] {
+  const typeOf = new Map(tops.map((t) => [t.urn, t.type]));
+  const depsOf = (from: string) => [...edges.keys()].filter((k) => k.startsWith(`${from} -> `)).map((k) => k.split(" -> ")[1]!);
+  const settings = tops.filter((t) => t.type === "course-organizer:app:AppSettings").map((t) => t.urn);
+  const stores = settings.flatMap((s) => depsOf(s).filter((d) => DATA_TYPES.has(typeOf.get(d) ?? "")));
+  const out: [string, string][] = [];
+  for (const t of tops) {
+    if (settings.includes(t.urn) || DATA_TYPES.has(t.type)) continue;
+    const deps = depsOf(t.urn);
+    if (!deps.some((d) => settings.includes(d))) continue;
+    for (const store of stores) out.push([t.urn, store]);
+    for (const d of deps) if (DATA_TYPES.has(typeOf.get(d) ?? "")) out.push([t.urn, d]);
+  }
+  return out;
 }
