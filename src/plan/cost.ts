@@ -223,7 +223,7 @@ export const ZERO_PRICED: Record<string, string> = {
   "gcp:monitoring/notificationChannel:NotificationChannel": "no charge",
   "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": "within the free uptime-check executions",
   "gcp:logging/metric:Metric": "no charge for the metric (log volume not estimated)",
-  "gcp:projects/iAMAuditConfig:IAMAuditConfig": "no charge for the setting; the Data Access logs it turns on are log volume ($0.50/GiB beyond 50 GiB a month), not estimated",
+  "gcp:projects/iAMAuditConfig:IAMAuditConfig": "no charge for the setting; the Data Access logs it turns on are log volume beyond Cloud Logging's free allotment, not estimated",
   "gcp:osconfig/osPolicyAssignment:OsPolicyAssignment": "VM Manager is free up to 100 VMs per billing account (the plan has fewer)",
   // Objects inside other resources.
   "gcp:sql/database:Database": "inside its Cloud SQL instance",
