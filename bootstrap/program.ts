@@ -221,34 +221,7 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
   );
 
   // ── GitHub Actions through Workload Identity Federation (no JSON keys) ─────────────────────────────
-  const pool = new gcp.iam.WorkloadIdentityPool(
-    "github",
-    { project: seed, workloadIdentityPoolId: physicalName(prefix, "github"), displayName: "GitHub Actions", description: `Deploys of ${trust.repository}` },
-    { protect: true },
-  );
-  const provider = new gcp.iam.WorkloadIdentityPoolProvider(
-    "github",
-    {
-      project: seed,
-      workloadIdentityPoolId: pool.workloadIdentityPoolId,
-      workloadIdentityPoolProviderId: "github-actions",
-      displayName: "GitHub Actions OIDC",
-      attributeMapping: {
-        "google.subject": "assertion.sub",
-        "attribute.actor": "assertion.actor",
-        "attribute.repository_id": "assertion.repository_id",
-        "attribute.repository_owner_id": "assertion.repository_owner_id",
-        "attribute.ref": "assertion.ref",
-        "attribute.job_workflow_ref": "assertion.job_workflow_ref",
-        [`attribute.${DEPLOY_ATTRIBUTE}`]: DEPLOY_ATTRIBUTE_MAPPING,
-      },
-      // Google requires a condition for GitHub's shared issuer: this repository and owner by their numeric ids,
-      // the deploy ref, the deploy workflow file, a job inside an environment (bootstrap/trust.ts).
-      attributeCondition: attributeCondition(trust),
-      oidc: { issuerUri: GITHUB_ISSUER },
-    },
-    { protect: true },
-  );
+  const { pool, provider } = githubFederation(seed, prefix, trust);
 
   // ── The deployer ──────────────────────────────────────────────────────────────────────────────────
   const deployer = new gcp.serviceaccount.Account("deployer", {
@@ -328,4 +301,37 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
     runtimeServiceAccounts: runtime,
     seedProject: seed,
   };
+}
+
+/** The workload identity pool and GitHub's OIDC provider in the seed project (protected: deploys depend on them). */
+function githubFederation(seed: string, prefix: string, trust: GithubTrust) {
+  const pool = new gcp.iam.WorkloadIdentityPool(
+    "github",
+    { project: seed, workloadIdentityPoolId: physicalName(prefix, "github"), displayName: "GitHub Actions", description: `Deploys of ${trust.repository}` },
+    { protect: true },
+  );
+  const provider = new gcp.iam.WorkloadIdentityPoolProvider(
+    "github",
+    {
+      project: seed,
+      workloadIdentityPoolId: pool.workloadIdentityPoolId,
+      workloadIdentityPoolProviderId: "github-actions",
+      displayName: "GitHub Actions OIDC",
+      attributeMapping: {
+        "google.subject": "assertion.sub",
+        "attribute.actor": "assertion.actor",
+        "attribute.repository_id": "assertion.repository_id",
+        "attribute.repository_owner_id": "assertion.repository_owner_id",
+        "attribute.ref": "assertion.ref",
+        "attribute.job_workflow_ref": "assertion.job_workflow_ref",
+        [`attribute.${DEPLOY_ATTRIBUTE}`]: DEPLOY_ATTRIBUTE_MAPPING,
+      },
+      // Google requires a condition for GitHub's shared issuer: this repository and owner by their numeric ids,
+      // the deploy ref, the deploy workflow file, a job inside an environment (bootstrap/trust.ts).
+      attributeCondition: attributeCondition(trust),
+      oidc: { issuerUri: GITHUB_ISSUER },
+    },
+    { protect: true },
+  );
+  return { pool, provider };
 }

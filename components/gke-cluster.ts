@@ -228,27 +228,7 @@ export class GkeCluster extends pulumi.ComponentResource {
 
     // Spot nodes for the email workers: GKE labels Spot nodes cloud.google.com/gke-spot=true; the taint keeps every
     // pod but the workers (which tolerate it, src/files/k8s-manifests.ts) off them.
-    if (args.spotPool) {
-      this.spotPool = new gcp.container.NodePool(
-        `${name}-spot-pool`,
-        {
-          name: "spot",
-          cluster: this.cluster.id,
-          location: args.region,
-          nodeLocations: args.nodeZones,
-          autoscaling: { totalMinNodeCount: args.spotPool.totalMinNodes, totalMaxNodeCount: args.spotPool.totalMaxNodes, locationPolicy: "ANY" },
-          management: { autoRepair: true, autoUpgrade: true },
-          upgradeSettings: { maxSurge: 1, maxUnavailable: 0, strategy: "SURGE" },
-          nodeConfig: {
-            ...nodeConfig,
-            spot: true,
-            labels: { pool: "spot" },
-            taints: [{ key: "cloud.google.com/gke-spot", value: "true", effect: "NO_SCHEDULE" }],
-          },
-        },
-        { parent: this, dependsOn: nodeRoles },
-      );
-    }
+    if (args.spotPool) this.spotPool = this.spotNodePool(name, args, args.spotPool, nodeConfig, nodeRoles);
 
     // With standalone NEGs the load balancer reaches pod IPs directly: GKE creates this rule only for Ingress and
     // Gateway, so it is ours. 8080 is the pods' serving port (src/files/k8s-manifests.ts APP_PORT).
@@ -281,6 +261,35 @@ export class GkeCluster extends pulumi.ComponentResource {
       { parent: this, dependsOn: [this.nodePool] },
     );
     this.registerOutputs({ name: this.name, endpoint: this.endpoint, dnsEndpoint: this.dnsEndpoint });
+  }
+
+  /** The Spot pool: the app pool's node config, Spot, labelled pool=spot and tainted for the workers only. */
+  private spotNodePool(
+    name: string,
+    args: GkeClusterArgs,
+    spot: NonNullable<GkeClusterArgs["spotPool"]>,
+    nodeConfig: gcp.types.input.container.NodePoolNodeConfig,
+    nodeRoles: pulumi.Resource[],
+  ): gcp.container.NodePool {
+    return new gcp.container.NodePool(
+      `${name}-spot-pool`,
+      {
+        name: "spot",
+        cluster: this.cluster.id,
+        location: args.region,
+        nodeLocations: args.nodeZones,
+        autoscaling: { totalMinNodeCount: spot.totalMinNodes, totalMaxNodeCount: spot.totalMaxNodes, locationPolicy: "ANY" },
+        management: { autoRepair: true, autoUpgrade: true },
+        upgradeSettings: { maxSurge: 1, maxUnavailable: 0, strategy: "SURGE" },
+        nodeConfig: {
+          ...nodeConfig,
+          spot: true,
+          labels: { pool: "spot" },
+          taints: [{ key: "cloud.google.com/gke-spot", value: "true", effect: "NO_SCHEDULE" }],
+        },
+      },
+      { parent: this, dependsOn: nodeRoles },
+    );
   }
 }
 

@@ -328,8 +328,20 @@ export class InstancePool extends pulumi.ComponentResource {
     );
     this.instanceGroup = this.manager.instanceGroup;
 
+    this.autoscaler = this.autoscalerOf(name, args);
+
+    this.registerOutputs({
+      instanceGroup: this.instanceGroup,
+      manager: this.manager.id,
+      autoscaler: this.autoscaler.id,
+      serviceAccountEmail: this.serviceAccountEmail,
+    });
+  }
+
+  /** The group's autoscaler: its signals, bounds, cooldown and the seed's slowed scale-in. */
+  private autoscalerOf(name: string, args: InstancePoolArgs): gcp.compute.RegionAutoscaler {
     const s = args.autoscaling;
-    this.autoscaler = new gcp.compute.RegionAutoscaler(
+    return new gcp.compute.RegionAutoscaler(
       `${name}-autoscaler`,
       {
         name: physicalName(args.prefix, `${args.role}-autoscaler`),
@@ -350,12 +362,5 @@ export class InstancePool extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-
-    this.registerOutputs({
-      instanceGroup: this.instanceGroup,
-      manager: this.manager.id,
-      autoscaler: this.autoscaler.id,
-      serviceAccountEmail: this.serviceAccountEmail,
-    });
   }
 }

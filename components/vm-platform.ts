@@ -210,26 +210,7 @@ export class VmPlatform extends pulumi.ComponentResource {
       statefulOptions(this),
     );
 
-    this.snapshotSchedule = new gcp.compute.ResourcePolicy(
-      `${name}-snapshots`,
-      {
-        name: physicalName(args.prefix, "data-daily"),
-        region: args.region,
-        description: `Daily snapshot of the data disk, kept ${args.snapshotRetentionDays} days`,
-        snapshotSchedulePolicy: {
-          schedule: { dailySchedule: { daysInCycle: 1, startTime: args.snapshotStartTime } },
-          retentionPolicy: { maxRetentionDays: args.snapshotRetentionDays, onSourceDiskDelete: "KEEP_AUTO_SNAPSHOTS" },
-          // Regional storage next to the disk: restores are fast and stay in the region.
-          snapshotProperties: { labels: args.labels, storageLocations: args.region, guestFlush: false },
-        },
-      },
-      { parent: this },
-    );
-    new gcp.compute.DiskResourcePolicyAttachment(
-      `${name}-data-snapshots`,
-      { disk: this.dataDisk.name, zone: args.zone, name: this.snapshotSchedule.name },
-      { parent: this },
-    );
+    this.snapshotSchedule = this.dailySnapshots(name, args, this.dataDisk);
 
     // objectAdmin on the media bucket only (never a project-wide storage role): django-storages writes, reads,
     // deletes and overwrites uploads there through the metadata server's credentials. Never on the static bucket:
@@ -345,6 +326,31 @@ export class VmPlatform extends pulumi.ComponentResource {
       dataDisk: this.dataDisk.id,
       serviceAccountEmail: this.serviceAccountEmail,
     });
+  }
+
+  /** Daily snapshots of the data disk in its region, kept snapshotRetentionDays (and after the disk is gone). */
+  private dailySnapshots(name: string, args: VmPlatformArgs, dataDisk: gcp.compute.Disk): gcp.compute.ResourcePolicy {
+    const schedule = new gcp.compute.ResourcePolicy(
+      `${name}-snapshots`,
+      {
+        name: physicalName(args.prefix, "data-daily"),
+        region: args.region,
+        description: `Daily snapshot of the data disk, kept ${args.snapshotRetentionDays} days`,
+        snapshotSchedulePolicy: {
+          schedule: { dailySchedule: { daysInCycle: 1, startTime: args.snapshotStartTime } },
+          retentionPolicy: { maxRetentionDays: args.snapshotRetentionDays, onSourceDiskDelete: "KEEP_AUTO_SNAPSHOTS" },
+          // Regional storage next to the disk: restores are fast and stay in the region.
+          snapshotProperties: { labels: args.labels, storageLocations: args.region, guestFlush: false },
+        },
+      },
+      { parent: this },
+    );
+    new gcp.compute.DiskResourcePolicyAttachment(
+      `${name}-data-snapshots`,
+      { disk: dataDisk.name, zone: args.zone, name: schedule.name },
+      { parent: this },
+    );
+    return schedule;
   }
 }
 

@@ -148,7 +148,8 @@ function specScope(a: MonitoringArgs) {
 type SpecScope = ReturnType<typeof specScope>;
 
 /** CPU, memory, API latency, database connections. */
-function loadSpecs(a: MonitoringArgs, { app, instances, gceLabel, sql, gke, pct, mean, scaleUp, bullet }: SpecScope): MetricSpec[] {
+function loadSpecs(a: MonitoringArgs, s: SpecScope): MetricSpec[] {
+  const { instances, gceLabel, sql, gke, pct, mean, scaleUp, bullet } = s;
   const specs: MetricSpec[] = [];
   specs.push({
     key: "cpuPercent",
@@ -220,7 +221,13 @@ function loadSpecs(a: MonitoringArgs, { app, instances, gceLabel, sql, gke, pct,
       return [];
     },
   });
-  specs.push({
+  specs.push(dbConnectionsSpec(a, s));
+  return specs;
+}
+
+/** Database connections: the VM's PostgreSQL backends, Cloud SQL's per instance. */
+function dbConnectionsSpec(a: MonitoringArgs, { app, sql, bullet }: SpecScope): MetricSpec {
+  return {
     key: "dbConnectionsPercent",
     title: "Database connections",
     action: "Add a read replica",
@@ -258,8 +265,7 @@ function loadSpecs(a: MonitoringArgs, { app, instances, gceLabel, sql, gke, pct,
           ]
         : []),
     ],
-  });
-  return specs;
+  };
 }
 
 /** WebSocket connections, disk, error rate. */

@@ -78,6 +78,12 @@ export function needsProblems(c: Config): string[] {
   if (c.video.relay && c.secondaryRegions.length === 0) {
     p.push(refuse("video.relay", true, `cascades bridges across regions and needs ${k("secondaryRegions")}; it is empty`, "false with one region"));
   }
+  return [...p, ...regionAndDomainProblems(c), ...connectionBudgetProblems(c)];
+}
+
+/** Further regions distinct from the primary and each other; GKE's traffic share; the domains and the DNS zone. */
+function regionAndDomainProblems(c: Config): string[] {
+  const p: string[] = [];
   // Regions: further regions are distinct from the primary and from each other.
   c.secondaryRegions.forEach((r, i) => {
     if (r === c.region) p.push(refuse(`secondaryRegions[${i}]`, r, `is the primary region (${k("region")})`, "a further region, distinct from the primary"));
@@ -104,6 +110,12 @@ export function needsProblems(c: Config): string[] {
   if (c.dns.enabled && c.meetDomain !== c.domain && !c.meetDomain.endsWith(`.${c.domain}`)) {
     p.push(refuse("meetDomain", c.meetDomain, `is not inside the Cloud DNS zone of ${k("domain")} ${c.domain} (${k("dns.enabled")}=true)`, `a host under ${c.domain}`, `meet.${c.domain}`));
   }
+  return p;
+}
+
+/** The pods' PgBouncer pools against the primary's max_connections (stage 4). */
+function connectionBudgetProblems(c: Config): string[] {
+  const p: string[] = [];
   if (c.kubernetes.enabled && c.database.enabled) {
     // Every pod's PgBouncer may hold its pool plus its reserve (max_db_connections) on the primary at once.
     const pool = c.kubernetes.pgbouncerPoolSizePerPod;
