@@ -78,7 +78,7 @@ export interface ResolvedSettings {
 
 /**
  * The names of `extra`, one refusal line per bad name: none may redefine a built-in setting, each is an environment
- * variable name. The composition's extra names are the stage-4 constants of src/stage4-settings.ts; other callers.
+ * variable name. The composition's extra names are the stage-4 settings of src/stack/settings.ts; other callers.
  */
 export function extraSettingProblems(names: readonly string[]): string[] {
   const refuse = argRefuser("AppSettings");

@@ -124,7 +124,7 @@ export function domainSlug(domain: string): string {
 
 /**
  * What is wrong with the args, one refusal line each (src/config/refusal.ts); empty when valid. The composition
- * builds domains, host routes and routes itself (deduplicated, lbRoutes in src/stack.ts) from values the config has
+ * builds domains, host routes and routes itself (deduplicated, lbRoutes in src/stack/routes.ts) from values the config has
  * checked (loadBalancer.logSampleRate 0-1, rateLimitPerMinute >= 60, gkeTrafficPercent 0-100): these guard other callers.
  */
 export function loadBalancerProblems(a: LoadBalancerArgs): string[] {
