@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as gcp from "@pulumi/gcp";
 import { fileRecorder, type RenderedFile } from "../src/render/registry";
+import { argRefuser } from "../src/config/refusal";
 import type { AlertThresholds } from "../src/thresholds";
 import { notificationChannels } from "./monitoring/channels";
 import { nginxLogMetrics } from "./monitoring/log-metrics";
@@ -114,7 +115,7 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:monitoring:Monitoring", name, {}, opts);
     const renderFile = fileRecorder(this.files);
-    validateMonitoringArgs(name, args, this);
+    validateMonitoringArgs(args, this);
     // Each concern in its own module; every child's parent is this component, so the URNs stay those of one
     // component (components/monitoring/*.ts).
     const channels = notificationChannels(this, name, args);
@@ -143,20 +144,23 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 }
 
-/** Errors for args Cloud Monitoring would refuse, naming the field. */
+/** Refusals (src/config/refusal.ts format) for args Cloud Monitoring would refuse, one per problem. */
 export function monitoringArgProblems(a: MonitoringArgs): string[] {
+  const refuse = argRefuser("Monitoring");
   const out: string[] = [];
-  if (a.alertEmails.length === 0) out.push("alertEmails: at least one address is needed");
-  if (a.uptimeRegions.length < 3) out.push(`uptimeRegions: Cloud Monitoring needs at least 3 regions, got ${a.uptimeRegions.length}`);
-  for (const [k, t] of Object.entries(a.thresholds)) {
-    if (t.warning >= t.critical) out.push(`thresholds.${k}: warning ${t.warning} must be below critical ${t.critical}`);
+  if (a.alertEmails.length === 0) out.push(refuse("alertEmails", a.alertEmails, "names no address", "at least one e-mail address"));
+  if (a.uptimeRegions.length < 3) {
+    out.push(refuse("uptimeRegions", a.uptimeRegions, "has fewer than 3 regions", "at least 3 of USA, EUROPE, SOUTH_AMERICA, ASIA_PACIFIC (Cloud Monitoring's minimum)"));
   }
-  if (a.websocketCapacity < 0) out.push(`websocketCapacity: ${a.websocketCapacity} is negative`);
+  for (const [k, t] of Object.entries(a.thresholds)) {
+    if (t.warning >= t.critical) out.push(refuse(`thresholds.${k}.warning`, t.warning, `is not below critical ${t.critical}`, `less than ${t.critical}`));
+  }
+  if (a.websocketCapacity < 0) out.push(refuse("websocketCapacity", a.websocketCapacity, "is negative", "0 or more"));
   return out;
 }
 
-function validateMonitoringArgs(name: string, a: MonitoringArgs, r: pulumi.Resource): void {
+function validateMonitoringArgs(a: MonitoringArgs, r: pulumi.Resource): void {
   const p = monitoringArgProblems(a);
-  if (p.length) throw new pulumi.ResourceError(`Monitoring ${name}: ${p.join("; ")}`, r);
+  if (p.length) throw new pulumi.ResourceError(p.join("\n"), r);
 }
 

@@ -18,6 +18,7 @@ import { InstancePool } from "../components/instance-pool";
 import { LoadBalancer } from "../components/load-balancer";
 import { Media } from "../components/media";
 import { Memcached, memcachedProblems } from "../components/memcached";
+import { Monitoring } from "../components/monitoring";
 import { Network, regionRanges } from "../components/network";
 import { Queue, queueProblems } from "../components/queue";
 import { Redis } from "../components/redis";
@@ -104,6 +105,11 @@ const cases: [string, () => unknown, string][] = [
     () => new Memcached("mc", { cpu: 1, memoryMb: 1500 } as never),
     "Memcached args.memoryMb: 1500 does not fit a 1-vCPU Memcached node; allowed: a multiple of 1024 MB from 1024 to 6144 (6656 MB per vCPU)",
   ],
+  [
+    "course-organizer:monitoring:Monitoring",
+    () => new Monitoring("m", { alertEmails: ["ops@example.org"], uptimeRegions: ["USA", "EUROPE", "ASIA_PACIFIC"], thresholds: {}, websocketCapacity: -1 } as never),
+    "Monitoring args.websocketCapacity: -1 is negative; allowed: 0 or more",
+  ],
   ["course-organizer:network:Network", () => new Network("net", { prefix: "co", labels, regions: [] } as never), "Network args.regions: [] is empty; allowed: at least one region (the primary first)"],
   [
     "course-organizer:queue:Queue",
@@ -146,6 +152,7 @@ describe("a component refuses a bad argument with a ResourceError in the refusal
       "LoadBalancer",
       "Media",
       "Memcached",
+      "Monitoring",
       "Network",
       "Queue",
       "Redis",

@@ -654,9 +654,9 @@ describe("argument checks", () => {
   it("refuse fewer than 3 uptime regions, no e-mail, warning >= critical", () => {
     expect(monitoringArgProblems(base)).toEqual([]);
     expect(monitoringArgProblems({ ...base, uptimeRegions: ["USA", "EUROPE"], alertEmails: [], thresholds: { ...base.thresholds, cpuPercent: { warning: 90, critical: 85 } } })).toEqual([
-      "alertEmails: at least one address is needed",
-      "uptimeRegions: Cloud Monitoring needs at least 3 regions, got 2",
-      "thresholds.cpuPercent: warning 90 must be below critical 85",
+      "Monitoring args.alertEmails: [] names no address; allowed: at least one e-mail address",
+      'Monitoring args.uptimeRegions: ["USA","EUROPE"] has fewer than 3 regions; allowed: at least 3 of USA, EUROPE, SOUTH_AMERICA, ASIA_PACIFIC (Cloud Monitoring\'s minimum)',
+      "Monitoring args.thresholds.cpuPercent.warning: 90 is not below critical 85; allowed: less than 85",
     ]);
   });
 
