@@ -133,7 +133,11 @@ export interface BootstrapOutputs {
   seedProject: string;
 }
 
-const roleSlug = (role: string) => role.replace(/^(roles|projects\/[^/]+\/roles)\//, "").replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase();
+const roleSlug = (role: string) =>
+  role
+    .replace(/^(roles|projects\/[^/]+\/roles)\//, "")
+    .replace(/[^a-zA-Z0-9]+/g, "-")
+    .toLowerCase();
 
 export async function bootstrap(): Promise<BootstrapOutputs> {
   const gcpConfig = new pulumi.Config("gcp");
@@ -157,7 +161,8 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
   const stateBucketName = config.get("stateBucket") ?? `${seed}-pulumi-state`;
   const problems = trustProblems(trust);
   for (const env of deployEnvironments) {
-    if (!/^[A-Za-z0-9_.-]{1,255}$/.test(env)) problems.push(`course-organizer-bootstrap:deployEnvironments: ${JSON.stringify(env)} is not a GitHub environment name`);
+    if (!/^[A-Za-z0-9_.-]{1,255}$/.test(env))
+      problems.push(`course-organizer-bootstrap:deployEnvironments: ${JSON.stringify(env)} is not a GitHub environment name`);
   }
   const bucketProblem = stateBucketProblem(project, seed, prefix, stateBucketName);
   if (bucketProblem) problems.push(bucketProblem);
@@ -245,7 +250,11 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
     permissions: ["storage.buckets.create", "storage.buckets.list"],
     stage: "GA",
   });
-  new gcp.projects.IAMMember("deployer-bucket-creator", { project, role: `projects/${project}/roles/${bucketCreatorId}`, member }, { dependsOn: bucketCreator });
+  new gcp.projects.IAMMember(
+    "deployer-bucket-creator",
+    { project, role: `projects/${project}/roles/${bucketCreatorId}`, member },
+    { dependsOn: bucketCreator },
+  );
   for (const c of deployerConditionalRoles(project, prefix)) {
     new gcp.projects.IAMMember(`deployer-${roleSlug(c.role)}`, {
       project,
@@ -256,12 +265,13 @@ export async function bootstrap(): Promise<BootstrapOutputs> {
   }
   // Only jobs of the deploy workflow, on the deploy ref, inside one of the deploy environments (behind their
   // required reviewers) may act as the deployer: one binding per environment on the combined attribute.
-  deployEnvironments.forEach((env, i) =>
-    new gcp.serviceaccount.IAMMember(`deployer-github-${i}`, {
-      serviceAccountId: deployer.name,
-      role: "roles/iam.workloadIdentityUser",
-      member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.${DEPLOY_ATTRIBUTE}/${deployAttribute(trust, env)}`,
-    }),
+  deployEnvironments.forEach(
+    (env, i) =>
+      new gcp.serviceaccount.IAMMember(`deployer-github-${i}`, {
+        serviceAccountId: deployer.name,
+        role: "roles/iam.workloadIdentityUser",
+        member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.${DEPLOY_ATTRIBUTE}/${deployAttribute(trust, env)}`,
+      }),
   );
   // The main program's billing budget (course-organizer:monitoring.billingAccount) is created on the billing
   // account, not the project: billing.budgets.create there, in roles/billing.costsManager. Whoever runs this

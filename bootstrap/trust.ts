@@ -40,10 +40,14 @@ export function trustProblems(t: GithubTrust): string[] {
   const key = (k: string) => `course-organizer-bootstrap:${k}`;
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(t.repository)) out.push(`${key("githubRepository")}: ${JSON.stringify(t.repository)} is not owner/name`);
   // The ids are strings of digits in GitHub's tokens; anything else would be pasted into the CEL condition.
-  if (!/^[1-9][0-9]{0,19}$/.test(t.repositoryId)) out.push(`${key("githubRepositoryId")}: ${JSON.stringify(t.repositoryId)} is not GitHub's numeric repository id (gh api repos/OWNER/NAME --jq .id)`);
-  if (!/^[1-9][0-9]{0,19}$/.test(t.ownerId)) out.push(`${key("githubOwnerId")}: ${JSON.stringify(t.ownerId)} is not GitHub's numeric owner id (gh api repos/OWNER/NAME --jq .owner.id)`);
-  if (!/^refs\/(heads|tags)\/[A-Za-z0-9_./-]+$/.test(t.ref)) out.push(`${key("deployRef")}: ${JSON.stringify(t.ref)} is not a full ref such as refs/heads/main`);
-  if (!/^\.github\/workflows\/[A-Za-z0-9_.-]+\.ya?ml$/.test(t.workflow)) out.push(`${key("deployWorkflow")}: ${JSON.stringify(t.workflow)} is not a file under .github/workflows/`);
+  if (!/^[1-9][0-9]{0,19}$/.test(t.repositoryId))
+    out.push(`${key("githubRepositoryId")}: ${JSON.stringify(t.repositoryId)} is not GitHub's numeric repository id (gh api repos/OWNER/NAME --jq .id)`);
+  if (!/^[1-9][0-9]{0,19}$/.test(t.ownerId))
+    out.push(`${key("githubOwnerId")}: ${JSON.stringify(t.ownerId)} is not GitHub's numeric owner id (gh api repos/OWNER/NAME --jq .owner.id)`);
+  if (!/^refs\/(heads|tags)\/[A-Za-z0-9_./-]+$/.test(t.ref))
+    out.push(`${key("deployRef")}: ${JSON.stringify(t.ref)} is not a full ref such as refs/heads/main`);
+  if (!/^\.github\/workflows\/[A-Za-z0-9_.-]+\.ya?ml$/.test(t.workflow))
+    out.push(`${key("deployWorkflow")}: ${JSON.stringify(t.workflow)} is not a file under .github/workflows/`);
   return out;
 }
 

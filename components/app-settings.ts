@@ -83,7 +83,8 @@ export interface ResolvedSettings {
 export function extraSettingProblems(names: readonly string[]): string[] {
   const refuse = argRefuser("AppSettings");
   return names.flatMap((k) => {
-    if ((SETTINGS_KEYS as readonly string[]).includes(k)) return [refuse(`extra.${k}`, k, "redefines a built-in setting", "a name that is not a built-in setting (SETTINGS_KEYS: DATABASE_URL, REDIS_URL, ...)")];
+    if ((SETTINGS_KEYS as readonly string[]).includes(k))
+      return [refuse(`extra.${k}`, k, "redefines a built-in setting", "a name that is not a built-in setting (SETTINGS_KEYS: DATABASE_URL, REDIS_URL, ...)")];
     if (!/^[A-Z][A-Z0-9_]*$/.test(k)) return [refuse(`extra.${k}`, k, "is not an environment variable name", "UPPER_SNAKE_CASE ([A-Z][A-Z0-9_]*)")];
     return [];
   });

@@ -85,11 +85,7 @@ export class BackupBucket extends pulumi.ComponentResource {
 
     this.writerGrants = args.writers.map(
       (member, i) =>
-        new gcp.storage.BucketIAMMember(
-          `${name}-writer-${i}`,
-          { bucket: this.bucket.name, role: "roles/storage.objectAdmin", member },
-          { parent: this },
-        ),
+        new gcp.storage.BucketIAMMember(`${name}-writer-${i}`, { bucket: this.bucket.name, role: "roles/storage.objectAdmin", member }, { parent: this }),
     );
 
     this.registerOutputs({ bucketName: this.bucketName });
@@ -105,8 +101,11 @@ export function backupBucketProblems(args: Pick<BackupBucketArgs, "deletedObject
   const p: string[] = [];
   // Cloud Storage soft delete: 0 (off) or 7 to 90 days.
   const days = args.deletedObjectRetentionDays;
-  if (!Number.isInteger(days) || days < 7 || days > 90) p.push(refuse("deletedObjectRetentionDays", days, "is not a Cloud Storage soft-delete retention", "a whole number of days, 7-90"));
-  if (!/^[A-Z]+[A-Z0-9-]*$/.test(args.location)) p.push(refuse("location", args.location, "is not an upper-case Cloud Storage location", "e.g. US, EU, US-CENTRAL1"));
-  if (args.writers.length === 0) p.push(refuse("writers", args.writers, "is empty: nothing could write the backups", "at least one member (the VM's service account)"));
+  if (!Number.isInteger(days) || days < 7 || days > 90)
+    p.push(refuse("deletedObjectRetentionDays", days, "is not a Cloud Storage soft-delete retention", "a whole number of days, 7-90"));
+  if (!/^[A-Z]+[A-Z0-9-]*$/.test(args.location))
+    p.push(refuse("location", args.location, "is not an upper-case Cloud Storage location", "e.g. US, EU, US-CENTRAL1"));
+  if (args.writers.length === 0)
+    p.push(refuse("writers", args.writers, "is empty: nothing could write the backups", "at least one member (the VM's service account)"));
   return p;
 }

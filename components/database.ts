@@ -171,8 +171,10 @@ export function containingCidr(ip: string, prefixLength: number): string {
   // Callers pass Cloud SQL's reported private IP and network.privateServicesPrefixLength (the schema: 16-24).
   const refuse = argRefuser("containingCidr", "");
   const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(refuse("ip", ip, "is not an IPv4 address", "four octets 0-255, e.g. 10.100.180.36"));
-  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) throw new Error(refuse("prefixLength", prefixLength, "is not an IPv4 prefix length", "a whole number 0-32"));
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+    throw new Error(refuse("ip", ip, "is not an IPv4 address", "four octets 0-255, e.g. 10.100.180.36"));
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32)
+    throw new Error(refuse("prefixLength", prefixLength, "is not an IPv4 prefix length", "a whole number 0-32"));
   const n = parts.reduce((a, p) => a * 256 + p, 0);
   const size = 2 ** (32 - prefixLength);
   const base = Math.floor(n / size) * size;
@@ -206,22 +208,49 @@ export function databaseProblems(
   if (!ident.test(args.userName)) p.push(refuse("userName", args.userName, "is not a lowercase PostgreSQL identifier", identAllowed));
   const keys = (args.replicas ?? []).map((r) => r.key);
   keys.forEach((k, i) => {
-    if (keys.indexOf(k) < i) p.push(refuse(`replicas[${i}].key`, k, `is used twice (also replicas[${keys.indexOf(k)}]); keys name the replicas`, "a key per replica, each once"));
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(k)) p.push(refuse(`replicas[${i}].key`, k, "is not a name part", "lowercase letters, digits and hyphens, starting with a letter or digit"));
+    if (keys.indexOf(k) < i)
+      p.push(refuse(`replicas[${i}].key`, k, `is used twice (also replicas[${keys.indexOf(k)}]); keys name the replicas`, "a key per replica, each once"));
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(k))
+      p.push(refuse(`replicas[${i}].key`, k, "is not a name part", "lowercase letters, digits and hyphens, starting with a letter or digit"));
   });
-  if (!Number.isInteger(args.maintenanceHour) || args.maintenanceHour < 0 || args.maintenanceHour > 23) p.push(refuse("maintenanceHour", args.maintenanceHour, "is not an hour of the day", "0-23 (UTC)"));
-  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.backupStartTime)) p.push(refuse("backupStartTime", args.backupStartTime, "is not a time of day", "HH:MM (UTC)"));
+  if (!Number.isInteger(args.maintenanceHour) || args.maintenanceHour < 0 || args.maintenanceHour > 23)
+    p.push(refuse("maintenanceHour", args.maintenanceHour, "is not an hour of the day", "0-23 (UTC)"));
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.backupStartTime))
+    p.push(refuse("backupStartTime", args.backupStartTime, "is not a time of day", "HH:MM (UTC)"));
   // Cloud SQL refuses both at create/update time ("The number of transaction log retention days must be between
   // 1 and 7" on the ENTERPRISE edition this component sets; "backup retention should be > transaction log retention").
   if (!Number.isInteger(args.pitrDays) || args.pitrDays < 1 || args.pitrDays > 7) {
-    p.push(refuse("pitrDays", args.pitrDays, "is more than the ENTERPRISE edition keeps", "1-7 days of transaction logs", Math.min(7, Math.max(1, Math.round(args.pitrDays) || 1))));
+    p.push(
+      refuse(
+        "pitrDays",
+        args.pitrDays,
+        "is more than the ENTERPRISE edition keeps",
+        "1-7 days of transaction logs",
+        Math.min(7, Math.max(1, Math.round(args.pitrDays) || 1)),
+      ),
+    );
   }
   if (args.backupRetainedCount <= args.pitrDays) {
-    p.push(refuse("backupRetainedCount", args.backupRetainedCount, `is not above args.pitrDays ${args.pitrDays} (Cloud SQL refuses a backup retention shorter than the log retention)`, `more than ${args.pitrDays}`, args.pitrDays + 1));
+    p.push(
+      refuse(
+        "backupRetainedCount",
+        args.backupRetainedCount,
+        `is not above args.pitrDays ${args.pitrDays} (Cloud SQL refuses a backup retention shorter than the log retention)`,
+        `more than ${args.pitrDays}`,
+        args.pitrDays + 1,
+      ),
+    );
   }
   const promoteKey = args.promote?.replicaKey;
   if (promoteKey !== undefined && !keys.includes(promoteKey)) {
-    p.push(refuse("promote.replicaKey", promoteKey, "is not one of its replicas", keys.length > 0 ? `one of ${keys.join(", ")}` : "none: the database has no replica to promote"));
+    p.push(
+      refuse(
+        "promote.replicaKey",
+        promoteKey,
+        "is not one of its replicas",
+        keys.length > 0 ? `one of ${keys.join(", ")}` : "none: the database has no replica to promote",
+      ),
+    );
   }
   return p;
 }
@@ -335,7 +364,12 @@ export class Database extends pulumi.ComponentResource {
             new gcp.sql.Database(
               `${name}-db-${db}`,
               { name: db, instance: this.instance.name },
-              statefulOptions(this, args.adoptDatabases ? { import: `projects/${args.project}/instances/${physicalName(args.prefix, args.role, "sqlInstance")}/databases/${db}` } : {}),
+              statefulOptions(
+                this,
+                args.adoptDatabases
+                  ? { import: `projects/${args.project}/instances/${physicalName(args.prefix, args.role, "sqlInstance")}/databases/${db}` }
+                  : {},
+              ),
             ),
         );
 
@@ -378,7 +412,15 @@ export class Database extends pulumi.ComponentResource {
           const replica =
             r.key === promoteKey
               ? this.promotedReplica(name, args, shared, r, primaryDiskGb)
-              : this.readReplica(args, shared, r, primaryDiskGb, { instance: this.instance.name, name: primaryName }, `${name}-replica-${r.key}`, replicaName(r.key));
+              : this.readReplica(
+                  args,
+                  shared,
+                  r,
+                  primaryDiskGb,
+                  { instance: this.instance.name, name: primaryName },
+                  `${name}-replica-${r.key}`,
+                  replicaName(r.key),
+                );
           return { key: r.key, region: r.region, instance: replica, privateIp: replica.privateIpAddress };
         });
     const active = promoteKey !== undefined ? this.replicas.find((r) => r.key === promoteKey) : undefined;
@@ -496,7 +538,13 @@ export class Database extends pulumi.ComponentResource {
   }
 
   /** The promoted cross-region replica: a primary in its own right (same URN and name as the replica it was). */
-  private promotedReplica(name: string, args: DatabaseArgs, shared: SharedSettings, r: DatabaseReplica, primaryDiskGb: pulumi.Output<number>): gcp.sql.DatabaseInstance {
+  private promotedReplica(
+    name: string,
+    args: DatabaseArgs,
+    shared: SharedSettings,
+    r: DatabaseReplica,
+    primaryDiskGb: pulumi.Output<number>,
+  ): gcp.sql.DatabaseInstance {
     return new gcp.sql.DatabaseInstance(
       `${name}-replica-${r.key}`,
       {

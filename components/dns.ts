@@ -39,7 +39,15 @@ export function inZone(host: string, domain: string): boolean {
 /** Argument checks, one refusal line each; the config refuses its own meetDomain outside the zone first (rules/needs.ts). */
 export function dnsProblems(args: Pick<DnsArgs, "domain" | "meetDomain">): string[] {
   if (inZone(args.meetDomain, args.domain)) return [];
-  return [argRefuser("Dns")("meetDomain", args.meetDomain, `is not inside the zone of args.domain ${args.domain}`, `a host under ${args.domain}`, `meet.${args.domain}`)];
+  return [
+    argRefuser("Dns")(
+      "meetDomain",
+      args.meetDomain,
+      `is not inside the zone of args.domain ${args.domain}`,
+      `a host under ${args.domain}`,
+      `meet.${args.domain}`,
+    ),
+  ];
 }
 
 /**
@@ -79,9 +87,7 @@ export class Dns extends pulumi.ComponentResource {
     if (args.meetIp !== undefined) {
       this.records.push(record("meet-a", { name: `${args.meetDomain}.`, type: "A", ttl, rrdatas: [args.meetIp] }));
     }
-    (args.authorizationRecords ?? []).forEach((r, i) =>
-      this.records.push(record(`cert-auth-${i}`, { name: r.name, type: r.type, ttl, rrdatas: [r.data] })),
-    );
+    (args.authorizationRecords ?? []).forEach((r, i) => this.records.push(record(`cert-auth-${i}`, { name: r.name, type: r.type, ttl, rrdatas: [r.data] })));
     this.nameServers = this.zone.nameServers;
     this.registerOutputs({ nameServers: this.nameServers });
   }

@@ -66,8 +66,18 @@ export interface GkeClusterArgs {
 export function gkeClusterProblems(args: Pick<GkeClusterArgs, "nodesPerZoneMin" | "nodesPerZoneMax" | "maintenanceStartTime">): string[] {
   const refuse = argRefuser("GkeCluster");
   const p: string[] = [];
-  if (args.nodesPerZoneMin > args.nodesPerZoneMax) p.push(refuse("nodesPerZoneMin", args.nodesPerZoneMin, `is above args.nodesPerZoneMax ${args.nodesPerZoneMax}`, `at most ${args.nodesPerZoneMax}`, args.nodesPerZoneMax));
-  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.maintenanceStartTime)) p.push(refuse("maintenanceStartTime", args.maintenanceStartTime, "is not a time of day", "HH:MM (UTC)"));
+  if (args.nodesPerZoneMin > args.nodesPerZoneMax)
+    p.push(
+      refuse(
+        "nodesPerZoneMin",
+        args.nodesPerZoneMin,
+        `is above args.nodesPerZoneMax ${args.nodesPerZoneMax}`,
+        `at most ${args.nodesPerZoneMax}`,
+        args.nodesPerZoneMax,
+      ),
+    );
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(args.maintenanceStartTime))
+    p.push(refuse("maintenanceStartTime", args.maintenanceStartTime, "is not a time of day", "HH:MM (UTC)"));
   return p;
 }
 
@@ -126,7 +136,10 @@ export class GkeCluster extends pulumi.ComponentResource {
     const nodeRoles = NODE_ROLES.map(
       (role) =>
         new gcp.projects.IAMMember(
-          `${name}-nodes-${role.replace(/^roles\//, "").replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase()}`,
+          `${name}-nodes-${role
+            .replace(/^roles\//, "")
+            .replace(/[^a-zA-Z0-9]+/g, "-")
+            .toLowerCase()}`,
           { project: args.project, role, member: pulumi.interpolate`serviceAccount:${this.nodeServiceAccount.email}` },
           { parent: this },
         ),

@@ -138,15 +138,29 @@ export function instancePoolProblems(a: Pick<InstancePoolArgs, "zones" | "region
     else if (a.zones.indexOf(z) < i) p.push(refuse(`zones[${i}]`, z, `is listed twice (also zones[${a.zones.indexOf(z)}])`, "each zone once"));
   });
   const s = a.autoscaling;
-  if (s.minReplicas > s.maxReplicas) p.push(refuse("autoscaling.minReplicas", s.minReplicas, `is above args.autoscaling.maxReplicas ${s.maxReplicas}`, `at most ${s.maxReplicas}`, s.maxReplicas));
-  for (const [k, v] of [["cpuTarget", s.cpuTarget], ["loadBalancingUtilization", s.loadBalancingUtilization]] as const) {
+  if (s.minReplicas > s.maxReplicas)
+    p.push(
+      refuse("autoscaling.minReplicas", s.minReplicas, `is above args.autoscaling.maxReplicas ${s.maxReplicas}`, `at most ${s.maxReplicas}`, s.maxReplicas),
+    );
+  for (const [k, v] of [
+    ["cpuTarget", s.cpuTarget],
+    ["loadBalancingUtilization", s.loadBalancingUtilization],
+  ] as const) {
     if (v !== undefined && !(v > 0 && v <= 1)) p.push(refuse(`autoscaling.${k}`, v, "is not a fraction", "a fraction in (0, 1], e.g. 0.7 for 70 %"));
   }
   if (s.cpuTarget === undefined && s.loadBalancingUtilization === undefined && (s.metrics ?? []).length === 0) {
-    p.push(refuse("autoscaling.metrics", s.metrics ?? [], "is empty and neither cpuTarget nor loadBalancingUtilization is set (GCP would silently scale on CPU 60 %)", "a cpuTarget, a loadBalancingUtilization or at least one metric"));
+    p.push(
+      refuse(
+        "autoscaling.metrics",
+        s.metrics ?? [],
+        "is empty and neither cpuTarget nor loadBalancingUtilization is set (GCP would silently scale on CPU 60 %)",
+        "a cpuTarget, a loadBalancingUtilization or at least one metric",
+      ),
+    );
   }
   const g = a.gracefulShutdownSeconds;
-  if (g !== undefined && !(Number.isInteger(g) && g >= 1 && g <= 3600)) p.push(refuse("gracefulShutdownSeconds", g, "is outside GCE's graceful shutdown", "a whole number of seconds, 1-3600"));
+  if (g !== undefined && !(Number.isInteger(g) && g >= 1 && g <= 3600))
+    p.push(refuse("gracefulShutdownSeconds", g, "is outside GCE's graceful shutdown", "a whole number of seconds, 1-3600"));
   const d = a.healthCheck.initialDelaySec;
   if (!(d >= 0 && d <= 3600)) p.push(refuse("healthCheck.initialDelaySec", d, "is outside the auto-healing initial delay GCE takes", "0-3600 seconds"));
   return p;
@@ -224,14 +238,19 @@ export class InstancePool extends pulumi.ComponentResource {
         ? [
             new gcp.artifactregistry.RepositoryIamMember(
               `${name}-mirror-reader`,
-              { project: args.project, location: args.imageMirror.location, repository: args.imageMirror.repository, role: "roles/artifactregistry.reader", member },
+              {
+                project: args.project,
+                location: args.imageMirror.location,
+                repository: args.imageMirror.repository,
+                role: "roles/artifactregistry.reader",
+                member,
+              },
               { parent: this },
             ),
           ]
         : []),
       ...(args.writableBuckets ?? []).map(
-        (bucket, i) =>
-          new gcp.storage.BucketIAMMember(`${name}-bucket-writer-${i}`, { bucket, role: "roles/storage.objectAdmin", member }, { parent: this }),
+        (bucket, i) => new gcp.storage.BucketIAMMember(`${name}-bucket-writer-${i}`, { bucket, role: "roles/storage.objectAdmin", member }, { parent: this }),
       ),
     ];
     const hc = args.healthCheck;

@@ -93,7 +93,13 @@ export class JitsiSignaling extends pulumi.ComponentResource {
       grants.push(
         new gcp.artifactregistry.RepositoryIamMember(
           `${name}-mirror-reader`,
-          { project: args.project, location: args.imageMirror.location, repository: args.imageMirror.repository, role: "roles/artifactregistry.reader", member: identity.member },
+          {
+            project: args.project,
+            location: args.imageMirror.location,
+            repository: args.imageMirror.repository,
+            role: "roles/artifactregistry.reader",
+            member: identity.member,
+          },
           { parent: this },
         ),
       );
@@ -167,8 +173,17 @@ export class JitsiSignaling extends pulumi.ComponentResource {
       maxBridgeParticipants: args.maxBridgeParticipants,
       registryHosts,
     }).map((f) => f.renderPath);
-    for (const p of paths) renderFile("jitsi-signaling", p, resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content));
-    const userData = renderFile("jitsi-signaling", "cloud-init/user-data.yaml", resolved.apply((r) => r.userData));
+    for (const p of paths)
+      renderFile(
+        "jitsi-signaling",
+        p,
+        resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content),
+      );
+    const userData = renderFile(
+      "jitsi-signaling",
+      "cloud-init/user-data.yaml",
+      resolved.apply((r) => r.userData),
+    );
 
     this.instance = new gcp.compute.Instance(
       `${name}-vm`,

@@ -119,7 +119,10 @@ export const MEDIA_BUCKET_HEADERS = [`Strict-Transport-Security: ${HSTS}`, ...as
 
 /** `www.courses.example.org` -> `www-courses-example-org`: a domain as part of a name. */
 export function domainSlug(domain: string): string {
-  return domain.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  return domain
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 }
 
 /**
@@ -132,16 +135,32 @@ export function loadBalancerProblems(a: LoadBalancerArgs): string[] {
   const problems: string[] = [];
   if (a.domains.length === 0) problems.push(refuse("domains", a.domains, "is empty", "at least the main domain"));
   a.domains.forEach((d, i) => {
-    if (a.domains.indexOf(d) < i) problems.push(refuse(`domains[${i}]`, d, `is listed twice (also domains[${a.domains.indexOf(d)}])`, "each domain once (one certificate each)"));
+    if (a.domains.indexOf(d) < i)
+      problems.push(refuse(`domains[${i}]`, d, `is listed twice (also domains[${a.domains.indexOf(d)}])`, "each domain once (one certificate each)"));
   });
-  if (a.signedMedia && !a.signingKey) problems.push(refuse("signingKey", a.signingKey, "is not set while args.signedMedia is true", "the media CDN key ({ name, value })"));
+  if (a.signedMedia && !a.signingKey)
+    problems.push(refuse("signingKey", a.signingKey, "is not set while args.signedMedia is true", "the media CDN key ({ name, value })"));
   if (!(a.logSampleRate >= 0 && a.logSampleRate <= 1)) problems.push(refuse("logSampleRate", a.logSampleRate, "is not a share", "0-1"));
   if (!(a.rateLimitPerMinute >= 1)) problems.push(refuse("rateLimitPerMinute", a.rateLimitPerMinute, "is below 1", "at least 1 request per minute per client"));
   const hosts = (a.hostRoutes ?? []).map((h) => h.host);
   (a.hostRoutes ?? []).forEach((h, i) => {
-    if (!a.domains.includes(h.host)) problems.push(refuse(`hostRoutes[${i}].host`, h.host, "is not in args.domains, so no certificate would cover it", `one of ${a.domains.join(", ") || "args.domains"}`));
-    else if (hosts.indexOf(h.host) < i) problems.push(refuse(`hostRoutes[${i}].host`, h.host, `is listed twice (also hostRoutes[${hosts.indexOf(h.host)}])`, "each host once"));
-    if (!a.routes[h.route]) problems.push(refuse(`hostRoutes[${i}].route`, h.route, "is not a route of args.routes", Object.keys(a.routes).filter((k) => a.routes[k as keyof typeof a.routes]).join(", ")));
+    if (!a.domains.includes(h.host))
+      problems.push(
+        refuse(`hostRoutes[${i}].host`, h.host, "is not in args.domains, so no certificate would cover it", `one of ${a.domains.join(", ") || "args.domains"}`),
+      );
+    else if (hosts.indexOf(h.host) < i)
+      problems.push(refuse(`hostRoutes[${i}].host`, h.host, `is listed twice (also hostRoutes[${hosts.indexOf(h.host)}])`, "each host once"));
+    if (!a.routes[h.route])
+      problems.push(
+        refuse(
+          `hostRoutes[${i}].route`,
+          h.route,
+          "is not a route of args.routes",
+          Object.keys(a.routes)
+            .filter((k) => a.routes[k as keyof typeof a.routes])
+            .join(", "),
+        ),
+      );
   });
   for (const [route, r] of Object.entries(a.routes) as [string, RouteArgs | undefined][]) {
     if (!r) continue;
@@ -149,30 +168,69 @@ export function loadBalancerProblems(a: LoadBalancerArgs): string[] {
     if (r.targets.length === 0) problems.push(refuse(`${at}.targets`, r.targets, "is empty", "at least one target"));
     const keys = r.targets.map((t) => t.key);
     keys.forEach((k, i) => {
-      if (keys.indexOf(k) < i) problems.push(refuse(`${at}.targets[${i}].key`, k, `is used twice (also targets[${keys.indexOf(k)}]); keys name the backend services`, "a key per target, each once"));
+      if (keys.indexOf(k) < i)
+        problems.push(
+          refuse(
+            `${at}.targets[${i}].key`,
+            k,
+            `is used twice (also targets[${keys.indexOf(k)}]); keys name the backend services`,
+            "a key per target, each once",
+          ),
+        );
     });
     if (r.targets.length > 1 && r.targets.reduce((s, t) => s + t.weight, 0) <= 0) {
-      problems.push(refuse(`${at}.targets`, r.targets.map((t) => `${t.key}:${t.weight}`), "has weights that sum to 0: no traffic would be served", "weights (0-100) with a positive sum"));
+      problems.push(
+        refuse(
+          `${at}.targets`,
+          r.targets.map((t) => `${t.key}:${t.weight}`),
+          "has weights that sum to 0: no traffic would be served",
+          "weights (0-100) with a positive sum",
+        ),
+      );
     }
     // Backend service timeouts: 1 s to 86400 s (a day) for the global external Application Load Balancer.
-    if (!(r.timeoutSec >= 1 && r.timeoutSec <= DAY)) problems.push(refuse(`${at}.timeoutSec`, r.timeoutSec, "is outside the backend service timeouts of a global external Application Load Balancer", "1-86400 seconds"));
-    if (!(r.drainingTimeoutSec >= 0 && r.drainingTimeoutSec <= 3600)) problems.push(refuse(`${at}.drainingTimeoutSec`, r.drainingTimeoutSec, "is outside connection draining's range", "0-3600 seconds"));
+    if (!(r.timeoutSec >= 1 && r.timeoutSec <= DAY))
+      problems.push(
+        refuse(`${at}.timeoutSec`, r.timeoutSec, "is outside the backend service timeouts of a global external Application Load Balancer", "1-86400 seconds"),
+      );
+    if (!(r.drainingTimeoutSec >= 0 && r.drainingTimeoutSec <= 3600))
+      problems.push(refuse(`${at}.drainingTimeoutSec`, r.drainingTimeoutSec, "is outside connection draining's range", "0-3600 seconds"));
     r.targets.forEach((t, ti) => {
       const tat = `${at}.targets[${ti}]`;
-      if (!/^[a-z][a-z0-9]*$/.test(t.key)) problems.push(refuse(`${tat}.key`, t.key, "is not a name part", "lowercase letters and digits, starting with a letter"));
+      if (!/^[a-z][a-z0-9]*$/.test(t.key))
+        problems.push(refuse(`${tat}.key`, t.key, "is not a name part", "lowercase letters and digits, starting with a letter"));
       if (!(t.weight >= 0 && t.weight <= 100)) problems.push(refuse(`${tat}.weight`, t.weight, "is outside the URL map's weights", "0-100"));
       if (t.groups.length === 0) problems.push(refuse(`${tat}.groups`, t.groups, "is empty", "at least one instance group or NEG"));
       t.groups.forEach((g, i) => {
         const gat = `${tat}.groups[${i}]`;
         if (g.maxConnectionsPerInstance !== undefined || g.maxConnectionsPerEndpoint !== undefined) {
           const field = g.maxConnectionsPerInstance !== undefined ? "maxConnectionsPerInstance" : "maxConnectionsPerEndpoint";
-          problems.push(refuse(`${gat}.${field}`, g[field], "asks for CONNECTION balancing, which is for proxy Network Load Balancers", "unset: HTTP backend services take UTILIZATION or RATE"));
+          problems.push(
+            refuse(
+              `${gat}.${field}`,
+              g[field],
+              "asks for CONNECTION balancing, which is for proxy Network Load Balancers",
+              "unset: HTTP backend services take UTILIZATION or RATE",
+            ),
+          );
         }
-        if (g.kind === "neg" && g.maxRatePerEndpoint === undefined) problems.push(refuse(`${gat}.maxRatePerEndpoint`, undefined, "is required for a NEG (RATE balancing)", "requests per second per endpoint"));
-        if (g.kind === "neg" && g.maxRatePerInstance !== undefined) problems.push(refuse(`${gat}.maxRatePerInstance`, g.maxRatePerInstance, "is set on a NEG", "unset: NEGs take maxRatePerEndpoint only"));
-        if (g.kind === "neg" && g.maxUtilization !== undefined) problems.push(refuse(`${gat}.maxUtilization`, g.maxUtilization, "is set on a NEG", "unset: NEGs take maxRatePerEndpoint only"));
-        if (g.kind === "instanceGroup" && g.maxRatePerEndpoint !== undefined) problems.push(refuse(`${gat}.maxRatePerEndpoint`, g.maxRatePerEndpoint, "is set on an instance group", "unset: instance groups take maxRatePerInstance or maxUtilization"));
-        if (g.maxUtilization !== undefined && !(g.maxUtilization > 0 && g.maxUtilization <= 1)) problems.push(refuse(`${gat}.maxUtilization`, g.maxUtilization, "is not a share", "a share in (0, 1]"));
+        if (g.kind === "neg" && g.maxRatePerEndpoint === undefined)
+          problems.push(refuse(`${gat}.maxRatePerEndpoint`, undefined, "is required for a NEG (RATE balancing)", "requests per second per endpoint"));
+        if (g.kind === "neg" && g.maxRatePerInstance !== undefined)
+          problems.push(refuse(`${gat}.maxRatePerInstance`, g.maxRatePerInstance, "is set on a NEG", "unset: NEGs take maxRatePerEndpoint only"));
+        if (g.kind === "neg" && g.maxUtilization !== undefined)
+          problems.push(refuse(`${gat}.maxUtilization`, g.maxUtilization, "is set on a NEG", "unset: NEGs take maxRatePerEndpoint only"));
+        if (g.kind === "instanceGroup" && g.maxRatePerEndpoint !== undefined)
+          problems.push(
+            refuse(
+              `${gat}.maxRatePerEndpoint`,
+              g.maxRatePerEndpoint,
+              "is set on an instance group",
+              "unset: instance groups take maxRatePerInstance or maxUtilization",
+            ),
+          );
+        if (g.maxUtilization !== undefined && !(g.maxUtilization > 0 && g.maxUtilization <= 1))
+          problems.push(refuse(`${gat}.maxUtilization`, g.maxUtilization, "is not a share", "a share in (0, 1]"));
       });
     });
   }
@@ -192,7 +250,10 @@ export function backendOf(g: BackendGroup): gcp.types.input.compute.BackendServi
  * instance groups and the GKE NEGs serve, GKE's share raised step by step; a weight of 0 keeps a target
  * configured but idle, ready to roll back to).
  */
-export function routeTo<T>(r: RouteArgs, serviceId: (key: string) => T): { service: T } | { routeAction: { weightedBackendServices: { backendService: T; weight: number }[] } } {
+export function routeTo<T>(
+  r: RouteArgs,
+  serviceId: (key: string) => T,
+): { service: T } | { routeAction: { weightedBackendServices: { backendService: T; weight: number }[] } } {
   if (r.targets.length === 1) return { service: serviceId(r.targets[0]!.key) };
   return { routeAction: { weightedBackendServices: r.targets.map((t) => ({ backendService: serviceId(t.key), weight: t.weight })) } };
 }
@@ -299,11 +360,12 @@ export class LoadBalancer extends pulumi.ComponentResource {
     );
 
     ({ securityPolicy: this.securityPolicy, edgeSecurityPolicy: this.edgeSecurityPolicy } = this.armorPolicies(name, args));
-    ({ staticBackend: this.staticBackend, mediaBackend: this.mediaBackend, signedUrlKey: this.signedUrlKey, cdnReaderGrant: this.cdnReaderGrant } = this.cdnBuckets(
-      name,
-      args,
-      this.edgeSecurityPolicy,
-    ));
+    ({
+      staticBackend: this.staticBackend,
+      mediaBackend: this.mediaBackend,
+      signedUrlKey: this.signedUrlKey,
+      cdnReaderGrant: this.cdnReaderGrant,
+    } = this.cdnBuckets(name, args, this.edgeSecurityPolicy));
     ({ backendServices: this.backendServices, healthChecks: this.healthChecks } = this.backends(name, args, this.securityPolicy));
     ({ urlMap: this.urlMap, redirectUrlMap: this.redirectUrlMap } = this.urlMaps(name, args));
 
@@ -383,7 +445,13 @@ export class LoadBalancer extends pulumi.ComponentResource {
     for (const domain of args.domains) {
       new gcp.certificatemanager.CertificateMapEntry(
         `${name}-cert-entry-${domainSlug(domain)}`,
-        { name: p(`cert-entry-${domainSlug(domain)}`), map: certificateMap.name, hostname: domain, certificates: [certificates[domain]!.id], labels: args.labels },
+        {
+          name: p(`cert-entry-${domainSlug(domain)}`),
+          map: certificateMap.name,
+          hostname: domain,
+          certificates: [certificates[domain]!.id],
+          labels: args.labels,
+        },
         child,
       );
     }

@@ -239,8 +239,18 @@ export function validateMediaArgs(args: MediaArgs, parent?: pulumi.Resource): vo
   const p: string[] = [];
   if (args.domains.length === 0) p.push(refuse("domains", args.domains, "is empty", "at least the main domain (the buckets' CORS origins)"));
   // Nearline has a 30-day minimum storage duration: moving sooner only adds early-deletion charges.
-  if (!(args.nearlineAfterDays >= 30)) p.push(refuse("nearlineAfterDays", args.nearlineAfterDays, "is under Nearline's 30-day minimum storage duration (early-deletion charges)", "30 days or more", 30));
+  if (!(args.nearlineAfterDays >= 30))
+    p.push(
+      refuse(
+        "nearlineAfterDays",
+        args.nearlineAfterDays,
+        "is under Nearline's 30-day minimum storage duration (early-deletion charges)",
+        "30 days or more",
+        30,
+      ),
+    );
   // Cloud Storage soft delete: 0 (off) or 7 to 90 days.
-  if (!(args.softDeleteDays >= 7 && args.softDeleteDays <= 90)) p.push(refuse("softDeleteDays", args.softDeleteDays, "is not a Cloud Storage soft-delete retention", "7-90 days"));
+  if (!(args.softDeleteDays >= 7 && args.softDeleteDays <= 90))
+    p.push(refuse("softDeleteDays", args.softDeleteDays, "is not a Cloud Storage soft-delete retention", "7-90 days"));
   if (p.length > 0) throw parent ? new pulumi.ResourceError(p.join("\n"), parent) : new Error(p.join("\n"));
 }

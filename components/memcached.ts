@@ -35,7 +35,14 @@ export interface MemcachedArgs {
 export function memcachedProblems(args: Pick<MemcachedArgs, "cpu" | "memoryMb">): string[] {
   if (args.memoryMb % 1024 === 0 && args.memoryMb >= 1024 && args.memoryMb <= args.cpu * 6656) return [];
   const max = Math.floor((args.cpu * 6656) / 1024) * 1024;
-  return [argRefuser("Memcached")("memoryMb", args.memoryMb, `does not fit a ${args.cpu}-vCPU Memcached node`, `a multiple of 1024 MB from 1024 to ${max} (6656 MB per vCPU)`)];
+  return [
+    argRefuser("Memcached")(
+      "memoryMb",
+      args.memoryMb,
+      `does not fit a ${args.cpu}-vCPU Memcached node`,
+      `a multiple of 1024 MB from 1024 to ${max} (6656 MB per vCPU)`,
+    ),
+  ];
 }
 
 /**
@@ -74,7 +81,9 @@ export class Memcached extends pulumi.ComponentResource {
         maintenancePolicy: {
           // The API takes a window of 3 to 8 hours (magic-modules mmv1/products/memcache/Instance.yaml,
           // weeklyMaintenanceWindow.duration): the shortest, so updates stay in the quiet night hours.
-          weeklyMaintenanceWindows: [{ day: args.maintenanceDay, duration: MEMCACHE_MAINTENANCE_WINDOW, startTime: { hours: args.maintenanceHour, minutes: 0, seconds: 0, nanos: 0 } }],
+          weeklyMaintenanceWindows: [
+            { day: args.maintenanceDay, duration: MEMCACHE_MAINTENANCE_WINDOW, startTime: { hours: args.maintenanceHour, minutes: 0, seconds: 0, nanos: 0 } },
+          ],
         },
         labels: args.labels,
         deletionProtection: true,

@@ -150,7 +150,14 @@ export function monitoringArgProblems(a: MonitoringArgs): string[] {
   const out: string[] = [];
   if (a.alertEmails.length === 0) out.push(refuse("alertEmails", a.alertEmails, "names no address", "at least one e-mail address"));
   if (a.uptimeRegions.length < 3) {
-    out.push(refuse("uptimeRegions", a.uptimeRegions, "has fewer than 3 regions", "at least 3 of USA, EUROPE, SOUTH_AMERICA, ASIA_PACIFIC (Cloud Monitoring's minimum)"));
+    out.push(
+      refuse(
+        "uptimeRegions",
+        a.uptimeRegions,
+        "has fewer than 3 regions",
+        "at least 3 of USA, EUROPE, SOUTH_AMERICA, ASIA_PACIFIC (Cloud Monitoring's minimum)",
+      ),
+    );
   }
   for (const [k, t] of Object.entries(a.thresholds)) {
     if (t.warning >= t.critical) out.push(refuse(`thresholds.${k}.warning`, t.warning, `is not below critical ${t.critical}`, `less than ${t.critical}`));
@@ -163,4 +170,3 @@ function validateMonitoringArgs(a: MonitoringArgs, r: pulumi.Resource): void {
   const p = monitoringArgProblems(a);
   if (p.length) throw new pulumi.ResourceError(p.join("\n"), r);
 }
-

@@ -58,7 +58,12 @@ export function regionRanges(regions: string[], base: { subnetCidr: string; pods
     // The config refuses bases without room for its regions first (rules/network.ts).
     if (subnetThird > 255 || servicesThird > 255 || podsSecond > 255) {
       throw new Error(
-        argRefuser("regionRanges", "")(`regions[${i}]`, region, "leaves no room in the base ranges (subnet and services third octet + 16, pods second octet + 4 per region)", `at most ${Math.min(Math.floor((255 - s2!) / 16), Math.floor((255 - v2!) / 16), Math.floor((255 - p1!) / 4)) + 1} regions from these bases, or lower bases`),
+        argRefuser("regionRanges", "")(
+          `regions[${i}]`,
+          region,
+          "leaves no room in the base ranges (subnet and services third octet + 16, pods second octet + 4 per region)",
+          `at most ${Math.min(Math.floor((255 - s2!) / 16), Math.floor((255 - v2!) / 16), Math.floor((255 - p1!) / 4)) + 1} regions from these bases, or lower bases`,
+        ),
       );
     }
     return {
@@ -88,7 +93,8 @@ export class Network extends pulumi.ComponentResource {
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("course-organizer:network:Network", name, {}, opts);
-    if (args.regions.length === 0) throw new pulumi.ResourceError(argRefuser("Network")("regions", args.regions, "is empty", "at least one region (the primary first)"), this);
+    if (args.regions.length === 0)
+      throw new pulumi.ResourceError(argRefuser("Network")("regions", args.regions, "is empty", "at least one region (the primary first)"), this);
     this.primaryRegion = args.regions[0]!.region;
 
     this.network = new gcp.compute.Network(

@@ -31,7 +31,9 @@ const seconds = (s: number) => `${s}s`;
  * Argument checks against Pub/Sub's limits, one refusal line each. The config refuses what it could produce these
  * from first (the schema's queue section, rules/pairs.ts for the backoff window).
  */
-export function queueProblems(args: Pick<QueueArgs, "maxDeliveryAttempts" | "minBackoffSeconds" | "maxBackoffSeconds" | "ackDeadlineSeconds" | "retentionDays">): string[] {
+export function queueProblems(
+  args: Pick<QueueArgs, "maxDeliveryAttempts" | "minBackoffSeconds" | "maxBackoffSeconds" | "ackDeadlineSeconds" | "retentionDays">,
+): string[] {
   const refuse = argRefuser("Queue");
   const p: string[] = [];
   const range = (path: string, v: number, min: number, max: number, what: string) => {
@@ -39,7 +41,16 @@ export function queueProblems(args: Pick<QueueArgs, "maxDeliveryAttempts" | "min
   };
   range("maxDeliveryAttempts", args.maxDeliveryAttempts, 5, 100, "dead-letter delivery attempts");
   range("maxBackoffSeconds", args.maxBackoffSeconds, 0, 600, "retry backoff (seconds)");
-  if (args.minBackoffSeconds > args.maxBackoffSeconds) p.push(refuse("minBackoffSeconds", args.minBackoffSeconds, `is above args.maxBackoffSeconds ${args.maxBackoffSeconds}`, `at most ${args.maxBackoffSeconds}`, args.maxBackoffSeconds));
+  if (args.minBackoffSeconds > args.maxBackoffSeconds)
+    p.push(
+      refuse(
+        "minBackoffSeconds",
+        args.minBackoffSeconds,
+        `is above args.maxBackoffSeconds ${args.maxBackoffSeconds}`,
+        `at most ${args.maxBackoffSeconds}`,
+        args.maxBackoffSeconds,
+      ),
+    );
   range("ackDeadlineSeconds", args.ackDeadlineSeconds, 10, 600, "acknowledgement deadlines (seconds)");
   range("retentionDays", args.retentionDays, 1, 7, "message retention (days)");
   return p;

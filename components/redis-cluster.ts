@@ -35,7 +35,8 @@ export interface RedisClusterArgs {
 export function redisClusterProblems(args: Pick<RedisClusterArgs, "shards" | "replicasPerShard">): string[] {
   const refuse = argRefuser("RedisCluster");
   const p: string[] = [];
-  if (!(Number.isInteger(args.shards) && args.shards >= 1 && args.shards <= 250)) p.push(refuse("shards", args.shards, "is outside Redis Cluster's shard counts", "1-250", Math.min(250, Math.max(1, Math.round(args.shards) || 1))));
+  if (!(Number.isInteger(args.shards) && args.shards >= 1 && args.shards <= 250))
+    p.push(refuse("shards", args.shards, "is outside Redis Cluster's shard counts", "1-250", Math.min(250, Math.max(1, Math.round(args.shards) || 1))));
   if (!(Number.isInteger(args.replicasPerShard) && args.replicasPerShard >= 0 && args.replicasPerShard <= 2)) {
     p.push(refuse("replicasPerShard", args.replicasPerShard, "is outside the replicas per shard this component supports", "0-2"));
   }

@@ -29,7 +29,11 @@ export class ServiceAccount extends pulumi.ComponentResource {
     super("course-organizer:identity:ServiceAccount", name, {}, opts);
     // Least privilege: the composition's role lists are constants; this stops any caller from granting a basic role.
     const refuse = argRefuser("ServiceAccount");
-    const problems = args.roles.flatMap((r, i) => (BASIC_ROLES.includes(r) ? [refuse(`roles[${i}]`, r, "is a basic role (project-wide)", "predefined roles that name what the account does, e.g. roles/logging.logWriter")] : []));
+    const problems = args.roles.flatMap((r, i) =>
+      BASIC_ROLES.includes(r)
+        ? [refuse(`roles[${i}]`, r, "is a basic role (project-wide)", "predefined roles that name what the account does, e.g. roles/logging.logWriter")]
+        : [],
+    );
     if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
     this.account = new gcp.serviceaccount.Account(
       `${name}-sa`,
@@ -47,7 +51,10 @@ export class ServiceAccount extends pulumi.ComponentResource {
     this.member = pulumi.interpolate`serviceAccount:${this.account.email}`;
     for (const role of args.roles) {
       new gcp.projects.IAMMember(
-        `${name}-${role.replace(/^roles\//, "").replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase()}`,
+        `${name}-${role
+          .replace(/^roles\//, "")
+          .replace(/[^a-zA-Z0-9]+/g, "-")
+          .toLowerCase()}`,
         { project: args.project, role, member: this.member },
         { parent: this },
       );

@@ -82,7 +82,12 @@ export class VideoBridgePool extends pulumi.ComponentResource {
     if (!(Number.isInteger(args.drainSeconds) && args.drainSeconds >= 1 && args.drainSeconds <= 3540)) {
       // The config refuses video.drainSeconds outside 60-3540 first (schema); other callers.
       throw new pulumi.ResourceError(
-        argRefuser("VideoBridgePool")("drainSeconds", args.drainSeconds, "does not leave room in GCE's graceful shutdown (3600 s at most, 60 s of it for the bridge's own stop)", "a whole number of seconds, 1-3540"),
+        argRefuser("VideoBridgePool")(
+          "drainSeconds",
+          args.drainSeconds,
+          "does not leave room in GCE's graceful shutdown (3600 s at most, 60 s of it for the bridge's own stop)",
+          "a whole number of seconds, 1-3540",
+        ),
         this,
       );
     }
@@ -119,7 +124,12 @@ export class VideoBridgePool extends pulumi.ComponentResource {
       const files = bridgeFiles(options(xmpp, ids));
       return { files, userData: jitsiUserData(files) };
     });
-    const paths = bridgeFiles(options("x", args.secrets.map(() => "x"))).map((f) => f.renderPath);
+    const paths = bridgeFiles(
+      options(
+        "x",
+        args.secrets.map(() => "x"),
+      ),
+    ).map((f) => f.renderPath);
     const shutdownScript = drainScript({ drainSeconds: args.drainSeconds });
 
     this.pool = new InstancePool(

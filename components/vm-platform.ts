@@ -140,8 +140,10 @@ export interface VmPlatformArgs {
 export function vmPlatformProblems(args: Pick<VmPlatformArgs, "snapshotRetentionDays" | "snapshotStartTime">): string[] {
   const refuse = argRefuser("VmPlatform");
   const p: string[] = [];
-  if (!(args.snapshotRetentionDays >= 7)) p.push(refuse("snapshotRetentionDays", args.snapshotRetentionDays, "keeps less than a week of snapshots", "at least 7 days", 7));
-  if (!/^([01][0-9]|2[0-3]):00$/.test(args.snapshotStartTime)) p.push(refuse("snapshotStartTime", args.snapshotStartTime, "is not a whole hour (GCP snapshot schedules start on the hour)", "HH:00 (UTC)"));
+  if (!(args.snapshotRetentionDays >= 7))
+    p.push(refuse("snapshotRetentionDays", args.snapshotRetentionDays, "keeps less than a week of snapshots", "at least 7 days", 7));
+  if (!/^([01][0-9]|2[0-3]):00$/.test(args.snapshotStartTime))
+    p.push(refuse("snapshotStartTime", args.snapshotStartTime, "is not a whole hour (GCP snapshot schedules start on the hour)", "HH:00 (UTC)"));
   return p;
 }
 
@@ -229,22 +231,35 @@ export class VmPlatform extends pulumi.ComponentResource {
 
     // Files: names (secret ids, bucket) are resolved, never values. Each file is registered for `npm run render`.
     const behindLb = (args.behindLoadBalancer ?? false) && !retired;
-    const bundle = (secretIds: string[], bucket: string | undefined, staticBucket: string | undefined) => bundleOptions(args, secrets, secretIds, bucket, staticBucket);
+    const bundle = (secretIds: string[], bucket: string | undefined, staticBucket: string | undefined) =>
+      bundleOptions(args, secrets, secretIds, bucket, staticBucket);
     const secrets: VmSecret[] = [...args.secrets, ...(args.cdnSigningKey ? [{ env: "CDN_SIGNING_KEY" as const, secretId: args.cdnSigningKey.secretId }] : [])];
-    const resolved = pulumi
-      .all([pulumi.all(secrets.map((s) => s.secretId)), args.mediaBucket, args.staticBucket])
-      .apply(([ids, bucket, staticBucket]) => {
-        const o = bundle(ids, bucket, staticBucket);
-        const files = vmFiles(o);
-        return { files, userData: vmUserData(o, files) };
-      });
+    const resolved = pulumi.all([pulumi.all(secrets.map((s) => s.secretId)), args.mediaBucket, args.staticBucket]).apply(([ids, bucket, staticBucket]) => {
+      const o = bundle(ids, bucket, staticBucket);
+      const files = vmFiles(o);
+      return { files, userData: vmUserData(o, files) };
+    });
     // The file list depends only on plain args (the bucket's presence, TLS, flags), so it is known in preview too.
     const known = (b: pulumi.Input<string> | undefined) => (b === undefined ? undefined : "x");
-    const paths = vmFiles(bundle(secrets.map(() => "x"), known(args.mediaBucket), known(args.staticBucket))).map((f) => f.renderPath);
+    const paths = vmFiles(
+      bundle(
+        secrets.map(() => "x"),
+        known(args.mediaBucket),
+        known(args.staticBucket),
+      ),
+    ).map((f) => f.renderPath);
     for (const p of paths) {
-      renderFile("vm", p, resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content));
+      renderFile(
+        "vm",
+        p,
+        resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content),
+      );
     }
-    this.userData = renderFile("vm", "cloud-init/user-data.yaml", resolved.apply((r) => r.userData));
+    this.userData = renderFile(
+      "vm",
+      "cloud-init/user-data.yaml",
+      resolved.apply((r) => r.userData),
+    );
 
     this.instance = new gcp.compute.Instance(
       `${name}-vm`,
@@ -260,9 +275,7 @@ export class VmPlatform extends pulumi.ComponentResource {
           initializeParams: { image: VM_IMAGE, size: args.bootDiskGb, type: "pd-balanced" },
         },
         attachedDisks: [{ source: this.dataDisk.id, deviceName: DATA_DEVICE_NAME, mode: "READ_WRITE" }],
-        networkInterfaces: [
-          { network: args.network, subnetwork: args.subnetwork, accessConfigs: [{ natIp: this.staticIp.address, networkTier: "PREMIUM" }] },
-        ],
+        networkInterfaces: [{ network: args.network, subnetwork: args.subnetwork, accessConfigs: [{ natIp: this.staticIp.address, networkTier: "PREMIUM" }] }],
         // The cloud-platform scope lets IAM alone decide (Google's recommendation for custom service accounts):
         // the account itself holds only the narrow roles listed in VM_PROJECT_ROLES and per-resource grants.
         serviceAccount: { email: args.serviceAccountEmail, scopes: ["cloud-platform"] },
@@ -345,17 +358,19 @@ export class VmPlatform extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new gcp.compute.DiskResourcePolicyAttachment(
-      `${name}-data-snapshots`,
-      { disk: dataDisk.name, zone: args.zone, name: schedule.name },
-      { parent: this },
-    );
+    new gcp.compute.DiskResourcePolicyAttachment(`${name}-data-snapshots`, { disk: dataDisk.name, zone: args.zone, name: schedule.name }, { parent: this });
     return schedule;
   }
 }
 
 /** The VM bundle's options: names (secret ids, buckets) resolved, never values. */
-function bundleOptions(args: VmPlatformArgs, secrets: VmSecret[], secretIds: string[], bucket: string | undefined, staticBucket: string | undefined): VmBundleOptions {
+function bundleOptions(
+  args: VmPlatformArgs,
+  secrets: VmSecret[],
+  secretIds: string[],
+  bucket: string | undefined,
+  staticBucket: string | undefined,
+): VmBundleOptions {
   return {
     project: args.project,
     domain: args.domain,

@@ -159,7 +159,16 @@ export function workloadsProblems(args: Pick<WorkloadsArgs, "replicas">): string
   for (const w of WORKLOADS) {
     const r = args.replicas[w];
     if (r.min > r.max) p.push(refuse(`replicas.${w}.min`, r.min, `is above args.replicas.${w}.max ${r.max}`, `at most ${r.max}`, r.max));
-    else if (r.initial < r.min || r.initial > r.max) p.push(refuse(`replicas.${w}.initial`, r.initial, `is outside args.replicas.${w}.min..max (${r.min}..${r.max})`, `${r.min}-${r.max}`, Math.min(r.max, Math.max(r.min, r.initial))));
+    else if (r.initial < r.min || r.initial > r.max)
+      p.push(
+        refuse(
+          `replicas.${w}.initial`,
+          r.initial,
+          `is outside args.replicas.${w}.min..max (${r.min}..${r.max})`,
+          `${r.min}-${r.max}`,
+          Math.min(r.max, Math.max(r.min, r.initial)),
+        ),
+      );
   }
   return p;
 }
@@ -197,7 +206,12 @@ export class Workloads extends pulumi.ComponentResource {
     const manifests = clusterManifests({
       ...manifestArgs,
       // The hash covers the CA too: a rotated server CA rolls the pods (PgBouncer reads it only at start).
-      pgbouncer: { image: pgbouncer.image, ini, serverCa: ca, iniSha256: pulumi.all([ini, ca]).apply(([t, c]) => createHash("sha256").update(t).update(c).digest("hex")) },
+      pgbouncer: {
+        image: pgbouncer.image,
+        ini,
+        serverCa: ca,
+        iniSha256: pulumi.all([ini, ca]).apply(([t, c]) => createHash("sha256").update(t).update(c).digest("hex")),
+      },
     });
     const role = `gke-${args.region}`;
     this.objects = {};
@@ -212,7 +226,11 @@ export class Workloads extends pulumi.ComponentResource {
       const file = manifestFileName(m);
       const childName = `${name}-${file.replace(/\.yaml$/, "")}`;
       // The rendered YAML is the same object the resource is created from (`npm run render` writes it).
-      renderFile(role, file, pulumi.output(m as unknown as Record<string, pulumi.Input<unknown>>).apply((o) => stringify(o)));
+      renderFile(
+        role,
+        file,
+        pulumi.output(m as unknown as Record<string, pulumi.Input<unknown>>).apply((o) => stringify(o)),
+      );
       let dependsOn: pulumi.Input<pulumi.Resource>[] = [...namespaces];
       // App pods mount the pgbouncer.ini ConfigMap: without it they would wait in ContainerCreating. Every pod,
       // the metrics adapter's included, waits for podDependencies: they carry the Workload Identity bindings, and a
@@ -223,7 +241,12 @@ export class Workloads extends pulumi.ComponentResource {
       // the request", kubernetes/kubernetes#72051): register it only once the adapter's Deployment is ready.
       if (m.kind === "APIService") {
         const backend = (m.spec as { service?: { namespace?: string } }).service?.namespace;
-        dependsOn = [...namespaces, ...Object.entries(deploymentNamespaces).filter(([, ns]) => ns === backend).map(([n]) => deployments[n]!)];
+        dependsOn = [
+          ...namespaces,
+          ...Object.entries(deploymentNamespaces)
+            .filter(([, ns]) => ns === backend)
+            .map(([n]) => deployments[n]!),
+        ];
       }
       if (m.kind === "HorizontalPodAutoscaler") {
         const target = (m.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name;

@@ -107,7 +107,17 @@ const parseAll = (ranges: string[]) => ranges.map(parseCidr).filter((x): x is In
  * Address space that is never the public internet: RFC 1918, shared (100.64/10), loopback, link-local, and IPv6
  * unique-local, link-local and loopback. A source inside these is a VPC peer, not the world.
  */
-export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128"];
+export const PRIVATE_RANGES = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "100.64.0.0/10",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "fc00::/7",
+  "fe80::/10",
+  "::1/128",
+];
 
 /** Google's own front ends: IAP TCP forwarding, and the load balancers' health checks and proxies. */
 export const IAP_RANGE = "35.235.240.0/20";

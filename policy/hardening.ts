@@ -38,7 +38,8 @@ export const cloudSqlAuditFlags: ResourceValidationPolicy = {
     if (typeof p.databaseVersion === "string" && !p.databaseVersion.startsWith("POSTGRES")) return;
     const flags = new Map(list(p.settings?.databaseFlags).map((f: { name: string; value: string }) => [f.name, f.value]));
     for (const [name, value] of Object.entries(REQUIRED_SQL_FLAGS)) {
-      if (flags.get(name) !== value) report(`settings.databaseFlags: ${name} must be "${value}" (found ${JSON.stringify(flags.get(name) ?? null)}): components/database.ts databaseFlags.`);
+      if (flags.get(name) !== value)
+        report(`settings.databaseFlags: ${name} must be "${value}" (found ${JSON.stringify(flags.get(name) ?? null)}): components/database.ts databaseFlags.`);
     }
     if (!flags.get("pgaudit.log")) report('settings.databaseFlags: pgaudit.log must name the audited classes (e.g. "ddl,role").');
   }),
@@ -55,7 +56,8 @@ export const armorWafRules: ResourceValidationPolicy = {
     for (const r of WAF_RULES) {
       if (!expressions.includes(wafExpression(r.name))) report(`rules: no rule evaluates ${wafExpression(r.name)} (components/load-balancer.ts WAF_RULES).`);
     }
-    if (p.adaptiveProtectionConfig?.layer7DdosDefenseConfig?.enable !== true) report("adaptiveProtectionConfig.layer7DdosDefenseConfig.enable must be true (Adaptive Protection).");
+    if (p.adaptiveProtectionConfig?.layer7DdosDefenseConfig?.enable !== true)
+      report("adaptiveProtectionConfig.layer7DdosDefenseConfig.enable must be true (Adaptive Protection).");
   }),
 };
 
@@ -76,7 +78,14 @@ export const cdnBucketsHardened: ResourceValidationPolicy = {
 };
 
 /** Roles that write objects. */
-const WRITE_ROLES = ["roles/storage.objectAdmin", "roles/storage.objectCreator", "roles/storage.objectUser", "roles/storage.admin", "roles/storage.legacyBucketWriter", "roles/storage.legacyBucketOwner"];
+const WRITE_ROLES = [
+  "roles/storage.objectAdmin",
+  "roles/storage.objectCreator",
+  "roles/storage.objectUser",
+  "roles/storage.admin",
+  "roles/storage.legacyBucketWriter",
+  "roles/storage.legacyBucketOwner",
+];
 const STATIC_BUCKET = /-static$/;
 const STATIC_PUBLISHER = /^serviceAccount:[a-z0-9-]+-static-publisher@/;
 
@@ -89,7 +98,8 @@ export const staticBucketWriter: ResourceValidationPolicy = {
     if (typeof p.bucket !== "string" || !STATIC_BUCKET.test(p.bucket) || !WRITE_ROLES.includes(p.role)) return;
     const members: string[] = p.member !== undefined ? [p.member] : list(p.members);
     for (const m of members) {
-      if (!STATIC_PUBLISHER.test(m)) report(`${p.role} on the static bucket for ${m}: only the static publisher (components/media.ts staticPublisher) writes it; runtime identities read.`);
+      if (!STATIC_PUBLISHER.test(m))
+        report(`${p.role} on the static bucket for ${m}: only the static publisher (components/media.ts staticPublisher) writes it; runtime identities read.`);
     }
   }),
 };
@@ -120,4 +130,10 @@ export const k8sRestrictedContainers: ResourceValidationPolicy = {
   }),
 };
 
-export const hardeningPolicies: ResourceValidationPolicy[] = [cloudSqlAuditFlags, armorWafRules, cdnBucketsHardened, staticBucketWriter, k8sRestrictedContainers];
+export const hardeningPolicies: ResourceValidationPolicy[] = [
+  cloudSqlAuditFlags,
+  armorWafRules,
+  cdnBucketsHardened,
+  staticBucketWriter,
+  k8sRestrictedContainers,
+];

@@ -38,7 +38,14 @@ export function resourceArgs(
     props: unwrap(r.inputs) as Record<string, any>,
     urn: r.urn ?? `urn:pulumi:test::course-organizer::${r.type}::${r.name}`,
     name: r.name,
-    opts: { protect: r.protect ?? false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], parent: r.parent },
+    opts: {
+      protect: r.protect ?? false,
+      ignoreChanges: [],
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: [],
+      parent: r.parent,
+    },
     stackTags: new Map(),
     isType: noType as never,
     asType: noType as never,
@@ -54,14 +61,26 @@ export function stackResources(resources: PlannedResource[]): PolicyResource[] {
   const byUrn = new Map<string, PolicyResource>();
   const out = resources.map((r) => {
     const a = resourceArgs(r);
-    const pr = { type: a.type, props: a.props, urn: a.urn, name: a.name, opts: a.opts, dependencies: [], propertyDependencies: {}, isType: a.isType, asType: a.asType } as unknown as PolicyResource;
+    const pr = {
+      type: a.type,
+      props: a.props,
+      urn: a.urn,
+      name: a.name,
+      opts: a.opts,
+      dependencies: [],
+      propertyDependencies: {},
+      isType: a.isType,
+      asType: a.asType,
+    } as unknown as PolicyResource;
     byUrn.set(r.urn, pr);
     return pr;
   });
   resources.forEach((r, i) => {
     const pr = out[i]!;
     pr.dependencies = r.dependencies.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => !!x);
-    pr.propertyDependencies = Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, us]) => [k, us.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => !!x)]));
+    pr.propertyDependencies = Object.fromEntries(
+      Object.entries(r.propertyDependencies).map(([k, us]) => [k, us.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => !!x)]),
+    );
   });
   return out;
 }
@@ -80,7 +99,14 @@ export async function violations(p: Plan, policies: (ResourceValidationPolicy | 
   const resources = stackResources(custom);
   for (const pol of policies.filter((x): x is StackValidationPolicy => "validateStack" in x)) {
     await pol.validateStack(
-      { resources, stackTags: new Map(), getConfig: (() => ({})) as never, notApplicable: (() => { throw new Error("n/a"); }) as never },
+      {
+        resources,
+        stackTags: new Map(),
+        getConfig: (() => ({})) as never,
+        notApplicable: (() => {
+          throw new Error("n/a");
+        }) as never,
+      },
       (m, urn) => out.push(`${pol.name}: ${urn ?? "stack"}: ${m}`),
     );
   }

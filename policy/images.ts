@@ -41,11 +41,16 @@ export function imagesInObject(o: unknown, out: string[] = []): string[] {
   return out;
 }
 
-const VM_TYPES = new Set(["gcp:compute/instance:Instance", "gcp:compute/instanceTemplate:InstanceTemplate", "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate"]);
+const VM_TYPES = new Set([
+  "gcp:compute/instance:Instance",
+  "gcp:compute/instanceTemplate:InstanceTemplate",
+  "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate",
+]);
 
 export const imagesPinned: ResourceValidationPolicy = {
   name: "images-pinned-by-digest",
-  description: "Every container image of a pod or a VM (compose files and scripts in its user-data) is named by digest (@sha256:…), resolved by the deploy job; a tag alone fails the preview and the update.",
+  description:
+    "Every container image of a pod or a VM (compose files and scripts in its user-data) is named by digest (@sha256:…), resolved by the deploy job; a tag alone fails the preview and the update.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: { properties: { offlinePlan: { type: "boolean", default: false } } },
@@ -55,12 +60,16 @@ export const imagesPinned: ResourceValidationPolicy = {
     if (args.type.startsWith("kubernetes:")) refs = imagesInObject(args.props);
     else if (VM_TYPES.has(args.type)) {
       const md = args.props.metadata ?? {};
-      refs = Object.values(md).filter((v): v is string => typeof v === "string").flatMap(imagesInText);
+      refs = Object.values(md)
+        .filter((v): v is string => typeof v === "string")
+        .flatMap(imagesInText);
       if (typeof args.props.metadataStartupScript === "string") refs.push(...imagesInText(args.props.metadataStartupScript));
     } else return;
     const unpinned = [...new Set(refs.filter((r) => !PINNED_IMAGE.test(r)))];
     if (unpinned.length > 0) {
-      report(`Images without a digest: ${unpinned.join(", ")}. Run scripts/resolve-images.ts before preview/up (deploy.yml does), or name them <image>:<tag>@sha256:<digest>.`);
+      report(
+        `Images without a digest: ${unpinned.join(", ")}. Run scripts/resolve-images.ts before preview/up (deploy.yml does), or name them <image>:<tag>@sha256:<digest>.`,
+      );
     }
   },
 };

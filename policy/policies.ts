@@ -84,7 +84,8 @@ export function randomToken(text: string): string | undefined {
 }
 
 /** A credential-named key given a literal value inside text: `DB_PASSWORD=…`, `password: …`, `"token": "…"`. */
-const ASSIGNMENT = /(?<![\w.$-])(?<!\$\{)([A-Za-z0-9_.-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|auth[_-]?key)[A-Za-z0-9_.-]*)["']?\s*[:=]\s*(["']?)([^\s"',;}]*)\2/gi;
+const ASSIGNMENT =
+  /(?<![\w.$-])(?<!\$\{)([A-Za-z0-9_.-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|auth[_-]?key)[A-Za-z0-9_.-]*)["']?\s*[:=]\s*(["']?)([^\s"',;}]*)\2/gi;
 
 /**
  * A value that points at a secret instead of holding it: a Secret Manager resource name or URL, a file path
@@ -199,9 +200,12 @@ export const cloudSqlPrivate: ResourceValidationPolicy = {
     const ip = list(get(p, "settings.ipConfiguration"))[0] ?? {};
     // GCP's default is ipv4Enabled: true (a public IP), so only an explicit false passes.
     if (!isFalse(ip.ipv4Enabled)) report("Cloud SQL has a public IP: set settings.ipConfiguration.ipv4Enabled to false and reach it through privateNetwork.");
-    if (list(ip.authorizedNetworks).length > 0) report("Cloud SQL lists authorized networks: remove settings.ipConfiguration.authorizedNetworks (clients connect over the VPC).");
+    if (list(ip.authorizedNetworks).length > 0)
+      report("Cloud SQL lists authorized networks: remove settings.ipConfiguration.authorizedNetworks (clients connect over the VPC).");
     if (!["ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"].includes(upper(ip.sslMode, ""))) {
-      report(`Cloud SQL accepts unencrypted connections (sslMode ${JSON.stringify(ip.sslMode)}): set settings.ipConfiguration.sslMode to "ENCRYPTED_ONLY" or "TRUSTED_CLIENT_CERTIFICATE_REQUIRED".`);
+      report(
+        `Cloud SQL accepts unencrypted connections (sslMode ${JSON.stringify(ip.sslMode)}): set settings.ipConfiguration.sslMode to "ENCRYPTED_ONLY" or "TRUSTED_CLIENT_CERTIFICATE_REQUIRED".`,
+      );
     }
   }),
 };
@@ -224,7 +228,8 @@ export const cloudSqlDurable: ResourceValidationPolicy = {
     }
     // A stack file's "false" is as false as the program's false.
     if (isFalse(p.deletionProtection)) report("Cloud SQL can be deleted by Pulumi: remove deletionProtection: false (the default is true).");
-    if (!isTrue(get(p, "settings.deletionProtectionEnabled"))) report("Cloud SQL can be deleted in the console or API: set settings.deletionProtectionEnabled to true.");
+    if (!isTrue(get(p, "settings.deletionProtectionEnabled")))
+      report("Cloud SQL can be deleted in the console or API: set settings.deletionProtectionEnabled to true.");
   }),
 };
 
@@ -243,7 +248,11 @@ function publicGrants(type: string, p: Props): [string, string][] {
     } catch {
       return [["(unparseable policyData)", "unknown"]];
     }
-    return list(data?.bindings).flatMap((b: any) => list(b?.members).filter(isPublicMember).map((m: string) => [m, String(b.role)] as [string, string]));
+    return list(data?.bindings).flatMap((b: any) =>
+      list(b?.members)
+        .filter(isPublicMember)
+        .map((m: string) => [m, String(b.role)] as [string, string]),
+    );
   }
   return [p.member, ...list(p.members)].filter(isPublicMember).map((m) => [m, String(p.role)]);
 }
@@ -254,7 +263,17 @@ export const bucketPrivate: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   severity: "critical",
   validateResource: forTypes(
-    [T.bucket, T.bucketMember, T.bucketBinding, T.bucketPolicy, T.bucketAcl, T.bucketAccessControl, T.defaultObjectAcl, T.defaultObjectAccessControl, T.objectAcl],
+    [
+      T.bucket,
+      T.bucketMember,
+      T.bucketBinding,
+      T.bucketPolicy,
+      T.bucketAcl,
+      T.bucketAccessControl,
+      T.defaultObjectAcl,
+      T.defaultObjectAccessControl,
+      T.objectAcl,
+    ],
     (p, a, report) => {
       if ([T.bucketAcl, T.bucketAccessControl, T.defaultObjectAcl, T.defaultObjectAccessControl, T.objectAcl].includes(a.type as never)) {
         const entries = [p.entity, ...list(p.roleEntities), ...list(p.roleEntity)].filter((e) => typeof e === "string");
@@ -264,22 +283,36 @@ export const bucketPrivate: ResourceValidationPolicy = {
       }
       if (a.type !== T.bucket) {
         for (const [member, role] of publicGrants(a.type, p)) {
-          if (member.trim().toLowerCase() === "allauthenticatedusers") report(`Bucket ${p.bucket} is granted to allAuthenticatedUsers (every Google account): remove the grant.`);
-          else if (role !== "roles/storage.objectViewer") report(`Bucket ${p.bucket} grants ${role} to ${member}: the public may only read (roles/storage.objectViewer), never write or administer.`);
+          if (member.trim().toLowerCase() === "allauthenticatedusers")
+            report(`Bucket ${p.bucket} is granted to allAuthenticatedUsers (every Google account): remove the grant.`);
+          else if (role !== "roles/storage.objectViewer")
+            report(`Bucket ${p.bucket} grants ${role} to ${member}: the public may only read (roles/storage.objectViewer), never write or administer.`);
         }
         return;
       }
       if (!isTrue(p.uniformBucketLevelAccess)) report("Bucket uses object ACLs: set uniformBucketLevelAccess to true (access only through IAM).");
-      const declaredPublic = String(p.labels?.[ACCESS_LABEL] ?? "").trim().toLowerCase() === "public";
+      const declaredPublic =
+        String(p.labels?.[ACCESS_LABEL] ?? "")
+          .trim()
+          .toLowerCase() === "public";
       if (upper(p.publicAccessPrevention, "") !== "ENFORCED" && !declaredPublic) {
-        report(`Bucket ${p.name || "(unnamed)"} can be made public (publicAccessPrevention ${JSON.stringify(p.publicAccessPrevention)}): set publicAccessPrevention to "enforced", or declare it public with the label ${ACCESS_LABEL}: public (only a static-assets bucket behind the CDN may be).`);
+        report(
+          `Bucket ${p.name || "(unnamed)"} can be made public (publicAccessPrevention ${JSON.stringify(p.publicAccessPrevention)}): set publicAccessPrevention to "enforced", or declare it public with the label ${ACCESS_LABEL}: public (only a static-assets bucket behind the CDN may be).`,
+        );
       }
     },
   ),
 };
 
 /** A bucket's name as a grant or backend refers to it (a name, or a URL/path ending in it). */
-const bucketRef = (v: unknown) => (typeof v === "string" ? v.replace(/^gs:\/\//, "").split("/").filter(Boolean).pop() ?? "" : "");
+const bucketRef = (v: unknown) =>
+  typeof v === "string"
+    ? (v
+        .replace(/^gs:\/\//, "")
+        .split("/")
+        .filter(Boolean)
+        .pop() ?? "")
+    : "";
 
 /**
  * What a public bucket is, across resources: a public grant must target a bucket of this stack that declares
@@ -298,13 +331,27 @@ export const publicBucketIsStatic: StackValidationPolicy = {
       const bucket = referenced(grant, "bucket", buckets);
       const name = bucket ? String(bucket.props.name) : bucketRef(grant.props.bucket);
       if (!bucket) {
-        report(`Public grant ${grant.name} targets bucket ${name || "(unknown)"} outside this stack: only a static-assets bucket of this stack may be public.`, grant.urn);
+        report(
+          `Public grant ${grant.name} targets bucket ${name || "(unknown)"} outside this stack: only a static-assets bucket of this stack may be public.`,
+          grant.urn,
+        );
         continue;
       }
-      if (String(bucket.props.labels?.[ACCESS_LABEL] ?? "").trim().toLowerCase() !== "public") {
-        report(`Public grant ${grant.name} opens bucket ${name}, which does not declare itself public (label ${ACCESS_LABEL}: public): remove the grant.`, grant.urn);
+      if (
+        String(bucket.props.labels?.[ACCESS_LABEL] ?? "")
+          .trim()
+          .toLowerCase() !== "public"
+      ) {
+        report(
+          `Public grant ${grant.name} opens bucket ${name}, which does not declare itself public (label ${ACCESS_LABEL}: public): remove the grant.`,
+          grant.urn,
+        );
       }
-      if (!served.has(name)) report(`Public grant ${grant.name} opens bucket ${name}, which no Cloud CDN backend bucket serves: a public bucket is the static-assets bucket behind the CDN.`, grant.urn);
+      if (!served.has(name))
+        report(
+          `Public grant ${grant.name} opens bucket ${name}, which no Cloud CDN backend bucket serves: a public bucket is the static-assets bucket behind the CDN.`,
+          grant.urn,
+        );
     }
   },
 };
@@ -312,7 +359,9 @@ export const publicBucketIsStatic: StackValidationPolicy = {
 // ── Firewall (CIS 3.6, 3.7) ───────────────────────────────────────────────────────────────────────────
 const PROTOCOL_NUMBERS: Record<string, string> = { "6": "tcp", "17": "udp", "132": "sctp", "1": "icmp", "58": "ipv6-icmp" };
 const protocolName = (v: unknown) => {
-  const s = String(v ?? "").trim().toLowerCase();
+  const s = String(v ?? "")
+    .trim()
+    .toLowerCase();
   return PROTOCOL_NUMBERS[s] ?? s;
 };
 
@@ -321,7 +370,10 @@ function coversPort(ports: unknown, port: number): boolean {
   const ps = list(ports);
   if (ps.length === 0) return true;
   return ps.some((x) => {
-    const [lo, hi, extra] = String(x).trim().split("-").map((n) => Number(n.trim()));
+    const [lo, hi, extra] = String(x)
+      .trim()
+      .split("-")
+      .map((n) => Number(n.trim()));
     if (extra !== undefined || Number.isNaN(lo)) return true; // unparseable: fail closed
     return hi === undefined ? lo === port : lo! <= port && port <= hi;
   });
@@ -366,7 +418,8 @@ function opening(type: string, p: Props): Opening | undefined {
 
 export const firewallNoOpenAdmin: ResourceValidationPolicy = {
   name: "firewall-no-open-admin",
-  description: "No ingress rule (VPC firewall or firewall policy) opens SSH (22) or RDP (3389) beyond IAP's range and private space, nor every port to the internet, however the sources are spelt (CIS 3.6, 3.7).",
+  description:
+    "No ingress rule (VPC firewall or firewall policy) opens SSH (22) or RDP (3389) beyond IAP's range and private space, nor every port to the internet, however the sources are spelt (CIS 3.6, 3.7).",
   enforcementLevel: "mandatory",
   severity: "critical",
   validateResource: forTypes([T.firewall, T.firewallPolicyRule, T.networkFirewallPolicyRule, T.regionNetworkFirewallPolicyRule], (p, a, report) => {
@@ -376,8 +429,13 @@ export const firewallNoOpenAdmin: ResourceValidationPolicy = {
     for (const allow of o.allows) {
       const everything = allow.protocol === "all" || allow.protocol === "";
       // Every port of a protocol (or every protocol) to any public source other than Google's front ends.
-      if ((everything || (["tcp", "udp", "sctp"].includes(allow.protocol) && list(allow.ports).length === 0)) && reachesInternet(o.sources, GOOGLE_FRONT_END_RANGES)) {
-        report(`Firewall opens ${everything ? "every protocol and port" : `all ${allow.protocol} ports`} to the internet (${shown}): list the ports the service needs, or narrow the sources.`);
+      if (
+        (everything || (["tcp", "udp", "sctp"].includes(allow.protocol) && list(allow.ports).length === 0)) &&
+        reachesInternet(o.sources, GOOGLE_FRONT_END_RANGES)
+      ) {
+        report(
+          `Firewall opens ${everything ? "every protocol and port" : `all ${allow.protocol} ports`} to the internet (${shown}): list the ports the service needs, or narrow the sources.`,
+        );
         continue;
       }
       for (const [protocol, port, what] of ADMIN) {
@@ -396,11 +454,15 @@ function checkMachine(p: Props, report: ReportViolation, what: string): void {
   const missing = ["enableSecureBoot", "enableVtpm", "enableIntegrityMonitoring"].filter((k) => !isTrue(s[k]));
   if (missing.length > 0) report(`${what} is not a Shielded VM: set shieldedInstanceConfig.${missing.join(", ")} to true (and use a Shielded image).`);
   const metadata = p.metadata ?? {};
-  if (!isTrue(metadata["enable-oslogin"])) report(`${what} does not use OS Login: set metadata["enable-oslogin"] to "TRUE" (SSH users come from IAM, not metadata keys).`);
+  if (!isTrue(metadata["enable-oslogin"]))
+    report(`${what} does not use OS Login: set metadata["enable-oslogin"] to "TRUE" (SSH users come from IAM, not metadata keys).`);
   const sa = list(p.serviceAccount)[0];
   const email = sa?.email;
   const defaultSa = !sa || !email || isDefaultSa(email);
-  if (defaultSa) report(`${what} runs as the default compute service account: set serviceAccount.email to a dedicated account with only the roles it needs (components/service-account.ts).`);
+  if (defaultSa)
+    report(
+      `${what} runs as the default compute service account: set serviceAccount.email to a dedicated account with only the roles it needs (components/service-account.ts).`,
+    );
   const scopes = list(sa?.scopes).map(String);
   if (defaultSa && scopes.some((s) => s === "cloud-platform" || s.endsWith("/auth/cloud-platform"))) {
     report(`${what} gives the default service account the full cloud-platform scope: use a dedicated account (its roles limit it) instead.`);
@@ -409,7 +471,8 @@ function checkMachine(p: Props, report: ReportViolation, what: string): void {
 
 export const computeHardened: ResourceValidationPolicy = {
   name: "compute-shielded-oslogin-identity",
-  description: "VMs and instance templates are Shielded VMs with OS Login, not running as the default compute service account nor giving it the cloud-platform scope (CIS 4.1, 4.2, 4.4, 4.8).",
+  description:
+    "VMs and instance templates are Shielded VMs with OS Login, not running as the default compute service account nor giving it the cloud-platform scope (CIS 4.1, 4.2, 4.4, 4.8).",
   enforcementLevel: "mandatory",
   severity: "high",
   validateResource: forTypes([T.instance, T.template, T.regionTemplate], (p, a, report) => {
@@ -430,13 +493,16 @@ export const gkeHardened: ResourceValidationPolicy = {
       if (!n.serviceAccount || isDefaultSa(n.serviceAccount)) {
         report("GKE node pool runs as the default compute service account: set nodeConfig.serviceAccount to a dedicated account.");
       }
-      if (upper(get(n, "workloadMetadataConfig.mode"), "") !== "GKE_METADATA") report('GKE node pool exposes the node\'s credentials to pods: set nodeConfig.workloadMetadataConfig.mode to "GKE_METADATA".');
-      if (!isTrue(get(n, "shieldedInstanceConfig.enableSecureBoot"))) report("GKE node pool has no secure boot: set nodeConfig.shieldedInstanceConfig.enableSecureBoot to true.");
+      if (upper(get(n, "workloadMetadataConfig.mode"), "") !== "GKE_METADATA")
+        report('GKE node pool exposes the node\'s credentials to pods: set nodeConfig.workloadMetadataConfig.mode to "GKE_METADATA".');
+      if (!isTrue(get(n, "shieldedInstanceConfig.enableSecureBoot")))
+        report("GKE node pool has no secure boot: set nodeConfig.shieldedInstanceConfig.enableSecureBoot to true.");
       return;
     }
     const priv = list(p.privateClusterConfig)[0] ?? {};
     if (!isTrue(priv.enablePrivateNodes)) report("GKE nodes have public IPs: set privateClusterConfig.enablePrivateNodes to true.");
-    if (!get(p, "workloadIdentityConfig.workloadPool")) report('GKE has no Workload Identity: set workloadIdentityConfig.workloadPool to "<project>.svc.id.goog".');
+    if (!get(p, "workloadIdentityConfig.workloadPool"))
+      report('GKE has no Workload Identity: set workloadIdentityConfig.workloadPool to "<project>.svc.id.goog".');
     if (isFalse(p.enableShieldedNodes)) report("GKE nodes are not shielded: remove enableShieldedNodes: false (set it to true).");
     if (isTrue(p.enableLegacyAbac)) report("GKE allows legacy ABAC: set enableLegacyAbac to false (RBAC only).");
     if (get(p, "masterAuth.username") || get(p, "masterAuth.password")) report("GKE has basic auth: remove masterAuth.username and masterAuth.password.");
@@ -448,13 +514,21 @@ export const gkeHardened: ResourceValidationPolicy = {
     if (!isTrue(priv.enablePrivateEndpoint)) {
       const man = list(p.masterAuthorizedNetworksConfig)[0];
       if (!man) {
-        report("GKE control plane is reachable from the whole internet: set masterAuthorizedNetworksConfig (cidrBlocks of operators and CI, gcpPublicCidrsAccessEnabled: false).");
+        report(
+          "GKE control plane is reachable from the whole internet: set masterAuthorizedNetworksConfig (cidrBlocks of operators and CI, gcpPublicCidrsAccessEnabled: false).",
+        );
       } else {
         const cidrs = list(man.cidrBlocks).map((b: any) => b?.cidrBlock);
         // More than a /16 of public space is not "operators and CI": it is a slice of the internet (0.0.0.0/0
         // split into halves, or a cloud provider's whole range).
-        if (widerThan(cidrs, 16, 48)) report(`GKE control plane is open to a broad part of the internet (masterAuthorizedNetworks ${cidrs.join(", ")}): list the operators' and CI's ranges (at most a /16 of public space in all).`);
-        if (isTrue(man.gcpPublicCidrsAccessEnabled)) report("GKE control plane accepts every Google Cloud public IP (any customer's VM): set masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled to false.");
+        if (widerThan(cidrs, 16, 48))
+          report(
+            `GKE control plane is open to a broad part of the internet (masterAuthorizedNetworks ${cidrs.join(", ")}): list the operators' and CI's ranges (at most a /16 of public space in all).`,
+          );
+        if (isTrue(man.gcpPublicCidrsAccessEnabled))
+          report(
+            "GKE control plane accepts every Google Cloud public IP (any customer's VM): set masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled to false.",
+          );
       }
     }
   }),
@@ -469,12 +543,16 @@ export const httpsModernTls: ResourceValidationPolicy = {
   validateResource: forTypes([T.httpsProxy, T.regionHttpsProxy, T.sslProxy, T.sslPolicy, T.regionSslPolicy], (p, a, report) => {
     if (a.type === T.httpsProxy || a.type === T.regionHttpsProxy || a.type === T.sslProxy) {
       if (typeof p.sslPolicy !== "string" || p.sslPolicy.trim() === "") {
-        report(`${a.type === T.sslProxy ? "SSL" : "HTTPS"} proxy uses Google's default SSL policy (TLS 1.0, COMPATIBLE): set sslPolicy to a MODERN or RESTRICTED policy with minTlsVersion TLS_1_2.`);
+        report(
+          `${a.type === T.sslProxy ? "SSL" : "HTTPS"} proxy uses Google's default SSL policy (TLS 1.0, COMPATIBLE): set sslPolicy to a MODERN or RESTRICTED policy with minTlsVersion TLS_1_2.`,
+        );
       }
       return;
     }
-    if (!["MODERN", "RESTRICTED"].includes(upper(p.profile, "COMPATIBLE"))) report(`SSL policy profile ${JSON.stringify(p.profile ?? "COMPATIBLE")} allows weak ciphers: set profile to "MODERN" or "RESTRICTED".`);
-    if (!["TLS_1_2", "TLS_1_3"].includes(upper(p.minTlsVersion, "TLS_1_0"))) report(`SSL policy accepts ${JSON.stringify(p.minTlsVersion ?? "TLS_1_0")}: set minTlsVersion to "TLS_1_2".`);
+    if (!["MODERN", "RESTRICTED"].includes(upper(p.profile, "COMPATIBLE")))
+      report(`SSL policy profile ${JSON.stringify(p.profile ?? "COMPATIBLE")} allows weak ciphers: set profile to "MODERN" or "RESTRICTED".`);
+    if (!["TLS_1_2", "TLS_1_3"].includes(upper(p.minTlsVersion, "TLS_1_0")))
+      report(`SSL policy accepts ${JSON.stringify(p.minTlsVersion ?? "TLS_1_0")}: set minTlsVersion to "TLS_1_2".`);
   }),
 };
 
@@ -483,20 +561,24 @@ const PUBLIC_SCHEMES = new Set(["EXTERNAL", "EXTERNAL_MANAGED"]);
 
 export const cloudArmor: ResourceValidationPolicy = {
   name: "public-backend-cloud-armor",
-  description: "Every backend service of an external load balancer (global or regional) has a Cloud Armor security policy, and every backend bucket an edge security policy.",
+  description:
+    "Every backend service of an external load balancer (global or regional) has a Cloud Armor security policy, and every backend bucket an edge security policy.",
   enforcementLevel: "mandatory",
   severity: "high",
   validateResource: forTypes([T.backendService, T.regionBackendService, T.backendBucket], (p, a, report) => {
     const set = (v: unknown) => typeof v === "string" && v.trim() !== "";
     if (a.type === T.backendBucket) {
-      if (!set(p.edgeSecurityPolicy)) report("Backend bucket has no Cloud Armor edge policy: set edgeSecurityPolicy to a compute.SecurityPolicy of type CLOUD_ARMOR_EDGE.");
+      if (!set(p.edgeSecurityPolicy))
+        report("Backend bucket has no Cloud Armor edge policy: set edgeSecurityPolicy to a compute.SecurityPolicy of type CLOUD_ARMOR_EDGE.");
       return;
     }
     // BackendService defaults to EXTERNAL (classic external ALB); RegionBackendService's default is
     // INTERNAL, but a regional external ALB (EXTERNAL_MANAGED) is as public as the global one.
     const scheme = upper(p.loadBalancingScheme, a.type === T.backendService ? "EXTERNAL" : "INTERNAL");
     if (PUBLIC_SCHEMES.has(scheme) && !set(p.securityPolicy)) {
-      report(`Public ${a.type === T.regionBackendService ? "regional " : ""}backend service (${scheme}) has no Cloud Armor policy: set securityPolicy to a compute.SecurityPolicy (rate limiting, WAF rules).`);
+      report(
+        `Public ${a.type === T.regionBackendService ? "regional " : ""}backend service (${scheme}) has no Cloud Armor policy: set securityPolicy to a compute.SecurityPolicy (rate limiting, WAF rules).`,
+      );
     }
   }),
 };
@@ -507,13 +589,16 @@ function referenced(r: PolicyResource, prop: string, candidates: PolicyResource[
   if (viaDeps) return viaDeps;
   const v = r.props[prop];
   if (typeof v !== "string" || v === "") return undefined;
-  return candidates.find((c) => [c.props.id, c.props.selfLink, c.props.name].some((x) => typeof x === "string" && x !== "" && (x === v || v.endsWith(`/${x}`))));
+  return candidates.find((c) =>
+    [c.props.id, c.props.selfLink, c.props.name].some((x) => typeof x === "string" && x !== "" && (x === v || v.endsWith(`/${x}`))),
+  );
 }
 
 /** The HTTP (port 80) side of the load balancer only redirects: a cross-resource rule, so a stack policy. */
 export const httpRedirects: StackValidationPolicy = {
   name: "http-redirects-to-https",
-  description: "Every HTTP proxy, global or regional, serves a URL map that only redirects to HTTPS (defaultUrlRedirect.httpsRedirect, no service, route action, host rule or path matcher).",
+  description:
+    "Every HTTP proxy, global or regional, serves a URL map that only redirects to HTTPS (defaultUrlRedirect.httpsRedirect, no service, route action, host rule or path matcher).",
   enforcementLevel: "mandatory",
   severity: "high",
   validateStack: (args, report) => {
@@ -521,14 +606,20 @@ export const httpRedirects: StackValidationPolicy = {
     for (const proxy of args.resources.filter((r) => r.type === T.httpProxy || r.type === T.regionHttpProxy)) {
       const map = referenced(proxy, "urlMap", maps);
       if (!map) {
-        report(`HTTP proxy ${proxy.name} serves a URL map outside this stack: point urlMap at a URL map whose defaultUrlRedirect has httpsRedirect: true.`, proxy.urn);
+        report(
+          `HTTP proxy ${proxy.name} serves a URL map outside this stack: point urlMap at a URL map whose defaultUrlRedirect has httpsRedirect: true.`,
+          proxy.urn,
+        );
         continue;
       }
       const m = map.props;
       const redirect = list(m.defaultUrlRedirect)[0];
       const serves = ["defaultService", "defaultRouteAction", "pathMatchers", "hostRules"].filter((k) => list(m[k]).length > 0);
       if (!isTrue(redirect?.httpsRedirect) || serves.length > 0) {
-        report(`HTTP proxy ${proxy.name} serves content over plain HTTP (URL map ${map.name}${serves.length ? `: ${serves.join(", ")}` : ""}): give it a URL map with only defaultUrlRedirect: { httpsRedirect: true, redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT" }.`, proxy.urn);
+        report(
+          `HTTP proxy ${proxy.name} serves content over plain HTTP (URL map ${map.name}${serves.length ? `: ${serves.join(", ")}` : ""}): give it a URL map with only defaultUrlRedirect: { httpsRedirect: true, redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT" }.`,
+          proxy.urn,
+        );
       }
     }
   },
@@ -561,7 +652,8 @@ export const noSecretValues: ResourceValidationPolicy = {
     const metadataCheck = (k: string, v: unknown) => {
       const material = secretMaterial(v);
       if (material) report(`Metadata "${k}" ${material}: store it in Secret Manager and read it at boot through the VM's service account.`);
-      else if (SECRET_NAME.test(k) && !isReference(v, k)) report(`Metadata "${k}" holds a credential: put a Secret Manager secret id in it (or nothing) and read the value at boot.`);
+      else if (SECRET_NAME.test(k) && !isReference(v, k))
+        report(`Metadata "${k}" holds a credential: put a Secret Manager secret id in it (or nothing) and read the value at boot.`);
     };
     if ([T.instance, T.template, T.regionTemplate, T.projectMetadata].includes(args.type as never)) {
       for (const [k, v] of Object.entries(p.metadata ?? {})) metadataCheck(k, v);
@@ -578,7 +670,9 @@ export const noSecretValues: ResourceValidationPolicy = {
           const material = secretMaterial(e.value);
           if (material) report(`Container ${c.name} env ${e.name} ${material}: use valueFrom.secretKeyRef or fetch it from Secret Manager.`);
           else if (SECRET_ENV_NAME.test(String(e.name)) && !isReference(e.value, String(e.name))) {
-            report(`Container ${c.name} env ${e.name} holds a literal credential: use valueFrom.secretKeyRef, or pass a Secret Manager secret id and fetch the value at start.`);
+            report(
+              `Container ${c.name} env ${e.name} holds a literal credential: use valueFrom.secretKeyRef, or pass a Secret Manager secret id and fetch the value at start.`,
+            );
           }
         }
         const argv = [...list(c.command), ...list(c.args)].filter((x) => typeof x === "string").join(" ");
@@ -590,7 +684,8 @@ export const noSecretValues: ResourceValidationPolicy = {
         for (const [k, v] of Object.entries(p.data ?? {})) {
           const material = secretMaterial(v);
           if (material) report(`ConfigMap ${p.metadata?.name ?? args.name} key ${k} ${material}: move it to a Secret (or Secret Manager).`);
-          else if (SECRET_NAME.test(k) && !isReference(v, k)) report(`ConfigMap ${p.metadata?.name ?? args.name} key ${k} holds a credential: move it to a Secret (or Secret Manager).`);
+          else if (SECRET_NAME.test(k) && !isReference(v, k))
+            report(`ConfigMap ${p.metadata?.name ?? args.name} key ${k} holds a credential: move it to a Secret (or Secret Manager).`);
         }
       }
     }
@@ -617,7 +712,8 @@ export const requiredLabels: ResourceValidationPolicy = {
     const labels = get(args.props, where) ?? {};
     // A blank value (" ") groups nothing in a cost report: as missing as no label.
     const missing = REQUIRED_LABELS.filter((k) => typeof labels[k] !== "string" || labels[k].trim() === "");
-    if (missing.length > 0) report(`Missing labels ${missing.join(", ")} on ${where}: pass the component's labels (ctx.scope("<component>") in src/stack/*.ts) to this resource.`);
+    if (missing.length > 0)
+      report(`Missing labels ${missing.join(", ")} on ${where}: pass the component's labels (ctx.scope("<component>") in src/stack/*.ts) to this resource.`);
   },
 };
 

@@ -13,7 +13,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { applyIndexesScript } from "../src/files/db-indexes";
-import { planNodes, psql, seedDataSql, seedQueries, seedSchemaSql, startPostgres, stopPostgres, testRows, type SeedRows, type TempPostgres } from "../test/helpers/postgres";
+import {
+  planNodes,
+  psql,
+  seedDataSql,
+  seedQueries,
+  seedSchemaSql,
+  startPostgres,
+  stopPostgres,
+  testRows,
+  type SeedRows,
+  type TempPostgres,
+} from "../test/helpers/postgres";
 
 const run = promisify(execFile);
 const port = 15401;
@@ -93,7 +104,10 @@ async function main(): Promise<void> {
     const created = applied.stdout.split("\n").filter((l) => / db-indexes: create /.test(l)).length;
     console.log(`\napply-db-indexes.sh (${created} x CREATE INDEX CONCURRENTLY, then ANALYZE): ${buildSeconds.toFixed(1)} s`);
     console.log("\nquery                                  before (ms)  after (ms)  speed-up  plan before -> after");
-    for (const [label, key] of [["user by e-mail", "email"], ["latest 50 messages of group 123", "messages"]] as const) {
+    for (const [label, key] of [
+      ["user by e-mail", "email"],
+      ["latest 50 messages of group 123", "messages"],
+    ] as const) {
       const b = before[key];
       const a = after[key];
       console.log(

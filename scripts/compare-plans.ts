@@ -31,7 +31,19 @@ interface PlanRecord {
 }
 
 /** Fields compared as they are. */
-const EXACT_FIELDS = ["type", "parent", "inputs", "protect", "retainOnDelete", "deleteBeforeReplace", "aliases", "ignoreChanges", "replaceOnChanges", "additionalSecretOutputs", "provider"];
+const EXACT_FIELDS = [
+  "type",
+  "parent",
+  "inputs",
+  "protect",
+  "retainOnDelete",
+  "deleteBeforeReplace",
+  "aliases",
+  "ignoreChanges",
+  "replaceOnChanges",
+  "additionalSecretOutputs",
+  "provider",
+];
 
 /** JSON with sorted object keys, so key order never counts as a difference. */
 function canonical(v: unknown): string {

@@ -205,7 +205,11 @@ function settingsTable(views: StageView[]): string[] {
     const marks = views.map((v) => (at(n, v) ? "x" : ""));
     return `| ${code(n)} | ${marks.join(" | ")} | ${s.secret ? "yes" : ""} | ${s.about} | ${s.whenAbsent ?? "(always set)"} |`;
   });
-  return [`| setting | ${stages.map((s) => `stage ${s}`).join(" | ")} | secret | what | when absent |`, `|---|${stages.map(() => "---").join("|")}|---|---|---|`, ...rows];
+  return [
+    `| setting | ${stages.map((s) => `stage ${s}`).join(" | ")} | secret | what | when absent |`,
+    `|---|${stages.map(() => "---").join("|")}|---|---|---|`,
+    ...rows,
+  ];
 }
 
 function stageSection(v: StageView): string[] {
@@ -215,7 +219,8 @@ function stageSection(v: StageView): string[] {
     lines.push(`- **${p.where}**: WORKER_TYPE=${code(p.workerType)}${p.port ? `, PORT=${p.port}` : ""}${probes ? `; probes: ${probes}` : ""}`);
     lines.push(`  - variables: ${p.variables.map(code).join(", ")}`);
     if (p.settingsKeys.length > 0) {
-      const how = v.stage >= 4 ? "in the JSON at SETTINGS_FILE (the app-settings secret)" : "from the app-settings secret, through the env file fetch-settings.sh writes";
+      const how =
+        v.stage >= 4 ? "in the JSON at SETTINGS_FILE (the app-settings secret)" : "from the app-settings secret, through the env file fetch-settings.sh writes";
       lines.push(`  - settings ${how}: ${p.settingsKeys.map(code).join(", ")}`);
     }
   }
@@ -293,7 +298,19 @@ export function contractDocument(views: StageView[]): string {
     `- Stage 1: \`collectstatic\` writes STATIC_ROOT (${code(IMAGE.staticRoot)}, on the data disk) and uploads go to MEDIA_ROOT (${code(IMAGE.mediaRoot)}); nginx serves \`/static/\` and \`/media/\` from them.`,
     `- From stage 2: STATIC_BUCKET and MEDIA_BUCKET name Cloud Storage buckets. The app writes objects \`${BUCKET_PREFIXES.static}/<path>\` and \`${BUCKET_PREFIXES.media}/<path>\` (django-storages, credentials from the machine's or pod's service account); the load balancer serves \`/static/*\` and \`/media/*\` from them through Cloud CDN on CDN_HOST, the site's own host. No object ACLs (uniform bucket-level access).`,
     "- Private media: when CDN_SIGNING_KEY_NAME is set, media URLs are Cloud CDN signed URLs (`Expires`, `KeyName`, `Signature` = base64url HMAC-SHA1 with CDN_SIGNING_KEY); without it media is public.",
-    `- \`migrate\` runs \`collectstatic\` after the migrations. Stages whose plans run a migrate process: ${views.filter((v) => v.processes.some((p) => p.workerType === "migrate")).map((v) => v.stage).join(", ") || "none"}${views.some((v) => !v.processes.some((p) => p.workerType === "migrate")) ? `; none at stage ${views.filter((v) => !v.processes.some((p) => p.workerType === "migrate")).map((v) => v.stage).join(", ")} yet (the app must be migrated there by other means)` : ""}.`,
+    `- \`migrate\` runs \`collectstatic\` after the migrations. Stages whose plans run a migrate process: ${
+      views
+        .filter((v) => v.processes.some((p) => p.workerType === "migrate"))
+        .map((v) => v.stage)
+        .join(", ") || "none"
+    }${
+      views.some((v) => !v.processes.some((p) => p.workerType === "migrate"))
+        ? `; none at stage ${views
+            .filter((v) => !v.processes.some((p) => p.workerType === "migrate"))
+            .map((v) => v.stage)
+            .join(", ")} yet (the app must be migrated there by other means)`
+        : ""
+    }.`,
     "",
     "## WebSockets",
     "",
@@ -335,7 +352,8 @@ export function contractProblems(views: StageView[]): string[] {
       const at = `stage ${v.stage} ${p.where}`;
       const unknown = [...p.variables, ...p.settingsKeys].filter((n) => settingOf(n) === undefined);
       if (unknown.length > 0) problems.push(`${at}: not in the contract: ${unknown.join(", ")}`);
-      if (!(WORKER_TYPES as readonly string[]).includes(p.workerType)) problems.push(`${at}: WORKER_TYPE=${p.workerType} is not one of ${WORKER_TYPES.join(", ")}`);
+      if (!(WORKER_TYPES as readonly string[]).includes(p.workerType))
+        problems.push(`${at}: WORKER_TYPE=${p.workerType} is not one of ${WORKER_TYPES.join(", ")}`);
       const serving = p.workerType !== "migrate";
       if (serving && !(p.port && p.port > 0)) problems.push(`${at}: no PORT`);
       for (const x of p.probes) {

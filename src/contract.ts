@@ -62,7 +62,9 @@ export function verifiedTls(caFile: string = DATABASE_CA_FILE): { sslmode: "veri
 
 /** The same as a connection URI's query (`/` needs no escaping in a query, RFC 3986 3.4). */
 export function verifiedTlsQuery(caFile: string = DATABASE_CA_FILE): string {
-  return Object.entries(verifiedTls(caFile)).map(([k, v]) => `${k}=${v}`).join("&");
+  return Object.entries(verifiedTls(caFile))
+    .map(([k, v]) => `${k}=${v}`)
+    .join("&");
 }
 
 /** Object prefixes in the buckets: the load balancer maps /static/x and /media/x to objects static/x and media/x. */
@@ -122,14 +124,20 @@ export const SETTINGS = {
   GUNICORN_WORKERS: { about: "Gunicorn worker processes (http)", whenAbsent: "4" },
   GUNICORN_THREADS: { about: "threads per Gunicorn worker (http)", whenAbsent: "2" },
   METRICS_PORT: { about: "port of the Prometheus /metrics endpoint (Managed Prometheus scrapes it)", whenAbsent: "no metrics endpoint" },
-  SETTINGS_FILE: { about: "a JSON object of further settings (the app-settings secret, fetched at pod start)", whenAbsent: "all settings are environment variables" },
+  SETTINGS_FILE: {
+    about: "a JSON object of further settings (the app-settings secret, fetched at pod start)",
+    whenAbsent: "all settings are environment variables",
+  },
   // Django.
   DJANGO_SECRET_KEY: { about: "Django's SECRET_KEY", secret: true },
   DJANGO_ALLOWED_HOSTS: { about: "comma-separated ALLOWED_HOSTS: the site, and the address health checks send as Host" },
   CSRF_TRUSTED_ORIGINS: { about: "comma-separated CSRF_TRUSTED_ORIGINS (https://<site>)" },
   SENTRY_DSN: { about: "error reporting", whenAbsent: "no error reporting" },
   JITSI_DOMAIN: { about: "the Jitsi Meet host the app links meetings to" },
-  JITSI_JWT_APP_ID: { about: "the `iss`/`aud` of the room tokens the app signs for Jitsi (Prosody verifies them)", whenAbsent: "this process signs no room tokens" },
+  JITSI_JWT_APP_ID: {
+    about: "the `iss`/`aud` of the room tokens the app signs for Jitsi (Prosody verifies them)",
+    whenAbsent: "this process signs no room tokens",
+  },
   JITSI_JWT_APP_SECRET: { about: "the HS256 key the app signs Jitsi room tokens with", secret: true, whenAbsent: "this process signs no room tokens" },
   // PostgreSQL.
   DATABASE_URL: { about: "Django's default database (postgres://user:password@host:port/name[?sslmode=...])", secret: true },
@@ -160,7 +168,10 @@ export const SETTINGS = {
     whenAbsent: "one channel-layer Redis: CHANNEL_LAYER_URL",
   },
   CHANNEL_LAYER_REDIS_CA_CERTS: { about: "JSON list of the CA PEMs of CHANNEL_LAYER_REDIS_URLS, in the same order", whenAbsent: "plain redis://" },
-  REDIS_CLUSTER_ENDPOINT: { about: "discovery endpoint (host:port) of the Redis Cluster for cache data (cluster-aware client, TLS)", whenAbsent: "cache on CACHE_URL" },
+  REDIS_CLUSTER_ENDPOINT: {
+    about: "discovery endpoint (host:port) of the Redis Cluster for cache data (cluster-aware client, TLS)",
+    whenAbsent: "cache on CACHE_URL",
+  },
   REDIS_CLUSTER_CA_CERT: { about: "PEM of the Redis Cluster's CA", whenAbsent: "no cluster" },
   MEMCACHED_NODES: {
     about: "comma-separated host:port of the Memcached nodes in the process's own region (the hot read cache; pymemcache hashes keys over them)",
@@ -171,7 +182,10 @@ export const SETTINGS = {
   MEDIA_ROOT: { about: "directory uploads are written to and nginx serves /media/ from", whenAbsent: "media in MEDIA_BUCKET" },
   STATIC_BUCKET: { about: `Cloud Storage bucket collectstatic uploads to (objects ${BUCKET_PREFIXES.static}/<path>)`, whenAbsent: "STATIC_ROOT" },
   MEDIA_BUCKET: { about: `Cloud Storage bucket uploads are written to (objects ${BUCKET_PREFIXES.media}/<path>)`, whenAbsent: "MEDIA_ROOT" },
-  CDN_HOST: { about: "host that serves /static/* and /media/* from the buckets through Cloud CDN (the site itself)", whenAbsent: "the site serves them (nginx)" },
+  CDN_HOST: {
+    about: "host that serves /static/* and /media/* from the buckets through Cloud CDN (the site itself)",
+    whenAbsent: "the site serves them (nginx)",
+  },
   CDN_SIGNING_KEY_NAME: { about: "Cloud CDN key name for signed media URLs; set means media is private", whenAbsent: "media URLs are public" },
   CDN_SIGNING_KEY: { about: "the base64url value of that key", secret: true, whenAbsent: "media URLs are public" },
   // Pub/Sub.

@@ -52,7 +52,15 @@ export function physicalName(prefix: string, role: string, kind: NameKind = "def
     .replace(/-+/g, "-")
     .replace(/^-|-$/g, "");
   // The config's prefix starts with a letter (schema); other callers.
-  if (!/^[a-z]/.test(full)) throw new Error(argRefuser("physicalName", "")("prefix", prefix, `makes the name ${JSON.stringify(full)}, which does not start with a letter`, "a prefix starting with a lowercase letter (GCP names do)"));
+  if (!/^[a-z]/.test(full))
+    throw new Error(
+      argRefuser("physicalName", "")(
+        "prefix",
+        prefix,
+        `makes the name ${JSON.stringify(full)}, which does not start with a letter`,
+        "a prefix starting with a lowercase letter (GCP names do)",
+      ),
+    );
   // Service account ids are 6-30 characters (IAM refuses `co-vm`): a short one gets `-sa`.
   if (kind === "serviceAccount" && full.length < 6) return `${full}-sa`;
   if (full.length <= limit) return full;

@@ -11,7 +11,15 @@ export interface ThresholdPair {
 }
 
 /** The metrics of the table, as config `monitoring` names them. */
-export const ALERT_METRICS = ["cpuPercent", "memoryPercent", "apiLatencyMs", "dbConnectionsPercent", "websocketConnectionsPercent", "diskPercent", "errorRatePercent"] as const;
+export const ALERT_METRICS = [
+  "cpuPercent",
+  "memoryPercent",
+  "apiLatencyMs",
+  "dbConnectionsPercent",
+  "websocketConnectionsPercent",
+  "diskPercent",
+  "errorRatePercent",
+] as const;
 export type AlertMetric = (typeof ALERT_METRICS)[number];
 
 /**

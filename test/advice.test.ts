@@ -45,7 +45,12 @@ describe.each(seedCostPerUser.map((r) => [r.users, r.usd] as const))("%i concurr
       expect(a.capacity.atMax[k], k).toBeGreaterThanOrEqual(a.capacity.load[k]);
     }
     // The plan the advice priced carries the advised values.
-    const p = await planned(stackOf(a.stage), Object.entries(a.sets).filter(([k]) => k !== "monitoring.monthlyBudgetUsd").map(([k, v]) => setArg(k, v)));
+    const p = await planned(
+      stackOf(a.stage),
+      Object.entries(a.sets)
+        .filter(([k]) => k !== "monitoring.monthlyBudgetUsd")
+        .map(([k, v]) => setArg(k, v)),
+    );
     expect(p.stage).toBe(a.stage);
     if (a.stage === 3) {
       const as = get(p, "gcp:compute/regionAutoscaler:RegionAutoscaler", "http-pool-autoscaler");
@@ -56,7 +61,11 @@ describe.each(seedCostPerUser.map((r) => [r.users, r.usd] as const))("%i concurr
       // One app node pool per region (the stage-4 stack file's two regions).
       expect(pools.map((x) => x.name)).toEqual(["gke-us-central1-pool", "gke-europe-west1-pool"]);
       for (const pool of pools) {
-        expect(pool.inputs.autoscaling).toEqual({ minNodeCount: a.sets["kubernetes.nodesPerZoneMin"], maxNodeCount: a.sets["kubernetes.nodesPerZoneMax"], locationPolicy: "BALANCED" });
+        expect(pool.inputs.autoscaling).toEqual({
+          minNodeCount: a.sets["kubernetes.nodesPerZoneMin"],
+          maxNodeCount: a.sets["kubernetes.nodesPerZoneMax"],
+          locationPolicy: "BALANCED",
+        });
       }
     }
     if (a.stage >= 3) {
@@ -76,9 +85,11 @@ describe.each(seedCostPerUser.map((r) => [r.users, r.usd] as const))("%i concurr
     expect(a.sets["kubernetes.workerSpot"]).toBe(a.stage === 4 ? a.cost.option.endsWith("+spot-workers") : undefined);
     // The least commitment that reaches the seed: every option of a lesser commitment misses it.
     const term = names.indexOf(a.cost.option.replace("+spot-workers", ""));
-    for (const o of a.cost.options.filter((x) => names.indexOf(x.name.replace("+spot-workers", "")) < term)) expect(o.perUserAtPeakUsd).toBeGreaterThan(seedUsd);
+    for (const o of a.cost.options.filter((x) => names.indexOf(x.name.replace("+spot-workers", "")) < term))
+      expect(o.perUserAtPeakUsd).toBeGreaterThan(seedUsd);
     // Within the chosen commitment, the cheaper variant.
-    for (const o of a.cost.options.filter((x) => x.name.replace("+spot-workers", "") === names[term])) expect(a.cost.atMaxMonthlyUsd).toBeLessThanOrEqual(o.atMaxMonthlyUsd + 0.01);
+    for (const o of a.cost.options.filter((x) => x.name.replace("+spot-workers", "") === names[term]))
+      expect(a.cost.atMaxMonthlyUsd).toBeLessThanOrEqual(o.atMaxMonthlyUsd + 0.01);
     expect(a.sets["monitoring.monthlyBudgetUsd"]).toBe(Math.ceil(a.cost.atMaxMonthlyUsd / 100) * 100);
     expect(a.commands).toContain(`pulumi config set --path course-organizer:stage ${a.stage}`);
     // The README's sizing table (npm run bench:sizing) shows this figure.

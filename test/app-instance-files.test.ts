@@ -62,7 +62,11 @@ describe.each(["http-pool", "ws-pool"])("the %s files pass their real tools", (r
     expect(r.out).toContain("Valid cloud-config");
     expect(r.status).toBe(0);
     const p = await plan("stage3", { withFiles: true });
-    const doc = parse(file(p, role, "cloud-init/user-data.yaml")) as { packages: string[]; write_files: { path: string; content: string; permissions: string }[]; runcmd: string[][] };
+    const doc = parse(file(p, role, "cloud-init/user-data.yaml")) as {
+      packages: string[];
+      write_files: { path: string; content: string; permissions: string }[];
+      runcmd: string[][];
+    };
     expect(doc.packages).toEqual(["docker.io", "docker-compose-v2", "jq"]);
     const others = (p.files ?? []).filter((f) => f.role === role && f.path !== "cloud-init/user-data.yaml");
     expect(others.length).toBeGreaterThan(0);
@@ -89,7 +93,14 @@ describe.each(["http-pool", "ws-pool"])("the %s files pass their real tools", (r
     const { root, paths } = await renderRole(role);
     const scripts = paths.filter((x) => x.endsWith(".sh"));
     expect(scripts.sort()).toEqual(
-      ["fetch-settings.sh", "install-ops-agent.sh", "registry-login.sh", "run-app.sh", "run-pgbouncer.sh", ...(role === "ws-pool" ? ["publish-ws-connections.sh"] : ["migrate.sh"])]
+      [
+        "fetch-settings.sh",
+        "install-ops-agent.sh",
+        "registry-login.sh",
+        "run-app.sh",
+        "run-pgbouncer.sh",
+        ...(role === "ws-pool" ? ["publish-ws-connections.sh"] : ["migrate.sh"]),
+      ]
         .map((s) => `bin/${s}`)
         .sort(),
     );
@@ -132,7 +143,9 @@ describe("what the processes get", () => {
   it("HTTP pool: Gunicorn only (WORKER_TYPE=http) on 8000; WebSocket pool: Daphne only on 8001 plus the connection publisher", async () => {
     const p = await plan("stage3", { withFiles: true });
     const http = file(p, "http-pool", "bin/run-app.sh");
-    expect(http).toContain("-e WORKER_TYPE=http \\\n  -e PORT=8000 \\\n  -e GUNICORN_WORKERS=5 \\\n  -e GUNICORN_THREADS=2 \\\n  -e CDN_SIGNING_KEY_NAME='co-media-key' \\\n");
+    expect(http).toContain(
+      "-e WORKER_TYPE=http \\\n  -e PORT=8000 \\\n  -e GUNICORN_WORKERS=5 \\\n  -e GUNICORN_THREADS=2 \\\n  -e CDN_SIGNING_KEY_NAME='co-media-key' \\\n",
+    );
     expect(http).toContain("'us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend:1.0.0'");
     expect(http).not.toContain("daphne");
     const ws = file(p, "ws-pool", "bin/run-app.sh");
@@ -162,12 +175,18 @@ describe("what the processes get", () => {
       "-----BEGIN CERTIFICATE-----\nMOCK co-db\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMOCK co-db-replica-0\n-----END CERTIFICATE-----\n",
     );
     // Mounted read-only into the app and migration containers at the contract's path.
-    expect(file(p, "http-pool", "bin/run-app.sh")).toContain("-v '/opt/course-organizer/pgbouncer/server-ca.pem':/run/course-organizer/database-ca.pem:ro \\\n");
-    expect(file(p, "http-pool", "bin/migrate.sh")).toContain("-v '/opt/course-organizer/pgbouncer/server-ca.pem':/run/course-organizer/database-ca.pem:ro \\\n");
+    expect(file(p, "http-pool", "bin/run-app.sh")).toContain(
+      "-v '/opt/course-organizer/pgbouncer/server-ca.pem':/run/course-organizer/database-ca.pem:ro \\\n",
+    );
+    expect(file(p, "http-pool", "bin/migrate.sh")).toContain(
+      "-v '/opt/course-organizer/pgbouncer/server-ca.pem':/run/course-organizer/database-ca.pem:ro \\\n",
+    );
     expect(file(p, "http-pool", "bin/run-pgbouncer.sh")).toContain("-v '/opt/course-organizer/pgbouncer/server-ca.pem':/etc/pgbouncer/server-ca.pem:ro \\\n");
     const fetch = file(p, "http-pool", "bin/fetch-settings.sh");
     expect(fetch).toContain("SETTINGS_SECRET='co-app-settings'\n");
-    expect(fetch).toContain("extra 'DJANGO_SECRET_KEY' 'co-django-secret-key'\nextra 'JITSI_JWT_APP_SECRET' 'co-jitsi-jwt-secret'\nextra 'CDN_SIGNING_KEY' 'co-cdn-signing-key'\n");
+    expect(fetch).toContain(
+      "extra 'DJANGO_SECRET_KEY' 'co-django-secret-key'\nextra 'JITSI_JWT_APP_SECRET' 'co-jitsi-jwt-secret'\nextra 'CDN_SIGNING_KEY' 'co-cdn-signing-key'\n",
+    );
     expect(file(p, "ws-pool", "bin/fetch-settings.sh")).not.toContain("JITSI_JWT_APP_SECRET");
     expect(file(p, "ws-pool", "bin/fetch-settings.sh")).not.toContain("CDN_SIGNING_KEY");
   });
@@ -215,14 +234,23 @@ esac
     chmodSync(join(bin, "gcloud"), 0o755);
     const rt = join(root, "run");
     const script = join(root, "fetch-settings.sh");
-    writeFileSync(script, fetchSettingsScript({ project: "p", settingsSecretId: "co-app-settings", secrets: [{ env: "DJANGO_SECRET_KEY", secretId: "co-django-secret-key" }], runtimeDir: rt, retryDelaySeconds: 0 }));
+    writeFileSync(
+      script,
+      fetchSettingsScript({
+        project: "p",
+        settingsSecretId: "co-app-settings",
+        secrets: [{ env: "DJANGO_SECRET_KEY", secretId: "co-django-secret-key" }],
+        runtimeDir: rt,
+        retryDelaySeconds: 0,
+      }),
+    );
     const r = run("bash", [script], { PATH: `${bin}:${process.env.PATH}` });
     expect(r.out).toContain("settings written to");
     expect(r.status).toBe(0);
     expect(readFileSync(join(rt, "app.env"), "utf8").split("\n").filter(Boolean).sort()).toEqual(
       [
         "CDN_HOST=courses.example.org",
-        "DATABASE_PASSWORD=pa\"ss",
+        'DATABASE_PASSWORD=pa"ss',
         "DATABASE_URL=postgres://course_organizer:pa%22ss@127.0.0.1:6432/course_organizer",
         "DATABASE_USER=course_organizer",
         "DATABASE_DIRECT_HOST=10.100.0.5",
@@ -234,7 +262,7 @@ esac
     expect(readFileSync(join(rt, "migrate.env"), "utf8").split("\n").filter(Boolean).sort()).toEqual(
       [
         "CDN_HOST=courses.example.org",
-        "DATABASE_PASSWORD=pa\"ss",
+        'DATABASE_PASSWORD=pa"ss',
         "DATABASE_URL=postgres://course_organizer:pa%22ss@10.100.0.5:5432/course_organizer?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem",
         "DATABASE_USER=course_organizer",
         "DATABASE_DIRECT_HOST=10.100.0.5",
@@ -253,7 +281,10 @@ esac
     expect(statSync(rt).mode & 0o777).toBe(0o700);
 
     // A secret that cannot be read fails the unit (the app does not start with half its settings).
-    writeFileSync(script, fetchSettingsScript({ project: "p", settingsSecretId: "co-missing", secrets: [], runtimeDir: join(root, "run2"), retryDelaySeconds: 0 }));
+    writeFileSync(
+      script,
+      fetchSettingsScript({ project: "p", settingsSecretId: "co-missing", secrets: [], runtimeDir: join(root, "run2"), retryDelaySeconds: 0 }),
+    );
     const bad = run("bash", [script], { PATH: `${bin}:${process.env.PATH}` });
     expect(bad.status).not.toBe(0);
     expect(bad.out).toContain("secret co-missing could not be read");
@@ -301,7 +332,11 @@ describe("the WebSocket connection publisher against stub metadata and Monitorin
     const script = join(dir, "publish.sh");
     writeFileSync(
       script,
-      wsConnectionsScript({ port: PORTS.daphne, metadataUrl: `http://127.0.0.1:${PORTS.stub}/computeMetadata/v1`, monitoringUrl: `http://127.0.0.1:${PORTS.stub}/v3` }),
+      wsConnectionsScript({
+        port: PORTS.daphne,
+        metadataUrl: `http://127.0.0.1:${PORTS.stub}/computeMetadata/v1`,
+        monitoringUrl: `http://127.0.0.1:${PORTS.stub}/v3`,
+      }),
     );
     const r = await runAsync("bash", [script], {});
     expect(r.out).toContain(`published 3 connections on port ${PORTS.daphne}`);

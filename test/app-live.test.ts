@@ -59,7 +59,11 @@ async function nsRun(args: string[], env: Record<string, string> = {}, opts: { c
   try {
     // Entering a mount namespace resets the working directory: nsenter --wd sets it inside.
     const wd = opts.cwd ? [`--wd=${opts.cwd}`] : [];
-    const { stdout } = await run("nsenter", ["-t", String(H), ...ns, ...wd, "--", ...args], { env: Object.keys(env).length > 0 ? env : process.env, maxBuffer: 32 << 20, timeout: 240_000 });
+    const { stdout } = await run("nsenter", ["-t", String(H), ...ns, ...wd, "--", ...args], {
+      env: Object.keys(env).length > 0 ? env : process.env,
+      maxBuffer: 32 << 20,
+      timeout: 240_000,
+    });
     return stdout;
   } catch (e) {
     const x = e as { stdout?: string; stderr?: string; message: string };
@@ -78,7 +82,10 @@ function nsStart(name: string, args: string[], env: Record<string, string>, cwd?
 }
 
 function logsOf(name: string): string {
-  return procs.filter((p) => p.name === name).map((p) => p.log.join("").slice(-4000)).join("\n");
+  return procs
+    .filter((p) => p.name === name)
+    .map((p) => p.log.join("").slice(-4000))
+    .join("\n");
 }
 
 /** SIGTERM to each named process at once, then SIGKILL to any still running after 10 s. */
@@ -97,7 +104,24 @@ async function stop(names: string[]): Promise<void> {
 /** Wait until GET url answers 2xx inside the scene (curl retries connection refusals). */
 async function waitHttp(url: string, name: string, host = "127.0.0.1"): Promise<void> {
   try {
-    await nsRun(["curl", "-fsS", "-o", "/dev/null", "-H", `Host: ${host}`, "--retry", "80", "--retry-connrefused", "--retry-delay", "0", "--retry-max-time", "60", "-m", "5", url]);
+    await nsRun([
+      "curl",
+      "-fsS",
+      "-o",
+      "/dev/null",
+      "-H",
+      `Host: ${host}`,
+      "--retry",
+      "80",
+      "--retry-connrefused",
+      "--retry-delay",
+      "0",
+      "--retry-max-time",
+      "60",
+      "-m",
+      "5",
+      url,
+    ]);
   } catch (e) {
     throw new Error(`${name} did not answer ${url}: ${(e as Error).message}\n${logsOf(name)}`);
   }
@@ -115,7 +139,14 @@ async function psql(db: string, ...sql: string[]): Promise<string> {
 /** The image's process environment (what `docker run` gives it) plus where the image's python and packages are. */
 function imageEnv(env: Record<string, string>): Record<string, string> {
   // PYTHONDONTWRITEBYTECODE: as the Dockerfile's ENV (and no __pycache__ written into the source tree).
-  return { ...env, PATH: `${D}/imagebin:/usr/bin:/bin:/usr/sbin:/sbin`, PYTHONPATH: join(FIX, "pystubs"), PYTHONDONTWRITEBYTECODE: "1", STANDIN_GCS_DIR: join(D, "gcs"), HOME: D };
+  return {
+    ...env,
+    PATH: `${D}/imagebin:/usr/bin:/bin:/usr/sbin:/sbin`,
+    PYTHONPATH: join(FIX, "pystubs"),
+    PYTHONDONTWRITEBYTECODE: "1",
+    STANDIN_GCS_DIR: join(D, "gcs"),
+    HOME: D,
+  };
 }
 
 function standinEnv(): Record<string, string> {
@@ -150,11 +181,38 @@ async function seedUser(env: Record<string, string>, email: string, password: st
 
 async function redisTls(name: string, port: number, auth: string): Promise<void> {
   mkdirSync(join(D, name), { recursive: true });
-  nsStart(name, [
-    "redis-server", "--port", "0", "--tls-port", String(port), "--tls-cert-file", join(D, "tls/server.pem"), "--tls-key-file", join(D, "tls/server.key"),
-    "--tls-ca-cert-file", join(D, "tls/ca.pem"), "--tls-auth-clients", "no", "--requirepass", auth, "--save", "", "--appendonly", "no", "--dir", join(D, name),
-  ], process.env as Record<string, string>);
-  await nsRun(["sh", "-c", `for i in $(seq 1 100); do redis-cli --tls --cacert ${D}/tls/ca.pem -p ${port} -a ${auth} --no-auth-warning ping 2>/dev/null | grep -q PONG && exit 0; sleep 0.1; done; exit 1`]);
+  nsStart(
+    name,
+    [
+      "redis-server",
+      "--port",
+      "0",
+      "--tls-port",
+      String(port),
+      "--tls-cert-file",
+      join(D, "tls/server.pem"),
+      "--tls-key-file",
+      join(D, "tls/server.key"),
+      "--tls-ca-cert-file",
+      join(D, "tls/ca.pem"),
+      "--tls-auth-clients",
+      "no",
+      "--requirepass",
+      auth,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      join(D, name),
+    ],
+    process.env as Record<string, string>,
+  );
+  await nsRun([
+    "sh",
+    "-c",
+    `for i in $(seq 1 100); do redis-cli --tls --cacert ${D}/tls/ca.pem -p ${port} -a ${auth} --no-auth-warning ping 2>/dev/null | grep -q PONG && exit 0; sleep 0.1; done; exit 1`,
+  ]);
 }
 
 async function redisCommands(port: number, auth: string): Promise<number> {
@@ -165,19 +223,88 @@ async function redisCommands(port: number, auth: string): Promise<number> {
 beforeAll(async () => {
   D = mkdtempSync(join(tmpdir(), "app-live-"));
   chmodSync(D, 0o755);
-  for (const d of ["opt", "run", "etc-pgbouncer", "standin", "imagebin", "secrets", "gcs", "tls", "pg/data", "pg/sock", "pg/log", "nginx", "certs", "static", "media", "acme"]) mkdirSync(join(D, d), { recursive: true });
+  for (const d of [
+    "opt",
+    "run",
+    "etc-pgbouncer",
+    "standin",
+    "imagebin",
+    "secrets",
+    "gcs",
+    "tls",
+    "pg/data",
+    "pg/sock",
+    "pg/log",
+    "nginx",
+    "certs",
+    "static",
+    "media",
+    "acme",
+  ])
+    mkdirSync(join(D, d), { recursive: true });
   // Certificates: one CA; the server's for 127.0.0.1 and the names the stand-ins answer.
   const t = (f: string) => join(D, "tls", f);
-  await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", t("ca.key"), "-out", t("ca.pem"), "-days", "2", "-subj", "/CN=app-live test CA"]);
-  await run("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", t("server.key"), "-out", t("server.csr"), "-subj", "/CN=127.0.0.1"]);
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    t("ca.key"),
+    "-out",
+    t("ca.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=app-live test CA",
+  ]);
+  await run("openssl", [
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    t("server.key"),
+    "-out",
+    t("server.csr"),
+    "-subj",
+    "/CN=127.0.0.1",
+  ]);
   writeFileSync(t("san.ext"), `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:secretmanager.googleapis.com,DNS:${DOMAIN}\n`);
-  await run("openssl", ["x509", "-req", "-in", t("server.csr"), "-CA", t("ca.pem"), "-CAkey", t("ca.key"), "-CAcreateserial", "-out", t("server.pem"), "-days", "2", "-extfile", t("san.ext")]);
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    t("server.csr"),
+    "-CA",
+    t("ca.pem"),
+    "-CAkey",
+    t("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    t("server.pem"),
+    "-days",
+    "2",
+    "-extfile",
+    t("san.ext"),
+  ]);
   cpSync(t("server.pem"), join(D, "certs/fullchain.pem"));
   cpSync(t("server.key"), join(D, "certs/privkey.pem"));
-  writeFileSync(join(D, "hosts"), `127.0.0.1 localhost postgres redis backend daphne jitsi-web ${DOMAIN}\n127.0.0.2 metadata.google.internal secretmanager.googleapis.com\n`);
+  writeFileSync(
+    join(D, "hosts"),
+    `127.0.0.1 localhost postgres redis backend daphne jitsi-web ${DOMAIN}\n127.0.0.2 metadata.google.internal secretmanager.googleapis.com\n`,
+  );
   // The image's `python` is Debian's interpreter with the app's packages.
   symlinkSync(PY, join(D, "imagebin/python"));
-  writeFileSync(join(D, "standin/gcloud"), `#!/bin/sh\n# gcloud secrets versions access latest --secret=ID --project=P\nfor a in "$@"; do case "$a" in --secret=*) id="\${a#--secret=}";; esac; done\ncat "${D}/secrets/$id"\n`);
+  writeFileSync(
+    join(D, "standin/gcloud"),
+    `#!/bin/sh\n# gcloud secrets versions access latest --secret=ID --project=P\nfor a in "$@"; do case "$a" in --secret=*) id="\${a#--secret=}";; esac; done\ncat "${D}/secrets/$id"\n`,
+  );
   chmodSync(join(D, "standin/gcloud"), 0o755);
   writeFileSync(join(D, "standin/docker"), `#!/bin/sh\nexec ${PY} ${join(FIX, "docker_standin.py")} "$@"\n`);
   chmodSync(join(D, "standin/docker"), 0o755);
@@ -185,7 +312,12 @@ beforeAll(async () => {
   holder = spawn(
     "unshare",
     [
-      "-m", "-n", "--propagation", "private", "sh", "-ec",
+      "-m",
+      "-n",
+      "--propagation",
+      "private",
+      "sh",
+      "-ec",
       [
         "ip link set lo up",
         `mount --bind ${D}/hosts /etc/hosts`,
@@ -204,7 +336,11 @@ beforeAll(async () => {
   });
   H = holder.pid!;
 
-  nsStart("standin", [PY, join(FIX, "gce_standin.py"), join(D, "secrets"), join(D, "tls/server.pem"), join(D, "tls/server.key"), PROJECT], process.env as Record<string, string>);
+  nsStart(
+    "standin",
+    [PY, join(FIX, "gce_standin.py"), join(D, "secrets"), join(D, "tls/server.pem"), join(D, "tls/server.key"), PROJECT],
+    process.env as Record<string, string>,
+  );
 
   // PostgreSQL 15 with TLS, in the scene's network (the socket directory is a path: psql reaches it from outside).
   const uid = Number((await run("id", ["-u", "postgres"])).stdout.trim());
@@ -216,9 +352,47 @@ beforeAll(async () => {
   chmodSync(join(D, "pg/server.key"), 0o600);
   writeFileSync(join(D, "pg/pw"), "superuser-not-used-over-tcp\n");
   chownSync(join(D, "pg/pw"), uid, gid);
-  await run("runuser", ["-u", "postgres", "--", `${pgBin}/initdb`, "-D", join(D, "pg/data"), "-U", "postgres", "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${join(D, "pg/pw")}`]);
-  const opts = ["-p 5432", `-k ${D}/pg/sock`, "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c synchronous_commit=off", "-c ssl=on", `-c ssl_cert_file=${D}/pg/server.pem`, `-c ssl_key_file=${D}/pg/server.key`].join(" ");
-  await nsRun(["runuser", "-u", "postgres", "--", `${pgBin}/pg_ctl`, "-D", join(D, "pg/data"), "-l", join(D, "pg/log/postgres.log"), "-o", opts, "-w", "-t", "30", "start"]);
+  await run("runuser", [
+    "-u",
+    "postgres",
+    "--",
+    `${pgBin}/initdb`,
+    "-D",
+    join(D, "pg/data"),
+    "-U",
+    "postgres",
+    "--no-sync",
+    "--auth-local=trust",
+    "--auth-host=scram-sha-256",
+    `--pwfile=${join(D, "pg/pw")}`,
+  ]);
+  const opts = [
+    "-p 5432",
+    `-k ${D}/pg/sock`,
+    "-c listen_addresses=127.0.0.1",
+    "-c fsync=off",
+    "-c synchronous_commit=off",
+    "-c ssl=on",
+    `-c ssl_cert_file=${D}/pg/server.pem`,
+    `-c ssl_key_file=${D}/pg/server.key`,
+  ].join(" ");
+  await nsRun([
+    "runuser",
+    "-u",
+    "postgres",
+    "--",
+    `${pgBin}/pg_ctl`,
+    "-D",
+    join(D, "pg/data"),
+    "-l",
+    join(D, "pg/log/postgres.log"),
+    "-o",
+    opts,
+    "-w",
+    "-t",
+    "30",
+    "start",
+  ]);
   pgPid = Number(readFileSync(join(D, "pg/data/postmaster.pid"), "utf8").split("\n")[0]);
   mark("scene ready (certificates, namespaces, PostgreSQL)");
 }, 120_000);
@@ -251,11 +425,15 @@ describe("stage 1: the VM's rendered files serve the app", () => {
     mark("stage 1 planned");
     // Secret Manager values for the ids fetch-secrets.sh reads; it writes the env file compose interpolates from.
     const fetch = file(p, "vm", "bin/fetch-secrets.sh");
-    for (const m of fetch.matchAll(/^fetch '([A-Z_]+)' '([^']+)'/gm)) writeFileSync(join(D, "secrets", m[2]!), `${m[1]!.toLowerCase().replace(/_/g, "")}${"x".repeat(20)}`);
+    for (const m of fetch.matchAll(/^fetch '([A-Z_]+)' '([^']+)'/gm))
+      writeFileSync(join(D, "secrets", m[2]!), `${m[1]!.toLowerCase().replace(/_/g, "")}${"x".repeat(20)}`);
     writeFileSync(join(D, "opt/fetch-secrets.sh"), fetch, { mode: 0o755 });
     await nsRun(["bash", "/opt/fetch-secrets.sh"], standinEnv());
     const appEnv = Object.fromEntries(
-      readFileSync(join(D, "run/course-organizer/app.env"), "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      readFileSync(join(D, "run/course-organizer/app.env"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
     );
     // Redis with the rendered redis.conf and the ACL file fetch-secrets.sh wrote (compose mounts it at /run/secrets).
     mkdirSync(join(D, "run/secrets"), { recursive: true });
@@ -266,14 +444,20 @@ describe("stage 1: the VM's rendered files serve the app", () => {
     writeFileSync(join(D, "redis1.conf"), redisConf.replace(/^dir \/data$/m, `dir ${D}/redis1`));
     mkdirSync(join(D, "redis1"));
     nsStart("redis1", ["redis-server", join(D, "redis1.conf")], process.env as Record<string, string>);
-    await nsRun(["sh", "-c", `for i in $(seq 1 100); do REDISCLI_AUTH='${appEnv.REDIS_PASSWORD}' redis-cli -p 6379 ping 2>/dev/null | grep -q PONG && exit 0; sleep 0.1; done; exit 1`]).catch((e: Error) => {
+    await nsRun([
+      "sh",
+      "-c",
+      `for i in $(seq 1 100); do REDISCLI_AUTH='${appEnv.REDIS_PASSWORD}' redis-cli -p 6379 ping 2>/dev/null | grep -q PONG && exit 0; sleep 0.1; done; exit 1`,
+    ]).catch((e: Error) => {
       throw new Error(`${e.message}\n${logsOf("redis1")}`);
     });
 
     const compose = parse(file(p, "vm", "docker-compose.yml")) as { services: Record<string, { environment: Record<string, string> }> };
     // Compose's interpolation: ${VAR:?message} from the env file.
     const interpolate = (env: Record<string, string>) =>
-      Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{([A-Z_]+):\?[^}]*\}/g, (_m, name: string) => appEnv[name] ?? `<unset ${name}>`)]));
+      Object.fromEntries(
+        Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{([A-Z_]+):\?[^}]*\}/g, (_m, name: string) => appEnv[name] ?? `<unset ${name}>`)]),
+      );
     const backend = interpolate(compose.services.backend!.environment);
     const daphne = interpolate(compose.services.daphne!.environment);
     const [dbUser, dbPass, dbName] = /postgres:\/\/([^:]+):([^@]+)@postgres:5432\/(\w+)/.exec(backend.DATABASE_URL!)!.slice(1);
@@ -281,10 +465,14 @@ describe("stage 1: the VM's rendered files serve the app", () => {
 
     // migrate.sh: `docker compose run -e WORKER_TYPE=migrate backend python manage.py migrate --noinput` (collectstatic
     // writes /app/staticfiles, a path this machine does not have: it runs at stage 3, into the bucket).
-    await nsRun([join(APP, "docker-entrypoint.sh"), "python", "manage.py", "migrate", "--noinput"], imageEnv({ ...backend, WORKER_TYPE: "migrate" }), { cwd: APP });
+    await nsRun([join(APP, "docker-entrypoint.sh"), "python", "manage.py", "migrate", "--noinput"], imageEnv({ ...backend, WORKER_TYPE: "migrate" }), {
+      cwd: APP,
+    });
     // Then the rendered index SQL (apply-db-indexes.sh), on the tables the app's migrations created.
     writeFileSync(join(D, "apply-db-indexes.sh"), file(p, "vm", "bin/apply-db-indexes.sh"));
-    await run("bash", [join(D, "apply-db-indexes.sh")], { env: { ...process.env, PGHOST: join(D, "pg/sock"), PGPORT: "5432", PGUSER: dbUser!, PGDATABASE: dbName! } });
+    await run("bash", [join(D, "apply-db-indexes.sh")], {
+      env: { ...process.env, PGHOST: join(D, "pg/sock"), PGPORT: "5432", PGUSER: dbUser!, PGDATABASE: dbName! },
+    });
     indexes = await psql(dbName!, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1");
     mark("stage 1 migrated and indexed");
 
@@ -311,7 +499,11 @@ describe("stage 1: the VM's rendered files serve the app", () => {
         listenAddress: "127.0.0.1",
       }),
     );
-    nsStart("nginx", ["nginx", "-p", `${D}/nginx/`, "-e", join(D, "nginx/error.log"), "-c", join(D, "nginx/nginx.conf"), "-g", "daemon off;"], process.env as Record<string, string>);
+    nsStart(
+      "nginx",
+      ["nginx", "-p", `${D}/nginx/`, "-e", join(D, "nginx/error.log"), "-c", join(D, "nginx/nginx.conf"), "-g", "daemon off;"],
+      process.env as Record<string, string>,
+    );
     const group = await seedUser(backend, "ada@example.org", "correct horse battery");
     await waitHttp("http://127.0.0.1:8000/api/health", "gunicorn");
     await waitHttp("http://127.0.0.1:8001/health", "daphne-a");
@@ -320,7 +512,15 @@ describe("stage 1: the VM's rendered files serve the app", () => {
       throw new Error(`${e.message}\n${logsOf("nginx")}\n${existsSync(join(D, "nginx/error.log")) ? readFileSync(join(D, "nginx/error.log"), "utf8") : ""}`);
     });
     mark("stage 1 serving");
-    result = await client({ site: DOMAIN, http: "https://127.0.0.1", ws: [`wss://127.0.0.1/ws/groups/${group}/`, `ws://127.0.0.1:8002/ws/groups/${group}/`], email: "ada@example.org", password: "correct horse battery", group, tag: "s1" });
+    result = await client({
+      site: DOMAIN,
+      http: "https://127.0.0.1",
+      ws: [`wss://127.0.0.1/ws/groups/${group}/`, `ws://127.0.0.1:8002/ws/groups/${group}/`],
+      email: "ada@example.org",
+      password: "correct horse battery",
+      group,
+      tag: "s1",
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -353,7 +553,13 @@ describe("stage 1: the VM's rendered files serve the app", () => {
   });
 });
 
-const S3 = { db: "co_stage3", user: "co_app", password: "s3-db-password-123", redisAuth: "memorystore-auth-1", secretKey: "django-secret-key-stage3-xxxxxxxxxxxxxxxxxxxxxxx" };
+const S3 = {
+  db: "co_stage3",
+  user: "co_app",
+  password: "s3-db-password-123",
+  redisAuth: "memorystore-auth-1",
+  secretKey: "django-secret-key-stage3-xxxxxxxxxxxxxxxxxxxxxxx",
+};
 
 function stage3Settings(extra: Record<string, string> = {}): Record<string, string> {
   return settingsEnv({
@@ -413,14 +619,27 @@ describe("stage 3: the app instances' rendered scripts serve the same requests",
     await nsRun(["bash", `${bin}/migrate.sh`], standinEnv());
     mark("stage 3 migrated");
     // The user and group, through PgBouncer, with the instance's env file (as `docker run --env-file` would).
-    const env = Object.fromEntries(readFileSync(join(D, "run/course-organizer/app.env"), "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const env = Object.fromEntries(
+      readFileSync(join(D, "run/course-organizer/app.env"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
     nsStart("gunicorn3", ["bash", `${bin}/run-app.sh`], standinEnv());
     nsStart("daphne3", ["bash", `${bin}/run-app-ws.sh`], standinEnv());
     group3 = await seedUser(env, "grace@example.org", "another horse staple");
     await waitHttp("http://127.0.0.1:8000/api/health", "gunicorn3");
     await waitHttp("http://127.0.0.1:8001/health", "daphne3");
     mark("stage 3 serving");
-    result = await client({ site: DOMAIN, http: "http://127.0.0.1:8000", ws: [`ws://127.0.0.1:8001/ws/groups/${group3}/`, `ws://127.0.0.1:8001/ws/groups/${group3}/`], email: "grace@example.org", password: "another horse staple", group: group3, tag: "s3" });
+    result = await client({
+      site: DOMAIN,
+      http: "http://127.0.0.1:8000",
+      ws: [`ws://127.0.0.1:8001/ws/groups/${group3}/`, `ws://127.0.0.1:8001/ws/groups/${group3}/`],
+      email: "grace@example.org",
+      password: "another horse staple",
+      group: group3,
+      tag: "s3",
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -521,7 +740,10 @@ describe("stage 4: the shard router over several databases and the channel layer
     const podEnv = (w: "api" | "ws"): Record<string, string> => {
       const c = (deploymentManifest(args, w).spec as any).template.spec.containers[0];
       return Object.fromEntries(
-        (c.env as { name: string; value?: string }[]).map((e) => [e.name, e.name === "POD_IP" ? "127.0.0.1" : (e.value ?? "").replace("$(POD_IP)", "127.0.0.1")]),
+        (c.env as { name: string; value?: string }[]).map((e) => [
+          e.name,
+          e.name === "POD_IP" ? "127.0.0.1" : (e.value ?? "").replace("$(POD_IP)", "127.0.0.1"),
+        ]),
       );
     };
     // Python trusts the Secret Manager stand-in's certificate through OpenSSL's SSL_CERT_FILE (a pod trusts Google's).
@@ -542,7 +764,15 @@ describe("stage 4: the shard router over several databases and the channel layer
     await waitHttp("http://127.0.0.1:8082/ready", "ws4b");
     mark("stage 4 serving");
     // The user and the group of stage 3 are still there: the users database is stage 4's `default`.
-    result = await client({ site: DOMAIN, http: "http://127.0.0.1:8080", ws: [`ws://127.0.0.1:8081/ws/groups/${group3}/`, `ws://127.0.0.1:8082/ws/groups/${group3}/`], email: "grace@example.org", password: "another horse staple", group: group3, tag: "s4" });
+    result = await client({
+      site: DOMAIN,
+      http: "http://127.0.0.1:8080",
+      ws: [`ws://127.0.0.1:8081/ws/groups/${group3}/`, `ws://127.0.0.1:8082/ws/groups/${group3}/`],
+      email: "grace@example.org",
+      password: "another horse staple",
+      group: group3,
+      tag: "s4",
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -572,7 +802,10 @@ describe("stage 4: the shard router over several databases and the channel layer
     // instance per group and per channel by hashing the name, and process channel names are random, so in one short
     // exchange either instance may carry almost all of it.
     const carried = after.map((n, i) => n - before[i]!);
-    expect(carried.every((n) => n > 0), `commands per instance: ${carried.join(", ")}`).toBe(true);
+    expect(
+      carried.every((n) => n > 0),
+      `commands per instance: ${carried.join(", ")}`,
+    ).toBe(true);
     expect(carried.reduce((a, b) => a + b, 0)).toBeGreaterThan(10);
   });
 });

@@ -53,11 +53,15 @@ describe("app settings at stage 3", () => {
     expect(p.outputs.appSettingsSecret).toBe("co-app-settings");
     // The component itself grants nobody at stage 3: each pool grants its own account (InstancePool secretIds).
     expect(ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => g.name.startsWith("app-settings-"))).toEqual([]);
-    const readers = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter((g) => String(g.inputs.secretId).replace(/^projects\/[^/]+\/secrets\//, "") === "co-app-settings");
+    const readers = ofType(p, "gcp:secretmanager/secretIamMember:SecretIamMember").filter(
+      (g) => String(g.inputs.secretId).replace(/^projects\/[^/]+\/secrets\//, "") === "co-app-settings",
+    );
     const poolAccounts = ofType(p, "gcp:serviceaccount/account:Account").filter((a) => /^(http|ws)-pool/.test(a.name));
     expect(poolAccounts).toHaveLength(2);
     expect(readers.map((g) => g.inputs.role)).toEqual(["roles/secretmanager.secretAccessor", "roles/secretmanager.secretAccessor"]);
-    expect(readers.map((g) => g.inputs.member).sort()).toEqual(poolAccounts.map((a) => `serviceAccount:${a.inputs.accountId}@course-organizer-demo.iam.gserviceaccount.com`).sort());
+    expect(readers.map((g) => g.inputs.member).sort()).toEqual(
+      poolAccounts.map((a) => `serviceAccount:${a.inputs.accountId}@course-organizer-demo.iam.gserviceaccount.com`).sort(),
+    );
   });
 
   it("carry SENTRY_DSN only when monitoring.sentryDsn is set", async () => {
@@ -73,7 +77,7 @@ describe("app settings at stage 3", () => {
     for (const f of p.files ?? []) {
       expect(f.content, `${f.role}/${f.path}`).not.toContain(password);
       expect(f.content, `${f.role}/${f.path}`).not.toContain(auth);
-      expect(f.content, `${f.role}/${f.path}`).not.toContain("DATABASE_URL\":");
+      expect(f.content, `${f.role}/${f.path}`).not.toContain('DATABASE_URL":');
     }
   });
 
@@ -97,7 +101,9 @@ describe("settingsEnv", () => {
   it("URL-encodes credentials and falls back to the primary when there is no replica", () => {
     const env = settingsEnv(base);
     expect(env.DATABASE_URL).toBe("postgres://app:p%40ss%2Fword@127.0.0.1:6432/users");
-    expect(env.DATABASE_REPLICA_URL).toBe("postgres://app:p%40ss%2Fword@10.100.0.5:5432/users?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem");
+    expect(env.DATABASE_REPLICA_URL).toBe(
+      "postgres://app:p%40ss%2Fword@10.100.0.5:5432/users?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem",
+    );
     expect(Object.keys(env)).toEqual([
       "DATABASE_URL",
       "DATABASE_REPLICA_URL",
@@ -119,7 +125,11 @@ describe("settingsEnv", () => {
   it("adds stage 4's extra settings (the shard router's DATABASES map) and refuses to redefine built-ins", () => {
     const databases = JSON.stringify({ default: { HOST: "10.100.0.5" }, shard_0: { HOST: "10.100.0.6" } });
     expect(settingsEnv({ ...base, extra: { DATABASES_JSON: databases } }).DATABASES_JSON).toBe(databases);
-    expect(() => settingsEnv({ ...base, extra: { REDIS_URL: "x" } })).toThrow('AppSettings args.extra.REDIS_URL: "REDIS_URL" redefines a built-in setting; allowed: a name that is not a built-in setting (SETTINGS_KEYS: DATABASE_URL, REDIS_URL, ...)');
-    expect(() => settingsEnv({ ...base, extra: { "shard-map": "x" } })).toThrow('AppSettings args.extra.shard-map: "shard-map" is not an environment variable name; allowed: UPPER_SNAKE_CASE ([A-Z][A-Z0-9_]*)');
+    expect(() => settingsEnv({ ...base, extra: { REDIS_URL: "x" } })).toThrow(
+      'AppSettings args.extra.REDIS_URL: "REDIS_URL" redefines a built-in setting; allowed: a name that is not a built-in setting (SETTINGS_KEYS: DATABASE_URL, REDIS_URL, ...)',
+    );
+    expect(() => settingsEnv({ ...base, extra: { "shard-map": "x" } })).toThrow(
+      'AppSettings args.extra.shard-map: "shard-map" is not an environment variable name; allowed: UPPER_SNAKE_CASE ([A-Z][A-Z0-9_]*)',
+    );
   });
 });

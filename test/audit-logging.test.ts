@@ -39,7 +39,16 @@ describe("audit logging", () => {
       ["cloud-sql", "2.11"],
     ]);
     const metrics = ofType(p, T.metric).filter((m) => m.name.startsWith("audit-logging-"));
-    expect(metrics.map((m) => m.inputs.name)).toEqual(["co-audit-iam-policy", "co-audit-audit-config", "co-audit-custom-role", "co-audit-firewall", "co-audit-route", "co-audit-network", "co-audit-bucket-iam", "co-audit-cloud-sql"]);
+    expect(metrics.map((m) => m.inputs.name)).toEqual([
+      "co-audit-iam-policy",
+      "co-audit-audit-config",
+      "co-audit-custom-role",
+      "co-audit-firewall",
+      "co-audit-route",
+      "co-audit-network",
+      "co-audit-bucket-iam",
+      "co-audit-cloud-sql",
+    ]);
     expect(get(p, T.metric, "audit-logging-firewall").inputs).toEqual({
       name: "co-audit-firewall",
       description: "VPC firewall rule changed (CIS GCP 2.7)",
@@ -70,6 +79,7 @@ describe("audit logging", () => {
     expect((alert.inputs.notificationChannels as string[]).length).toBeGreaterThan(0);
     expect(alert.dependencies).toContain(get(p, T.metric, "audit-logging-network").urn);
     expect(alert.propertyDependencies.conditions).toContain(get(p, T.metric, "audit-logging-network").urn);
-    for (const a of CONFIG_CHANGE_ALERTS) expect(get(p, T.policy, `audit-logging-${a.key}-alert`).inputs.notificationChannels).toEqual(alert.inputs.notificationChannels);
+    for (const a of CONFIG_CHANGE_ALERTS)
+      expect(get(p, T.policy, `audit-logging-${a.key}-alert`).inputs.notificationChannels).toEqual(alert.inputs.notificationChannels);
   });
 });

@@ -72,13 +72,25 @@ describe("what the VM receives for point-in-time recovery", () => {
     expect(conf).toContain(`[${STANZA}]\npg1-path=/var/lib/postgresql/data/pgdata`);
     expect(conf).not.toMatch(/cipher-pass=/);
     const pg = parse(file(p, "vm", "docker-compose.yml")).services.postgres;
-    expect(pg.environment.PGBACKREST_REPO1_CIPHER_PASS).toBe("${PGBACKREST_CIPHER_PASS:?PGBACKREST_CIPHER_PASS comes from /run/course-organizer/app.env (fetch-secrets.sh)}");
+    expect(pg.environment.PGBACKREST_REPO1_CIPHER_PASS).toBe(
+      "${PGBACKREST_CIPHER_PASS:?PGBACKREST_CIPHER_PASS comes from /run/course-organizer/app.env (fetch-secrets.sh)}",
+    );
     // Recovery point: a segment switch at least every 5 minutes.
-    expect(pg.command).toEqual(["postgres", "-c", "archive_mode=on", "-c", `archive_command=pgbackrest --stanza=${STANZA} archive-push %p`, "-c", "archive_timeout=300"]);
+    expect(pg.command).toEqual([
+      "postgres",
+      "-c",
+      "archive_mode=on",
+      "-c",
+      `archive_command=pgbackrest --stanza=${STANZA} archive-push %p`,
+      "-c",
+      "archive_timeout=300",
+    ]);
     expect(file(p, "vm", "bin/fetch-secrets.sh")).toContain("fetch 'PGBACKREST_CIPHER_PASS' 'co-vm-backup-cipher-pass'");
     expect(file(p, "vm", "systemd/co-pg-backup.timer")).toContain("OnCalendar=*-*-* 04:00:00 UTC\nPersistent=true");
     expect(file(p, "vm", "bin/pg-backup.sh")).toContain(`if [[ "$(date -u +%u)" == '7' ]]`);
     const userData = parse(file(p, "vm", "cloud-init/user-data.yaml")) as { runcmd: string[][] };
-    expect(userData.runcmd.find((c) => c[1] === "enable" && c.includes("co-app.service"))).toEqual(expect.arrayContaining(["co-pg-stanza.service", "co-pg-backup.timer"]));
+    expect(userData.runcmd.find((c) => c[1] === "enable" && c.includes("co-app.service"))).toEqual(
+      expect.arrayContaining(["co-pg-stanza.service", "co-pg-backup.timer"]),
+    );
   });
 });

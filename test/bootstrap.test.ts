@@ -14,7 +14,8 @@ const dir = join(__dirname, "../bootstrap");
 const cache = new Map<string, Promise<Plan>>();
 function planBootstrap(opts: { preview?: boolean; sets?: string[] } = {}): Promise<Plan> {
   const key = JSON.stringify(opts);
-  if (!cache.has(key)) cache.set(key, planStack({ stack: "example", projectDir: dir, program: { project: "course-organizer-bootstrap", main: bootstrap }, ...opts }));
+  if (!cache.has(key))
+    cache.set(key, planStack({ stack: "example", projectDir: dir, program: { project: "course-organizer-bootstrap", main: bootstrap }, ...opts }));
   return cache.get(key)!;
 }
 
@@ -24,7 +25,11 @@ describe("bootstrap", () => {
     const grant = get(p, "gcp:billing/accountIamMember:AccountIamMember", "deployer-billing-costs-manager");
     const deployer = get(p, "gcp:serviceaccount/account:Account", "deployer");
     expect(DEPLOYER_BILLING_ROLE).toBe("roles/billing.costsManager");
-    expect(grant.inputs).toEqual({ billingAccountId: "012345-6789AB-CDEF01", role: "roles/billing.costsManager", member: expect.stringMatching(/^serviceAccount:co-deployer@/) });
+    expect(grant.inputs).toEqual({
+      billingAccountId: "012345-6789AB-CDEF01",
+      role: "roles/billing.costsManager",
+      member: expect.stringMatching(/^serviceAccount:co-deployer@/),
+    });
     expect(grant.dependencies).toContain(deployer.urn);
     expect(ofType(await planBootstrap(), "gcp:billing/accountIamMember:AccountIamMember")).toEqual([]);
   });
@@ -54,7 +59,12 @@ describe("bootstrap", () => {
     const key = get(p, "gcp:kms/cryptoKey:CryptoKey", "secrets");
     expect(ring.inputs).toEqual({ name: "co-pulumi", location: "us-central1", project: "course-organizer-demo" });
     expect(KEY_ROTATION).toBe("7776000s");
-    expect(key.inputs).toMatchObject({ name: "stack-secrets", purpose: "ENCRYPT_DECRYPT", rotationPeriod: "7776000s", keyRing: "projects/course-organizer-demo/locations/us-central1/keyRings/co-pulumi" });
+    expect(key.inputs).toMatchObject({
+      name: "stack-secrets",
+      purpose: "ENCRYPT_DECRYPT",
+      rotationPeriod: "7776000s",
+      keyRing: "projects/course-organizer-demo/locations/us-central1/keyRings/co-pulumi",
+    });
     expect([ring.protect, key.protect]).toEqual([true, true]);
     expect(p.outputs.secretsProvider).toBe("gcpkms://projects/course-organizer-demo/locations/us-central1/keyRings/co-pulumi/cryptoKeys/stack-secrets");
   });
@@ -85,16 +95,33 @@ describe("bootstrap", () => {
     expect([pool.protect, prov.protect]).toEqual([true, true]);
     expect(p.outputs.workloadIdentityProvider).toBe(`${POOL}/providers/github-actions`);
     // Another ref and workflow are a config change, and the condition follows them.
-    const other = await planBootstrap({ sets: ["course-organizer-bootstrap:deployRef=refs/heads/release", "course-organizer-bootstrap:deployWorkflow=.github/workflows/release.yml"] });
+    const other = await planBootstrap({
+      sets: ["course-organizer-bootstrap:deployRef=refs/heads/release", "course-organizer-bootstrap:deployWorkflow=.github/workflows/release.yml"],
+    });
     expect(get(other, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "github").inputs.attributeCondition).toContain(
       'assertion.ref == "refs/heads/release" && assertion.job_workflow_ref == "owner/course-organizer-infra/.github/workflows/release.yml@refs/heads/release"',
     );
   });
 
   it("refuses trust config that is not an id, a ref or a workflow file, naming the key (nothing is pasted into CEL)", () => {
-    const good: GithubTrust = { repository: "owner/course-organizer-infra", repositoryId: "123456789", ownerId: "987654321", ref: "refs/heads/main", workflow: ".github/workflows/deploy.yml" };
+    const good: GithubTrust = {
+      repository: "owner/course-organizer-infra",
+      repositoryId: "123456789",
+      ownerId: "987654321",
+      ref: "refs/heads/main",
+      workflow: ".github/workflows/deploy.yml",
+    };
     expect(trustProblems(good)).toEqual([]);
-    expect(trustProblems({ ...good, repository: "not a repo", repositoryId: "owner/course-organizer-infra", ownerId: '1" || true || "', ref: "main", workflow: "deploy.yml" })).toEqual([
+    expect(
+      trustProblems({
+        ...good,
+        repository: "not a repo",
+        repositoryId: "owner/course-organizer-infra",
+        ownerId: '1" || true || "',
+        ref: "main",
+        workflow: "deploy.yml",
+      }),
+    ).toEqual([
       'course-organizer-bootstrap:githubRepository: "not a repo" is not owner/name',
       'course-organizer-bootstrap:githubRepositoryId: "owner/course-organizer-infra" is not GitHub\'s numeric repository id (gh api repos/OWNER/NAME --jq .id)',
       'course-organizer-bootstrap:githubOwnerId: "1\\" || true || \\"" is not GitHub\'s numeric owner id (gh api repos/OWNER/NAME --jq .owner.id)',
@@ -116,7 +143,9 @@ describe("bootstrap", () => {
   it("deployer: bound per environment AND ref AND workflow; no unconditioned IAM admin, no project-level actAs or storage.admin", async () => {
     const p = await planBootstrap();
     const sa = "serviceAccount:co-deployer@course-organizer-demo.iam.gserviceaccount.com";
-    const projectRoles = ofType(p, "gcp:projects/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-")).map((r) => r.inputs);
+    const projectRoles = ofType(p, "gcp:projects/iAMMember:IAMMember")
+      .filter((r) => r.name.startsWith("deployer-"))
+      .map((r) => r.inputs);
     const plain = projectRoles.filter((r) => !r.condition);
     expect(plain.map((r) => r.role)).toEqual([
       "roles/compute.admin",
@@ -141,23 +170,48 @@ describe("bootstrap", () => {
     ]);
     for (const r of projectRoles) expect([r.project, r.member]).toEqual(["course-organizer-demo", sa]);
     // The escalation paths the issue lists, none of them held without a condition at project level.
-    for (const bad of ["roles/owner", "roles/editor", "roles/resourcemanager.projectIamAdmin", "roles/iam.serviceAccountAdmin", "roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator", "roles/iam.securityAdmin", "roles/storage.admin", "roles/iam.workloadIdentityUser"]) {
-      expect(plain.map((r) => r.role), bad).not.toContain(bad);
+    for (const bad of [
+      "roles/owner",
+      "roles/editor",
+      "roles/resourcemanager.projectIamAdmin",
+      "roles/iam.serviceAccountAdmin",
+      "roles/iam.serviceAccountUser",
+      "roles/iam.serviceAccountTokenCreator",
+      "roles/iam.securityAdmin",
+      "roles/storage.admin",
+      "roles/iam.workloadIdentityUser",
+    ]) {
+      expect(
+        plain.map((r) => r.role),
+        bad,
+      ).not.toContain(bad);
     }
-    expect(get(p, "gcp:projects/iAMCustomRole:IAMCustomRole", "deployer-bucket-creator").inputs).toMatchObject({ project: "course-organizer-demo", roleId: "coDeployerBucketCreator", permissions: ["storage.buckets.create", "storage.buckets.list"] });
+    expect(get(p, "gcp:projects/iAMCustomRole:IAMCustomRole", "deployer-bucket-creator").inputs).toMatchObject({
+      project: "course-organizer-demo",
+      roleId: "coDeployerBucketCreator",
+      permissions: ["storage.buckets.create", "storage.buckets.list"],
+    });
     // IAM admin limited to the roles the program grants; storage admin limited to the program's buckets.
     expect(projectRoles.filter((r) => r.condition)).toEqual([
       {
         project: "course-organizer-demo",
         role: "roles/resourcemanager.projectIamAdmin",
         member: sa,
-        condition: { title: "program-roles-only", description: "bootstrap/trust.ts", expression: `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${PROGRAM_PROJECT_ROLES.map((r) => `'${r}'`).join(", ")}])` },
+        condition: {
+          title: "program-roles-only",
+          description: "bootstrap/trust.ts",
+          expression: `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${PROGRAM_PROJECT_ROLES.map((r) => `'${r}'`).join(", ")}])`,
+        },
       },
       {
         project: "course-organizer-demo",
         role: "roles/storage.admin",
         member: sa,
-        condition: { title: "program-buckets-only", description: "bootstrap/trust.ts", expression: "resource.name.startsWith('projects/_/buckets/course-organizer-demo-co-')" },
+        condition: {
+          title: "program-buckets-only",
+          description: "bootstrap/trust.ts",
+          expression: "resource.name.startsWith('projects/_/buckets/course-organizer-demo-co-')",
+        },
       },
     ]);
     // The state bucket is outside the storage condition's prefix.
@@ -172,16 +226,21 @@ describe("bootstrap", () => {
       },
     ]);
     const envs = await planBootstrap({ sets: ['course-organizer-bootstrap:deployEnvironments=["production","staging"]'] });
-    expect(ofType(envs, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.name.startsWith("deployer-github")).map((r) => String(r.inputs.member).split("/attribute.deploy/")[1])).toEqual([
-      `production|refs/heads/main|${WORKFLOW_REF}`,
-      `staging|refs/heads/main|${WORKFLOW_REF}`,
-    ]);
+    expect(
+      ofType(envs, "gcp:serviceaccount/iAMMember:IAMMember")
+        .filter((r) => r.name.startsWith("deployer-github"))
+        .map((r) => String(r.inputs.member).split("/attribute.deploy/")[1]),
+    ).toEqual([`production|refs/heads/main|${WORKFLOW_REF}`, `staging|refs/heads/main|${WORKFLOW_REF}`]);
     expect(get(p, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "deployer-secrets").inputs).toEqual({
       cryptoKeyId: "projects/course-organizer-demo/locations/us-central1/keyRings/co-pulumi/cryptoKeys/stack-secrets",
       role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
       member: sa,
     });
-    expect(get(p, "gcp:storage/bucketIAMMember:BucketIAMMember", "deployer-state").inputs).toEqual({ bucket: "course-organizer-demo-pulumi-state", role: "roles/storage.objectAdmin", member: sa });
+    expect(get(p, "gcp:storage/bucketIAMMember:BucketIAMMember", "deployer-state").inputs).toEqual({
+      bucket: "course-organizer-demo-pulumi-state",
+      role: "roles/storage.objectAdmin",
+      member: sa,
+    });
     expect(p.outputs.deployerServiceAccount).toBe("co-deployer@course-organizer-demo.iam.gserviceaccount.com");
   });
 
@@ -192,7 +251,9 @@ describe("bootstrap", () => {
     expect(ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").map((r) => r.inputs.member)).toEqual([deployer]);
     // Only the deployer can be impersonated through the pool.
     const wif = ofType(p, "gcp:serviceaccount/iAMMember:IAMMember").filter((r) => r.inputs.role === "roles/iam.workloadIdentityUser");
-    expect(wif.map((r) => r.inputs.serviceAccountId)).toEqual(["projects/course-organizer-demo/serviceAccounts/co-deployer@course-organizer-demo.iam.gserviceaccount.com"]);
+    expect(wif.map((r) => r.inputs.serviceAccountId)).toEqual([
+      "projects/course-organizer-demo/serviceAccounts/co-deployer@course-organizer-demo.iam.gserviceaccount.com",
+    ]);
     expect(ofType(p, "gcp:serviceaccount/account:Account").map((r) => r.name)).not.toContain("previewer");
   });
 
@@ -240,8 +301,13 @@ describe("bootstrap", () => {
     expect(get(p, "gcp:serviceaccount/account:Account", "deployer").inputs.project).toBe("co-seed-demo");
     const sa = "serviceAccount:co-deployer@co-seed-demo.iam.gserviceaccount.com";
     for (const r of ofType(p, "gcp:projects/iAMMember:IAMMember")) expect([r.inputs.project, r.inputs.member]).toEqual(["course-organizer-demo", sa]);
-    for (const a of ofType(p, "gcp:serviceaccount/account:Account").filter((x) => x.name.startsWith("runtime-"))) expect(a.inputs.project).toBe("course-organizer-demo");
-    expect(ofType(p, "gcp:projects/service:Service").filter((s) => s.inputs.project === "co-seed-demo").map((s) => s.inputs.service)).toEqual([
+    for (const a of ofType(p, "gcp:serviceaccount/account:Account").filter((x) => x.name.startsWith("runtime-")))
+      expect(a.inputs.project).toBe("course-organizer-demo");
+    expect(
+      ofType(p, "gcp:projects/service:Service")
+        .filter((s) => s.inputs.project === "co-seed-demo")
+        .map((s) => s.inputs.service),
+    ).toEqual([
       "cloudkms.googleapis.com",
       "iam.googleapis.com",
       "iamcredentials.googleapis.com",
@@ -265,10 +331,26 @@ describe("bootstrap", () => {
 describe("bootstrap enables the APIs", () => {
   /** The API behind each @pulumi/gcp module the main program uses. */
   const apiOf: Record<string, string> = {
-    compute: "compute", sql: "sqladmin", redis: "redis", memcache: "memcache", container: "container", secretmanager: "secretmanager",
-    artifactregistry: "artifactregistry", servicenetworking: "servicenetworking", certificatemanager: "certificatemanager", dns: "dns",
-    pubsub: "pubsub", monitoring: "monitoring", logging: "logging", databasemigrationservice: "datamigration", osconfig: "osconfig",
-    networkconnectivity: "networkconnectivity", storage: "storage", billing: "billingbudgets", serviceaccount: "iam", projects: "cloudresourcemanager",
+    compute: "compute",
+    sql: "sqladmin",
+    redis: "redis",
+    memcache: "memcache",
+    container: "container",
+    secretmanager: "secretmanager",
+    artifactregistry: "artifactregistry",
+    servicenetworking: "servicenetworking",
+    certificatemanager: "certificatemanager",
+    dns: "dns",
+    pubsub: "pubsub",
+    monitoring: "monitoring",
+    logging: "logging",
+    databasemigrationservice: "datamigration",
+    osconfig: "osconfig",
+    networkconnectivity: "networkconnectivity",
+    storage: "storage",
+    billing: "billingbudgets",
+    serviceaccount: "iam",
+    projects: "cloudresourcemanager",
   };
 
   it("every API a stage's resources need is enabled, never disabled on destroy", async () => {
@@ -302,7 +384,9 @@ describe("bootstrap enables the APIs", () => {
     ]);
     for (const s of services) expect([s.inputs.disableOnDestroy, s.inputs.disableDependentServices]).toEqual([false, false]);
     for (const stack of ["stage1", "stage2", "stage3", "stage4"]) {
-      const modules = new Set((await plan(stack)).resources.filter((r) => r.custom && r.type.startsWith("gcp:")).map((r) => r.type.split(":")[1]!.split("/")[0]!));
+      const modules = new Set(
+        (await plan(stack)).resources.filter((r) => r.custom && r.type.startsWith("gcp:")).map((r) => r.type.split(":")[1]!.split("/")[0]!),
+      );
       for (const m of modules) {
         expect(apiOf[m], `${stack}: module ${m}`).toBeDefined();
         expect(PROJECT_APIS, `${stack}: module ${m}`).toContain(`${apiOf[m]}.googleapis.com`);

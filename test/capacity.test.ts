@@ -44,14 +44,33 @@ describe("capacity of each stage preset at its maximum", () => {
   });
 
   it("counts the VM's PostgreSQL while the migration runs, Cloud SQL after the cut-over", () => {
-    const during = capacityOf(config("stage3", ["vm.enabled=true", "vm.retained=false", "database.migrateFromVm=true", "database.cutover=false", "video.mode=vm", "load.videoParticipants=500", "load.dbQueriesPerSecond=1000", "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10"]));
+    const during = capacityOf(
+      config("stage3", [
+        "vm.enabled=true",
+        "vm.retained=false",
+        "database.migrateFromVm=true",
+        "database.cutover=false",
+        "video.mode=vm",
+        "load.videoParticipants=500",
+        "load.dbQueriesPerSecond=1000",
+        "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10",
+      ]),
+    );
     expect(during.dbQueriesPerSecond).toBe(1000);
     expect(during.basis.dbQueriesPerSecond).toBe("PostgreSQL on the VM (2 of n2-standard-4's 4 vCPUs) x 500 queries/s per vCPU = 1000");
   });
 
   it("refuses the stage-3 targets on the VM's PostgreSQL during the migration unless the load says otherwise", () => {
-    expect(() => config("stage3", ["vm.enabled=true", "vm.retained=false", "database.migrateFromVm=true", "database.cutover=false", "video.mode=vm", "load.videoParticipants=500", "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10"])).toThrow(
-      "course-organizer:load.dbQueriesPerSecond: 2000 is not covered; the configured maximum is 1000",
-    );
+    expect(() =>
+      config("stage3", [
+        "vm.enabled=true",
+        "vm.retained=false",
+        "database.migrateFromVm=true",
+        "database.cutover=false",
+        "video.mode=vm",
+        "load.videoParticipants=500",
+        "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10",
+      ]),
+    ).toThrow("course-organizer:load.dbQueriesPerSecond: 2000 is not covered; the configured maximum is 1000");
   });
 });

@@ -17,7 +17,16 @@ describe("data/gcp-catalog.json", () => {
   it("is dated and every section names its source", () => {
     expect(raw.asOf).toMatch(/^20[0-9]{2}-[01][0-9]-[0-3][0-9]$/);
     const sections = Object.entries(raw).filter(([k]) => k !== "about" && k !== "asOf");
-    expect(sections.map(([k]) => k).sort()).toEqual(["cloudSql", "cloudStorage", "labels", "machineSeries", "memorystoreMemcached", "memorystoreRedis", "memorystoreRedisCluster", "regions"]);
+    expect(sections.map(([k]) => k).sort()).toEqual([
+      "cloudSql",
+      "cloudStorage",
+      "labels",
+      "machineSeries",
+      "memorystoreMemcached",
+      "memorystoreRedis",
+      "memorystoreRedisCluster",
+      "regions",
+    ]);
     for (const [k, v] of sections) expect((v as { source?: string }).source, k).toMatch(/^https:\/\/cloud\.google\.com\//);
   });
 
@@ -38,7 +47,10 @@ describe("data/gcp-catalog.json", () => {
     const schema = readFileSync(join(projectDir, "src/config/schema.ts"), "utf8");
     const series = /\^\(([a-z0-9|]+)\)-\(micro/.exec(schema)![1]!.split("|");
     expect(series).toEqual(["e2", "n1", "n2", "n2d", "c2", "c2d", "c3", "c3d", "c4", "t2d", "t2a", "m1", "m3", "n4"]);
-    for (const s of series) expect(machineType(`${s}-x`).ok === false && (machineType(`${s}-x`) as { problem: string }).problem, s).not.toBe("is not a Compute Engine machine series");
+    for (const s of series)
+      expect(machineType(`${s}-x`).ok === false && (machineType(`${s}-x`) as { problem: string }).problem, s).not.toBe(
+        "is not a Compute Engine machine series",
+      );
   });
 });
 
@@ -161,7 +173,11 @@ describe("the config refuses a machine type where its region lacks the series", 
   it("accepts the series where the list has it", () => {
     expect(problems("stage2", ["vm.machineType=c3d-standard-4"])).toEqual([]);
     expect(problems("stage4", ['secondaryRegions=["europe-west4"]', "kubernetes.nodeMachineType=c3d-standard-8"])).toEqual([]);
-    expect(problems("stage2", ["gcp:region=northamerica-south1", "vm.machineType=n4-standard-4"]).filter((l) => l.includes("MachineType") || l.includes("machineType"))).toEqual([]);
+    expect(
+      problems("stage2", ["gcp:region=northamerica-south1", "vm.machineType=n4-standard-4"]).filter(
+        (l) => l.includes("MachineType") || l.includes("machineType"),
+      ),
+    ).toEqual([]);
   });
 });
 

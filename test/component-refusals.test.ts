@@ -62,22 +62,62 @@ const labels = { app: "course-organizer" };
 const cases: [string, () => unknown, string][] = [
   [
     "course-organizer:app:AppSettings",
-    () => new AppSettings("s", { prefix: "co", labels, database: { name: "d", user: "u", password: "p", directHost: "h" }, redisUrl: "r", redisCaCert: "c", mediaBucket: "m", staticBucket: "s", cdnHost: "h", jitsiDomain: "j", extra: { REDIS_URL: "x" }, accessors: [] }),
+    () =>
+      new AppSettings("s", {
+        prefix: "co",
+        labels,
+        database: { name: "d", user: "u", password: "p", directHost: "h" },
+        redisUrl: "r",
+        redisCaCert: "c",
+        mediaBucket: "m",
+        staticBucket: "s",
+        cdnHost: "h",
+        jitsiDomain: "j",
+        extra: { REDIS_URL: "x" },
+        accessors: [],
+      }),
     'AppSettings args.extra.REDIS_URL: "REDIS_URL" redefines a built-in setting; allowed: a name that is not a built-in setting (SETTINGS_KEYS: DATABASE_URL, REDIS_URL, ...)',
   ],
   [
     "course-organizer:backup:BackupBucket",
-    () => new BackupBucket("b", { prefix: "co", project: "p", labels, location: "US", deletedObjectRetentionDays: 91, writers: ["serviceAccount:a@p.iam.gserviceaccount.com"] }),
+    () =>
+      new BackupBucket("b", {
+        prefix: "co",
+        project: "p",
+        labels,
+        location: "US",
+        deletedObjectRetentionDays: 91,
+        writers: ["serviceAccount:a@p.iam.gserviceaccount.com"],
+      }),
     "BackupBucket args.deletedObjectRetentionDays: 91 is not a Cloud Storage soft-delete retention; allowed: a whole number of days, 7-90",
   ],
   [
     "course-organizer:database:Database",
-    () => new Database("db", { databases: ["app"], userName: "app", replicas: [], maintenanceHour: 4, backupStartTime: "02:00", pitrDays: 7, backupRetainedCount: 14, promote: { replicaKey: "us-east1", readReplicas: 0 } } as never),
+    () =>
+      new Database("db", {
+        databases: ["app"],
+        userName: "app",
+        replicas: [],
+        maintenanceHour: 4,
+        backupStartTime: "02:00",
+        pitrDays: 7,
+        backupRetainedCount: 14,
+        promote: { replicaKey: "us-east1", readReplicas: 0 },
+      } as never),
     'Database args.promote.replicaKey: "us-east1" is not one of its replicas; allowed: none: the database has no replica to promote',
   ],
   [
     "course-organizer:dns:Dns",
-    () => new Dns("dns", { prefix: "co", labels, domain: "courses.example.org", meetDomain: "meet.example.org", dnssec: true, entryIp: "203.0.113.1", authorizationRecords: [] } as never),
+    () =>
+      new Dns("dns", {
+        prefix: "co",
+        labels,
+        domain: "courses.example.org",
+        meetDomain: "meet.example.org",
+        dnssec: true,
+        entryIp: "203.0.113.1",
+        authorizationRecords: [],
+      } as never),
     'Dns args.meetDomain: "meet.example.org" is not inside the zone of args.domain courses.example.org; allowed: a host under courses.example.org; did you mean "meet.courses.example.org"?',
   ],
   [
@@ -87,17 +127,53 @@ const cases: [string, () => unknown, string][] = [
   ],
   [
     "course-organizer:compute:InstancePool",
-    () => new InstancePool("pool", { region: "us-central1", zones: ["us-central1-a"], autoscaling: { minReplicas: 1, maxReplicas: 2, cooldownSeconds: 60, cpuTarget: 0.7, scaleIn: { maxReplicas: 1, windowSeconds: 300 } }, healthCheck: { port: 80, path: "/", initialDelaySec: -1 } } as never),
+    () =>
+      new InstancePool("pool", {
+        region: "us-central1",
+        zones: ["us-central1-a"],
+        autoscaling: { minReplicas: 1, maxReplicas: 2, cooldownSeconds: 60, cpuTarget: 0.7, scaleIn: { maxReplicas: 1, windowSeconds: 300 } },
+        healthCheck: { port: 80, path: "/", initialDelaySec: -1 },
+      } as never),
     "InstancePool args.healthCheck.initialDelaySec: -1 is outside the auto-healing initial delay GCE takes; allowed: 0-3600 seconds",
   ],
   [
     "course-organizer:lb:LoadBalancer",
-    () => new LoadBalancer("lb", { prefix: "co", labels, domains: [], staticBucketName: "s", mediaBucketName: "m", staticCacheDays: 30, mediaCacheDays: 7, signedMedia: false, routes: { default: { targets: [{ key: "vm", groups: [{ group: "g", kind: "instanceGroup" }], healthCheck: { path: "/health", port: 80 }, weight: 100 }], timeoutSec: 30, affinity: "NONE", drainingTimeoutSec: 60 } }, rateLimitPerMinute: 600, wafMode: "enforce", logSampleRate: 1 } as never),
+    () =>
+      new LoadBalancer("lb", {
+        prefix: "co",
+        labels,
+        domains: [],
+        staticBucketName: "s",
+        mediaBucketName: "m",
+        staticCacheDays: 30,
+        mediaCacheDays: 7,
+        signedMedia: false,
+        routes: {
+          default: {
+            targets: [{ key: "vm", groups: [{ group: "g", kind: "instanceGroup" }], healthCheck: { path: "/health", port: 80 }, weight: 100 }],
+            timeoutSec: 30,
+            affinity: "NONE",
+            drainingTimeoutSec: 60,
+          },
+        },
+        rateLimitPerMinute: 600,
+        wafMode: "enforce",
+        logSampleRate: 1,
+      } as never),
     "LoadBalancer args.domains: [] is empty; allowed: at least the main domain",
   ],
   [
     "course-organizer:media:Media",
-    () => new Media("media", { prefix: "co", project: "p", labels, location: "US", domains: ["courses.example.org"], nearlineAfterDays: 30, softDeleteDays: 91 } as never),
+    () =>
+      new Media("media", {
+        prefix: "co",
+        project: "p",
+        labels,
+        location: "US",
+        domains: ["courses.example.org"],
+        nearlineAfterDays: 30,
+        softDeleteDays: 91,
+      } as never),
     "Media args.softDeleteDays: 91 is not a Cloud Storage soft-delete retention; allowed: 7-90 days",
   ],
   [
@@ -107,17 +183,35 @@ const cases: [string, () => unknown, string][] = [
   ],
   [
     "course-organizer:monitoring:Monitoring",
-    () => new Monitoring("m", { alertEmails: ["ops@example.org"], uptimeRegions: ["USA", "EUROPE", "ASIA_PACIFIC"], thresholds: {}, websocketCapacity: -1 } as never),
+    () =>
+      new Monitoring("m", {
+        alertEmails: ["ops@example.org"],
+        uptimeRegions: ["USA", "EUROPE", "ASIA_PACIFIC"],
+        thresholds: {},
+        websocketCapacity: -1,
+      } as never),
     "Monitoring args.websocketCapacity: -1 is negative; allowed: 0 or more",
   ],
-  ["course-organizer:network:Network", () => new Network("net", { prefix: "co", labels, regions: [] } as never), "Network args.regions: [] is empty; allowed: at least one region (the primary first)"],
+  [
+    "course-organizer:network:Network",
+    () => new Network("net", { prefix: "co", labels, regions: [] } as never),
+    "Network args.regions: [] is empty; allowed: at least one region (the primary first)",
+  ],
   [
     "course-organizer:queue:Queue",
     () => new Queue("q", { maxDeliveryAttempts: 4, minBackoffSeconds: 10, maxBackoffSeconds: 600, ackDeadlineSeconds: 60, retentionDays: 7 } as never),
     "Queue args.maxDeliveryAttempts: 4 is outside Pub/Sub's dead-letter delivery attempts; allowed: 5-100; did you mean 5?",
   ],
-  ["course-organizer:cache:Redis", () => new Redis("r", { maintenanceHour: 24 } as never), "Redis args.maintenanceHour: 24 is not an hour of the day; allowed: 0-23 (UTC)"],
-  ["course-organizer:cache:RedisCluster", () => new RedisCluster("rc", { shards: 0, replicasPerShard: 1 } as never), "RedisCluster args.shards: 0 is outside Redis Cluster's shard counts; allowed: 1-250; did you mean 1?"],
+  [
+    "course-organizer:cache:Redis",
+    () => new Redis("r", { maintenanceHour: 24 } as never),
+    "Redis args.maintenanceHour: 24 is not an hour of the day; allowed: 0-23 (UTC)",
+  ],
+  [
+    "course-organizer:cache:RedisCluster",
+    () => new RedisCluster("rc", { shards: 0, replicasPerShard: 1 } as never),
+    "RedisCluster args.shards: 0 is outside Redis Cluster's shard counts; allowed: 1-250; did you mean 1?",
+  ],
   [
     "course-organizer:identity:ServiceAccount",
     () => new ServiceAccount("sa", { prefix: "co", project: "p", role: "vm", description: "d", roles: ["roles/logging.logWriter", "roles/editor"] }),
@@ -135,7 +229,10 @@ const cases: [string, () => unknown, string][] = [
   ],
   [
     "course-organizer:kubernetes:Workloads",
-    () => new Workloads("wl", { replicas: { api: { min: 2, initial: 1, max: 4 }, ws: { min: 1, initial: 1, max: 1 }, worker: { min: 1, initial: 1, max: 1 } } } as never),
+    () =>
+      new Workloads("wl", {
+        replicas: { api: { min: 2, initial: 1, max: 4 }, ws: { min: 1, initial: 1, max: 1 }, worker: { min: 1, initial: 1, max: 1 } },
+      } as never),
     "Workloads args.replicas.api.initial: 1 is outside args.replicas.api.min..max (2..4); allowed: 2-4; did you mean 2?",
   ],
 ];
@@ -215,7 +312,11 @@ describe("each check of the pure checkers, line for line", () => {
 
   it("argRefuser keys an argument by its owner and parameter", () => {
     expect(argRefuser("RedisCluster")("shards", 0, "is below 1", "1-250", 1)).toBe("RedisCluster args.shards: 0 is below 1; allowed: 1-250; did you mean 1?");
-    expect(argRefuser("nginxConf", "options")("httpPort", 0, "is not a TCP port", "1-65535")).toBe("nginxConf options.httpPort: 0 is not a TCP port; allowed: 1-65535");
-    expect(argRefuser("containingCidr", "")("ip", "x", "is not an IPv4 address", "a.b.c.d")).toBe('containingCidr ip: "x" is not an IPv4 address; allowed: a.b.c.d');
+    expect(argRefuser("nginxConf", "options")("httpPort", 0, "is not a TCP port", "1-65535")).toBe(
+      "nginxConf options.httpPort: 0 is not a TCP port; allowed: 1-65535",
+    );
+    expect(argRefuser("containingCidr", "")("ip", "x", "is not an IPv4 address", "a.b.c.d")).toBe(
+      'containingCidr ip: "x" is not an IPv4 address; allowed: a.b.c.d',
+    );
   });
 });

@@ -38,7 +38,30 @@ describe("the corpus covers every section and stage", () => {
     expect(corpus.length).toBeGreaterThanOrEqual(40);
     expect(new Set(corpus.map((c) => c.stage))).toEqual(new Set([1, 2, 3, 4]));
     const sections = new Set(corpus.map((c) => (c.key.startsWith("gcp:") ? c.key : c.key.split(":")[1]!.split(/[.[]/)[0])));
-    for (const s of ["gcp:region", "gcp:project", "secondaryRegions", "prefix", "meetDomain", "alertEmails", "labels", "images", "load", "network", "vm", "media", "loadBalancer", "httpPool", "wsPool", "database", "cache", "video", "kubernetes", "queue", "dns", "monitoring"]) {
+    for (const s of [
+      "gcp:region",
+      "gcp:project",
+      "secondaryRegions",
+      "prefix",
+      "meetDomain",
+      "alertEmails",
+      "labels",
+      "images",
+      "load",
+      "network",
+      "vm",
+      "media",
+      "loadBalancer",
+      "httpPool",
+      "wsPool",
+      "database",
+      "cache",
+      "video",
+      "kubernetes",
+      "queue",
+      "dns",
+      "monitoring",
+    ]) {
       expect(sections, `no corpus value for ${s}`).toContain(s);
     }
   });
@@ -51,7 +74,10 @@ describe("every corpus value is refused by the loader, naming its key", () => {
     expect(line, `no line starts with ${c.key}; got:\n  ${lines.join("\n  ")}`).toBeDefined();
     expect(line).toContain(c.says);
     // One line per problem, in the refusal format: key, value, problem; allowed: ...
-    expect(lines.every((l) => !l.includes("\n") && /^[a-z-]+:[A-Za-z0-9.[\]_-]+: .+; allowed: .+/.test(l)), lines.join("\n")).toBe(true);
+    expect(
+      lines.every((l) => !l.includes("\n") && /^[a-z-]+:[A-Za-z0-9.[\]_-]+: .+; allowed: .+/.test(l)),
+      lines.join("\n"),
+    ).toBe(true);
   });
 
   it("the stack files as they are pass", () => {
@@ -116,13 +142,24 @@ describe("through the CLI (npm run plan): exit 2, one line per problem, no stack
     const r = await cli(["--stack", "stage1", "--set", "media.staticCacheDays=0"]);
     expect(r.code).toBe(CONFIG_EXIT_CODE);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe("error: invalid stack configuration:\n  - course-organizer:media.staticCacheDays: 0 is not allowed; allowed: a number >= 1; did you mean 1?\n");
+    expect(r.stderr).toBe(
+      "error: invalid stack configuration:\n  - course-organizer:media.staticCacheDays: 0 is not allowed; allowed: a number >= 1; did you mean 1?\n",
+    );
   }, 60_000);
 
   it("eight stage-4 values at once: every one refused, each on its own line", async () => {
     // Values the schema accepts and the rules refuse: the schema's refusals come first, alone (a value of the wrong
     // type or shape gives the rules nothing to read), so a mixed sample would show only those.
-    const keys = ["nodesPerZoneMin", "primary.api.min", "masterAuthorizedNetworks[0].cidr", "nodeMachineType", "memcachedMemoryMb", "podsCidr", "subnetCidr", "gkeTrafficPercent"];
+    const keys = [
+      "nodesPerZoneMin",
+      "primary.api.min",
+      "masterAuthorizedNetworks[0].cidr",
+      "nodeMachineType",
+      "memcachedMemoryMb",
+      "podsCidr",
+      "subnetCidr",
+      "gkeTrafficPercent",
+    ];
     const sample = corpus.filter((c) => c.stage === 4 && keys.some((k) => c.key.endsWith(`.${k}`)));
     expect(sample).toHaveLength(keys.length);
     const r = await cli(["--stack", "stage4", ...sample.flatMap((c) => ["--set", c.set[0]!])]);
@@ -130,6 +167,10 @@ describe("through the CLI (npm run plan): exit 2, one line per problem, no stack
     expect(r.stdout).toBe("");
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const lines = r.stderr.split("\n").filter((l) => l.startsWith("  - "));
-    for (const c of sample) expect(lines.some((l) => l.startsWith(`  - ${c.key}: `) && l.includes(c.says)), `${c.key} in:\n${r.stderr}`).toBe(true);
+    for (const c of sample)
+      expect(
+        lines.some((l) => l.startsWith(`  - ${c.key}: `) && l.includes(c.says)),
+        `${c.key} in:\n${r.stderr}`,
+      ).toBe(true);
   }, 60_000);
 });

@@ -119,7 +119,12 @@ function fail(path: Path, type: string): never {
   throw new Error(`no invalid value generator for ${keyOf(path)} (zod type ${type}): teach test/config-coverage.test.ts this type`);
 }
 
-const base = { "gcp:project": "course-organizer-demo", "gcp:region": "us-central1", "course-organizer:domain": "courses.example.org", "course-organizer:stage": "1" };
+const base = {
+  "gcp:project": "course-organizer-demo",
+  "gcp:region": "us-central1",
+  "course-organizer:domain": "courses.example.org",
+  "course-organizer:stage": "1",
+};
 const scalarKeys = new Set(["stage", "prefix", "domain", "meetDomain"]);
 
 /** The raw stack config that sets `path` (whose items/fields are built into one JSON value) to `value`. */

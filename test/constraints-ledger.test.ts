@@ -17,8 +17,21 @@ import { APP_INSTANCE_BOOT_SECONDS, BRIDGE_BOOT_SECONDS } from "../src/config/bo
 
 const ledger = loadLedger();
 const PGLOGICAL = "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10";
-const MIGRATING = ["vm.enabled=true", "vm.retained=false", "database.migrateFromVm=true", "database.cutover=false", "video.mode=vm", "load.videoParticipants=500", "load.dbQueriesPerSecond=1000", PGLOGICAL];
-const OPTIONAL = ["monitoring.webhookUrl=https://hooks.example.org/alerts", "monitoring.pagerdutyServiceKeySecret=pagerduty-service-key", "monitoring.billingAccount=01A2B3-C4D5E6-F7A8B9"];
+const MIGRATING = [
+  "vm.enabled=true",
+  "vm.retained=false",
+  "database.migrateFromVm=true",
+  "database.cutover=false",
+  "video.mode=vm",
+  "load.videoParticipants=500",
+  "load.dbQueriesPerSecond=1000",
+  PGLOGICAL,
+];
+const OPTIONAL = [
+  "monitoring.webhookUrl=https://hooks.example.org/alerts",
+  "monitoring.pagerdutyServiceKeySecret=pagerduty-service-key",
+  "monitoring.billingAccount=01A2B3-C4D5E6-F7A8B9",
+];
 
 /** The plans the ledger is checked against: [label, stack, sets, fromEmpty]. */
 const PLANS: [string, string, string[]][] = [
@@ -54,22 +67,29 @@ describe("data/provider-constraints.json", () => {
   });
 
   // The stage plans in both modes; the optional parts in update mode (their preview adds no type or row).
-  const cases = PLANS.flatMap(([label, stack, sets]) => (sets.length ? [false] : [false, true]).map((preview) => [`${label}${preview ? ", preview" : ""}`, stack, sets, preview] as const));
-  it.each(cases)(
-    "%s: every resource type is covered and every row holds",
-    async (_label, stack, sets, preview) => {
-      const p = await plan(stack, { sets, preview });
-      expect(uncoveredTypes(p, ledger.rows)).toEqual([]);
-      const { problems, checked } = check(p);
-      expect(problems).toEqual([]);
-      expect(checked).toBeGreaterThan(preview ? 100 : 200);
-    },
+  const cases = PLANS.flatMap(([label, stack, sets]) =>
+    (sets.length ? [false] : [false, true]).map((preview) => [`${label}${preview ? ", preview" : ""}`, stack, sets, preview] as const),
   );
+  it.each(cases)("%s: every resource type is covered and every row holds", async (_label, stack, sets, preview) => {
+    const p = await plan(stack, { sets, preview });
+    expect(uncoveredTypes(p, ledger.rows)).toEqual([]);
+    const { problems, checked } = check(p);
+    expect(problems).toEqual([]);
+    expect(checked).toBeGreaterThan(preview ? 100 : 200);
+  });
 
   it("immutable inputs of protected resources keep their values across the stage moves 1 -> 2 -> 3 -> 4", async () => {
     let checkedAll = 0;
-    for (const [from, to] of [["stage1", "stage2"], ["stage2", "stage3"], ["stage3", "stage4"]] as const) {
-      const { violations, checked } = evaluate(await plan(to), ledger.rows.filter((r) => r.rule === "immutable"), { fromEmpty: false, previous: await plan(from) });
+    for (const [from, to] of [
+      ["stage1", "stage2"],
+      ["stage2", "stage3"],
+      ["stage3", "stage4"],
+    ] as const) {
+      const { violations, checked } = evaluate(
+        await plan(to),
+        ledger.rows.filter((r) => r.rule === "immutable"),
+        { fromEmpty: false, previous: await plan(from) },
+      );
       expect(violations.map((v) => v.problem)).toEqual([]);
       checkedAll += checked;
     }
@@ -82,26 +102,53 @@ describe("data/provider-constraints.json", () => {
     const p3 = await plan("stage3");
     const mutate = (p: Plan, type: string, f: (inputs: any) => void): Plan => ({
       ...p,
-      resources: p.resources.map((r) => (r.type === type ? { ...r, inputs: (() => { const i = structuredClone(r.inputs); f(i); return i; })() } : r)),
+      resources: p.resources.map((r) =>
+        r.type === type
+          ? {
+              ...r,
+              inputs: (() => {
+                const i = structuredClone(r.inputs);
+                f(i);
+                return i;
+              })(),
+            }
+          : r,
+      ),
     });
     const problemsOf = (p: Plan) => check(p).problems.join("\n");
     // 1. Memcached maintenance window of one hour.
-    expect(problemsOf(mutate(p4, "gcp:memcache/instance:Instance", (i) => (i.maintenancePolicy.weeklyMaintenanceWindows[0].duration = "3600s")))).toContain("outside 10800..28800");
+    expect(problemsOf(mutate(p4, "gcp:memcache/instance:Instance", (i) => (i.maintenancePolicy.weeklyMaintenanceWindows[0].duration = "3600s")))).toContain(
+      "outside 10800..28800",
+    );
     // 2. A migration job created RUNNING.
-    expect(problemsOf(mutate(p3m, "gcp:databasemigrationservice/migrationJob:MigrationJob", (i) => (i.desiredState = "RUNNING")))).toContain('allowed at create: ["NOT_STARTED"]');
+    expect(problemsOf(mutate(p3m, "gcp:databasemigrationservice/migrationJob:MigrationJob", (i) => (i.desiredState = "RUNNING")))).toContain(
+      'allowed at create: ["NOT_STARTED"]',
+    );
     // 3./4. A threshold condition on a metric that may not exist yet.
     expect(
-      problemsOf(mutate(p4, "gcp:monitoring/alertPolicy:AlertPolicy", (i) => i.conditions.push({ conditionThreshold: { filter: 'metric.type = "prometheus.googleapis.com/websocket_connections/gauge"' } }))),
+      problemsOf(
+        mutate(p4, "gcp:monitoring/alertPolicy:AlertPolicy", (i) =>
+          i.conditions.push({ conditionThreshold: { filter: 'metric.type = "prometheus.googleapis.com/websocket_connections/gauge"' } }),
+        ),
+      ),
     ).toContain("matches the forbidden");
     // 5. A kubeconfig at the IP endpoint with the cluster CA.
     expect(
-      problemsOf(mutate(p4, "pulumi:providers:kubernetes", (i) => (i.kubeconfig = { "[secret]": "server: https://34.118.0.1\n    certificate-authority-data: x\n    command: gke-gcloud-auth-plugin\n" }))),
+      problemsOf(
+        mutate(
+          p4,
+          "pulumi:providers:kubernetes",
+          (i) => (i.kubeconfig = { "[secret]": "server: https://34.118.0.1\n    certificate-authority-data: x\n    command: gke-gcloud-auth-plugin\n" }),
+        ),
+      ),
     ).toContain("kubeconfig");
     // 10. Session affinity without a locality policy that honours it.
     expect(problemsOf(mutate(p3, "gcp:compute/backendService:BackendService", (i) => (i.sessionAffinity = "CLIENT_IP")))).toContain("needs localityLbPolicy");
     // The analytics replica's database flag (a replica is read-only already).
     expect(
-      problemsOf(mutate(p4, "gcp:sql/databaseInstance:DatabaseInstance", (i) => i.settings.databaseFlags?.push({ name: "default_transaction_read_only", value: "on" }))),
+      problemsOf(
+        mutate(p4, "gcp:sql/databaseInstance:DatabaseInstance", (i) => i.settings.databaseFlags?.push({ name: "default_transaction_read_only", value: "on" })),
+      ),
     ).toContain("default_transaction_read_only");
     // A service account id under 6 characters.
     expect(problemsOf(mutate(p3, "gcp:serviceaccount/account:Account", (i) => (i.accountId = "co-vm")))).toContain('accountId = "co-vm"');
@@ -126,7 +173,12 @@ describe("the first up of an empty project (docs/first-up.md)", () => {
   it("autoscalers wait out an instance's boot before reading its signals: cooldownPeriod = boot time >= auto-healing delay", async () => {
     for (const s of ["stage3", "stage4"]) {
       const p = await plan(s);
-      const groups = new Map(ofType(p, "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager").map((g) => [`projects/course-organizer-demo/regions/${g.inputs.region}/instanceGroupManagers/${g.inputs.name}`, g]));
+      const groups = new Map(
+        ofType(p, "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager").map((g) => [
+          `projects/course-organizer-demo/regions/${g.inputs.region}/instanceGroupManagers/${g.inputs.name}`,
+          g,
+        ]),
+      );
       const scalers = ofType(p, "gcp:compute/regionAutoscaler:RegionAutoscaler");
       expect(scalers.length).toBeGreaterThan(0);
       for (const a of scalers) {

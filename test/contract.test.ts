@@ -45,9 +45,19 @@ describe("one contract at every stage", () => {
 
   it("ports and health paths: 8000/8001 on machines, 8080 in pods, probed on the contract's paths", () => {
     const ports = (s: number) => views[s - 1]!.processes.filter((p) => p.port).map((p) => [p.workerType, p.port]);
-    expect(ports(1)).toEqual([["http", PORTS.vm.http], ["ws", PORTS.vm.ws]]);
-    expect(ports(3)).toEqual([["http", 8000], ["ws", 8001]]);
-    expect(ports(4)).toEqual([["http", 8080], ["ws", 8080], ["worker", 8080]]);
+    expect(ports(1)).toEqual([
+      ["http", PORTS.vm.http],
+      ["ws", PORTS.vm.ws],
+    ]);
+    expect(ports(3)).toEqual([
+      ["http", 8000],
+      ["ws", 8001],
+    ]);
+    expect(ports(4)).toEqual([
+      ["http", 8080],
+      ["ws", 8080],
+      ["worker", 8080],
+    ]);
     const probes = views[2]!.processes.flatMap((p) => p.probes.map((x) => `${p.workerType} ${x.by} ${x.path}:${x.port}`));
     expect(probes).toEqual([
       `http load balancer ${HEALTH_PATHS.api}:8000`,
@@ -62,12 +72,23 @@ describe("one contract at every stage", () => {
   it("the same setting names carry the database, Redis, the buckets and the secret key from stage 1 to 4", () => {
     const all = (s: number, w: string) => views[s - 1]!.processes.filter((p) => p.workerType === w).flatMap(settingsOf);
     for (const s of [1, 2, 3, 4]) {
-      for (const n of ["DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "JITSI_DOMAIN", "PORT", "WORKER_TYPE"]) {
+      for (const n of [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "CSRF_TRUSTED_ORIGINS",
+        "JITSI_DOMAIN",
+        "PORT",
+        "WORKER_TYPE",
+      ]) {
         expect(all(s, "http"), `stage ${s} http ${n}`).toContain(n);
         expect(all(s, "ws"), `stage ${s} ws ${n}`).toContain(n);
       }
     }
-    for (const s of [2, 3, 4]) for (const n of ["MEDIA_BUCKET", "STATIC_BUCKET", "CDN_HOST", "CDN_SIGNING_KEY_NAME", "CDN_SIGNING_KEY"]) expect(all(s, "http"), `stage ${s} ${n}`).toContain(n);
+    for (const s of [2, 3, 4])
+      for (const n of ["MEDIA_BUCKET", "STATIC_BUCKET", "CDN_HOST", "CDN_SIGNING_KEY_NAME", "CDN_SIGNING_KEY"])
+        expect(all(s, "http"), `stage ${s} ${n}`).toContain(n);
     // Stage 4 delivers the secret key as a file: the contract's name with _FILE.
     expect(views[3]!.processes[0]!.variables).toContain("DJANGO_SECRET_KEY_FILE");
     expect(settingOf("DJANGO_SECRET_KEY_FILE")).toBe("DJANGO_SECRET_KEY");
@@ -119,7 +140,9 @@ describe("the example backend image (examples/app)", () => {
   });
 
   it("its Dockerfile runs that entrypoint from the contract's workdir as the contract's uid, with no CMD to override it", () => {
-    const lines = readFileSync(join(app, "Dockerfile"), "utf8").split("\n").filter((l) => /^[A-Z]+ /.test(l));
+    const lines = readFileSync(join(app, "Dockerfile"), "utf8")
+      .split("\n")
+      .filter((l) => /^[A-Z]+ /.test(l));
     const of = (k: string) => lines.filter((l) => l.startsWith(`${k} `)).map((l) => l.slice(k.length + 1));
     expect(of("ENTRYPOINT").map((e) => JSON.parse(e))).toEqual([[IMAGE.entrypoint]]);
     expect(of("WORKDIR")).toEqual([IMAGE.workdir]);

@@ -25,18 +25,36 @@ describe("price rules, against hand-computed values from data/prices.json", () =
     expect(() => machineMonthly("n1-standard-2")).toThrow(
       'cost estimate machine type: "n1-standard-2" has no price in data/prices.json; allowed: a type listed in machineMonthly, or <family>-standard|highcpu|highmem-<vCPUs> of a family in familyHourly (e2, n2)',
     );
-    expect(() => sqlTierMonthly("db-f1-micro")).toThrow('cost estimate Cloud SQL tier: "db-f1-micro" has no price in data/prices.json; allowed: a custom tier db-custom-<vCPUs>-<MB> (priced per vCPU and GB)');
+    expect(() => sqlTierMonthly("db-f1-micro")).toThrow(
+      'cost estimate Cloud SQL tier: "db-f1-micro" has no price in data/prices.json; allowed: a custom tier db-custom-<vCPUs>-<MB> (priced per vCPU and GB)',
+    );
   });
 });
 
 describe("deploy time", () => {
   const r = (name: string, type: string, deps: string[] = [], custom = true, parent?: string): PlannedResource => ({
-    urn: `u::${name}`, type, name, custom, parent, inputs: {}, dependencies: deps.map((d) => `u::${d}`), propertyDependencies: {},
-    protect: false, retainOnDelete: false, deleteBeforeReplace: false, aliases: [], ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [],
+    urn: `u::${name}`,
+    type,
+    name,
+    custom,
+    parent,
+    inputs: {},
+    dependencies: deps.map((d) => `u::${d}`),
+    propertyDependencies: {},
+    protect: false,
+    retainOnDelete: false,
+    deleteBeforeReplace: false,
+    aliases: [],
+    ignoreChanges: [],
+    replaceOnChanges: [],
+    additionalSecretOutputs: [],
   });
   it("follows the longest chain, expanding dependencies on components to their children", () => {
     const plan: Plan = {
-      stack: "s", stage: 3, preview: false, outputs: {},
+      stack: "s",
+      stage: 3,
+      preview: false,
+      outputs: {},
       resources: [
         r("net", "course-organizer:network:Network", [], false),
         r("vpc", "gcp:compute/network:Network", [], true, "u::net"),
@@ -48,7 +66,11 @@ describe("deploy time", () => {
     const d = deployTime(plan);
     // vpc 30 s, then the peering 60 s, then Cloud SQL 600 s.
     expect(d.totalSeconds).toBe(690);
-    expect(d.criticalPath.map((s) => [s.name, s.seconds, s.finishesAt])).toEqual([["vpc", 30, 30], ["psa", 60, 90], ["sql", 600, 690]]);
+    expect(d.criticalPath.map((s) => [s.name, s.seconds, s.finishesAt])).toEqual([
+      ["vpc", 30, 30],
+      ["psa", 60, 90],
+      ["sql", 600, 690],
+    ]);
   });
 });
 

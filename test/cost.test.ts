@@ -13,7 +13,10 @@ async function cost(stack: string, sets: string[] = []): Promise<CostEstimate> {
 }
 const line = (c: CostEstimate, item: RegExp) => {
   const found = c.lines.filter((l) => item.test(l.item));
-  expect(found.map((l) => l.item), String(item)).toHaveLength(1);
+  expect(
+    found.map((l) => l.item),
+    String(item),
+  ).toHaveLength(1);
   return found[0]!;
 };
 const secrets = (c: CostEstimate) => c.lines.filter((l) => l.item === "secret versions").reduce((s, l) => s + l.monthlyUsd, 0);
@@ -140,7 +143,9 @@ describe("committed-use discounts, sized to the maxima", () => {
     expect(line(c3, /^co-db \(/).monthlyUsd).toBeCloseTo(197.246 * 2 * 0.48 + 34 + 8, 1);
     // Memorystore: 5 GB x 0.054 x 730 x (1 - 0.40)
     expect(line(c3, /^co-cache /).monthlyUsd).toBeCloseTo(5 * 0.054 * 730 * 0.6, 1);
-    expect(c3.options).toEqual(["3-year committed-use discounts sized to the maxima: Compute Engine 55 %, Cloud SQL 52 %, Memorystore 40 % (billed every month, used or not)"]);
+    expect(c3.options).toEqual([
+      "3-year committed-use discounts sized to the maxima: Compute Engine 55 %, Cloud SQL 52 %, Memorystore 40 % (billed every month, used or not)",
+    ]);
     const c1 = estimateCost(p, config, { commitment: "1y" });
     expect(line(c1, /^http-pool-group /).monthlyUsd).toBeCloseTo(10 * (70.9 * 0.63 + 3), 2);
     // Usage lines are not discounted.

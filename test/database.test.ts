@@ -155,7 +155,9 @@ describe("Cloud SQL primary at stage 3", () => {
     expect(p.outputs.databasePrivateIp).toBe("[unknown]");
     expect(p.outputs.databaseConnectionName).toBe("[unknown]");
     expect(p.outputs.stage).toBe(3);
-    expect(JSON.stringify(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version").inputs.secretData ?? "[unknown]")).toContain("[unknown]");
+    expect(JSON.stringify(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version").inputs.secretData ?? "[unknown]")).toContain(
+      "[unknown]",
+    );
   });
 
   it("uses only values Google accepts for the migration service's enums", () => {
@@ -195,7 +197,9 @@ describe("Database Migration Service from the VM (database.migrateFromVm, stage 
       location: "us-central1",
       displayName: "PostgreSQL on the stage 1-2 VM",
       labels: { app: "course-organizer", component: "database", "managed-by": "pulumi", stage: "3" },
-      postgresql: { "[secret]": { host: expect.stringMatching(/^10\.10\.\d+\.\d+$/), port: 5432, username: "course_organizer", password: expect.stringMatching(/^mock/) } },
+      postgresql: {
+        "[secret]": { host: expect.stringMatching(/^10\.10\.\d+\.\d+$/), port: 5432, username: "course_organizer", password: expect.stringMatching(/^mock/) },
+      },
     });
     expect(source.dependencies).toEqual(expect.arrayContaining([vm.urn, vmPassword.urn]));
   });
@@ -272,13 +276,17 @@ describe("Database Migration Service from the VM (database.migrateFromVm, stage 
     const d = diffPlans(during, after, "stage3");
     expect(d.replaces.filter((r) => r.type.startsWith("gcp:sql/"))).toEqual([]);
     expect(d.updates.filter((u) => u.name === "database-primary")).toEqual([]);
-    expect(d.deletes.map((x) => x.name)).toEqual(expect.arrayContaining(["database-migration", "database-migration-source", "database-migration-destination", "database-migration-fw"]));
+    expect(d.deletes.map((x) => x.name)).toEqual(
+      expect.arrayContaining(["database-migration", "database-migration-source", "database-migration-destination", "database-migration-fw"]),
+    );
     expect(d.creates.map((x) => x.name)).toEqual(expect.arrayContaining(["database-db-course_organizer", "database-replica-0"]));
     // The migrated database is adopted by id, not created a second time; the plan shows it as an import.
     expect(get(after, "gcp:sql/database:Database", "database-db-course_organizer").importId).toBe(
       "projects/course-organizer-demo/instances/co-db/databases/course_organizer",
     );
-    expect(formatDiff(d)).toContain(" =   import   gcp:sql/database:Database  database-db-course_organizer  (adopts projects/course-organizer-demo/instances/co-db/databases/course_organizer)");
+    expect(formatDiff(d)).toContain(
+      " =   import   gcp:sql/database:Database  database-db-course_organizer  (adopts projects/course-organizer-demo/instances/co-db/databases/course_organizer)",
+    );
     const g = guardDiff(d, during, after);
     expect(g.ok).toBe(true);
     expect(g.findings.map((f) => f.name)).not.toContain("database-db-course_organizer");
@@ -307,9 +315,12 @@ describe("stage 3 -> 4: the primary grows in place", () => {
     expect(d.replaces.filter((r) => r.type.startsWith("gcp:sql/"))).toEqual([]);
     expect(d.deletes.filter((r) => r.type.startsWith("gcp:sql/"))).toEqual([]);
     // (Stage 4's shard instances are components of their own, "database-shard-N".)
-    expect(d.creates.filter((r) => r.type === SQL && r.name.startsWith("database-replica-")).map((r) => r.name).sort()).toEqual(
-      ["database-replica-1", "database-replica-analytics", "database-replica-europe-west1"],
-    );
+    expect(
+      d.creates
+        .filter((r) => r.type === SQL && r.name.startsWith("database-replica-"))
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["database-replica-1", "database-replica-analytics", "database-replica-europe-west1"]);
     const analytics = get(to, SQL, "database-replica-analytics");
     // A replica is read-only by nature; the client sends default_transaction_read_only (no server flag).
     expect(JSON.stringify((analytics.inputs.settings as { databaseFlags: unknown[] }).databaseFlags)).not.toContain("default_transaction_read_only");
@@ -373,8 +384,14 @@ describe("pure helpers", () => {
     expect(databaseProblems({ ...ok, pitrDays: 7, backupRetainedCount: 7 })).toEqual([
       "Database args.backupRetainedCount: 7 is not above args.pitrDays 7 (Cloud SQL refuses a backup retention shorter than the log retention); allowed: more than 7; did you mean 8?",
     ]);
-    expect(databaseProblems({ ...ok, pitrDays: 7, backupRetainedCount: 14, replicas: [{ key: "us-east1", region: "us-east1" }], promote: { replicaKey: "europe-west1", readReplicas: 0 } })).toEqual([
-      'Database args.promote.replicaKey: "europe-west1" is not one of its replicas; allowed: one of us-east1',
-    ]);
+    expect(
+      databaseProblems({
+        ...ok,
+        pitrDays: 7,
+        backupRetainedCount: 14,
+        replicas: [{ key: "us-east1", region: "us-east1" }],
+        promote: { replicaKey: "europe-west1", readReplicas: 0 },
+      }),
+    ).toEqual(['Database args.promote.replicaKey: "europe-west1" is not one of its replicas; allowed: one of us-east1']);
   });
 });

@@ -74,10 +74,7 @@ beforeAll(async () => {
   pg = await startPostgres(15400, "db-indexes-pg-");
   await psql(pg, "postgres", `CREATE ROLE app LOGIN PASSWORD '${appPassword}'`);
   await createDatabase("course", "all");
-  await createDatabase(
-    "course_partial",
-    new Set(["directory_user", "course_api_studygroup", "course_api_studygroupmembership"]),
-  );
+  await createDatabase("course_partial", new Set(["directory_user", "course_api_studygroup", "course_api_studygroupmembership"]));
 }, 120_000);
 
 afterAll(async () => {
@@ -105,7 +102,10 @@ describe("the seed's queries before and after the indexes", () => {
   it("the script exits 0, creating three indexes and skipping the one Django's foreign-key index already covers", () => {
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
-    const lines = first.stdout.trim().split("\n").map((l) => l.replace(/^\S+ db-indexes: /, ""));
+    const lines = first.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.replace(/^\S+ db-indexes: /, ""));
     expect(lines).toEqual([
       "connected to course on 127.0.0.1:15400 as app",
       "create idx_groupmessage_group_created on course_api_groupmessage (group_id,created_at)",
@@ -225,7 +225,12 @@ describe("the rendered statements and script", () => {
     expect(() => applyIndexesScript([{ name: "i", table: "T", columns: [], serves: "" }])).toThrow(
       'indexStatements indexes[0].table: "T" is not a plain identifier; allowed: a plain lowercase identifier ([a-z_][a-z0-9_]*)\nindexStatements indexes[0].columns: [] is empty; allowed: at least one column',
     );
-    expect(indexProblems([{ name: "i", table: "t", columns: [{ name: "A b" }], serves: "" }, { name: "i", table: "t", columns: [{ name: "a" }], serves: "" }])).toEqual([
+    expect(
+      indexProblems([
+        { name: "i", table: "t", columns: [{ name: "A b" }], serves: "" },
+        { name: "i", table: "t", columns: [{ name: "a" }], serves: "" },
+      ]),
+    ).toEqual([
       'indexStatements indexes[0].columns[0].name: "A b" is not a plain identifier; allowed: a plain lowercase identifier ([a-z_][a-z0-9_]*)',
       'indexStatements indexes[1].name: "i" is used twice (also indexes[0]); allowed: each index name once',
     ]);

@@ -30,7 +30,8 @@ let dir = "";
 const pids: number[] = [];
 const idOf = (flag: "-u" | "-g") => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
 const give = (path: string) => chownSync(path, idOf("-u"), idOf("-g"));
-const asPostgres = (cmd: string, args: string[]) => execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const asPostgres = (cmd: string, args: string[]) =>
+  execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"] });
 
 function psql(port: number, sql: string): { status: number | null; out: string; err: string } {
@@ -99,10 +100,55 @@ beforeAll(() => {
   give(dir);
   // The test CA, the server certificate it signs (named after the instance), and an unrelated CA.
   const f = (n: string) => join(dir, n);
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-keyout", f("ca.key"), "-out", f("ca.pem"), "-subj", "/CN=Google Cloud SQL Server CA/O=Test");
-  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", `/CN=${INSTANCE_NAME}`);
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.pem"),
+    "-subj",
+    "/CN=Google Cloud SQL Server CA/O=Test",
+  );
+  openssl(
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    f("server.key"),
+    "-out",
+    f("server.csr"),
+    "-subj",
+    `/CN=${INSTANCE_NAME}`,
+  );
   openssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-out", f("server.pem"));
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-keyout", f("other.key"), "-out", f("other-ca.pem"), "-subj", "/CN=Another CA");
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-keyout",
+    f("other.key"),
+    "-out",
+    f("other-ca.pem"),
+    "-subj",
+    "/CN=Another CA",
+  );
   for (const n of ["server.key", "server.pem", "ca.pem", "other-ca.pem"]) give(f(n));
   chmodSync(f("server.key"), 0o600);
 
@@ -111,7 +157,12 @@ beforeAll(() => {
   give(f("pw"));
   asPostgres(`${PG_BIN}/initdb`, ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${f("pw")}`, "-E", "UTF8"]);
   asPostgres(`${PG_BIN}/pg_ctl`, [
-    "-D", data, "-l", f("postgres.log"), "-w", "-o",
+    "-D",
+    data,
+    "-l",
+    f("postgres.log"),
+    "-w",
+    "-o",
     `-p ${PG_PORT} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=20 -c ssl=on -c ssl_cert_file=${f("server.pem")} -c ssl_key_file=${f("server.key")}`,
     "start",
   ]);
@@ -136,10 +187,15 @@ describe("PgBouncer verifies Cloud SQL's server certificate (verify-ca)", () => 
   it("renders verify-ca with the instance's CA file at stage 3 and in the pods", () => {
     expect(instanceIni()).toContain(`server_tls_sslmode = verify-ca\nserver_tls_ca_file = ${PGBOUNCER_CA_FILE}\n`);
     expect(PGBOUNCER_CA_FILE).toBe("/etc/pgbouncer/server-ca.pem");
-    expect(podPgbouncerIni({ dbHost: "10.100.0.5", databases: [DB], poolSize: 2 })).toContain("server_tls_sslmode = verify-ca\nserver_tls_ca_file = /etc/pgbouncer/server-ca.pem\n");
+    expect(podPgbouncerIni({ dbHost: "10.100.0.5", databases: [DB], poolSize: 2 })).toContain(
+      "server_tls_sslmode = verify-ca\nserver_tls_ca_file = /etc/pgbouncer/server-ca.pem\n",
+    );
   });
 
-  for (const [what, port] of [["the instance's ini", PORTS.instance], ["the pods' ini", PORTS.pod]] as const) {
+  for (const [what, port] of [
+    ["the instance's ini", PORTS.instance],
+    ["the pods' ini", PORTS.pod],
+  ] as const) {
     it(`${what}: queries reach the server over TLS verified against its CA`, () => {
       const r = psql(port, "select ssl from pg_stat_ssl where pid = pg_backend_pid()");
       expect(r.err).toBe("");
@@ -195,7 +251,11 @@ describe("the app's direct connections verify Cloud SQL's server certificate (ve
     });
     expect(map.default!.OPTIONS).toEqual({ sslmode: "disable" });
     expect(map.shard_0!.OPTIONS).toEqual({ sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem" });
-    expect(map.analytics!.OPTIONS).toEqual({ sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem", options: "-c default_transaction_read_only=on" });
+    expect(map.analytics!.OPTIONS).toEqual({
+      sslmode: "verify-ca",
+      sslrootcert: "/run/course-organizer/database-ca.pem",
+      options: "-c default_transaction_read_only=on",
+    });
     // The boot script's jq template for migrate.env, run by the real jq over settings like the secret's.
     const script = appInstanceFiles({
       kind: "http",
@@ -212,14 +272,19 @@ describe("the app's direct connections verify Cloud SQL's server certificate (ve
     }).find((f) => f.renderPath === "bin/fetch-settings.sh")!.content;
     const filter = /^jq -r '("DATABASE_URL=.*")' \\$/m.exec(script)![1]!;
     const settings = join(dir, "settings.json");
-    writeFileSync(settings, JSON.stringify({ DATABASE_USER: "app user", DATABASE_PASSWORD: "p@ss/word", DATABASE_DIRECT_HOST: "10.100.0.5", DATABASE_NAME: DB }));
+    writeFileSync(
+      settings,
+      JSON.stringify({ DATABASE_USER: "app user", DATABASE_PASSWORD: "p@ss/word", DATABASE_DIRECT_HOST: "10.100.0.5", DATABASE_NAME: DB }),
+    );
     expect(execFileSync("jq", ["-r", filter, settings], { encoding: "utf8" })).toBe(
       `DATABASE_URL=postgres://app%20user:p%40ss%2Fword@10.100.0.5:5432/${DB}?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem\n`,
     );
   });
 
   it("libpq with the rendered URL reaches the server when the bundle holds its CA among others, over TLS", () => {
-    const url = replicaUrl().replace("@10.100.0.9:5432/", `@127.0.0.1:${PG_PORT}/`).replace(DATABASE_CA_FILE, bundle("bundle-ok.pem", "other-ca.pem", "ca.pem"));
+    const url = replicaUrl()
+      .replace("@10.100.0.9:5432/", `@127.0.0.1:${PG_PORT}/`)
+      .replace(DATABASE_CA_FILE, bundle("bundle-ok.pem", "other-ca.pem", "ca.pem"));
     const r = connect(url, "select ssl from pg_stat_ssl where pid = pg_backend_pid()");
     expect(r.err).toBe("");
     expect(r.out).toBe("t");
@@ -232,4 +297,3 @@ describe("the app's direct connections verify Cloud SQL's server certificate (ve
     expect(r.err).toMatch(/certificate verify failed/);
   });
 });
-

@@ -99,11 +99,17 @@ function checkpoints(doc: string, md: string, fixedBase: number | undefined): Ch
   for (const base of bases) {
     const fileConfig = readStackConfig(projectDir, `stage${base}`, []).config;
     const fileKeys = new Set(Object.keys(fileConfig));
-    const fresh = () => new Map<string, Value>(Object.entries(fileConfig).map(([k, v]) => [k, k.startsWith("gcp:") || k.endsWith(":stage") || k.endsWith(":domain") ? v : parseValue(v)]));
+    const fresh = () =>
+      new Map<string, Value>(
+        Object.entries(fileConfig).map(([k, v]) => [k, k.startsWith("gcp:") || k.endsWith(":stage") || k.endsWith(":domain") ? v : parseValue(v)]),
+      );
     let state = fresh();
     for (const { code, fenced } of codeOf(md)) {
       if (fixedBase === undefined) state = fresh();
-      const shown = code.split("\n").filter((l) => /^\s+- /.test(l)).map((l) => l.replace(/^\s+- /, ""));
+      const shown = code
+        .split("\n")
+        .filter((l) => /^\s+- /.test(l))
+        .map((l) => l.replace(/^\s+- /, ""));
       const refusedBlock = fenced && code.includes("error: invalid stack configuration:");
       if (fixedBase === undefined && !/<stack>|<N\+1>|<target>|stage[1-4]\b|pulumi config/.test(code)) continue;
       if (fixedBase === undefined && base > 1 && !/<stack>|<N\+1>|<target>/.test(code)) continue; // stack-independent: once
@@ -124,7 +130,12 @@ function checkpoints(doc: string, md: string, fixedBase: number | undefined): Ch
           // A config change the docs make without a plan or up after it (README step lists) is still checked.
           if (fixedBase === undefined) out.push({ doc, what: raw.trim(), stage: base, sets: setsOf(state, fileKeys) });
         } else if (w[0] === "pulumi" && w[1] === "up") {
-          out.push({ doc, what: `pulumi up after: ${code.trim().split("\n").slice(-3).join(" / ").slice(0, 120)}`, stage: base, sets: setsOf(state, fileKeys) });
+          out.push({
+            doc,
+            what: `pulumi up after: ${code.trim().split("\n").slice(-3).join(" / ").slice(0, 120)}`,
+            stage: base,
+            sets: setsOf(state, fileKeys),
+          });
         }
       }
     }
@@ -135,7 +146,9 @@ function checkpoints(doc: string, md: string, fixedBase: number | undefined): Ch
 const docsDir = join(projectDir, "docs/runbooks");
 const all: Checkpoint[] = [];
 all.push(...checkpoints("README.md", readFileSync(join(projectDir, "README.md"), "utf8"), undefined));
-for (const f of readdirSync(docsDir).filter((x) => x.endsWith(".md")).sort()) {
+for (const f of readdirSync(docsDir)
+  .filter((x) => x.endsWith(".md"))
+  .sort()) {
   const md = readFileSync(join(docsDir, f), "utf8");
   // A runbook for one stage says so (`<!-- stage: N -->`, e.g. region loss at stage 4); a move N-to-M starts at N.
   const move = /^([1-4])-to-[1-4]\.md$/.exec(f) ?? /<!-- stage: ([1-4]) -->/.exec(md);
@@ -182,7 +195,15 @@ for (const c of all) {
 describe("the documented configs", () => {
   it("are found: every runbook and the README contribute, including the refusal example", () => {
     const docs = new Set(all.map((c) => c.doc.split(" (")[0]));
-    for (const d of ["README.md", "docs/runbooks/1-to-2.md", "docs/runbooks/2-to-3.md", "docs/runbooks/3-to-4.md", "docs/runbooks/back.md", "docs/runbooks/README.md"]) expect(docs).toContain(d);
+    for (const d of [
+      "README.md",
+      "docs/runbooks/1-to-2.md",
+      "docs/runbooks/2-to-3.md",
+      "docs/runbooks/3-to-4.md",
+      "docs/runbooks/back.md",
+      "docs/runbooks/README.md",
+    ])
+      expect(docs).toContain(d);
     expect(all.filter((c) => c.refused)).toHaveLength(1);
     // 2-to-3's phase A really carries its settings into the plan (not just the stage).
     expect(all.some((c) => c.doc.endsWith("2-to-3.md") && c.sets.some((s) => s.includes('"migrateFromVm":true') && s.includes('"cutover":false')))).toBe(true);

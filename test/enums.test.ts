@@ -19,7 +19,10 @@ describe("enum inputs", () => {
   it("normalizes paths of the definitions and of Pulumi alike", () => {
     // Both spellings reach one key (a constant normalizer would pass a comparison of the two alone).
     const cache = "pathmatcher.pathrul.routeaction.cachepolicy.cachemod";
-    expect([normPath("path_matcher[].path_rule[].routeAction.cachePolicy.cacheMode"), normPath("pathMatchers[0].pathRules[1].routeAction.cachePolicy.cacheMode")]).toEqual([cache, cache]);
+    expect([
+      normPath("path_matcher[].path_rule[].routeAction.cachePolicy.cacheMode"),
+      normPath("pathMatchers[0].pathRules[1].routeAction.cachePolicy.cacheMode"),
+    ]).toEqual([cache, cache]);
     const tier = "networkinterfac.accessconfig.networktier";
     expect([normPath("networkInterface[].accessConfigs[].networkTier"), normPath("networkInterfaces[0].accessConfigs[0].networkTier")]).toEqual([tier, tier]);
   });

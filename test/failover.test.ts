@@ -22,7 +22,8 @@ describe("region loss at stage 4: npm run plan --from with failover.activeRegion
     expect(stdout).toContain("Stage-move guard: nothing stored is lost.");
     expect(stdout).toMatch(/ 0 to delete \(0 retained\)/);
     const lines = stdout.split("\n");
-    const line = (kind: string, type: string, name: string) => lines.find((l) => new RegExp(`^ \\S+ +${kind} +${type.replace(/[/$]/g, "\\$&")} +${name}( |$)`).test(l));
+    const line = (kind: string, type: string, name: string) =>
+      lines.find((l) => new RegExp(`^ \\S+ +${kind} +${type.replace(/[/$]/g, "\\$&")} +${name}( |$)`).test(l));
     // The primary's and every shard's cross-region replica are promoted in place.
     for (const name of ["database-replica-europe-west1", ...[0, 1, 2, 3].map((i) => `database-shard-${i}-replica-europe-west1`)]) {
       expect(line("update", SQL, name), name).toContain("instanceType, masterInstanceName, replicaConfiguration, settings.availabilityType");
@@ -40,7 +41,9 @@ describe("region loss at stage 4: npm run plan --from with failover.activeRegion
     }
     // Both regions' pods are repointed (their PgBouncer connects to the promoted primary).
     for (const region of ["us-central1", "europe-west1"]) {
-      expect(line("update", "kubernetes:core/v1:ConfigMap", `workloads-${region}-configmap-course-organizer-pgbouncer`), region).toContain("data.pgbouncer.ini");
+      expect(line("update", "kubernetes:core/v1:ConfigMap", `workloads-${region}-configmap-course-organizer-pgbouncer`), region).toContain(
+        "data.pgbouncer.ini",
+      );
     }
     // The only replacement is the settings secret's new version (the old one is disabled, kept by GCP).
     expect(lines.filter((l) => l.includes("REPLACE")).map((l) => l.trim().split(/\s+/).slice(2, 4).join(" "))).toEqual([
@@ -72,14 +75,24 @@ describe("region loss at stage 4: npm run plan --from with failover.activeRegion
       backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true, transactionLogRetentionDays: 7, startTime: "02:00" },
     });
     const failoverReplica = get(p, SQL, "database-replica-failover-0");
-    expect(failoverReplica.inputs).toMatchObject({ name: "co-db-replica-failover-0", region: "europe-west1", masterInstanceName: "co-db-replica-europe-west1", instanceType: "READ_REPLICA_INSTANCE" });
+    expect(failoverReplica.inputs).toMatchObject({
+      name: "co-db-replica-failover-0",
+      region: "europe-west1",
+      masterInstanceName: "co-db-replica-europe-west1",
+      instanceType: "READ_REPLICA_INSTANCE",
+    });
     // The lost primary stays in the program exactly as it was.
     const lost = get(p, SQL, "database-primary");
     expect(lost.inputs).toMatchObject({ name: "co-db", region: "us-central1", deletionProtection: true });
     expect(lost.protect).toBe(true);
     // Caches in the surviving region keep RDB persistence where sessions live.
     const cache = get(p, "gcp:redis/instance:Instance", "cache-europe-west1-instance");
-    expect(cache.inputs).toMatchObject({ name: "co-cache-europe-west1", region: "europe-west1", tier: "STANDARD_HA", persistenceConfig: { persistenceMode: "RDB", rdbSnapshotPeriod: "ONE_HOUR" } });
+    expect(cache.inputs).toMatchObject({
+      name: "co-cache-europe-west1",
+      region: "europe-west1",
+      tier: "STANDARD_HA",
+      persistenceConfig: { persistenceMode: "RDB", rdbSnapshotPeriod: "ONE_HOUR" },
+    });
     expect(get(p, "gcp:redis/cluster:Cluster", "cache-cluster-europe-west1-cluster").inputs).toMatchObject({
       region: "europe-west1",
       persistenceConfig: { mode: "RDB", rdbConfig: { rdbSnapshotPeriod: "ONE_HOUR" } },
@@ -90,7 +103,11 @@ describe("region loss at stage 4: npm run plan --from with failover.activeRegion
       ["memcached-europe-west1-instance", "europe-west1"],
     ]);
     // The surviving region's pods take the primary region's replica ranges (api 10-50), the lost region's the smaller.
-    const hpa = (region: string) => get(p, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", `workloads-${region}-horizontalpodautoscaler-course-organizer-api-hpa`).inputs.spec as { minReplicas: number; maxReplicas: number };
+    const hpa = (region: string) =>
+      get(p, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", `workloads-${region}-horizontalpodautoscaler-course-organizer-api-hpa`).inputs.spec as {
+        minReplicas: number;
+        maxReplicas: number;
+      };
     expect([hpa("europe-west1").minReplicas, hpa("europe-west1").maxReplicas]).toEqual([10, 50]);
     expect([hpa("us-central1").minReplicas, hpa("us-central1").maxReplicas]).toEqual([10, 20]);
     // The app's settings name the promoted primary (its private IP from the mock engine) and the new cache.

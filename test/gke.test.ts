@@ -167,7 +167,9 @@ describe("GKE by config", () => {
   it("a third region in secondaryRegions adds a subnet, a cluster, its workloads, NEG backends and a bridge pool", async () => {
     const base = await plan("stage4");
     const p = await plan("stage4", { sets: THREE });
-    expect(get(p, CLUSTER, "gke-asia-east1-cluster").inputs).toEqual(clusterInputs("asia-east1", ["asia-east1-a", "asia-east1-b", "asia-east1-c"], "172.16.0.32/28"));
+    expect(get(p, CLUSTER, "gke-asia-east1-cluster").inputs).toEqual(
+      clusterInputs("asia-east1", ["asia-east1-a", "asia-east1-b", "asia-east1-c"], "172.16.0.32/28"),
+    );
     expect(get(p, "gcp:compute/subnetwork:Subnetwork", "network-subnet-asia-east1").inputs).toMatchObject({
       ipCidrRange: "10.10.32.0/20",
       secondaryIpRanges: [
@@ -180,11 +182,16 @@ describe("GKE by config", () => {
     // A further region runs the secondary ranges.
     const dep = get(p, "kubernetes:apps/v1:Deployment", "workloads-asia-east1-deployment-course-organizer-course-organizer-api");
     expect((dep.inputs.spec as { replicas: number }).replicas).toBe(10);
-    expect((get(p, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "workloads-asia-east1-horizontalpodautoscaler-course-organizer-api-hpa").inputs.spec as any).maxReplicas).toBe(20);
+    expect(
+      (get(p, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "workloads-asia-east1-horizontalpodautoscaler-course-organizer-api-hpa").inputs.spec as any)
+        .maxReplicas,
+    ).toBe(20);
     expect(ofType(p, "course-organizer:video:VideoBridgePool").map((b) => b.name)).toContain("video-bridges-asia-east1");
     const api = get(p, "gcp:compute/backendService:BackendService", "lb-be-api-gke").inputs.backends as { group: string }[];
     expect(api.map((b) => b.group).filter((g) => g.includes("asia-east1"))).toEqual(
-      ["a", "b", "c"].map((z) => `https://www.googleapis.com/compute/v1/projects/course-organizer-demo/zones/asia-east1-${z}/networkEndpointGroups/co-api-asia-east1`),
+      ["a", "b", "c"].map(
+        (z) => `https://www.googleapis.com/compute/v1/projects/course-organizer-demo/zones/asia-east1-${z}/networkEndpointGroups/co-api-asia-east1`,
+      ),
     );
     // Nothing of the two-region plan changes name: the third region only adds.
     const urns = new Set(p.resources.map((r) => r.urn));
@@ -238,7 +245,10 @@ describe("email workers on Spot nodes (kubernetes.workerSpot)", () => {
   it("adds a tainted Spot pool per region sized from the worker range", async () => {
     const p = await plan("stage4", { sets: SPOT });
     // 13 pods per n2-standard-8: primary workers 5-10 (+5 surge) -> 1-2 nodes, europe-west1 2-5 -> 1-1
-    for (const [region, min, max] of [["us-central1", 1, 2], ["europe-west1", 1, 1]] as const) {
+    for (const [region, min, max] of [
+      ["us-central1", 1, 2],
+      ["europe-west1", 1, 1],
+    ] as const) {
       const pool = get(p, POOL, `gke-${region}-spot-pool`);
       expect(pool.inputs.name).toBe("spot");
       expect(pool.inputs.autoscaling).toEqual({ totalMinNodeCount: min, totalMaxNodeCount: max, locationPolicy: "ANY" });
@@ -247,7 +257,11 @@ describe("email workers on Spot nodes (kubernetes.workerSpot)", () => {
       expect((pool.inputs.nodeConfig as any).labels).toEqual({ pool: "spot" });
       expect((pool.inputs.nodeConfig as any).machineType).toBe("n2-standard-8");
     }
-    expect(ofType(await plan("stage4", { preview: false }), POOL).map((r) => r.name).sort()).toEqual(["gke-europe-west1-pool", "gke-us-central1-pool"]);
+    expect(
+      ofType(await plan("stage4", { preview: false }), POOL)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["gke-europe-west1-pool", "gke-us-central1-pool"]);
   });
 
   it("only the worker Deployment selects and tolerates the Spot nodes, with 15 s to stop", async () => {

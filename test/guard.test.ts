@@ -30,8 +30,10 @@ function res(name: string, type: string, inputs: Record<string, unknown>, opts: 
   };
 }
 const planOf = (resources: PlannedResource[]): Plan => ({ stack: "s", stage: 3, preview: false, resources, outputs: {} });
-const sql = (region: string) => res("database-primary", "gcp:sql/databaseInstance:DatabaseInstance", { name: "co-db", region, settings: { tier: "db-custom-4-15360" } });
-const bucket = (retain: boolean) => res("media-media", "gcp:storage/bucket:Bucket", { name: "course-organizer-demo-co-media", location: "US-CENTRAL1" }, { retainOnDelete: retain });
+const sql = (region: string) =>
+  res("database-primary", "gcp:sql/databaseInstance:DatabaseInstance", { name: "co-db", region, settings: { tier: "db-custom-4-15360" } });
+const bucket = (retain: boolean) =>
+  res("media-media", "gcp:storage/bucket:Bucket", { name: "course-organizer-demo-co-media", location: "US-CENTRAL1" }, { retainOnDelete: retain });
 
 describe("the stage-move guard over deliberately unsafe changes", () => {
   it("catches a database region change, naming the resource", () => {
@@ -57,7 +59,12 @@ describe("the stage-move guard over deliberately unsafe changes", () => {
 
   it("lets a derived secret version be replaced or dropped (GCP disables the old one), but not a protected one", () => {
     const version = (data: string, opts: Partial<PlannedResource>, deletionPolicy: string) =>
-      res("app-settings-json-version", "gcp:secretmanager/secretVersion:SecretVersion", { secret: "s", secretData: { "[secret]": data }, deletionPolicy }, opts);
+      res(
+        "app-settings-json-version",
+        "gcp:secretmanager/secretVersion:SecretVersion",
+        { secret: "s", secretData: { "[secret]": data }, deletionPolicy },
+        opts,
+      );
     const derived = { protect: false, retainOnDelete: false };
     let from = planOf([version("a", derived, "DISABLE")]);
     let to = planOf([version("b", derived, "DISABLE")]);
@@ -98,7 +105,10 @@ describe("the stage-move guard over deliberately unsafe changes", () => {
     const to = planOf([]);
     const g = guardDiff(diffPlans(from, to, "a"), from, to);
     expect(g.ok).toBe(true);
-    expect(g.findings[0]).toMatchObject({ level: "note", message: expect.stringContaining("stays in GCP (retainOnDelete); it is protected: `pulumi state unprotect") });
+    expect(g.findings[0]).toMatchObject({
+      level: "note",
+      message: expect.stringContaining("stays in GCP (retainOnDelete); it is protected: `pulumi state unprotect"),
+    });
   });
 
   it("catches a renamed component: new URN, same GCP name, even when retained", () => {

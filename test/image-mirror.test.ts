@@ -16,11 +16,17 @@ const READER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember";
 
 describe("image references", () => {
   it("knows a Docker Hub image by Docker's own rule (no registry host: no dot, port or localhost in the first part)", () => {
-    expect(["nginx:1.27.3-alpine", "jitsi/jvb:stable-9823", "docker.io/edoburu/pgbouncer:v1", "index.docker.io/library/redis:7"].map(isDockerHubImage)).toEqual([true, true, true, true]);
+    expect(["nginx:1.27.3-alpine", "jitsi/jvb:stable-9823", "docker.io/edoburu/pgbouncer:v1", "index.docker.io/library/redis:7"].map(isDockerHubImage)).toEqual(
+      [true, true, true, true],
+    );
     expect(
-      ["quay.io/prometheuscommunity/postgres-exporter:v0.16.0", "gcr.io/google.com/cloudsdktool/google-cloud-cli:stable", "us-central1-docker.pkg.dev/p/r/backend:1", "localhost/x:1", "registry:5000/x:1"].map(
-        isDockerHubImage,
-      ),
+      [
+        "quay.io/prometheuscommunity/postgres-exporter:v0.16.0",
+        "gcr.io/google.com/cloudsdktool/google-cloud-cli:stable",
+        "us-central1-docker.pkg.dev/p/r/backend:1",
+        "localhost/x:1",
+        "registry:5000/x:1",
+      ].map(isDockerHubImage),
     ).toEqual([false, false, false, false, false]);
   });
 
@@ -33,7 +39,10 @@ describe("image references", () => {
 
   it("leaves no preset image on Docker Hub", () => {
     for (const stage of [1, 2, 3, 4] as const) {
-      const images = mirrorImages(presetFor(stage, { project: "course-organizer-demo", region: "us-central1", prefix: "co", domain: "courses.example.org" }).images, MIRROR);
+      const images = mirrorImages(
+        presetFor(stage, { project: "course-organizer-demo", region: "us-central1", prefix: "co", domain: "courses.example.org" }).images,
+        MIRROR,
+      );
       expect(Object.values(images).filter(isDockerHubImage)).toEqual([]);
     }
   });
@@ -56,14 +65,21 @@ describe("the mirror in every stage's plan", () => {
       });
       expect(r.protect).toBe(true);
       // The URN carries no stage-dependent name: a stage move keeps it.
-      expect(r.urn).toBe(`urn:pulumi:${stack}::course-organizer::course-organizer:registry:ImageMirror$gcp:artifactregistry/repository:Repository::image-mirror-repo`);
+      expect(r.urn).toBe(
+        `urn:pulumi:${stack}::course-organizer::course-organizer:registry:ImageMirror$gcp:artifactregistry/repository:Repository::image-mirror-repo`,
+      );
     }
   });
 
   it("stage 1: the VM reads it before its first boot and pulls every Docker Hub image of its compose file through it", async () => {
     const p = await plan("stage1", { withFiles: true });
     const grant = get(p, READER, "image-mirror-reader-0");
-    expect(grant.inputs).toMatchObject({ location: "us-central1", repository: "co-dockerhub", role: "roles/artifactregistry.reader", member: "serviceAccount:co-vm-sa@course-organizer-demo.iam.gserviceaccount.com" });
+    expect(grant.inputs).toMatchObject({
+      location: "us-central1",
+      repository: "co-dockerhub",
+      role: "roles/artifactregistry.reader",
+      member: "serviceAccount:co-vm-sa@course-organizer-demo.iam.gserviceaccount.com",
+    });
     expect(get(p, "gcp:compute/instance:Instance", "vm-vm").dependencies).toContain(grant.urn);
     // A service with a `build` section is built on the VM from a mirrored base (PostgreSQL with pgBackRest), not pulled.
     const services = parse(file(p, "vm", "docker-compose.yml")).services as Record<string, { image: string; build?: unknown }>;
@@ -79,11 +95,21 @@ describe("the mirror in every stage's plan", () => {
     const p = await plan("stage3", { withFiles: true });
     const readers = ofType(p, READER).filter((g) => g.inputs.repository === "co-dockerhub");
     expect(readers.map((g) => g.name).sort()).toEqual(
-      ["http-pool-mirror-reader", "image-mirror-reader-0", "jitsi-signaling-mirror-reader", "video-bridges-us-central1-pool-mirror-reader", "ws-pool-mirror-reader"].sort(),
+      [
+        "http-pool-mirror-reader",
+        "image-mirror-reader-0",
+        "jitsi-signaling-mirror-reader",
+        "video-bridges-us-central1-pool-mirror-reader",
+        "ws-pool-mirror-reader",
+      ].sort(),
     );
     for (const role of ["jitsi-signaling", "video-bridges-us-central1"]) {
       const compose = parse(file(p, role, "docker-compose.yml")).services as Record<string, { image: string }>;
-      expect(Object.values(compose).map((s) => s.image).filter(isDockerHubImage)).toEqual([]);
+      expect(
+        Object.values(compose)
+          .map((s) => s.image)
+          .filter(isDockerHubImage),
+      ).toEqual([]);
       expect(file(p, role, "bin/registry-login.sh")).toContain(`HOSTS=('us-central1-docker.pkg.dev')`);
       expect(file(p, role, "systemd/co-jitsi.service")).toContain("ExecStartPre=/opt/jitsi/bin/registry-login.sh\n");
     }
@@ -92,7 +118,8 @@ describe("the mirror in every stage's plan", () => {
     expect(composeFiles.map((f) => f.role)).toEqual(["vm", "jitsi-signaling", "video-bridges-us-central1"]);
     for (const f of composeFiles) {
       const services = parse(f.content).services as Record<string, { image: string; build?: unknown }>;
-      for (const s of Object.values(services).filter((x) => x.build === undefined)) expect(isDockerHubImage(s.image), `${f.role}/${f.path}: ${s.image}`).toBe(false);
+      for (const s of Object.values(services).filter((x) => x.build === undefined))
+        expect(isDockerHubImage(s.image), `${f.role}/${f.path}: ${s.image}`).toBe(false);
     }
   });
 

@@ -141,11 +141,17 @@ describe("stage 3: the HTTP pool (Gunicorn)", () => {
     const p = await plan("stage3");
     expect(get(p, T.account, "http-pool-identity-sa").inputs.accountId).toBe("co-http-pool");
     const member = `serviceAccount:${email("co-http-pool")}`;
-    expect(ofType(p, T.projectIam).filter((r) => r.inputs.member === member).map((r) => r.inputs.role).sort()).toEqual([
-      "roles/logging.logWriter",
-      "roles/monitoring.metricWriter",
-    ]);
-    expect(ofType(p, T.secretIam).filter((r) => r.inputs.member === member).map((r) => [r.inputs.secretId, r.inputs.role])).toEqual([
+    expect(
+      ofType(p, T.projectIam)
+        .filter((r) => r.inputs.member === member)
+        .map((r) => r.inputs.role)
+        .sort(),
+    ).toEqual(["roles/logging.logWriter", "roles/monitoring.metricWriter"]);
+    expect(
+      ofType(p, T.secretIam)
+        .filter((r) => r.inputs.member === member)
+        .map((r) => [r.inputs.secretId, r.inputs.role]),
+    ).toEqual([
       ["co-app-settings", "roles/secretmanager.secretAccessor"],
       ["co-django-secret-key", "roles/secretmanager.secretAccessor"],
       // Gunicorn signs Jitsi room tokens.
@@ -153,8 +159,18 @@ describe("stage 3: the HTTP pool (Gunicorn)", () => {
       // Private media: Gunicorn signs the CDN URLs.
       ["co-cdn-signing-key", "roles/secretmanager.secretAccessor"],
     ]);
-    expect(get(p, T.repoIam, "http-pool-registry-reader").inputs).toEqual({ project: P, location: "us-central1", repository: "co-images", role: "roles/artifactregistry.reader", member });
-    expect(ofType(p, T.bucketIam).filter((r) => r.inputs.member === member).map((r) => [r.inputs.bucket, r.inputs.role])).toEqual([
+    expect(get(p, T.repoIam, "http-pool-registry-reader").inputs).toEqual({
+      project: P,
+      location: "us-central1",
+      repository: "co-images",
+      role: "roles/artifactregistry.reader",
+      member,
+    });
+    expect(
+      ofType(p, T.bucketIam)
+        .filter((r) => r.inputs.member === member)
+        .map((r) => [r.inputs.bucket, r.inputs.role]),
+    ).toEqual([
       // Never the public static bucket: the release identity alone writes it.
       ["course-organizer-demo-co-media", "roles/storage.objectAdmin"],
     ]);
@@ -169,7 +185,12 @@ describe("stage 3: the WebSocket pool (Daphne)", () => {
     expect(Object.keys(metadata).sort()).toEqual(["block-project-ssh-keys", "enable-oslogin", "settings-version", "user-data"]);
     const m = get(p, T.group, "ws-pool-group");
     expect(m.inputs).toEqual(group("ws", 8001, expect.stringMatching(/\/regions\/us-central1\/instanceTemplates\/co-ws-[0-9a-f]{6}$/)));
-    expect(get(p, T.health, "ws-pool-health").inputs.httpHealthCheck).toEqual({ port: 8001, requestPath: "/health", portSpecification: "USE_FIXED_PORT", host: "courses.example.org" });
+    expect(get(p, T.health, "ws-pool-health").inputs.httpHealthCheck).toEqual({
+      port: 8001,
+      requestPath: "/health",
+      portSpecification: "USE_FIXED_PORT",
+      host: "courses.example.org",
+    });
   });
 
   it("autoscaler: 2-5 on memory 75 % (Ops Agent) and 1,000 connections per instance, cooldown 120 s, scale-in 1 per 10 min", async () => {
@@ -197,7 +218,11 @@ describe("stage 3: the WebSocket pool (Daphne)", () => {
   it("reads its settings but writes no bucket", async () => {
     const p = await plan("stage3");
     const member = `serviceAccount:${email("co-ws-pool")}`;
-    expect(ofType(p, T.secretIam).filter((r) => r.inputs.member === member).map((r) => r.inputs.secretId)).toEqual(["co-app-settings", "co-django-secret-key"]);
+    expect(
+      ofType(p, T.secretIam)
+        .filter((r) => r.inputs.member === member)
+        .map((r) => r.inputs.secretId),
+    ).toEqual(["co-app-settings", "co-django-secret-key"]);
     expect(ofType(p, T.bucketIam).filter((r) => r.inputs.member === member)).toEqual([]);
   });
 });
@@ -205,7 +230,11 @@ describe("stage 3: the WebSocket pool (Daphne)", () => {
 describe("across stages and modes", () => {
   it("plans in preview mode with the same pools (unknown addresses do not break the program)", async () => {
     const p = await plan("stage3", { preview: true });
-    expect(ofType(p, T.pool).map((r) => r.name).sort()).toEqual(["http-pool", "video-bridges-us-central1-pool", "ws-pool"]);
+    expect(
+      ofType(p, T.pool)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["http-pool", "video-bridges-us-central1-pool", "ws-pool"]);
     expect(get(p, T.template, "http-pool-template").inputs.machineType).toBe("n2-standard-2");
     expect(get(p, T.autoscaler, "ws-pool-autoscaler").inputs.autoscalingPolicy).toMatchObject({ minReplicas: 2, maxReplicas: 5 });
   });
@@ -217,7 +246,9 @@ describe("across stages and modes", () => {
 
   it("no generated secret value in any template's metadata", async () => {
     const p: Plan = await plan("stage3");
-    const values = ofType(p, T.secretVersion).map((v) => (v.inputs.secretData as Record<string, string>)[SECRET_MARK]!).filter((v) => !v.includes("\n"));
+    const values = ofType(p, T.secretVersion)
+      .map((v) => (v.inputs.secretData as Record<string, string>)[SECRET_MARK]!)
+      .filter((v) => !v.includes("\n"));
     expect(values.length).toBeGreaterThan(5);
     for (const t of ofType(p, T.template)) {
       const text = JSON.stringify(t.inputs);
@@ -228,7 +259,8 @@ describe("across stages and modes", () => {
   it("enum inputs of the pools are values Google accepts (data/gcp-api-facts.json) or the provider's documented ones", async () => {
     const p = await plan("stage3");
     const facts = gcpFacts();
-    const metricTypes = facts[T.autoscaler]!.enums[Object.keys(facts[T.autoscaler]!.enums).find((k) => normPath(k) === normPath("autoscalingPolicy.metrics[].type"))!]!;
+    const metricTypes =
+      facts[T.autoscaler]!.enums[Object.keys(facts[T.autoscaler]!.enums).find((k) => normPath(k) === normPath("autoscalingPolicy.metrics[].type"))!]!;
     // The WebSocket pool's two metrics (memory, connections); the HTTP pool and the bridges scale on CPU and load.
     const metrics = ofType(p, T.autoscaler).flatMap((a) => (a.inputs.autoscalingPolicy as { metrics?: { type: string }[] }).metrics ?? []);
     expect(metrics.map((m) => m.type)).toEqual(["GAUGE", "GAUGE"]);

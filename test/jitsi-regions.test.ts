@@ -43,7 +43,7 @@ describe("stage 4 plan: Jitsi learns regions", () => {
     expect(file(p, "jitsi-signaling", "config/web/custom-config.js")).toBe(
       "// Rendered by src/files/jitsi.ts: the participant's region, set by nginx from the meeting link (custom-meet.conf).\n" +
         "config.deploymentInfo = config.deploymentInfo || {};\n" +
-        "config.deploymentInfo.userRegion = '<!--# echo var=\"co_user_region\" default=\"\" -->' || undefined;\n",
+        'config.deploymentInfo.userRegion = \'<!--# echo var="co_user_region" default="" -->\' || undefined;\n',
     );
   });
 

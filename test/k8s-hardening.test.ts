@@ -29,7 +29,12 @@ const args: WorkloadManifestArgs = {
   subscription: "email-worker",
   domain: "courses.example.org",
   labels,
-  pgbouncer: { image: preset.images.pgbouncer, ini: podPgbouncerIni({ dbHost: "10.100.0.5", databases: ["course_organizer"], poolSize: 2 }), iniSha256: "x", serverCa: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n" },
+  pgbouncer: {
+    image: preset.images.pgbouncer,
+    ini: podPgbouncerIni({ dbHost: "10.100.0.5", databases: ["course_organizer"], poolSize: 2 }),
+    iniSha256: "x",
+    serverCa: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n",
+  },
   egress: { privateServicesRange: "10.100.0.0/16", regionSubnet: "10.10.0.0/20" },
 };
 const all = clusterManifests(args);
@@ -114,7 +119,8 @@ describe("NetworkPolicies: default deny, then the app's allow list", () => {
   });
 
   it("deny everything in and out by default in both namespaces", () => {
-    for (const ns of ["course-organizer", "custom-metrics"]) expect(byName(ns, "default-deny")).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    for (const ns of ["course-organizer", "custom-metrics"])
+      expect(byName(ns, "default-deny")).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
   });
 
   it("admit the load balancer to api and ws on 8080, Managed Prometheus to the metrics port", () => {
@@ -130,9 +136,16 @@ describe("NetworkPolicies: default deny, then the app's allow list", () => {
 
   it("let only the app pods reach Cloud SQL, Memorystore and Memcached (outside the cluster: by IP range)", () => {
     const e = byName("course-organizer", "app-egress");
-    expect(e.podSelector).toEqual({ matchExpressions: [{ key: "app", operator: "In", values: ["course-organizer-api", "course-organizer-ws", "course-organizer-worker"] }] });
+    expect(e.podSelector).toEqual({
+      matchExpressions: [{ key: "app", operator: "In", values: ["course-organizer-api", "course-organizer-ws", "course-organizer-worker"] }],
+    });
     expect(e.egress).toEqual([
-      { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] },
+      {
+        ports: [
+          { protocol: "UDP", port: 53 },
+          { protocol: "TCP", port: 53 },
+        ],
+      },
       { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
       { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ protocol: "TCP", port: 988 }] },
       { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] },
@@ -145,7 +158,13 @@ describe("NetworkPolicies: default deny, then the app's allow list", () => {
           { protocol: "TCP", port: 11211 },
         ],
       },
-      { to: [{ ipBlock: { cidr: "10.10.0.0/20" } }], ports: [{ protocol: "TCP", port: 6379 }, { protocol: "TCP", port: 11000, endPort: 13047 }] },
+      {
+        to: [{ ipBlock: { cidr: "10.10.0.0/20" } }],
+        ports: [
+          { protocol: "TCP", port: 6379 },
+          { protocol: "TCP", port: 11000, endPort: 13047 },
+        ],
+      },
     ]);
     // The adapter's namespace never reaches the private services range (Memcached has no authentication).
     expect(JSON.stringify(byName("custom-metrics", "adapter"))).not.toContain("10.100.0.0/16");

@@ -105,14 +105,32 @@ describe("every manifest", () => {
     expect(apps.map((m) => m.metadata.name)).toEqual(["course-organizer-api", "course-organizer-ws", "course-organizer-worker"]);
     for (const m of apps) {
       const env = spec(m).template.spec.containers[0].env.map((e: { name: string }) => e.name);
-      expect(env.every((n: string) => ["WORKER_TYPE", "PORT", "METRICS_PORT", "SETTINGS_FILE", "DJANGO_SECRET_KEY_FILE", "CDN_SIGNING_KEY_NAME", "CDN_SIGNING_KEY_FILE", "POD_IP", "DJANGO_ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "REGION", "MEMCACHED_NODES"].includes(n))).toBe(true);
+      expect(
+        env.every((n: string) =>
+          [
+            "WORKER_TYPE",
+            "PORT",
+            "METRICS_PORT",
+            "SETTINGS_FILE",
+            "DJANGO_SECRET_KEY_FILE",
+            "CDN_SIGNING_KEY_NAME",
+            "CDN_SIGNING_KEY_FILE",
+            "POD_IP",
+            "DJANGO_ALLOWED_HOSTS",
+            "CSRF_TRUSTED_ORIGINS",
+            "REGION",
+            "MEMCACHED_NODES",
+          ].includes(n),
+        ),
+      ).toBe(true);
       expect(spec(m).template.spec.containers[0].envFrom).toBeUndefined();
     }
   });
 });
 
 describe("what each pod is told", () => {
-  const env = (region: string, w: "api" | "ws" | "worker") => spec(deploymentManifest(args(region), w)).template.spec.containers[0].env as { name: string; value?: string }[];
+  const env = (region: string, w: "api" | "ws" | "worker") =>
+    spec(deploymentManifest(args(region), w)).template.spec.containers[0].env as { name: string; value?: string }[];
   const value = (e: { name: string; value?: string }[], name: string) => e.find((x) => x.name === name)?.value;
 
   it("listens on the port its Deployment, probes, Service and NEG use (8080), as PORT, the name stages 1-3 use", () => {
@@ -320,7 +338,10 @@ describe("PgBouncer beside the app in every pod (the settings' DATABASE_URL is 1
       const settingsDir = join(dir, "settings");
       mkdirSync(settingsDir);
       chmodSync(settingsDir, 0o755);
-      writeFileSync(join(settingsDir, "settings.json"), JSON.stringify({ DATABASE_USER: "course_organizer", DATABASE_PASSWORD: 'p"w d$x', REDIS_URL: "rediss://x" }));
+      writeFileSync(
+        join(settingsDir, "settings.json"),
+        JSON.stringify({ DATABASE_USER: "course_organizer", DATABASE_PASSWORD: 'p"w d$x', REDIS_URL: "rediss://x" }),
+      );
       const script = writeUserlistScript().replaceAll("/var/run/settings", settingsDir);
       const r = spawnSync("sh", ["-ec", script], { encoding: "utf8" });
       expect(r.stderr).toBe("");
@@ -342,7 +363,11 @@ describe("Services, budgets, HPAs and the metrics pipeline", () => {
     const s = serviceManifest(args("europe-west1"), "api");
     expect(s.metadata.annotations).toEqual({ "cloud.google.com/neg": '{"exposed_ports":{"8080":{"name":"co-api-europe-west1"}}}' });
     expect(JSON.parse(s.metadata.annotations!["cloud.google.com/neg"] as string)).toEqual({ exposed_ports: { "8080": { name: "co-api-europe-west1" } } });
-    expect(spec(s)).toEqual({ type: "ClusterIP", selector: { app: "course-organizer-api" }, ports: [{ name: "http", port: 8080, targetPort: 8080, protocol: "TCP" }] });
+    expect(spec(s)).toEqual({
+      type: "ClusterIP",
+      selector: { app: "course-organizer-api" },
+      ports: [{ name: "http", port: 8080, targetPort: 8080, protocol: "TCP" }],
+    });
     expect(spec(serviceManifest(args("us-central1"), "ws")).selector).toEqual({ app: "course-organizer-ws" });
   });
 
@@ -391,7 +416,10 @@ describe("Services, budgets, HPAs and the metrics pipeline", () => {
         {
           type: "External",
           external: {
-            metric: { name: "pubsub.googleapis.com|subscription|num_undelivered_messages", selector: { matchLabels: { "resource.labels.subscription_id": "email-worker" } } },
+            metric: {
+              name: "pubsub.googleapis.com|subscription|num_undelivered_messages",
+              selector: { matchLabels: { "resource.labels.subscription_id": "email-worker" } },
+            },
             // 100 per pod x 2 regions: both regions' HPAs read the same backlog, each sizes half the fleet.
             target: { type: "AverageValue", averageValue: "200" },
           },
@@ -411,7 +439,10 @@ describe("Services, budgets, HPAs and the metrics pipeline", () => {
   it("PodMonitoring scrapes each workload's metrics port every 15 s", () => {
     const pms = primary.filter((m) => m.kind === "PodMonitoring");
     expect(pms.map((p) => p.apiVersion)).toEqual(["monitoring.googleapis.com/v1", "monitoring.googleapis.com/v1", "monitoring.googleapis.com/v1"]);
-    expect(spec(pms[0]!)).toEqual({ selector: { matchLabels: { app: "course-organizer-api" } }, endpoints: [{ port: "metrics", path: "/metrics", interval: "15s" }] });
+    expect(spec(pms[0]!)).toEqual({
+      selector: { matchLabels: { app: "course-organizer-api" } },
+      endpoints: [{ port: "metrics", path: "/metrics", interval: "15s" }],
+    });
     const d = deploymentManifest(args("us-central1"), "worker");
     expect(spec(d).template.spec.containers[0].ports).toContainEqual({ name: "metrics", containerPort: 9091, protocol: "TCP" });
   });

@@ -66,7 +66,13 @@ describe("stage 2: the global entry", () => {
     const ip = get(p, T.address, "lb-ip");
     expect(ip.parent).toBe(LB_URN);
     stateful(ip);
-    expect(ip.inputs).toEqual({ name: "co-lb-ip", addressType: "EXTERNAL", ipVersion: "IPV4", labels: labels(2), description: "Course Organizer global entry (anycast)" });
+    expect(ip.inputs).toEqual({
+      name: "co-lb-ip",
+      addressType: "EXTERNAL",
+      ipVersion: "IPV4",
+      labels: labels(2),
+      description: "Course Organizer global entry (anycast)",
+    });
     const address = p.outputs.lbIp as string;
     expect(address).toMatch(/^34\.110\.\d+\.\d+$/);
     const rule = (port: string, target: string) => ({
@@ -89,7 +95,14 @@ describe("stage 2: the global entry", () => {
     const cert = get(p, T.cert, "lb-cert-courses-example-org");
     stateful(auth);
     stateful(cert);
-    expect(auth.inputs).toEqual({ name: "co-dns-auth-courses-example-org", domain: "courses.example.org", location: "global", type: "FIXED_RECORD", labels: labels(2), description: "Proves control of courses.example.org" });
+    expect(auth.inputs).toEqual({
+      name: "co-dns-auth-courses-example-org",
+      domain: "courses.example.org",
+      location: "global",
+      type: "FIXED_RECORD",
+      labels: labels(2),
+      description: "Proves control of courses.example.org",
+    });
     expect(cert.inputs).toEqual({
       name: "co-cert-courses-example-org",
       location: "global",
@@ -98,14 +111,40 @@ describe("stage 2: the global entry", () => {
       description: "Google-managed certificate for courses.example.org",
       managed: { domains: ["courses.example.org"], dnsAuthorizations: [`${PROJ}/locations/global/dnsAuthorizations/co-dns-auth-courses-example-org`] },
     });
-    expect(get(p, T.certMap, "lb-cert-map").inputs).toEqual({ name: "co-cert-map", labels: labels(2), description: "Certificates of the Course Organizer domains" });
+    expect(get(p, T.certMap, "lb-cert-map").inputs).toEqual({
+      name: "co-cert-map",
+      labels: labels(2),
+      description: "Certificates of the Course Organizer domains",
+    });
     const certId = `${PROJ}/locations/global/certificates/co-cert-courses-example-org`;
-    expect(get(p, T.certEntry, "lb-cert-entry-courses-example-org").inputs).toEqual({ name: "co-cert-entry-courses-example-org", map: "co-cert-map", hostname: "courses.example.org", certificates: [certId], labels: labels(2) });
-    expect(get(p, T.certEntry, "lb-cert-entry-primary").inputs).toEqual({ name: "co-cert-entry-primary", map: "co-cert-map", matcher: "PRIMARY", certificates: [certId], labels: labels(2) });
+    expect(get(p, T.certEntry, "lb-cert-entry-courses-example-org").inputs).toEqual({
+      name: "co-cert-entry-courses-example-org",
+      map: "co-cert-map",
+      hostname: "courses.example.org",
+      certificates: [certId],
+      labels: labels(2),
+    });
+    expect(get(p, T.certEntry, "lb-cert-entry-primary").inputs).toEqual({
+      name: "co-cert-entry-primary",
+      map: "co-cert-map",
+      matcher: "PRIMARY",
+      certificates: [certId],
+      labels: labels(2),
+    });
     // The CNAME the DNS section (or the registrar) creates so the certificate issues and renews.
     expect(p.outputs.dnsAuthorizationRecords).toEqual([
-      { domain: "courses.example.org", name: "_acme-challenge.courses.example.org.", type: "CNAME", data: expect.stringMatching(/\.authorize\.certificatemanager\.goog\.$/) },
-      { domain: "meet.courses.example.org", name: "_acme-challenge.meet.courses.example.org.", type: "CNAME", data: expect.stringMatching(/\.authorize\.certificatemanager\.goog\.$/) },
+      {
+        domain: "courses.example.org",
+        name: "_acme-challenge.courses.example.org.",
+        type: "CNAME",
+        data: expect.stringMatching(/\.authorize\.certificatemanager\.goog\.$/),
+      },
+      {
+        domain: "meet.courses.example.org",
+        name: "_acme-challenge.meet.courses.example.org.",
+        type: "CNAME",
+        data: expect.stringMatching(/\.authorize\.certificatemanager\.goog\.$/),
+      },
     ]);
   });
 
@@ -129,7 +168,12 @@ describe("stage 2: the global entry", () => {
 
   it("terminates TLS with the certificate map and a MODERN TLS 1.2+ policy; HTTP only redirects (301) to HTTPS", async () => {
     const p = await plan("stage2");
-    expect(get(p, T.sslPolicy, "lb-ssl-policy").inputs).toEqual({ name: "co-ssl-policy", profile: "MODERN", minTlsVersion: "TLS_1_2", description: "TLS 1.2+ with modern ciphers" });
+    expect(get(p, T.sslPolicy, "lb-ssl-policy").inputs).toEqual({
+      name: "co-ssl-policy",
+      profile: "MODERN",
+      minTlsVersion: "TLS_1_2",
+      description: "TLS 1.2+ with modern ciphers",
+    });
     expect(get(p, T.httpsProxy, "lb-https-proxy").inputs).toEqual({
       name: "co-https-proxy",
       urlMap: `${PROJ}/global/urlMaps/co-url-map`,
@@ -245,7 +289,11 @@ describe("stage 2: the global entry", () => {
     });
     expect(get(p, T.backendService, "lb-be-default-vm").inputs).toEqual(be("default", 30, "NONE", 60));
     expect(get(p, T.backendService, "lb-be-ws-vm").inputs).toEqual(be("ws", 3600, "NONE", 300));
-    expect(ofType(p, T.backendService).map((r) => r.name).sort()).toEqual(["lb-be-default-vm", "lb-be-ws-vm"]);
+    expect(
+      ofType(p, T.backendService)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["lb-be-default-vm", "lb-be-ws-vm"]);
     for (const route of ["default", "ws"]) {
       expect(get(p, T.healthCheck, `lb-hc-${route}-vm`).inputs).toEqual({
         name: `co-hc-${route}-vm`,
@@ -294,7 +342,11 @@ describe("stage 2: the global entry", () => {
 
   it("plans in preview mode: the same resources, the address unknown until created", async () => {
     const [up, pre] = await Promise.all([plan("stage2"), plan("stage2", { preview: true })]);
-    const urns = (x: Plan) => x.resources.filter((r) => r.urn.includes("lb:LoadBalancer") || r.name.startsWith("lb")).map((r) => r.urn).sort();
+    const urns = (x: Plan) =>
+      x.resources
+        .filter((r) => r.urn.includes("lb:LoadBalancer") || r.name.startsWith("lb"))
+        .map((r) => r.urn)
+        .sort();
     expect(urns(pre)).toEqual(urns(up));
     expect(urns(pre).length).toBeGreaterThan(20);
     expect(get(pre, T.rule, "lb-https").inputs.ipAddress).toBe(UNKNOWN_MARK);
@@ -308,7 +360,11 @@ describe("a new domain", () => {
     const after = await plan("stage2", { sets: ['loadBalancer.extraDomains=["www.courses.example.org"]'] });
     const d = diffPlans(before, after, "stage2");
     expect(d.creates.map((r) => `${r.type} ${r.name}`).sort()).toEqual(
-      [`${T.dnsAuth} lb-dns-auth-www-courses-example-org`, `${T.cert} lb-cert-www-courses-example-org`, `${T.certEntry} lb-cert-entry-www-courses-example-org`].sort(),
+      [
+        `${T.dnsAuth} lb-dns-auth-www-courses-example-org`,
+        `${T.cert} lb-cert-www-courses-example-org`,
+        `${T.certEntry} lb-cert-entry-www-courses-example-org`,
+      ].sort(),
     );
     expect(d.deletes).toEqual([]);
     expect(d.replaces).toEqual([]);
@@ -320,14 +376,24 @@ describe("a new domain", () => {
       ]),
     );
     const changed = new Set([...d.updates.map((u) => u.urn), ...d.creates.map((r) => r.urn)]);
-    for (const [type, name] of [[T.address, "lb-ip"], [T.certMap, "lb-cert-map"], [T.cert, "lb-cert-courses-example-org"], [T.urlMap, "lb-url-map"], [T.httpsProxy, "lb-https-proxy"]] as const) {
+    for (const [type, name] of [
+      [T.address, "lb-ip"],
+      [T.certMap, "lb-cert-map"],
+      [T.cert, "lb-cert-courses-example-org"],
+      [T.urlMap, "lb-url-map"],
+      [T.httpsProxy, "lb-https-proxy"],
+    ] as const) {
       expect(changed.has(get(after, type, name).urn)).toBe(false);
     }
     const cert = get(after, T.cert, "lb-cert-www-courses-example-org");
     stateful(cert);
     expect((cert.inputs.managed as Record<string, unknown>).domains).toEqual(["www.courses.example.org"]);
     expect(get(after, T.certEntry, "lb-cert-entry-www-courses-example-org").inputs.hostname).toBe("www.courses.example.org");
-    expect((after.outputs.dnsAuthorizationRecords as { domain: string }[]).map((r) => r.domain)).toEqual(["courses.example.org", "www.courses.example.org", "meet.courses.example.org"]);
+    expect((after.outputs.dnsAuthorizationRecords as { domain: string }[]).map((r) => r.domain)).toEqual([
+      "courses.example.org",
+      "www.courses.example.org",
+      "meet.courses.example.org",
+    ]);
   });
 });
 
@@ -339,12 +405,20 @@ describe("stage moves", () => {
     const d = diffPlans(from, to, "stage2");
     for (const [type, name] of STABLE) {
       const r = get(to, type, name);
-      expect({ name, replaced: d.replaces.some((x) => x.urn === r.urn), created: d.creates.some((x) => x.urn === r.urn) }).toEqual({ name, replaced: false, created: false });
+      expect({ name, replaced: d.replaces.some((x) => x.urn === r.urn), created: d.creates.some((x) => x.urn === r.urn) }).toEqual({
+        name,
+        replaced: false,
+        created: false,
+      });
     }
     expect(d.deletes.filter((x) => x.protect && (x.name.startsWith("lb-") || x.name.startsWith("media-")))).toEqual([]);
     // The pools take /api/* and /ws/*; the VM's services leave.
     expect(d.deletes.map((x) => x.name)).toEqual(expect.arrayContaining(["lb-be-default-vm", "lb-be-ws-vm"]));
-    expect(ofType(to, T.backendService).map((r) => r.name).sort()).toEqual(["lb-be-api-mig", "lb-be-default-mig", "lb-be-ws-mig"]);
+    expect(
+      ofType(to, T.backendService)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["lb-be-api-mig", "lb-be-default-mig", "lb-be-ws-mig"]);
     const ws = get(to, T.backendService, "lb-be-ws-mig").inputs;
     expect([ws.timeoutSec, ws.sessionAffinity, ws.connectionDrainingTimeoutSec]).toEqual([3600, "NONE", 300]);
     const api = get(to, T.backendService, "lb-be-api-mig").inputs;
@@ -360,7 +434,11 @@ describe("stage moves", () => {
     const d = diffPlans(from, to, "stage3");
     for (const [type, name] of STABLE) {
       const r = get(to, type, name);
-      expect({ name, replaced: d.replaces.some((x) => x.urn === r.urn), created: d.creates.some((x) => x.urn === r.urn) }).toEqual({ name, replaced: false, created: false });
+      expect({ name, replaced: d.replaces.some((x) => x.urn === r.urn), created: d.creates.some((x) => x.urn === r.urn) }).toEqual({
+        name,
+        replaced: false,
+        created: false,
+      });
     }
   });
 });
@@ -394,7 +472,12 @@ describe("the stage 3 -> 4 cut-over in the plan", () => {
 
 describe("routes and weighted cut-over", () => {
   const cfg = (gkeTrafficPercent: number) =>
-    ({ meetDomain: "meet.courses.example.org", loadBalancer: { gkeTrafficPercent }, httpPool: { requestsPerSecondPerInstance: 100 }, kubernetes: { requestsPerSecondPerPod: 100 } }) as unknown as Config;
+    ({
+      meetDomain: "meet.courses.example.org",
+      loadBalancer: { gkeTrafficPercent },
+      httpPool: { requestsPerSecondPerInstance: 100 },
+      kubernetes: { requestsPerSecondPerPod: 100 },
+    }) as unknown as Config;
   const mig = { group: "mig-http", portName: "http", healthCheck: { path: "/api/health", port: 8000 } };
   const wsMig = { group: "mig-ws", portName: "ws", healthCheck: { path: "/health", port: 8001 } };
   const gke = { api: ["neg-a", "neg-b"], ws: ["neg-ws"], port: 8080, apiHealthPath: "/ready", wsHealthPath: "/ready" };
@@ -403,7 +486,9 @@ describe("routes and weighted cut-over", () => {
     const r = lbRoutes(cfg(0), { vm: { group: "vm-group" } })!;
     expect(Object.keys(r).sort()).toEqual(["default", "ws"]);
     expect(r.default).toEqual({
-      targets: [{ key: "vm", groups: [{ group: "vm-group", kind: "instanceGroup" }], portName: "http", healthCheck: { path: "/health", port: 80 }, weight: 100 }],
+      targets: [
+        { key: "vm", groups: [{ group: "vm-group", kind: "instanceGroup" }], portName: "http", healthCheck: { path: "/health", port: 80 }, weight: 100 },
+      ],
       timeoutSec: 30,
       affinity: "NONE",
       drainingTimeoutSec: 60,
@@ -421,18 +506,37 @@ describe("routes and weighted cut-over", () => {
       "Content-Security-Policy: frame-ancestors 'self'; base-uri 'self'; object-src 'none'",
       `Permissions-Policy: camera=(self "https://${cfg(0).meetDomain}"), microphone=(self "https://${cfg(0).meetDomain}"), display-capture=(self "https://${cfg(0).meetDomain}"), geolocation=(), payment=(), usb=()`,
     ];
-    expect(r.api!.targets).toEqual([{ key: "mig", groups: [{ group: "mig-http", kind: "instanceGroup", maxRatePerInstance: 100 }], portName: "http", healthCheck: mig.healthCheck, weight: 100, responseHeaders }]);
+    expect(r.api!.targets).toEqual([
+      {
+        key: "mig",
+        groups: [{ group: "mig-http", kind: "instanceGroup", maxRatePerInstance: 100 }],
+        portName: "http",
+        healthCheck: mig.healthCheck,
+        weight: 100,
+        responseHeaders,
+      },
+    ]);
     expect(r.default.targets).toEqual(r.api!.targets);
-    expect(r.ws!.targets).toEqual([{ key: "mig", groups: [{ group: "mig-ws", kind: "instanceGroup" }], portName: "ws", healthCheck: wsMig.healthCheck, weight: 100, responseHeaders }]);
-    expect(r.api!.targets[0]!.responseHeaders![4]).toBe('Permissions-Policy: camera=(self "https://meet.courses.example.org"), microphone=(self "https://meet.courses.example.org"), display-capture=(self "https://meet.courses.example.org"), geolocation=(), payment=(), usb=()');
+    expect(r.ws!.targets).toEqual([
+      { key: "mig", groups: [{ group: "mig-ws", kind: "instanceGroup" }], portName: "ws", healthCheck: wsMig.healthCheck, weight: 100, responseHeaders },
+    ]);
+    expect(r.api!.targets[0]!.responseHeaders![4]).toBe(
+      'Permissions-Policy: camera=(self "https://meet.courses.example.org"), microphone=(self "https://meet.courses.example.org"), display-capture=(self "https://meet.courses.example.org"), geolocation=(), payment=(), usb=()',
+    );
     // The VM's backend gets none: nginx sends them, and its meet host has its own.
     expect(lbRoutes(cfg(0), { vm: mig })!.default.targets[0]!.responseHeaders).toBeUndefined();
   });
 
   it("cut-over: instance groups and GKE NEGs weighted by gkeTrafficPercent; stage 4: NEGs only", () => {
     const r = lbRoutes(cfg(30), { httpPool: mig, wsPool: wsMig, gke })!;
-    expect(r.api!.targets.map((t) => [t.key, t.weight])).toEqual([["mig", 70], ["gke", 30]]);
-    expect(r.ws!.targets.map((t) => [t.key, t.weight])).toEqual([["mig", 70], ["gke", 30]]);
+    expect(r.api!.targets.map((t) => [t.key, t.weight])).toEqual([
+      ["mig", 70],
+      ["gke", 30],
+    ]);
+    expect(r.ws!.targets.map((t) => [t.key, t.weight])).toEqual([
+      ["mig", 70],
+      ["gke", 30],
+    ]);
     expect(r.api!.targets[1]!.groups).toEqual([
       { group: "neg-a", kind: "neg", maxRatePerEndpoint: 100 },
       { group: "neg-b", kind: "neg", maxRatePerEndpoint: 100 },
@@ -445,21 +549,41 @@ describe("routes and weighted cut-over", () => {
 
   it("routes several targets through weightedBackendServices, a single one directly", () => {
     const route = (weights: number[]): RouteArgs => ({
-      targets: weights.map((weight, i) => ({ key: `t${i}`, groups: [{ group: "g", kind: "instanceGroup" as const }], healthCheck: { path: "/", port: 80 }, weight })),
+      targets: weights.map((weight, i) => ({
+        key: `t${i}`,
+        groups: [{ group: "g", kind: "instanceGroup" as const }],
+        healthCheck: { path: "/", port: 80 },
+        weight,
+      })),
       timeoutSec: 30,
       affinity: "NONE",
       drainingTimeoutSec: 60,
     });
     expect(routeTo(route([100]), (k) => `svc-${k}`)).toEqual({ service: "svc-t0" });
     expect(routeTo(route([70, 30]), (k) => `svc-${k}`)).toEqual({
-      routeAction: { weightedBackendServices: [{ backendService: "svc-t0", weight: 70 }, { backendService: "svc-t1", weight: 30 }] },
+      routeAction: {
+        weightedBackendServices: [
+          { backendService: "svc-t0", weight: 70 },
+          { backendService: "svc-t1", weight: 30 },
+        ],
+      },
     });
   });
 
   it("balances instance groups by UTILIZATION or RATE and NEGs by RATE per endpoint", () => {
     expect(backendOf({ group: "g", kind: "instanceGroup" })).toEqual({ group: "g", balancingMode: "UTILIZATION", maxUtilization: 0.8, capacityScaler: 1 });
-    expect(backendOf({ group: "g", kind: "instanceGroup", maxRatePerInstance: 100 })).toEqual({ group: "g", balancingMode: "RATE", maxRatePerInstance: 100, capacityScaler: 1 });
-    expect(backendOf({ group: "n", kind: "neg", maxRatePerEndpoint: 50 })).toEqual({ group: "n", balancingMode: "RATE", maxRatePerEndpoint: 50, capacityScaler: 1 });
+    expect(backendOf({ group: "g", kind: "instanceGroup", maxRatePerInstance: 100 })).toEqual({
+      group: "g",
+      balancingMode: "RATE",
+      maxRatePerInstance: 100,
+      capacityScaler: 1,
+    });
+    expect(backendOf({ group: "n", kind: "neg", maxRatePerEndpoint: 50 })).toEqual({
+      group: "n",
+      balancingMode: "RATE",
+      maxRatePerEndpoint: 50,
+      capacityScaler: 1,
+    });
   });
 });
 
@@ -484,7 +608,7 @@ describe("argument checks", () => {
   it("accepts valid args and names each bad field", () => {
     expect(loadBalancerProblems(ok)).toEqual([]);
     expect(loadBalancerProblems({ ...ok, signingKey: undefined })).toEqual([
-      'LoadBalancer args.signingKey: (not set) is not set while args.signedMedia is true; allowed: the media CDN key ({ name, value })',
+      "LoadBalancer args.signingKey: (not set) is not set while args.signedMedia is true; allowed: the media CDN key ({ name, value })",
     ]);
     expect(loadBalancerProblems({ ...ok, domains: [] })).toEqual(["LoadBalancer args.domains: [] is empty; allowed: at least the main domain"]);
     expect(loadBalancerProblems({ ...ok, domains: ["a.example.org", "a.example.org"] })).toEqual([
@@ -508,12 +632,20 @@ describe("argument checks", () => {
       "LoadBalancer args.routes.default.targets[1].weight: 101 is outside the URL map's weights; allowed: 0-100",
       "LoadBalancer args.routes.default.targets[1].groups: [] is empty; allowed: at least one instance group or NEG",
     ]);
-    expect(loadBalancerProblems(withRoute({ targets: [{ ...target, groups: [{ group: "n", kind: "neg", maxRatePerInstance: 5, maxUtilization: 0.8 }] }] }))).toEqual([
+    expect(
+      loadBalancerProblems(withRoute({ targets: [{ ...target, groups: [{ group: "n", kind: "neg", maxRatePerInstance: 5, maxUtilization: 0.8 }] }] })),
+    ).toEqual([
       "LoadBalancer args.routes.default.targets[0].groups[0].maxRatePerEndpoint: (not set) is required for a NEG (RATE balancing); allowed: requests per second per endpoint",
       "LoadBalancer args.routes.default.targets[0].groups[0].maxRatePerInstance: 5 is set on a NEG; allowed: unset: NEGs take maxRatePerEndpoint only",
       "LoadBalancer args.routes.default.targets[0].groups[0].maxUtilization: 0.8 is set on a NEG; allowed: unset: NEGs take maxRatePerEndpoint only",
     ]);
-    expect(loadBalancerProblems(withRoute({ targets: [{ ...target, groups: [{ group: "g", kind: "instanceGroup", maxConnectionsPerInstance: 1000, maxRatePerEndpoint: 10, maxUtilization: 0 }] }] }))).toEqual([
+    expect(
+      loadBalancerProblems(
+        withRoute({
+          targets: [{ ...target, groups: [{ group: "g", kind: "instanceGroup", maxConnectionsPerInstance: 1000, maxRatePerEndpoint: 10, maxUtilization: 0 }] }],
+        }),
+      ),
+    ).toEqual([
       "LoadBalancer args.routes.default.targets[0].groups[0].maxConnectionsPerInstance: 1000 asks for CONNECTION balancing, which is for proxy Network Load Balancers; allowed: unset: HTTP backend services take UTILIZATION or RATE",
       "LoadBalancer args.routes.default.targets[0].groups[0].maxRatePerEndpoint: 10 is set on an instance group; allowed: unset: instance groups take maxRatePerInstance or maxUtilization",
       "LoadBalancer args.routes.default.targets[0].groups[0].maxUtilization: 0 is not a share; allowed: a share in (0, 1]",
@@ -522,9 +654,15 @@ describe("argument checks", () => {
       'LoadBalancer args.hostRoutes[0].host: "meet.example.org" is not in args.domains, so no certificate would cover it; allowed: one of a.example.org',
       'LoadBalancer args.hostRoutes[0].route: "ws" is not a route of args.routes; allowed: default',
     ]);
-    expect(loadBalancerProblems({ ...ok, hostRoutes: [{ host: "a.example.org", route: "default" }, { host: "a.example.org", route: "default" }] })).toEqual([
-      'LoadBalancer args.hostRoutes[1].host: "a.example.org" is listed twice (also hostRoutes[0]); allowed: each host once',
-    ]);
+    expect(
+      loadBalancerProblems({
+        ...ok,
+        hostRoutes: [
+          { host: "a.example.org", route: "default" },
+          { host: "a.example.org", route: "default" },
+        ],
+      }),
+    ).toEqual(['LoadBalancer args.hostRoutes[1].host: "a.example.org" is listed twice (also hostRoutes[0]); allowed: each host once']);
   });
   it("names resources after domains", () => {
     expect(domainSlug("www.Courses.example.org")).toBe("www-courses-example-org");
@@ -533,7 +671,12 @@ describe("argument checks", () => {
 
 describe("enums", () => {
   /** Loose path key: no indexes, separators, case or plural s (Pulumi pluralizes list blocks: lifecycleRules). */
-  const canon = (path: string) => path.toLowerCase().replace(/\[\d*\]/g, "").replace(/[^a-z]/g, "").replace(/s/g, "");
+  const canon = (path: string) =>
+    path
+      .toLowerCase()
+      .replace(/\[\d*\]/g, "")
+      .replace(/[^a-z]/g, "")
+      .replace(/s/g, "");
   function leaves(v: unknown, prefix = ""): [string, unknown][] {
     if (Array.isArray(v)) return v.flatMap((x, i) => leaves(x, `${prefix}[${i}]`));
     if (v && typeof v === "object") {

@@ -85,10 +85,24 @@ describe("media buckets at stage 2", () => {
     const grants = ofType(p, T.bucketIam).filter((r) => r.name.startsWith("media-") || r.name.startsWith("lb-"));
     expect(grants.map((g) => [g.name, g.inputs]).sort()).toEqual(
       [
-        ["lb-media-cdn-reader", { bucket: "course-organizer-demo-co-media", role: "roles/storage.objectViewer", member: `serviceAccount:service-${PROJECT_NUMBER}@cloud-cdn-fill.iam.gserviceaccount.com` }],
+        [
+          "lb-media-cdn-reader",
+          {
+            bucket: "course-organizer-demo-co-media",
+            role: "roles/storage.objectViewer",
+            member: `serviceAccount:service-${PROJECT_NUMBER}@cloud-cdn-fill.iam.gserviceaccount.com`,
+          },
+        ],
         ["media-static-public", { bucket: "course-organizer-demo-co-static", role: "roles/storage.objectViewer", member: "allUsers" }],
         // The release identity, the static bucket's only writer.
-        ["media-static-publisher-writer", { bucket: "course-organizer-demo-co-static", role: "roles/storage.objectAdmin", member: "serviceAccount:co-static-publisher@course-organizer-demo.iam.gserviceaccount.com" }],
+        [
+          "media-static-publisher-writer",
+          {
+            bucket: "course-organizer-demo-co-static",
+            role: "roles/storage.objectAdmin",
+            member: "serviceAccount:co-static-publisher@course-organizer-demo.iam.gserviceaccount.com",
+          },
+        ],
       ].sort(),
     );
     expect(get(p, "gcp:serviceaccount/account:Account", "media-static-publisher").inputs).toEqual({
@@ -100,7 +114,12 @@ describe("media buckets at stage 2", () => {
     });
     expect(p.outputs.staticPublisher).toBe("co-static-publisher@course-organizer-demo.iam.gserviceaccount.com");
     // Nobody else may write it: every grant on the static bucket is the public read or the publisher's.
-    expect(ofType(p, T.bucketIam).filter((g) => g.inputs.bucket === "course-organizer-demo-co-static").map((g) => g.name).sort()).toEqual(["media-static-public", "media-static-publisher-writer"]);
+    expect(
+      ofType(p, T.bucketIam)
+        .filter((g) => g.inputs.bucket === "course-organizer-demo-co-static")
+        .map((g) => g.name)
+        .sort(),
+    ).toEqual(["media-static-public", "media-static-publisher-writer"]);
     // Google creates the fill account with the project's first signed-URL key: the grant comes after the key.
     expect(get(p, T.bucketIam, "lb-media-cdn-reader").dependencies).toContain(get(p, T.signedKey, "lb-media-key").urn);
     // The bucket exists before either grant (its name is the bucket's output).
@@ -151,7 +170,11 @@ describe("publicMedia: the seed's public-read media, explicitly", () => {
     const p = await plan("stage2", { sets: ["media.publicMedia=true"] });
     expect(get(p, T.bucket, "media-media").inputs.publicAccessPrevention).toBe("inherited");
     expect((get(p, T.bucket, "media-media").inputs.labels as Record<string, string>).access).toBe("public");
-    expect(get(p, T.bucketIam, "media-media-public").inputs).toEqual({ bucket: "course-organizer-demo-co-media", role: "roles/storage.objectViewer", member: "allUsers" });
+    expect(get(p, T.bucketIam, "media-media-public").inputs).toEqual({
+      bucket: "course-organizer-demo-co-media",
+      role: "roles/storage.objectViewer",
+      member: "allUsers",
+    });
     expect(ofType(p, T.bucketIam).map((r) => r.name)).not.toContain("lb-media-cdn-reader");
     expect(ofType(p, T.bytes).map((r) => r.name)).not.toContain("media-signing-key-bytes");
     expect(ofType(p, T.signedKey)).toEqual([]);
@@ -183,14 +206,26 @@ describe("stage moves keep the buckets", () => {
 });
 
 describe("argument checks", () => {
-  const ok: MediaArgs = { prefix: "co", project: "course-organizer-demo", labels: {}, location: "US", domains: ["a.example.org"], nearlineAfterDays: 365, softDeleteDays: 7 };
+  const ok: MediaArgs = {
+    prefix: "co",
+    project: "course-organizer-demo",
+    labels: {},
+    location: "US",
+    domains: ["a.example.org"],
+    nearlineAfterDays: 365,
+    softDeleteDays: 7,
+  };
   it("accepts the presets' values and names the bad field otherwise", () => {
     expect(() => validateMediaArgs(ok)).not.toThrow();
-    expect(() => validateMediaArgs({ ...ok, domains: [] })).toThrow("Media args.domains: [] is empty; allowed: at least the main domain (the buckets' CORS origins)");
+    expect(() => validateMediaArgs({ ...ok, domains: [] })).toThrow(
+      "Media args.domains: [] is empty; allowed: at least the main domain (the buckets' CORS origins)",
+    );
     expect(() => validateMediaArgs({ ...ok, nearlineAfterDays: 10 })).toThrow(
       "Media args.nearlineAfterDays: 10 is under Nearline's 30-day minimum storage duration (early-deletion charges); allowed: 30 days or more; did you mean 30?",
     );
-    expect(() => validateMediaArgs({ ...ok, softDeleteDays: 3 })).toThrow("Media args.softDeleteDays: 3 is not a Cloud Storage soft-delete retention; allowed: 7-90 days");
+    expect(() => validateMediaArgs({ ...ok, softDeleteDays: 3 })).toThrow(
+      "Media args.softDeleteDays: 3 is not a Cloud Storage soft-delete retention; allowed: 7-90 days",
+    );
   });
   it("turns standard base64 into base64url, keeping the padding", () => {
     expect(toBase64Url("+/+/ab==")).toBe("-_-_ab==");

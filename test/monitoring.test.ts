@@ -16,7 +16,15 @@ import { get, ofType, plan, projectDir } from "./helpers/plan";
 /** The monitoring component's own resources: the audit-logging component (CIS 2.x) adds alerts and log metrics of its own. */
 const ofMonitoring = (p: Parameters<typeof ofType>[0], type: string) => ofType(p, type).filter((r) => r.name.startsWith("monitoring-"));
 import { diffPlans, gcpFacts, normPath } from "../src/plan/diff";
-import { EVENTUALLY_CONSISTENT_METRIC, GKE_WEBSOCKET_METRIC, metricSpecs, promqlName, monitoringArgProblems, WEBSOCKET_METRIC, type MonitoringArgs } from "../components/monitoring";
+import {
+  EVENTUALLY_CONSISTENT_METRIC,
+  GKE_WEBSOCKET_METRIC,
+  metricSpecs,
+  promqlName,
+  monitoringArgProblems,
+  WEBSOCKET_METRIC,
+  type MonitoringArgs,
+} from "../components/monitoring";
 import { WS_CONNECTIONS_METRIC } from "../src/files/app-instance";
 import { METRICS } from "../src/files/k8s-manifests";
 import { websocketMetricScript } from "../src/files/prometheus";
@@ -57,7 +65,9 @@ const F = {
 };
 
 const mean = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_MEAN" }];
-const sumBy = (field?: string) => [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_MEAN", crossSeriesReducer: "REDUCE_SUM", groupByFields: field ? [field] : [] }];
+const sumBy = (field?: string) => [
+  { alignmentPeriod: "60s", perSeriesAligner: "ALIGN_MEAN", crossSeriesReducer: "REDUCE_SUM", groupByFields: field ? [field] : [] },
+];
 const p95 = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_DELTA", crossSeriesReducer: "REDUCE_PERCENTILE_95", groupByFields: [] }];
 const rate = [{ alignmentPeriod: "60s", perSeriesAligner: "ALIGN_RATE", crossSeriesReducer: "REDUCE_SUM", groupByFields: [] }];
 
@@ -87,7 +97,9 @@ const expected: Record<1 | 2 | 3 | 4, Table> = {
     "db-connections-percent": [{ filter: F.vmPg, values: [70, 90], agg: sumBy("resource.label.instance_id") }],
     "websocket-connections-percent": [{ filter: F.ws, values: [7500, 9000], agg: sumBy() }],
     "disk-percent": [{ filter: F.gceDisk, values: [70, 85], agg: mean }],
-    "error-rate-percent": [{ filter: `${F.lbRequests} AND metric.label.response_code_class = 500`, denominator: F.lbRequests, values: [0.01, 0.05], agg: rate }],
+    "error-rate-percent": [
+      { filter: `${F.lbRequests} AND metric.label.response_code_class = 500`, denominator: F.lbRequests, values: [0.01, 0.05], agg: rate },
+    ],
   },
   3: {
     "cpu-percent": [
@@ -107,7 +119,9 @@ const expected: Record<1 | 2 | 3 | 4, Table> = {
       { filter: F.gceDisk, values: [70, 85], agg: mean },
       { filter: F.sqlDisk, values: [0.7, 0.85], agg: mean },
     ],
-    "error-rate-percent": [{ filter: `${F.lbRequests} AND metric.label.response_code_class = 500`, denominator: F.lbRequests, values: [0.01, 0.05], agg: rate }],
+    "error-rate-percent": [
+      { filter: `${F.lbRequests} AND metric.label.response_code_class = 500`, denominator: F.lbRequests, values: [0.01, 0.05], agg: rate },
+    ],
   },
   4: {
     "cpu-percent": [
@@ -128,7 +142,9 @@ const expected: Record<1 | 2 | 3 | 4, Table> = {
       { filter: F.gceDisk, values: [70, 85], agg: mean },
       { filter: F.sqlDisk, values: [0.7, 0.85], agg: mean },
     ],
-    "error-rate-percent": [{ filter: `${F.lbRequests} AND metric.label.response_code_class = 500`, denominator: F.lbRequests, values: [0.01, 0.05], agg: rate }],
+    "error-rate-percent": [
+      { filter: `${F.lbRequests} AND metric.label.response_code_class = 500`, denominator: F.lbRequests, values: [0.01, 0.05], agg: rate },
+    ],
   },
 };
 
@@ -149,7 +165,9 @@ describe.each([1, 2, 3, 4] as const)("stage %i alert policies", (stage) => {
 
   it("are one warning and one critical policy per seed metric, plus the uptime policy", async () => {
     const p = await plan(stack);
-    const names = ofMonitoring(p, ALERT).map((r) => r.name).sort();
+    const names = ofMonitoring(p, ALERT)
+      .map((r) => r.name)
+      .sort();
     const keys = Object.keys(expected[stage]);
     expect(names).toEqual([...keys.flatMap((k) => [`monitoring-${k}-warning`, `monitoring-${k}-critical`]), "monitoring-uptime-critical"].sort());
     for (const r of ofMonitoring(p, ALERT)) expect(r.parent).toBe(`urn:pulumi:${stack}::course-organizer::course-organizer:monitoring:Monitoring::monitoring`);
@@ -165,19 +183,33 @@ describe.each([1, 2, 3, 4] as const)("stage %i alert policies", (stage) => {
       expect(inputs.combiner).toBe("OR");
       // Metrics that may not exist yet at create are PromQL without metric validation (components/monitoring.ts).
       const eventual = (filter: string) => EVENTUALLY_CONSISTENT_METRIC.test(filter.match(/metric\.type = "([^"]+)"/)![1]!);
-      expect(inputs.conditions.map((c: any) => c.conditionPrometheusQueryLanguage && { ...c.conditionPrometheusQueryLanguage, query: c.conditionPrometheusQueryLanguage.query.replace(/^.* > /, "> ") })).toEqual(
-        expected[stage][key]!.map((c) => (eventual(c.filter) ? { query: `> ${c.values[i]}`, duration: "300s", evaluationInterval: "60s", disableMetricValidation: true } : undefined)),
+      expect(
+        inputs.conditions.map(
+          (c: any) =>
+            c.conditionPrometheusQueryLanguage && {
+              ...c.conditionPrometheusQueryLanguage,
+              query: c.conditionPrometheusQueryLanguage.query.replace(/^.* > /, "> "),
+            },
+        ),
+      ).toEqual(
+        expected[stage][key]!.map((c) =>
+          eventual(c.filter) ? { query: `> ${c.values[i]}`, duration: "300s", evaluationInterval: "60s", disableMetricValidation: true } : undefined,
+        ),
       );
       expect(inputs.conditions.map((c: any) => c.conditionThreshold)).toEqual(
-        expected[stage][key]!.map((c) => eventual(c.filter) ? undefined : ({
-          filter: c.filter,
-          ...(c.denominator ? { denominatorFilter: c.denominator, denominatorAggregations: c.agg } : {}),
-          comparison: "COMPARISON_GT",
-          thresholdValue: c.values[i],
-          duration: "300s",
-          aggregations: c.agg,
-          trigger: { count: 1 },
-        })),
+        expected[stage][key]!.map((c) =>
+          eventual(c.filter)
+            ? undefined
+            : {
+                filter: c.filter,
+                ...(c.denominator ? { denominatorFilter: c.denominator, denominatorAggregations: c.agg } : {}),
+                comparison: "COMPARISON_GT",
+                thresholdValue: c.values[i],
+                duration: "300s",
+                aggregations: c.agg,
+                trigger: { count: 1 },
+              },
+        ),
       );
       expect(inputs.documentation.subject).toContain(`: ${ACTIONS[key]}`);
       expect(inputs.documentation.content).toContain(`**Action (seed "Monitoring & Alerts"): ${ACTIONS[key]}.**`);
@@ -186,17 +218,34 @@ describe.each([1, 2, 3, 4] as const)("stage %i alert policies", (stage) => {
       // No webhook or PagerDuty configured in the stack files: e-mail only.
       expect(inputs.notificationChannels).toEqual([expect.stringMatching(new RegExp(`^${EMAIL}[0-9a-f]{16}$`))]);
       expect(r.propertyDependencies.notificationChannels).toEqual([email.urn]);
-      expect(inputs.userLabels).toEqual({ app: "course-organizer", component: "monitoring", "managed-by": "pulumi", stage: String(stage), severity: severity.toLowerCase(), metric: key });
+      expect(inputs.userLabels).toEqual({
+        app: "course-organizer",
+        component: "monitoring",
+        "managed-by": "pulumi",
+        stage: String(stage),
+        severity: severity.toLowerCase(),
+        metric: key,
+      });
     }
   });
 
   it("checks / and /api/health over HTTPS from three regions and pages when more than one region fails", async () => {
     const p = await plan(stack);
-    for (const [name, path] of [["monitoring-uptime-root", "/"], ["monitoring-uptime-api-health", "/api/health"]] as const) {
+    for (const [name, path] of [
+      ["monitoring-uptime-root", "/"],
+      ["monitoring-uptime-api-health", "/api/health"],
+    ] as const) {
       expect(get(p, UPTIME, name).inputs).toEqual({
         displayName: `Course Organizer https://courses.example.org${path}`,
         monitoredResource: { type: "uptime_url", labels: { project_id: "course-organizer-demo", host: "courses.example.org" } },
-        httpCheck: { path, port: 443, useSsl: true, validateSsl: true, requestMethod: "GET", acceptedResponseStatusCodes: [{ statusClass: "STATUS_CLASS_2XX" }] },
+        httpCheck: {
+          path,
+          port: 443,
+          useSsl: true,
+          validateSsl: true,
+          requestMethod: "GET",
+          acceptedResponseStatusCodes: [{ statusClass: "STATUS_CLASS_2XX" }],
+        },
         checkerType: "STATIC_IP_CHECKERS",
         selectedRegions: ["USA", "EUROPE", "ASIA_PACIFIC"],
         period: "60s",
@@ -208,14 +257,17 @@ describe.each([1, 2, 3, 4] as const)("stage %i alert policies", (stage) => {
     expect(up.severity).toBe("CRITICAL");
     expect(up.conditions.map((c: any) => c.conditionThreshold.filter)).toEqual(
       ["monitoring-uptime-root", "monitoring-uptime-api-health"].map(
-        (n) => `metric.type = "monitoring.googleapis.com/uptime_check/check_passed" AND resource.type = "uptime_url" AND metric.label.check_id = "${mockCheckId(n)}"`,
+        (n) =>
+          `metric.type = "monitoring.googleapis.com/uptime_check/check_passed" AND resource.type = "uptime_url" AND metric.label.check_id = "${mockCheckId(n)}"`,
       ),
     );
     for (const c of up.conditions) {
       expect(c.conditionThreshold).toMatchObject({
         comparison: "COMPARISON_GT",
         thresholdValue: 1,
-        aggregations: [{ alignmentPeriod: "1200s", perSeriesAligner: "ALIGN_NEXT_OLDER", crossSeriesReducer: "REDUCE_COUNT_FALSE", groupByFields: ["resource.label.host"] }],
+        aggregations: [
+          { alignmentPeriod: "1200s", perSeriesAligner: "ALIGN_NEXT_OLDER", crossSeriesReducer: "REDUCE_COUNT_FALSE", groupByFields: ["resource.label.host"] },
+        ],
       });
     }
     expect(up.documentation.subject).toContain("Alert on-call");
@@ -230,15 +282,21 @@ describe.each([1, 2, 3, 4] as const)("stage %i alert policies", (stage) => {
     // A chart per condition: its filter, or the PromQL of a condition on a metric that may not exist yet.
     const typeOf = (filter: string) => filter.match(/metric\.type = "([^"]+)"/)![1]!;
     const promName = (t: string) => (t.startsWith("prometheus.googleapis.com/") ? t.split("/")[1]! : promqlName(t));
-    expect(charts.map((c: any) => c.dataSets[0].timeSeriesQuery.prometheusQuery ?? c.dataSets[0].timeSeriesQuery.timeSeriesFilter?.filter ?? c.dataSets[0].timeSeriesQuery.timeSeriesFilterRatio.numerator.filter)).toEqual(
-      all.map((c) => (EVENTUALLY_CONSISTENT_METRIC.test(typeOf(c.filter)) ? expect.stringContaining(promName(typeOf(c.filter))) : c.filter)),
-    );
+    expect(
+      charts.map(
+        (c: any) =>
+          c.dataSets[0].timeSeriesQuery.prometheusQuery ??
+          c.dataSets[0].timeSeriesQuery.timeSeriesFilter?.filter ??
+          c.dataSets[0].timeSeriesQuery.timeSeriesFilterRatio.numerator.filter,
+      ),
+    ).toEqual(all.map((c) => (EVENTUALLY_CONSISTENT_METRIC.test(typeOf(c.filter)) ? expect.stringContaining(promName(typeOf(c.filter))) : c.filter)));
     expect(charts.map((c: any) => c.thresholds.map((t: any) => t.value))).toEqual(all.map((c) => c.values));
   });
 
   it("keeps every policy and channel name free of the stage", async () => {
     const p = await plan(stack);
-    for (const r of [...ofMonitoring(p, ALERT), ...ofType(p, CHANNEL), ...ofType(p, UPTIME), ...ofType(p, OSPOLICY)]) expect(r.name).not.toMatch(/stage|[^a-z]s?[1-4]$/);
+    for (const r of [...ofMonitoring(p, ALERT), ...ofType(p, CHANNEL), ...ofType(p, UPTIME), ...ofType(p, OSPOLICY)])
+      expect(r.name).not.toMatch(/stage|[^a-z]s?[1-4]$/);
   });
 });
 
@@ -315,24 +373,33 @@ describe("descriptors of host-written metrics", () => {
     [2, { "monitoring-metric-websocket-connections": WS_DESCRIPTOR, "monitoring-metric-postgresql-backends": PG_DESCRIPTOR }],
     [3, { "monitoring-metric-websocket-connections": WS_DESCRIPTOR }],
     [4, {}],
-  ] as const)("stage %i declares the descriptors its policies read, kept in GCP when a later stage drops one, and the policies wait for them", async (stage, want) => {
-    const p = await plan(`stage${stage}`);
-    const ds = ofType(p, DESCRIPTOR);
-    expect(Object.fromEntries(ds.map((d) => [d.name, d.inputs]))).toEqual(want);
-    for (const d of ds) expect(d.retainOnDelete).toBe(true);
-    const waits = (policy: string) => get(p, ALERT, policy).dependencies.filter((u) => ds.some((d) => d.urn === u)).map((u) => ds.find((d) => d.urn === u)!.name);
-    for (const sev of ["warning", "critical"]) {
-      expect(waits(`monitoring-websocket-connections-percent-${sev}`)).toEqual(stage < 4 ? ["monitoring-metric-websocket-connections"] : []);
-      expect(waits(`monitoring-db-connections-percent-${sev}`)).toEqual(stage < 3 ? ["monitoring-metric-postgresql-backends"] : []);
-      expect(waits(`monitoring-cpu-percent-${sev}`)).toEqual([]);
-    }
-  });
+  ] as const)(
+    "stage %i declares the descriptors its policies read, kept in GCP when a later stage drops one, and the policies wait for them",
+    async (stage, want) => {
+      const p = await plan(`stage${stage}`);
+      const ds = ofType(p, DESCRIPTOR);
+      expect(Object.fromEntries(ds.map((d) => [d.name, d.inputs]))).toEqual(want);
+      for (const d of ds) expect(d.retainOnDelete).toBe(true);
+      const waits = (policy: string) =>
+        get(p, ALERT, policy)
+          .dependencies.filter((u) => ds.some((d) => d.urn === u))
+          .map((u) => ds.find((d) => d.urn === u)!.name);
+      for (const sev of ["warning", "critical"]) {
+        expect(waits(`monitoring-websocket-connections-percent-${sev}`)).toEqual(stage < 4 ? ["monitoring-metric-websocket-connections"] : []);
+        expect(waits(`monitoring-db-connections-percent-${sev}`)).toEqual(stage < 3 ? ["monitoring-metric-postgresql-backends"] : []);
+        expect(waits(`monitoring-cpu-percent-${sev}`)).toEqual([]);
+      }
+    },
+  );
 });
 
 describe("stage 3 -> 4 cut-over (runbook phase A: instance groups and GKE together)", () => {
   it("the WebSocket policies are one PromQL sum over both kinds of hosts, created before GKE's gauge exists", async () => {
     const p = await plan("stage4", { sets: ["httpPool.enabled=true", "wsPool.enabled=true", "loadBalancer.gkeTrafficPercent=0"] });
-    for (const [sev, value] of [["warning", 22500 + 3750], ["critical", 27000 + 4500]] as const) {
+    for (const [sev, value] of [
+      ["warning", 22500 + 3750],
+      ["critical", 27000 + 4500],
+    ] as const) {
       const r = get(p, ALERT, `monitoring-websocket-connections-percent-${sev}`);
       const [c] = (r.inputs as any).conditions;
       expect(c.conditionPrometheusQueryLanguage).toEqual({
@@ -356,7 +423,8 @@ describe("stage moves", () => {
     const from = await plan(`stage${b}`, { configStack: `stage${a}` });
     const to = await plan(`stage${b}`);
     const d = diffPlans(from, to, `stage${a}`);
-    const ours = (t: string) => t.startsWith("gcp:monitoring/") || t.startsWith("gcp:osconfig/") || t.startsWith("gcp:logging/") || t.startsWith("gcp:billing/");
+    const ours = (t: string) =>
+      t.startsWith("gcp:monitoring/") || t.startsWith("gcp:osconfig/") || t.startsWith("gcp:logging/") || t.startsWith("gcp:billing/");
     expect(d.replaces.filter((r) => ours(r.type))).toEqual([]);
     // The e-mail channel changes only its stage label.
     expect(d.updates.find((u) => u.name === "monitoring-email-ops-example-org")?.paths).toEqual(["userLabels.stage"]);
@@ -391,7 +459,9 @@ describe("notification channels", () => {
       expect(c.protect).toBe(true);
     }
     expect(new Set(urns.map((c) => c.urn.replace(/^urn:pulumi:stage\d::/, "")))).toEqual(
-      new Set(["course-organizer::course-organizer:monitoring:Monitoring$gcp:monitoring/notificationChannel:NotificationChannel::monitoring-email-ops-example-org"]),
+      new Set([
+        "course-organizer::course-organizer:monitoring:Monitoring$gcp:monitoring/notificationChannel:NotificationChannel::monitoring-email-ops-example-org",
+      ]),
     );
   });
 
@@ -449,7 +519,15 @@ describe("Ops Agent on every VM", () => {
               enforce: { interpreter: "SHELL", script: opsAgentPolicyScript("install", "enforce") },
             },
           },
-          { id: "config", file: { path: "/etc/google-cloud-ops-agent/config.yaml", state: "CONTENTS_MATCH", content: opsAgentConfig({ postgres: true }), permissions: "0644" } },
+          {
+            id: "config",
+            file: {
+              path: "/etc/google-cloud-ops-agent/config.yaml",
+              state: "CONTENTS_MATCH",
+              content: opsAgentConfig({ postgres: true }),
+              permissions: "0644",
+            },
+          },
           {
             id: "restart-on-change",
             exec: {
@@ -469,14 +547,25 @@ describe("Ops Agent on every VM", () => {
     expect(get(p, OSPOLICY, "monitoring-ops-agent-us-central1-b").dependencies).toContain(meta.urn);
     // The VM's PostgreSQL receiver (Ops Agent third-party integration), in the file the policy writes.
     const vmConf = p.files!.find((f) => f.role === "ops-agent" && f.path === "config.yaml")!.content;
-    expect(vmConf).toContain("    postgresql:\n      type: postgresql\n      collection_interval: 60s\n      endpoint: /var/run/postgresql/.s.PGSQL.5432\n      username: course_organizer\n");
+    expect(vmConf).toContain(
+      "    postgresql:\n      type: postgresql\n      collection_interval: 60s\n      endpoint: /var/run/postgresql/.s.PGSQL.5432\n      username: course_organizer\n",
+    );
     expect(vmConf).toBe(opsAgentConfig({ postgres: true }));
   });
 
   it("stage 3: every zone of the instance groups, without the PostgreSQL receiver (no VM database); the VM's zone keeps its URN", async () => {
     const p = await plan("stage3");
     // us-central1's zones (data/gcp-catalog.json): a, b, c and f.
-    expect(ofType(p, OSPOLICY).map((r) => r.name).sort()).toEqual(["monitoring-ops-agent-us-central1-a", "monitoring-ops-agent-us-central1-b", "monitoring-ops-agent-us-central1-c", "monitoring-ops-agent-us-central1-f"]);
+    expect(
+      ofType(p, OSPOLICY)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([
+      "monitoring-ops-agent-us-central1-a",
+      "monitoring-ops-agent-us-central1-b",
+      "monitoring-ops-agent-us-central1-c",
+      "monitoring-ops-agent-us-central1-f",
+    ]);
     const b = get(p, OSPOLICY, "monitoring-ops-agent-us-central1-b");
     expect(b.urn.replace("stage3", "stage1")).toBe(get(await plan("stage1"), OSPOLICY, "monitoring-ops-agent-us-central1-b").urn);
     const poolConf = (b.inputs as any).osPolicies[0].resourceGroups[0].resources[1].file.content as string;
@@ -486,15 +575,11 @@ describe("Ops Agent on every VM", () => {
 
   it("stage 4: the Videobridge pools' zones in both regions, never the GKE nodes (same app label, Container-Optimized OS)", async () => {
     const p = await plan("stage4");
-    expect(ofType(p, OSPOLICY).map((r) => (r.inputs as any).location).sort()).toEqual([
-      "europe-west1-b",
-      "europe-west1-c",
-      "europe-west1-d",
-      "us-central1-a",
-      "us-central1-b",
-      "us-central1-c",
-      "us-central1-f",
-    ]);
+    expect(
+      ofType(p, OSPOLICY)
+        .map((r) => (r.inputs as any).location)
+        .sort(),
+    ).toEqual(["europe-west1-b", "europe-west1-c", "europe-west1-d", "us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"]);
     const filter = (ofType(p, OSPOLICY)[0]!.inputs as any).instanceFilter;
     const matches = (labels: Record<string, string>, sets: { labels: Record<string, string> }[]) =>
       sets.some((s) => Object.entries(s.labels).every(([k, v]) => labels[k] === v));
@@ -536,10 +621,16 @@ describe("billing budget", () => {
         { thresholdPercent: 1.0, spendBasis: "CURRENT_SPEND" },
         { thresholdPercent: 1.0, spendBasis: "FORECASTED_SPEND" },
       ],
-      allUpdatesRule: { monitoringNotificationChannels: [expect.stringMatching(new RegExp(`^${EMAIL}`)), expect.stringMatching(new RegExp(`^${EMAIL}`))], disableDefaultIamRecipients: false },
+      allUpdatesRule: {
+        monitoringNotificationChannels: [expect.stringMatching(new RegExp(`^${EMAIL}`)), expect.stringMatching(new RegExp(`^${EMAIL}`))],
+        disableDefaultIamRecipients: false,
+      },
     });
     // E-mail channels only: the webhook and PagerDuty are for critical incidents, not spending.
-    expect(b.propertyDependencies["allUpdatesRule"]).toEqual([get(p, CHANNEL, "monitoring-email-ops-example-org").urn, get(p, CHANNEL, "monitoring-email-oncall-example-org").urn]);
+    expect(b.propertyDependencies["allUpdatesRule"]).toEqual([
+      get(p, CHANNEL, "monitoring-email-ops-example-org").urn,
+      get(p, CHANNEL, "monitoring-email-oncall-example-org").urn,
+    ]);
   });
 });
 
@@ -583,7 +674,10 @@ describe("enums and preview", () => {
     const up = get(p, ALERT, "monitoring-uptime-critical").inputs as Record<string, any>;
     expect(up.conditions).toHaveLength(2);
     const budget = get(p, BUDGET, "monitoring-budget").inputs as Record<string, any>;
-    expect([budget.billingAccount, budget.amount]).toEqual(["01A2B3-C4D5E6-F7A8B9", { specifiedAmount: { currencyCode: "USD", units: stage === 1 ? "100" : "8000" } }]);
+    expect([budget.billingAccount, budget.amount]).toEqual([
+      "01A2B3-C4D5E6-F7A8B9",
+      { specifiedAmount: { currencyCode: "USD", units: stage === 1 ? "100" : "8000" } },
+    ]);
     expect((get(p, ALERT, "monitoring-cpu-percent-critical").inputs as any).notificationChannels).toEqual(["[unknown]", "[unknown]", "[unknown]", "[unknown]"]);
   });
 });
@@ -653,7 +747,14 @@ describe("argument checks", () => {
 
   it("refuse fewer than 3 uptime regions, no e-mail, warning >= critical", () => {
     expect(monitoringArgProblems(base)).toEqual([]);
-    expect(monitoringArgProblems({ ...base, uptimeRegions: ["USA", "EUROPE"], alertEmails: [], thresholds: { ...base.thresholds, cpuPercent: { warning: 90, critical: 85 } } })).toEqual([
+    expect(
+      monitoringArgProblems({
+        ...base,
+        uptimeRegions: ["USA", "EUROPE"],
+        alertEmails: [],
+        thresholds: { ...base.thresholds, cpuPercent: { warning: 90, critical: 85 } },
+      }),
+    ).toEqual([
       "Monitoring args.alertEmails: [] names no address; allowed: at least one e-mail address",
       'Monitoring args.uptimeRegions: ["USA","EUROPE"] has fewer than 3 regions; allowed: at least 3 of USA, EUROPE, SOUTH_AMERICA, ASIA_PACIFIC (Cloud Monitoring\'s minimum)',
       "Monitoring args.thresholds.cpuPercent.warning: 90 is not below critical 85; allowed: less than 85",
@@ -676,9 +777,11 @@ describe("argument checks", () => {
       rmSync(dir, { recursive: true, force: true });
     }
     // Only one kind of host: still PromQL, the custom metric may not exist when the policy is created.
-    expect(metricSpecs({ ...base, websocketPool: true }).find((s) => s.key === "websocketConnectionsPercent")!.conditions(75)[0]!.promql).toBe(
-      "sum(custom_googleapis_com:course_organizer_websocket_connections) > 75",
-    );
+    expect(
+      metricSpecs({ ...base, websocketPool: true })
+        .find((s) => s.key === "websocketConnectionsPercent")!
+        .conditions(75)[0]!.promql,
+    ).toBe("sum(custom_googleapis_com:course_organizer_websocket_connections) > 75");
   });
 
   it("every condition on a metric that may not exist yet (logs-based, host-written, Managed Prometheus) is PromQL that promtool parses", () => {
@@ -713,7 +816,11 @@ describe("argument checks", () => {
 
   it("watch nothing that does not exist: no VM, pools, SQL or GKE means no conditions at all", () => {
     expect(metricSpecs(base).filter((s) => s.conditions(1).length > 0)).toEqual([]);
-    expect(metricSpecs({ ...base, websocketPool: true }).filter((s) => s.conditions(1).length > 0).map((s) => s.key)).toEqual(["websocketConnectionsPercent"]);
+    expect(
+      metricSpecs({ ...base, websocketPool: true })
+        .filter((s) => s.conditions(1).length > 0)
+        .map((s) => s.key),
+    ).toEqual(["websocketConnectionsPercent"]);
     expect(metricSpecs({ ...base, websocketPool: true, websocketCapacity: 0 }).filter((s) => s.conditions(1).length > 0)).toEqual([]);
   });
 });

@@ -27,7 +27,9 @@ describe("physical names", () => {
   });
 
   it("refuse a name that would not start with a letter", () => {
-    expect(() => physicalName("1a", "x")).toThrow('physicalName prefix: "1a" makes the name "1a-x", which does not start with a letter; allowed: a prefix starting with a lowercase letter (GCP names do)');
+    expect(() => physicalName("1a", "x")).toThrow(
+      'physicalName prefix: "1a" makes the name "1a-x", which does not start with a letter; allowed: a prefix starting with a lowercase letter (GCP names do)',
+    );
   });
 });
 

@@ -105,9 +105,23 @@ beforeAll(async () => {
   writeFileSync(join(dir, "media/uploads/evil.svg"), '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>\n');
   writeFileSync(join(dir, "media/uploads/photo.png"), "not really a png\n");
   await run("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-keyout", join(dir, "certs/privkey.pem"), "-out", join(dir, "certs/fullchain.pem"),
-    "-subj", `/CN=${app}`, "-addext", `subjectAltName=DNS:${app},DNS:${meet}`,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-keyout",
+    join(dir, "certs/privkey.pem"),
+    "-out",
+    join(dir, "certs/fullchain.pem"),
+    "-subj",
+    `/CN=${app}`,
+    "-addext",
+    `subjectAltName=DNS:${app},DNS:${meet}`,
   ]);
   api = http.createServer((req, res) => {
     apiSeen.push(req.url ?? "");
@@ -166,7 +180,13 @@ describe("Jitsi behind the VM's nginx: rooms only with the app's token", () => {
     );
     expect((await request({ host: meet, path: "/http-bind?room=physics-101", method: "POST" })).status).toBe(403);
     expect(jitsi.upgrades).toHaveLength(0);
-    const ok = await wsExchange({ port: ports.https, secure: true, host: meet, path: "/xmpp-websocket?room=physics-101&token=eyJ.e30.sig", messages: ["<open/>"] });
+    const ok = await wsExchange({
+      port: ports.https,
+      secure: true,
+      host: meet,
+      path: "/xmpp-websocket?room=physics-101&token=eyJ.e30.sig",
+      messages: ["<open/>"],
+    });
     expect(ok.replies).toEqual(["echo:<open/>"]);
     expect(jitsi.upgrades.map((u) => u.url)).toEqual(["/xmpp-websocket?room=physics-101&token=eyJ.e30.sig"]);
   });

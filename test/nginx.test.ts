@@ -155,9 +155,23 @@ beforeAll(async () => {
   writeFileSync(join(dir, "acme/.well-known/acme-challenge/token-123"), "token-123.thumbprint");
   // The self-signed placeholder the VM's boot script writes before certbot runs.
   await run("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-keyout", join(dir, "certs/privkey.pem"), "-out", join(dir, "certs/fullchain.pem"),
-    "-subj", `/CN=${app}`, "-addext", `subjectAltName=DNS:${app},DNS:${meet}`,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-keyout",
+    join(dir, "certs/privkey.pem"),
+    "-out",
+    join(dir, "certs/fullchain.pem"),
+    "-subj",
+    `/CN=${app}`,
+    "-addext",
+    `subjectAltName=DNS:${app},DNS:${meet}`,
   ]);
 
   api = http.createServer((req, res) => {
@@ -204,7 +218,10 @@ describe("nginx -t", () => {
 
   it("fails on a configuration nginx cannot load (the check can fail)", async () => {
     const conf = join(dir, "nginx-broken.conf");
-    writeFileSync(conf, nginxConf(options("tls", dir)).replace("listen 127.0.0.1:18043 ssl http2 default_server;", "listen 127.0.0.1:18043 ssl;\n        http2 on;"));
+    writeFileSync(
+      conf,
+      nginxConf(options("tls", dir)).replace("listen 127.0.0.1:18043 ssl http2 default_server;", "listen 127.0.0.1:18043 ssl;\n        http2 on;"),
+    );
     await expect(run("nginx", ["-t", "-p", `${dir}/`, "-e", join(dir, "error.log"), "-c", conf])).rejects.toThrow(/unknown directive "http2"/);
   });
 });
@@ -391,8 +408,21 @@ describe("nginx options", () => {
       'nginxConf options.loadBalancerRanges[0]: "google" is not an address or CIDR range; allowed: an IPv4 or IPv6 address or range, e.g. 130.211.0.0/22',
       "nginxConf options.httpPort: 0 is not a TCP port; allowed: 1-65535",
     ]);
-    expect(() => nginxConf({ ...o, serverName: "bad name;" })).toThrow('nginxConf options.serverName: "bad name;" is not a host name; allowed: letters, digits, hyphens and dots, e.g. courses.example.org');
-    expect(nginxProblems({ ...o, meetServerName: undefined, jitsiUpstream: "jitsi", clientMaxBodySize: "50 MB", wsReadTimeoutSeconds: 0, listenAddress: "any", httpsPort: 70000, certDir: "certs" })).toEqual([
+    expect(() => nginxConf({ ...o, serverName: "bad name;" })).toThrow(
+      'nginxConf options.serverName: "bad name;" is not a host name; allowed: letters, digits, hyphens and dots, e.g. courses.example.org',
+    );
+    expect(
+      nginxProblems({
+        ...o,
+        meetServerName: undefined,
+        jitsiUpstream: "jitsi",
+        clientMaxBodySize: "50 MB",
+        wsReadTimeoutSeconds: 0,
+        listenAddress: "any",
+        httpsPort: 70000,
+        certDir: "certs",
+      }),
+    ).toEqual([
       'nginxConf options.jitsiUpstream: "jitsi" is not an upstream address; allowed: "host:port" or "[ipv6]:port"',
       'nginxConf options.jitsiUpstream: "jitsi" is set without options.meetServerName (the Jitsi server block needs its host name); allowed: unset, or set meetServerName too',
       'nginxConf options.certDir: "certs" is not an absolute path; allowed: an absolute path of [A-Za-z0-9._/-]',

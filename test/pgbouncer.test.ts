@@ -219,7 +219,17 @@ describe("pgbouncerIni (rendered text)", () => {
       'pgbouncerIni options.dbHost: "" is not a host; allowed: a host name or IP address without spaces',
     ]);
     expect(() => pgbouncerIni({ ...options(), databases: [] })).toThrow("pgbouncerIni options.databases: [] is empty; allowed: at least one database");
-    expect(pgbouncerProblems({ ...options(), authFile: "/etc/pgbouncer/userlist.txt", dbPort: 0, adminUsers: ["pgb admin"], poolSize: 0, maxClientConn: 10, serverTlsSslmode: "strict" as never })).toEqual([
+    expect(
+      pgbouncerProblems({
+        ...options(),
+        authFile: "/etc/pgbouncer/userlist.txt",
+        dbPort: 0,
+        adminUsers: ["pgb admin"],
+        poolSize: 0,
+        maxClientConn: 10,
+        serverTlsSslmode: "strict" as never,
+      }),
+    ).toEqual([
       "pgbouncerIni options.dbPort: 0 is not a TCP port; allowed: 1-65535",
       'pgbouncerIni options.adminUsers[0]: "pgb admin" is not a plain identifier; allowed: a plain identifier ([A-Za-z_][A-Za-z0-9_]*)',
       "pgbouncerIni options.poolSize: 0 is not a positive whole number; allowed: 1 or more",
@@ -290,7 +300,11 @@ describe("a real PgBouncer started from the rendered ini, in front of a real Pos
     expect(r.status).not.toBe(0);
     expect(r.err).toMatch(/timeout expired/);
     const admin = (q: string) => ok(PGB_REQUIRE_PORT, "pgbouncer", ADMIN, ADMIN_PASSWORD, q);
-    expect(admin("SHOW CONFIG").find((l) => l.startsWith("server_tls_sslmode|"))?.split("|")[1]).toBe("require");
+    expect(
+      admin("SHOW CONFIG")
+        .find((l) => l.startsWith("server_tls_sslmode|"))
+        ?.split("|")[1],
+    ).toBe("require");
     const pools = admin("SHOW POOLS").map((l) => l.split("|"));
     const pool = pools.find((c) => c[0] === DB && c[1] === APP_USER);
     expect(pool).toBeDefined();

@@ -185,7 +185,13 @@ describe("point-in-time recovery of the VM's PostgreSQL (PostgreSQL 15 + pgBackR
         // Encrypted at rest: the repository's files start with OpenSSL's salted header, never pgBackRest's plain text.
         const archiveInfo = readFileSync(join(t, "repo", "archive", STANZA, "archive.info"));
         expect(archiveInfo.subarray(0, 8).toString("latin1")).toBe("Salted__");
-        const walDir = join(t, "repo", "archive", STANZA, readdirSync(join(t, "repo", "archive", STANZA)).find((d) => /^15-\d+$/.test(d))!);
+        const walDir = join(
+          t,
+          "repo",
+          "archive",
+          STANZA,
+          readdirSync(join(t, "repo", "archive", STANZA)).find((d) => /^15-\d+$/.test(d))!,
+        );
         expect(readdirSync(walDir).length).toBeGreaterThan(0);
         // The calls the scripts made, in order, as they would reach docker compose on the VM.
         const calls = readFileSync(join(t, "docker-calls.log"), "utf8");

@@ -38,34 +38,53 @@ describe("the offline plan records what the engine sees", () => {
     expect(get(p, "gcp:compute/network:Network", "network-vpc").protect).toBe(false);
   });
 
-  it.each(["stage1", "stage2", "stage3", "stage4"])("%s registers the same resources, options and dependencies in preview as in update (none inside apply())", async (stack) => {
-    const update = await plan(stack);
-    const preview = await plan(stack, { preview: true });
-    const shape = (p: typeof update) =>
-      p.resources
-        .map((r) => ({ urn: r.urn, parent: r.parent, protect: r.protect, retainOnDelete: r.retainOnDelete, dependencies: [...r.dependencies].sort(), aliases: r.aliases }))
-        .sort((a, b) => a.urn.localeCompare(b.urn));
-    expect(preview.resources.length).toBe(update.resources.length);
-    expect(shape(preview)).toEqual(shape(update));
-  });
+  it.each(["stage1", "stage2", "stage3", "stage4"])(
+    "%s registers the same resources, options and dependencies in preview as in update (none inside apply())",
+    async (stack) => {
+      const update = await plan(stack);
+      const preview = await plan(stack, { preview: true });
+      const shape = (p: typeof update) =>
+        p.resources
+          .map((r) => ({
+            urn: r.urn,
+            parent: r.parent,
+            protect: r.protect,
+            retainOnDelete: r.retainOnDelete,
+            dependencies: [...r.dependencies].sort(),
+            aliases: r.aliases,
+          }))
+          .sort((a, b) => a.urn.localeCompare(b.urn));
+      expect(preview.resources.length).toBe(update.resources.length);
+      expect(shape(preview)).toEqual(shape(update));
+    },
+  );
 
   it("leaves computed outputs unknown in preview mode", async () => {
     const p = await plan("stage1", { preview: true });
     expect(p.preview).toBe(true);
     const subnet = get(p, "gcp:compute/subnetwork:Subnetwork", "network-subnet-us-central1");
     expect(subnet.inputs.network).toBe("[unknown]");
-    expect(ofType(p, "gcp:compute/firewall:Firewall").map((f) => f.name).sort()).toEqual(
-      ["health-checks", "iap-ssh", "relay", "video", "web", "xmpp"].map((r) => `network-fw-${r}`),
-    );
+    expect(
+      ofType(p, "gcp:compute/firewall:Firewall")
+        .map((f) => f.name)
+        .sort(),
+    ).toEqual(["health-checks", "iap-ssh", "relay", "video", "web", "xmpp"].map((r) => `network-fw-${r}`));
   });
 
   it("applies --set overrides: bare keys in the project namespace, dotted paths into objects", () => {
-    const out = applySets({ "course-organizer:vm": JSON.stringify({ machineType: "a" }) }, ["vm.dataDiskGb=60", "stage=2", "gcp:region=europe-west4", "secondaryRegions=[\"x\"]"]);
+    const out = applySets({ "course-organizer:vm": JSON.stringify({ machineType: "a" }) }, [
+      "vm.dataDiskGb=60",
+      "stage=2",
+      "gcp:region=europe-west4",
+      'secondaryRegions=["x"]',
+    ]);
     expect(JSON.parse(out["course-organizer:vm"]!)).toEqual({ machineType: "a", dataDiskGb: 60 });
     expect(out["course-organizer:stage"]).toBe("2");
     expect(out["gcp:region"]).toBe("europe-west4");
     expect(out["course-organizer:secondaryRegions"]).toBe('["x"]');
-    expect(() => applySets({}, ["vm.dataDiskGb"])).toThrow(`--set: "vm.dataDiskGb" is not a key=value pair; allowed: key=value, e.g. vm.machineType=n2-standard-8`);
+    expect(() => applySets({}, ["vm.dataDiskGb"])).toThrow(
+      `--set: "vm.dataDiskGb" is not a key=value pair; allowed: key=value, e.g. vm.machineType=n2-standard-8`,
+    );
   });
 
   it("prints a tree with a count per type and a total, secrets hidden", async () => {
@@ -83,10 +102,12 @@ describe("the offline plan records what the engine sees", () => {
 describe("--from: what changes when a deployment moves to another config", () => {
   it("reports a changed input as an update and a new region as creates", async () => {
     const from = await plan("stage1");
-    const to = await plan("stage1", { sets: ["secondaryRegions=[\"europe-west1\"]"] });
+    const to = await plan("stage1", { sets: ['secondaryRegions=["europe-west1"]'] });
     const d = diffPlans(from, to, "stage1");
     expect(d.updates.map((u) => [u.name, u.paths])).toContainEqual(["network-vpc", ["routingMode"]]);
-    expect(d.creates.map((c) => c.name)).toEqual(expect.arrayContaining(["network-subnet-europe-west1", "network-router-europe-west1", "network-nat-europe-west1"]));
+    expect(d.creates.map((c) => c.name)).toEqual(
+      expect.arrayContaining(["network-subnet-europe-west1", "network-router-europe-west1", "network-nat-europe-west1"]),
+    );
     expect(d.deletes).toEqual([]);
     expect(d.replaces).toEqual([]);
   });
@@ -97,7 +118,13 @@ describe("--from: what changes when a deployment moves to another config", () =>
     expect(d.deletes.length).toBeGreaterThan(0);
     const same = diffPlans(await plan("stage3", { configStack: "stage3" }), await plan("stage3", { configStack: "stage1" }), "stage3");
     const psa = same.deletes.find((x) => x.name === "network-psa-range");
-    expect(psa).toEqual({ urn: expect.stringContaining("network-psa-range"), type: "gcp:compute/globalAddress:GlobalAddress", name: "network-psa-range", retained: true, protect: true });
+    expect(psa).toEqual({
+      urn: expect.stringContaining("network-psa-range"),
+      type: "gcp:compute/globalAddress:GlobalAddress",
+      name: "network-psa-range",
+      retained: true,
+      protect: true,
+    });
     expect(same.deletes.find((x) => x.name === "network-psa")?.retained).toBe(false);
   });
 
@@ -115,7 +142,12 @@ describe("--from: what changes when a deployment moves to another config", () =>
 describe("npm run plan", () => {
   it("prints the JSON record of a stack", async () => {
     const { stdout } = await run(tsx, ["src/cli/plan.ts", "--stack", "stage1", "--json"], { cwd: projectDir });
-    const j = JSON.parse(stdout) as { stack: string; stage: number; resources: { urn: string; type: string; inputs: unknown; dependencies: string[]; protect: boolean; retainOnDelete: boolean }[]; outputs: Record<string, unknown> };
+    const j = JSON.parse(stdout) as {
+      stack: string;
+      stage: number;
+      resources: { urn: string; type: string; inputs: unknown; dependencies: string[]; protect: boolean; retainOnDelete: boolean }[];
+      outputs: Record<string, unknown>;
+    };
     expect(j.stack).toBe("stage1");
     expect(j.stage).toBe(1);
     expect(j.resources.find((r) => r.urn === network)?.type).toBe("course-organizer:network:Network");

@@ -50,7 +50,9 @@ describe("armor-waf-adaptive", () => {
   const SP = "gcp:compute/securityPolicy:SecurityPolicy";
   const rules = WAF_RULES.map((r) => ({ match: { expr: { expression: wafExpression(r.name) } } }));
   it("passes a policy with every WAF rule and Adaptive Protection; ignores edge policies", async () => {
-    expect(await check(H.armorWafRules, SP, { type: "CLOUD_ARMOR", rules, adaptiveProtectionConfig: { layer7DdosDefenseConfig: { enable: true } } })).toEqual([]);
+    expect(await check(H.armorWafRules, SP, { type: "CLOUD_ARMOR", rules, adaptiveProtectionConfig: { layer7DdosDefenseConfig: { enable: true } } })).toEqual(
+      [],
+    );
     expect(await check(H.armorWafRules, SP, { type: "CLOUD_ARMOR_EDGE", rules: [] })).toEqual([]);
   });
   it("fails a rate limit alone", async () => {
@@ -79,12 +81,30 @@ describe("static-bucket-release-writer-only", () => {
   const M = "gcp:storage/bucketIAMMember:BucketIAMMember";
   const bucket = "course-organizer-demo-co-static";
   it("passes the publisher's write grant, public read, and writes on other buckets", async () => {
-    expect(await check(H.staticBucketWriter, M, { bucket, role: "roles/storage.objectAdmin", member: "serviceAccount:co-static-publisher@course-organizer-demo.iam.gserviceaccount.com" })).toEqual([]);
+    expect(
+      await check(H.staticBucketWriter, M, {
+        bucket,
+        role: "roles/storage.objectAdmin",
+        member: "serviceAccount:co-static-publisher@course-organizer-demo.iam.gserviceaccount.com",
+      }),
+    ).toEqual([]);
     expect(await check(H.staticBucketWriter, M, { bucket, role: "roles/storage.objectViewer", member: "allUsers" })).toEqual([]);
-    expect(await check(H.staticBucketWriter, M, { bucket: "course-organizer-demo-co-media", role: "roles/storage.objectAdmin", member: "serviceAccount:co-vm@x.iam.gserviceaccount.com" })).toEqual([]);
+    expect(
+      await check(H.staticBucketWriter, M, {
+        bucket: "course-organizer-demo-co-media",
+        role: "roles/storage.objectAdmin",
+        member: "serviceAccount:co-vm@x.iam.gserviceaccount.com",
+      }),
+    ).toEqual([]);
   });
   it("fails a runtime identity writing the static bucket", async () => {
-    expect(await check(H.staticBucketWriter, M, { bucket, role: "roles/storage.objectAdmin", member: "serviceAccount:co-http-pool@course-organizer-demo.iam.gserviceaccount.com" })).toEqual([
+    expect(
+      await check(H.staticBucketWriter, M, {
+        bucket,
+        role: "roles/storage.objectAdmin",
+        member: "serviceAccount:co-http-pool@course-organizer-demo.iam.gserviceaccount.com",
+      }),
+    ).toEqual([
       "roles/storage.objectAdmin on the static bucket for serviceAccount:co-http-pool@course-organizer-demo.iam.gserviceaccount.com: only the static publisher (components/media.ts staticPublisher) writes it; runtime identities read.",
     ]);
   });
@@ -93,7 +113,14 @@ describe("static-bucket-release-writer-only", () => {
 describe("k8s-restricted-containers", () => {
   const D = "kubernetes:apps/v1:Deployment";
   it("passes containers with restrictedContainer()", async () => {
-    const spec = { template: { spec: { initContainers: [{ name: "init", securityContext: restrictedContainer(10001) }], containers: [{ name: "app", securityContext: restrictedContainer(10001) }] } } };
+    const spec = {
+      template: {
+        spec: {
+          initContainers: [{ name: "init", securityContext: restrictedContainer(10001) }],
+          containers: [{ name: "app", securityContext: restrictedContainer(10001) }],
+        },
+      },
+    };
     expect(await check(H.k8sRestrictedContainers, D, { spec })).toEqual([]);
   });
   it("fails a container without a security context", async () => {

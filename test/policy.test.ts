@@ -23,7 +23,12 @@ import { tmpdir } from "node:os";
 import { GCP_DIR, LABELABLE_FILE, labelableTypes } from "../policy/labelable";
 
 /** Violations of one policy for one resource. */
-async function check(policy: ResourceValidationPolicy, type: string, inputs: Record<string, unknown>, opts: { protect?: boolean; name?: string } = {}): Promise<string[]> {
+async function check(
+  policy: ResourceValidationPolicy,
+  type: string,
+  inputs: Record<string, unknown>,
+  opts: { protect?: boolean; name?: string } = {},
+): Promise<string[]> {
   const out: string[] = [];
   const fns = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
   for (const fn of fns) await fn(resourceArgs({ type, name: opts.name ?? "bad", inputs, protect: opts.protect }), (m) => out.push(m));
@@ -113,11 +118,36 @@ describe.each(["stage1", "stage2", "stage3", "stage4"])("every policy passes on 
 
 /** A resource of the stack view (for stack policies). */
 function res(type: string, name: string, inputs: Record<string, unknown>, propertyDependencies: Record<string, string[]> = {}): PlannedResource {
-  return { urn: `urn:x::${name}`, type, name, custom: true, inputs, dependencies: [], propertyDependencies, protect: false, retainOnDelete: false, deleteBeforeReplace: false, aliases: [], ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [] };
+  return {
+    urn: `urn:x::${name}`,
+    type,
+    name,
+    custom: true,
+    inputs,
+    dependencies: [],
+    propertyDependencies,
+    protect: false,
+    retainOnDelete: false,
+    deleteBeforeReplace: false,
+    aliases: [],
+    ignoreChanges: [],
+    replaceOnChanges: [],
+    additionalSecretOutputs: [],
+  };
 }
 async function checkStack(policy: StackValidationPolicy, rs: PlannedResource[]): Promise<string[]> {
   const out: string[] = [];
-  await policy.validateStack({ resources: stackResources(rs), stackTags: new Map(), getConfig: (() => ({})) as never, notApplicable: (() => { throw new Error(); }) as never }, (m) => out.push(m));
+  await policy.validateStack(
+    {
+      resources: stackResources(rs),
+      stackTags: new Map(),
+      getConfig: (() => ({})) as never,
+      notApplicable: (() => {
+        throw new Error();
+      }) as never,
+    },
+    (m) => out.push(m),
+  );
   return out;
 }
 
@@ -141,21 +171,38 @@ describe("each rule holds against its bypasses, saying what to change", () => {
 
   it("cloudsql-private-ssl: public IP, authorized networks, no SSL; own bypass: authorizedNetworks as a lone block", async () => {
     expect(await check(P.cloudSqlPrivate, SQL, goodSql)).toEqual([]);
-    const bad = { ...goodSql, settings: { ...goodSql.settings, ipConfiguration: { ipv4Enabled: true, authorizedNetworks: [{ value: "0.0.0.0/0" }], sslMode: "ALLOW_UNENCRYPTED_AND_ENCRYPTED" } } };
+    const bad = {
+      ...goodSql,
+      settings: {
+        ...goodSql.settings,
+        ipConfiguration: { ipv4Enabled: true, authorizedNetworks: [{ value: "0.0.0.0/0" }], sslMode: "ALLOW_UNENCRYPTED_AND_ENCRYPTED" },
+      },
+    };
     expect(await check(P.cloudSqlPrivate, SQL, bad)).toEqual([
       "Cloud SQL has a public IP: set settings.ipConfiguration.ipv4Enabled to false and reach it through privateNetwork.",
       "Cloud SQL lists authorized networks: remove settings.ipConfiguration.authorizedNetworks (clients connect over the VPC).",
       'Cloud SQL accepts unencrypted connections (sslMode "ALLOW_UNENCRYPTED_AND_ENCRYPTED"): set settings.ipConfiguration.sslMode to "ENCRYPTED_ONLY" or "TRUSTED_CLIENT_CERTIFICATE_REQUIRED".',
     ]);
     // GCP's default is a public IP: leaving ipv4Enabled out is a violation too.
-    expect(await check(P.cloudSqlPrivate, SQL, { ...goodSql, settings: { ...goodSql.settings, ipConfiguration: { sslMode: "ENCRYPTED_ONLY" } } })).toHaveLength(1);
-    const lone = { ...goodSql, settings: { ...goodSql.settings, ipConfiguration: { ...goodSql.settings.ipConfiguration, authorizedNetworks: { value: "0.0.0.0/0" } } } };
-    expect(await check(P.cloudSqlPrivate, SQL, lone)).toEqual(["Cloud SQL lists authorized networks: remove settings.ipConfiguration.authorizedNetworks (clients connect over the VPC)."]);
+    expect(await check(P.cloudSqlPrivate, SQL, { ...goodSql, settings: { ...goodSql.settings, ipConfiguration: { sslMode: "ENCRYPTED_ONLY" } } })).toHaveLength(
+      1,
+    );
+    const lone = {
+      ...goodSql,
+      settings: { ...goodSql.settings, ipConfiguration: { ...goodSql.settings.ipConfiguration, authorizedNetworks: { value: "0.0.0.0/0" } } },
+    };
+    expect(await check(P.cloudSqlPrivate, SQL, lone)).toEqual([
+      "Cloud SQL lists authorized networks: remove settings.ipConfiguration.authorizedNetworks (clients connect over the VPC).",
+    ]);
   });
 
-  it("cloudsql-backups-protection: backups, PITR, deletion protection; own bypass: \"false\" spelt as a string by a stack file", async () => {
+  it('cloudsql-backups-protection: backups, PITR, deletion protection; own bypass: "false" spelt as a string by a stack file', async () => {
     expect(await check(P.cloudSqlDurable, SQL, goodSql)).toEqual([]);
-    const bad = { ...goodSql, deletionProtection: false, settings: { ...goodSql.settings, deletionProtectionEnabled: false, backupConfiguration: { enabled: false } } };
+    const bad = {
+      ...goodSql,
+      deletionProtection: false,
+      settings: { ...goodSql.settings, deletionProtectionEnabled: false, backupConfiguration: { enabled: false } },
+    };
     expect(await check(P.cloudSqlDurable, SQL, bad)).toEqual([
       "Cloud SQL has no automated backups: set settings.backupConfiguration.enabled to true.",
       "Cloud SQL has no point-in-time recovery: set settings.backupConfiguration.pointInTimeRecoveryEnabled to true.",
@@ -165,26 +212,50 @@ describe("each rule holds against its bypasses, saying what to change", () => {
     expect(await check(P.cloudSqlDurable, SQL, { ...bad, masterInstanceName: "co-db" })).toEqual([]);
     // A blank masterInstanceName does not make a primary a replica.
     expect(await check(P.cloudSqlDurable, SQL, { ...bad, masterInstanceName: " " })).toHaveLength(4);
-    expect(await check(P.cloudSqlDurable, SQL, { ...goodSql, deletionProtection: "false" })).toEqual(["Cloud SQL can be deleted by Pulumi: remove deletionProtection: false (the default is true)."]);
+    expect(await check(P.cloudSqlDurable, SQL, { ...goodSql, deletionProtection: "false" })).toEqual([
+      "Cloud SQL can be deleted by Pulumi: remove deletionProtection: false (the default is true).",
+    ]);
   });
 
   const B = "gcp:storage/bucket:Bucket";
   const M = "gcp:storage/bucketIAMMember:BucketIAMMember";
   it("bucket-uniform-private: judged by what a bucket declares, not its name; own bypasses: public write, allAuthenticatedUsers, an IAM policy document, an ACL", async () => {
-    expect(await check(P.bucketPrivate, B, { name: "course-organizer-demo-co-media", uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" })).toEqual([]);
-    expect(await check(P.bucketPrivate, B, { name: "course-organizer-demo-co-static", uniformBucketLevelAccess: true, publicAccessPrevention: "inherited", labels: { ...LABELS, access: "public" } })).toEqual([]);
+    expect(
+      await check(P.bucketPrivate, B, { name: "course-organizer-demo-co-media", uniformBucketLevelAccess: true, publicAccessPrevention: "enforced" }),
+    ).toEqual([]);
+    expect(
+      await check(P.bucketPrivate, B, {
+        name: "course-organizer-demo-co-static",
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: "inherited",
+        labels: { ...LABELS, access: "public" },
+      }),
+    ).toEqual([]);
     // The review's bypass: a name ending in -static is not a declaration.
-    expect(await check(P.bucketPrivate, B, { name: "course-organizer-demo-co-static", uniformBucketLevelAccess: true, publicAccessPrevention: "inherited", labels: LABELS })).toEqual([
+    expect(
+      await check(P.bucketPrivate, B, {
+        name: "course-organizer-demo-co-static",
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: "inherited",
+        labels: LABELS,
+      }),
+    ).toEqual([
       'Bucket course-organizer-demo-co-static can be made public (publicAccessPrevention "inherited"): set publicAccessPrevention to "enforced", or declare it public with the label access: public (only a static-assets bucket behind the CDN may be).',
     ]);
-    expect(await check(P.bucketPrivate, B, { name: "x", uniformBucketLevelAccess: "false", publicAccessPrevention: "enforced" })).toEqual(["Bucket uses object ACLs: set uniformBucketLevelAccess to true (access only through IAM)."]);
+    expect(await check(P.bucketPrivate, B, { name: "x", uniformBucketLevelAccess: "false", publicAccessPrevention: "enforced" })).toEqual([
+      "Bucket uses object ACLs: set uniformBucketLevelAccess to true (access only through IAM).",
+    ]);
     expect(await check(P.bucketPrivate, M, { bucket: "course-organizer-demo-co-static", role: "roles/storage.objectViewer", member: "allUsers" })).toEqual([]);
     expect(await check(P.bucketPrivate, M, { bucket: "course-organizer-demo-co-static", role: "roles/storage.objectAdmin", member: "allUsers" })).toEqual([
       "Bucket course-organizer-demo-co-static grants roles/storage.objectAdmin to allUsers: the public may only read (roles/storage.objectViewer), never write or administer.",
     ]);
-    expect(await check(P.bucketPrivate, "gcp:storage/bucketIAMBinding:BucketIAMBinding", { bucket: "b", role: "roles/storage.objectViewer", members: ["user:a@example.org", "allAuthenticatedUsers"] })).toEqual([
-      "Bucket b is granted to allAuthenticatedUsers (every Google account): remove the grant.",
-    ]);
+    expect(
+      await check(P.bucketPrivate, "gcp:storage/bucketIAMBinding:BucketIAMBinding", {
+        bucket: "b",
+        role: "roles/storage.objectViewer",
+        members: ["user:a@example.org", "allAuthenticatedUsers"],
+      }),
+    ).toEqual(["Bucket b is granted to allAuthenticatedUsers (every Google account): remove the grant."]);
     const policyData = JSON.stringify({ bindings: [{ role: "roles/storage.legacyBucketWriter", members: ["allUsers"] }] });
     expect(await check(P.bucketPrivate, "gcp:storage/bucketIAMPolicy:BucketIAMPolicy", { bucket: "b", policyData })).toEqual([
       "Bucket b grants roles/storage.legacyBucketWriter to allUsers: the public may only read (roles/storage.objectViewer), never write or administer.",
@@ -220,7 +291,14 @@ describe("each rule holds against its bypasses, saying what to change", () => {
 
   const F = "gcp:compute/firewall:Firewall";
   it("firewall-no-open-admin: no sourceRanges, split 0.0.0.0/0, IPv6, protocol numbers, all, port ranges; own bypass: a network firewall policy rule", async () => {
-    const ok = { direction: "INGRESS", sourceRanges: ["0.0.0.0/0"], allows: [{ protocol: "tcp", ports: ["80", "443"] }, { protocol: "udp", ports: ["10000"] }] };
+    const ok = {
+      direction: "INGRESS",
+      sourceRanges: ["0.0.0.0/0"],
+      allows: [
+        { protocol: "tcp", ports: ["80", "443"] },
+        { protocol: "udp", ports: ["10000"] },
+      ],
+    };
     expect(await check(P.firewallNoOpenAdmin, F, ok)).toEqual([]);
     expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["35.235.240.0/20"], allows: [{ protocol: "tcp", ports: ["22"] }] })).toEqual([]);
     expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["10.10.0.0/20"], allows: [{ protocol: "all" }] })).toEqual([]);
@@ -230,12 +308,18 @@ describe("each rule holds against its bypasses, saying what to change", () => {
     expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["0.0.0.0/0"], allows: [{ protocol: "tcp", ports: ["22"] }] })).toEqual([ssh("0.0.0.0/0")]);
     // No sourceRanges (and no tags or accounts): GCP applies the rule to 0.0.0.0/0.
     expect(await check(P.firewallNoOpenAdmin, F, { direction: "INGRESS", allows: [{ protocol: "tcp", ports: ["22"] }] })).toEqual([ssh("0.0.0.0/0")]);
-    expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["0.0.0.0/1", "128.0.0.0/1"], allows: [{ protocol: "tcp", ports: ["22"] }] })).toEqual([ssh("0.0.0.0/1, 128.0.0.0/1")]);
-    expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["::/1", "8000::/1"], allows: [{ protocol: "tcp", ports: ["22"] }] })).toEqual([ssh("::/1, 8000::/1")]);
+    expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["0.0.0.0/1", "128.0.0.0/1"], allows: [{ protocol: "tcp", ports: ["22"] }] })).toEqual([
+      ssh("0.0.0.0/1, 128.0.0.0/1"),
+    ]);
+    expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["::/1", "8000::/1"], allows: [{ protocol: "tcp", ports: ["22"] }] })).toEqual([
+      ssh("::/1, 8000::/1"),
+    ]);
     // Any public slice, not only the whole space: 1.0.0.0/8 is someone else's network.
     expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["1.0.0.0/8"], allows: [{ protocol: "tcp", ports: ["22"] }] })).toEqual([ssh("1.0.0.0/8")]);
     expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["0.0.0.0/0"], allows: [{ protocol: "6", ports: ["22"] }] })).toEqual([ssh("0.0.0.0/0")]);
-    expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["0.0.0.0/0"], allows: [{ protocol: "TCP", ports: ["1-1024"] }] })).toEqual([ssh("0.0.0.0/0")]);
+    expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["0.0.0.0/0"], allows: [{ protocol: "TCP", ports: ["1-1024"] }] })).toEqual([
+      ssh("0.0.0.0/0"),
+    ]);
     expect(await check(P.firewallNoOpenAdmin, F, { sourceRanges: ["10.0.0.0/8", "0.0.0.0/0"], allows: [{ protocol: "tcp", ports: ["3000-4000"] }] })).toEqual([
       "Firewall opens RDP (tcp 3389) to the internet (10.0.0.0/8, 0.0.0.0/0): allow 3389 only from IAP's range 35.235.240.0/20.",
     ]);
@@ -247,7 +331,12 @@ describe("each rule holds against its bypasses, saying what to change", () => {
     ]);
     // Own bypass: the same opening through a network firewall policy rule (no VPC firewall at all).
     const N = "gcp:compute/networkFirewallPolicyRule:NetworkFirewallPolicyRule";
-    const rule = (match: Record<string, unknown>) => ({ direction: "INGRESS", action: "allow", priority: 1000, match: { layer4Configs: [{ ipProtocol: "tcp", ports: ["22"] }], ...match } });
+    const rule = (match: Record<string, unknown>) => ({
+      direction: "INGRESS",
+      action: "allow",
+      priority: 1000,
+      match: { layer4Configs: [{ ipProtocol: "tcp", ports: ["22"] }], ...match },
+    });
     expect(await check(P.firewallNoOpenAdmin, N, rule({ srcIpRanges: ["35.235.240.0/20"] }))).toEqual([]);
     expect(await check(P.firewallNoOpenAdmin, N, rule({ srcIpRanges: ["0.0.0.0/0"] }))).toEqual([ssh("0.0.0.0/0")]);
     expect(await check(P.firewallNoOpenAdmin, N, rule({ srcRegionCodes: ["US"] }))).toEqual([ssh("0.0.0.0/0, ::/0")]);
@@ -261,7 +350,11 @@ describe("each rule holds against its bypasses, saying what to change", () => {
       serviceAccount: { email: "co-vm@p.iam.gserviceaccount.com", scopes: ["cloud-platform"] },
       labels: LABELS,
     };
-    for (const t of ["gcp:compute/instance:Instance", "gcp:compute/instanceTemplate:InstanceTemplate", "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate"]) {
+    for (const t of [
+      "gcp:compute/instance:Instance",
+      "gcp:compute/instanceTemplate:InstanceTemplate",
+      "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate",
+    ]) {
       expect(await check(P.computeHardened, t, good)).toEqual([]);
     }
     const bad = {
@@ -278,7 +371,12 @@ describe("each rule holds against its bypasses, saying what to change", () => {
     expect(await check(P.computeHardened, "gcp:compute/instance:Instance", { ...good, serviceAccount: undefined })).toEqual([
       "VM runs as the default compute service account: set serviceAccount.email to a dedicated account with only the roles it needs (components/service-account.ts).",
     ]);
-    expect(await check(P.computeHardened, "gcp:compute/instance:Instance", { ...good, serviceAccount: { email: "123456789012-COMPUTE@developer.gserviceaccount.com", scopes: [] } })).toEqual([
+    expect(
+      await check(P.computeHardened, "gcp:compute/instance:Instance", {
+        ...good,
+        serviceAccount: { email: "123456789012-COMPUTE@developer.gserviceaccount.com", scopes: [] },
+      }),
+    ).toEqual([
       "VM runs as the default compute service account: set serviceAccount.email to a dedicated account with only the roles it needs (components/service-account.ts).",
     ]);
   });
@@ -290,11 +388,22 @@ describe("each rule holds against its bypasses, saying what to change", () => {
     enableShieldedNodes: true,
     enableLegacyAbac: false,
     masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
-    masterAuthorizedNetworksConfig: { cidrBlocks: [{ cidrBlock: "203.0.113.0/24", displayName: "office" }, { cidrBlock: "10.10.0.0/20", displayName: "nodes" }], gcpPublicCidrsAccessEnabled: false },
+    masterAuthorizedNetworksConfig: {
+      cidrBlocks: [
+        { cidrBlock: "203.0.113.0/24", displayName: "office" },
+        { cidrBlock: "10.10.0.0/20", displayName: "nodes" },
+      ],
+      gcpPublicCidrsAccessEnabled: false,
+    },
   };
   it("gke-private-workload-identity: private nodes, WI, no ABAC/basic auth; control plane: 0.0.0.0/0 and its halves; own bypass: every Google Cloud IP", async () => {
     expect(await check(P.gkeHardened, C, goodCluster)).toEqual([]);
-    const bad = { privateClusterConfig: { enablePrivateNodes: false }, enableShieldedNodes: false, enableLegacyAbac: true, masterAuth: { username: "admin", password: "x", clientCertificateConfig: { issueClientCertificate: true } } };
+    const bad = {
+      privateClusterConfig: { enablePrivateNodes: false },
+      enableShieldedNodes: false,
+      enableLegacyAbac: true,
+      masterAuth: { username: "admin", password: "x", clientCertificateConfig: { issueClientCertificate: true } },
+    };
     expect(await check(P.gkeHardened, C, bad)).toEqual([
       "GKE nodes have public IPs: set privateClusterConfig.enablePrivateNodes to true.",
       'GKE has no Workload Identity: set workloadIdentityConfig.workloadPool to "<project>.svc.id.goog".',
@@ -304,18 +413,36 @@ describe("each rule holds against its bypasses, saying what to change", () => {
       "GKE issues a client certificate: set masterAuth.clientCertificateConfig.issueClientCertificate to false.",
       "GKE control plane is reachable from the whole internet: set masterAuthorizedNetworksConfig (cidrBlocks of operators and CI, gcpPublicCidrsAccessEnabled: false).",
     ]);
-    const open = (cidrs: string[]) => ({ ...goodCluster, masterAuthorizedNetworksConfig: { cidrBlocks: cidrs.map((cidrBlock) => ({ cidrBlock, displayName: "x" })), gcpPublicCidrsAccessEnabled: false } });
+    const open = (cidrs: string[]) => ({
+      ...goodCluster,
+      masterAuthorizedNetworksConfig: { cidrBlocks: cidrs.map((cidrBlock) => ({ cidrBlock, displayName: "x" })), gcpPublicCidrsAccessEnabled: false },
+    });
     expect(await check(P.gkeHardened, C, open(["0.0.0.0/0"]))).toEqual([
       "GKE control plane is open to a broad part of the internet (masterAuthorizedNetworks 0.0.0.0/0): list the operators' and CI's ranges (at most a /16 of public space in all).",
     ]);
     expect(await check(P.gkeHardened, C, open(["0.0.0.0/1", "128.0.0.0/1"]))).toHaveLength(1);
     // A private endpoint has no public face to authorize.
-    expect(await check(P.gkeHardened, C, { ...open(["0.0.0.0/0"]), privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: true } })).toEqual([]);
-    expect(await check(P.gkeHardened, C, { ...goodCluster, masterAuthorizedNetworksConfig: { ...goodCluster.masterAuthorizedNetworksConfig, gcpPublicCidrsAccessEnabled: true } })).toEqual([
+    expect(await check(P.gkeHardened, C, { ...open(["0.0.0.0/0"]), privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: true } })).toEqual(
+      [],
+    );
+    expect(
+      await check(P.gkeHardened, C, {
+        ...goodCluster,
+        masterAuthorizedNetworksConfig: { ...goodCluster.masterAuthorizedNetworksConfig, gcpPublicCidrsAccessEnabled: true },
+      }),
+    ).toEqual([
       "GKE control plane accepts every Google Cloud public IP (any customer's VM): set masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled to false.",
     ]);
     const N = "gcp:container/nodePool:NodePool";
-    expect(await check(P.gkeHardened, N, { nodeConfig: { serviceAccount: "co-gke@p.iam.gserviceaccount.com", workloadMetadataConfig: { mode: "GKE_METADATA" }, shieldedInstanceConfig: { enableSecureBoot: true } } })).toEqual([]);
+    expect(
+      await check(P.gkeHardened, N, {
+        nodeConfig: {
+          serviceAccount: "co-gke@p.iam.gserviceaccount.com",
+          workloadMetadataConfig: { mode: "GKE_METADATA" },
+          shieldedInstanceConfig: { enableSecureBoot: true },
+        },
+      }),
+    ).toEqual([]);
     expect(await check(P.gkeHardened, N, { nodeConfig: { workloadMetadataConfig: { mode: "GCE_METADATA" } } })).toEqual([
       "GKE node pool runs as the default compute service account: set nodeConfig.serviceAccount to a dedicated account.",
       'GKE node pool exposes the node\'s credentials to pods: set nodeConfig.workloadMetadataConfig.mode to "GKE_METADATA".',
@@ -324,7 +451,9 @@ describe("each rule holds against its bypasses, saying what to change", () => {
   });
 
   it("gke-private-workload-identity: masterAuthorizedNetworks 0.0.0.0/1 + 128.0.0.0/1 through stack config alone fails the stage-4 plan", async () => {
-    const p = await plan("stage4", { sets: ['course-organizer:kubernetes.masterAuthorizedNetworks=[{"cidr":"0.0.0.0/1","name":"low"},{"cidr":"128.0.0.0/1","name":"high"}]'] });
+    const p = await plan("stage4", {
+      sets: ['course-organizer:kubernetes.masterAuthorizedNetworks=[{"cidr":"0.0.0.0/1","name":"low"},{"cidr":"128.0.0.0/1","name":"high"}]'],
+    });
     const found = (await violations(p)).filter((v) => v.startsWith("gke-private-workload-identity"));
     expect(found).toEqual([
       "gke-private-workload-identity: gcp:container/cluster:Cluster gke-us-central1-cluster: GKE control plane is open to a broad part of the internet (masterAuthorizedNetworks 0.0.0.0/1, 128.0.0.0/1): list the operators' and CI's ranges (at most a /16 of public space in all).",
@@ -333,7 +462,9 @@ describe("each rule holds against its bypasses, saying what to change", () => {
   });
 
   it("https-modern-tls: an SSL policy on every proxy, MODERN or RESTRICTED, TLS 1.2+; own bypasses: an SSL proxy, a blank sslPolicy", async () => {
-    expect(await check(P.httpsModernTls, "gcp:compute/targetHttpsProxy:TargetHttpsProxy", { urlMap: "m", sslPolicy: "projects/p/global/sslPolicies/co-tls" })).toEqual([]);
+    expect(
+      await check(P.httpsModernTls, "gcp:compute/targetHttpsProxy:TargetHttpsProxy", { urlMap: "m", sslPolicy: "projects/p/global/sslPolicies/co-tls" }),
+    ).toEqual([]);
     expect(await check(P.httpsModernTls, "gcp:compute/targetHttpsProxy:TargetHttpsProxy", { urlMap: "m" })).toEqual([
       "HTTPS proxy uses Google's default SSL policy (TLS 1.0, COMPATIBLE): set sslPolicy to a MODERN or RESTRICTED policy with minTlsVersion TLS_1_2.",
     ]);
@@ -350,7 +481,8 @@ describe("each rule holds against its bypasses, saying what to change", () => {
 
   it("http-redirects-to-https: global and regional HTTP proxies only redirect; own bypass: a redirect map that also serves a backend", async () => {
     const map = (name: string, inputs: Record<string, unknown>, type = "gcp:compute/uRLMap:URLMap") => res(type, name, inputs);
-    const proxy = (name: string, urlMapUrn: string, type = "gcp:compute/targetHttpProxy:TargetHttpProxy") => res(type, name, { urlMap: "[unknown]" }, { urlMap: [urlMapUrn] });
+    const proxy = (name: string, urlMapUrn: string, type = "gcp:compute/targetHttpProxy:TargetHttpProxy") =>
+      res(type, name, { urlMap: "[unknown]" }, { urlMap: [urlMapUrn] });
     const redirect = map("lb-redirect", { defaultUrlRedirect: { httpsRedirect: true, redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT", stripQuery: false } });
     const site = map("lb-site", { defaultService: "projects/p/global/backendServices/co-web" });
     expect(await checkStack(P.httpRedirects, [redirect, proxy("lb-http", redirect.urn)])).toEqual([]);
@@ -361,11 +493,21 @@ describe("each rule holds against its bypasses, saying what to change", () => {
       "HTTP proxy lb-http serves a URL map outside this stack: point urlMap at a URL map whose defaultUrlRedirect has httpsRedirect: true.",
     ]);
     // The review's bypass: a regional HTTP proxy with a regional URL map that serves content.
-    const regionalSite = map("regional-site", { defaultService: "projects/p/regions/r/backendServices/co-web", region: "r" }, "gcp:compute/regionUrlMap:RegionUrlMap");
-    expect(await checkStack(P.httpRedirects, [regionalSite, proxy("regional-http", regionalSite.urn, "gcp:compute/regionTargetHttpProxy:RegionTargetHttpProxy")])).toEqual([
+    const regionalSite = map(
+      "regional-site",
+      { defaultService: "projects/p/regions/r/backendServices/co-web", region: "r" },
+      "gcp:compute/regionUrlMap:RegionUrlMap",
+    );
+    expect(
+      await checkStack(P.httpRedirects, [regionalSite, proxy("regional-http", regionalSite.urn, "gcp:compute/regionTargetHttpProxy:RegionTargetHttpProxy")]),
+    ).toEqual([
       'HTTP proxy regional-http serves content over plain HTTP (URL map regional-site: defaultService): give it a URL map with only defaultUrlRedirect: { httpsRedirect: true, redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT" }.',
     ]);
-    const mixed = map("lb-mixed", { defaultUrlRedirect: { httpsRedirect: true }, pathMatchers: [{ name: "api", defaultService: "s" }], hostRules: [{ hosts: ["*"], pathMatcher: "api" }] });
+    const mixed = map("lb-mixed", {
+      defaultUrlRedirect: { httpsRedirect: true },
+      pathMatchers: [{ name: "api", defaultService: "s" }],
+      hostRules: [{ hosts: ["*"], pathMatcher: "api" }],
+    });
     expect(await checkStack(P.httpRedirects, [mixed, proxy("lb-http", mixed.urn)])).toEqual([
       'HTTP proxy lb-http serves content over plain HTTP (URL map lb-mixed: pathMatchers, hostRules): give it a URL map with only defaultUrlRedirect: { httpsRedirect: true, redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT" }.',
     ]);
@@ -375,7 +517,9 @@ describe("each rule holds against its bypasses, saying what to change", () => {
     const S = "gcp:compute/backendService:BackendService";
     const R = "gcp:compute/regionBackendService:RegionBackendService";
     const BB = "gcp:compute/backendBucket:BackendBucket";
-    expect(await check(P.cloudArmor, S, { loadBalancingScheme: "EXTERNAL_MANAGED", securityPolicy: "projects/p/global/securityPolicies/co-armor" })).toEqual([]);
+    expect(await check(P.cloudArmor, S, { loadBalancingScheme: "EXTERNAL_MANAGED", securityPolicy: "projects/p/global/securityPolicies/co-armor" })).toEqual(
+      [],
+    );
     expect(await check(P.cloudArmor, S, { loadBalancingScheme: "INTERNAL_MANAGED" })).toEqual([]);
     expect(await check(P.cloudArmor, R, { loadBalancingScheme: "INTERNAL_MANAGED", region: "r" })).toEqual([]);
     expect(await check(P.cloudArmor, BB, { bucketName: "b", edgeSecurityPolicy: "projects/p/global/securityPolicies/co-edge-armor" })).toEqual([]);
@@ -395,28 +539,86 @@ describe("each rule holds against its bypasses, saying what to change", () => {
 
   it("no-secret-values: real credentials by format, entropy and credential-named literals (not this repository's mock values); own bypasses: project metadata, a ConfigMap, container args", async () => {
     const I = "gcp:compute/instance:Instance";
-    expect(await check(P.noSecretValues, I, { metadata: { "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE", "db-password-secret": "co-vm-db-password", "user-data": "#cloud-config\nruncmd: [fetch-secrets]\nenvironment:\n  POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?from app.env}\n  image: nginx:1.27.3-alpine@sha256:814a8e88df978ade80e584cc5b333144b9372a8e3c98872d07137dbf3b44d0e4\n" }, labels: LABELS })).toEqual([]);
+    expect(
+      await check(P.noSecretValues, I, {
+        metadata: {
+          "enable-oslogin": "TRUE",
+          "block-project-ssh-keys": "TRUE",
+          "db-password-secret": "co-vm-db-password",
+          "user-data":
+            "#cloud-config\nruncmd: [fetch-secrets]\nenvironment:\n  POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?from app.env}\n  image: nginx:1.27.3-alpine@sha256:814a8e88df978ade80e584cc5b333144b9372a8e3c98872d07137dbf3b44d0e4\n",
+        },
+        labels: LABELS,
+      }),
+    ).toEqual([]);
     const msg = (what: string) => `Metadata "user-data" ${what}: store it in Secret Manager and read it at boot through the VM's service account.`;
     // Formats real credentials have, none of them this repository's mock values.
-    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "write_files: [{content: 'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE'}]" } })).toEqual([msg("holds an AWS access key id")]);
-    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----" } })).toEqual([msg("holds a PEM private key")]);
-    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "git clone https://ghp_0123456789abcdefghijklmnopqrstuvwxyzAB@github.com/o/r" } })).toEqual([msg("holds a GitHub token")]);
-    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "DATABASE_URL=postgres://app:Zx81kQ2pLm@10.0.0.3:5432/app" } })).toEqual([msg("holds credentials in a URL")]);
+    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "write_files: [{content: 'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE'}]" } })).toEqual([
+      msg("holds an AWS access key id"),
+    ]);
+    expect(
+      await check(P.noSecretValues, I, {
+        metadata: { "user-data": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----" },
+      }),
+    ).toEqual([msg("holds a PEM private key")]);
+    expect(
+      await check(P.noSecretValues, I, { metadata: { "user-data": "git clone https://ghp_0123456789abcdefghijklmnopqrstuvwxyzAB@github.com/o/r" } }),
+    ).toEqual([msg("holds a GitHub token")]);
+    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "DATABASE_URL=postgres://app:Zx81kQ2pLm@10.0.0.3:5432/app" } })).toEqual([
+      msg("holds credentials in a URL"),
+    ]);
     // A credential-named key with a literal value, whatever the value looks like.
-    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "environment:\n  POSTGRES_PASSWORD: correct-horse-battery\n" } })).toEqual([msg("sets POSTGRES_PASSWORD to a literal value")]);
+    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "environment:\n  POSTGRES_PASSWORD: correct-horse-battery\n" } })).toEqual([
+      msg("sets POSTGRES_PASSWORD to a literal value"),
+    ]);
     // High entropy with no telling name.
-    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "runcmd:\n  - echo q8Zt3VxN4kLp7RmW2sYh9bJc > /etc/app/seed\n" } })).toEqual([msg("holds a random-looking token (q8Zt…, 4.6 bits/char)")]);
+    expect(await check(P.noSecretValues, I, { metadata: { "user-data": "runcmd:\n  - echo q8Zt3VxN4kLp7RmW2sYh9bJc > /etc/app/seed\n" } })).toEqual([
+      msg("holds a random-looking token (q8Zt…, 4.6 bits/char)"),
+    ]);
     expect(await check(P.noSecretValues, "gcp:compute/instanceTemplate:InstanceTemplate", { metadata: { "db-password": "hunter2" } })).toEqual([
       'Metadata "db-password" holds a credential: put a Secret Manager secret id in it (or nothing) and read the value at boot.',
     ]);
     // Own bypass 1: project metadata, which every VM of the project reads.
-    expect(await check(P.noSecretValues, "gcp:compute/projectMetadataItem:ProjectMetadataItem", { key: "deploy-token", value: "glpat-Zx81kQ2pLm0aBc7dEf9G" })).toEqual([
+    expect(
+      await check(P.noSecretValues, "gcp:compute/projectMetadataItem:ProjectMetadataItem", { key: "deploy-token", value: "glpat-Zx81kQ2pLm0aBc7dEf9G" }),
+    ).toEqual([
       'Metadata "deploy-token" holds a random-looking token (Zx81…, 4.3 bits/char): store it in Secret Manager and read it at boot through the VM\'s service account.',
     ]);
     const D = "kubernetes:apps/v1:Deployment";
-    const deployment = (env: unknown[], args: string[] = []) => ({ metadata: { name: "api" }, spec: { template: { spec: { initContainers: [{ name: "settings", env: [{ name: "SETTINGS_SECRET", value: "co-app-settings" }] }], containers: [{ name: "api", env, args }] } } } });
-    expect(await check(P.noSecretValues, D, deployment([{ name: "SETTINGS_FILE", value: "/var/run/settings/settings.json" }, { name: "DJANGO_SECRET_KEY", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }], ["--bind", "0.0.0.0:8080"]))).toEqual([]);
-    expect(await check(P.noSecretValues, D, deployment([{ name: "DJANGO_SECRET_KEY", value: "s3cr3t value" }, { name: "REDIS_URL", value: "rediss://default:Zx81kQ2pLm0aBc7d@10.0.0.3:6378" }]))).toEqual([
+    const deployment = (env: unknown[], args: string[] = []) => ({
+      metadata: { name: "api" },
+      spec: {
+        template: {
+          spec: {
+            initContainers: [{ name: "settings", env: [{ name: "SETTINGS_SECRET", value: "co-app-settings" }] }],
+            containers: [{ name: "api", env, args }],
+          },
+        },
+      },
+    });
+    expect(
+      await check(
+        P.noSecretValues,
+        D,
+        deployment(
+          [
+            { name: "SETTINGS_FILE", value: "/var/run/settings/settings.json" },
+            { name: "DJANGO_SECRET_KEY", valueFrom: { secretKeyRef: { name: "s", key: "k" } } },
+          ],
+          ["--bind", "0.0.0.0:8080"],
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      await check(
+        P.noSecretValues,
+        D,
+        deployment([
+          { name: "DJANGO_SECRET_KEY", value: "s3cr3t value" },
+          { name: "REDIS_URL", value: "rediss://default:Zx81kQ2pLm0aBc7d@10.0.0.3:6378" },
+        ]),
+      ),
+    ).toEqual([
       "Container api env DJANGO_SECRET_KEY holds a literal credential: use valueFrom.secretKeyRef, or pass a Secret Manager secret id and fetch the value at start.",
       "Container api env REDIS_URL holds credentials in a URL: use valueFrom.secretKeyRef or fetch it from Secret Manager.",
     ]);
@@ -425,14 +627,23 @@ describe("each rule holds against its bypasses, saying what to change", () => {
       "Container api command/args sets --redis-password to a literal value: pass it through a mounted Secret or valueFrom.secretKeyRef.",
     ]);
     // Own bypass 3: a ConfigMap instead of a Secret.
-    expect(await check(P.noSecretValues, "kubernetes:core/v1:ConfigMap", { metadata: { name: "app" }, data: { DB_PASSWORD: "correct-horse-battery", "nginx.conf": "worker_processes 1;" } })).toEqual([
-      "ConfigMap app key DB_PASSWORD holds a credential: move it to a Secret (or Secret Manager).",
-    ]);
-    expect(await check(P.noSecretValues, "kubernetes:batch/v1:CronJob", { spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "job", env: [{ name: "API_TOKEN", value: "abc" }] }] } } } } } })).toHaveLength(1);
-    expect(await check(P.noSecretValues, "gcp:storage/bucket:Bucket", { labels: { ...LABELS, "api-token": "abc", note: "q8Zt3VxN4kLp7RmW2sYh9bJc" } })).toEqual([
-      "Label api-token looks like a credential: labels are not secret; remove it.",
-      "Label note holds a random-looking token (q8Zt…, 4.6 bits/char): labels are visible to every viewer and in billing exports; remove it.",
-    ]);
+    expect(
+      await check(P.noSecretValues, "kubernetes:core/v1:ConfigMap", {
+        metadata: { name: "app" },
+        data: { DB_PASSWORD: "correct-horse-battery", "nginx.conf": "worker_processes 1;" },
+      }),
+    ).toEqual(["ConfigMap app key DB_PASSWORD holds a credential: move it to a Secret (or Secret Manager)."]);
+    expect(
+      await check(P.noSecretValues, "kubernetes:batch/v1:CronJob", {
+        spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "job", env: [{ name: "API_TOKEN", value: "abc" }] }] } } } } },
+      }),
+    ).toHaveLength(1);
+    expect(await check(P.noSecretValues, "gcp:storage/bucket:Bucket", { labels: { ...LABELS, "api-token": "abc", note: "q8Zt3VxN4kLp7RmW2sYh9bJc" } })).toEqual(
+      [
+        "Label api-token looks like a credential: labels are not secret; remove it.",
+        "Label note holds a random-looking token (q8Zt…, 4.6 bits/char): labels are visible to every viewer and in billing exports; remove it.",
+      ],
+    );
   });
 
   it("required-labels: every labelable GCP resource, wherever the type keeps them; own bypass: a blank value", async () => {
@@ -455,7 +666,15 @@ describe("each rule holds against its bypasses, saying what to change", () => {
     const msg = "Stateful resource is not protected: create it with statefulOptions(this) (src/options.ts: protect + retainOnDelete).";
     expect(await check(P.statefulProtected, "gcp:compute/disk:Disk", {}, { protect: true })).toEqual([]);
     expect(await check(P.statefulProtected, "gcp:compute/firewall:Firewall", {}, { protect: false })).toEqual([]);
-    for (const t of ["gcp:compute/disk:Disk", "gcp:compute/regionDisk:RegionDisk", "gcp:filestore/instance:Instance", "gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing", "gcp:pubsub/subscription:Subscription", "gcp:alloydb/cluster:Cluster"]) {
+    for (const t of [
+      "gcp:compute/disk:Disk",
+      "gcp:compute/regionDisk:RegionDisk",
+      "gcp:filestore/instance:Instance",
+      "gcp:kms/cryptoKey:CryptoKey",
+      "gcp:kms/keyRing:KeyRing",
+      "gcp:pubsub/subscription:Subscription",
+      "gcp:alloydb/cluster:Cluster",
+    ]) {
       expect(await check(P.statefulProtected, t, {}, { protect: false }), t).toEqual([msg]);
       expect(await check(P.statefulProtected, t, {}, { protect: true }), t).toEqual([]);
     }
@@ -470,12 +689,23 @@ describe("images-pinned-by-digest: the real path refuses a tag, the deploy job's
   const D = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   const run = async (type: string, inputs: Record<string, unknown>, config: Record<string, unknown> = REAL) => {
     const out: string[] = [];
-    await (imagesPinned.validateResource as (a: unknown, r: (m: string) => void) => Promise<void>)(resourceArgs({ type, name: "x", inputs }, config), (m) => out.push(m));
+    await (imagesPinned.validateResource as (a: unknown, r: (m: string) => void) => Promise<void>)(resourceArgs({ type, name: "x", inputs }, config), (m) =>
+      out.push(m),
+    );
     return out;
   };
 
   it("pods: every container, init container included", async () => {
-    const pod = (image: string) => ({ spec: { template: { spec: { initContainers: [{ name: "init", image: `gcr.io/google.com/cloudsdktool/google-cloud-cli:stable@sha256:${D}` }], containers: [{ name: "app", image }] } } } });
+    const pod = (image: string) => ({
+      spec: {
+        template: {
+          spec: {
+            initContainers: [{ name: "init", image: `gcr.io/google.com/cloudsdktool/google-cloud-cli:stable@sha256:${D}` }],
+            containers: [{ name: "app", image }],
+          },
+        },
+      },
+    });
     expect(await run("kubernetes:apps/v1:Deployment", pod(`nginx:1.27.3-alpine@sha256:${D}`))).toEqual([]);
     expect(await run("kubernetes:apps/v1:Deployment", pod("nginx:1.27.3-alpine"))).toEqual([
       "Images without a digest: nginx:1.27.3-alpine. Run scripts/resolve-images.ts before preview/up (deploy.yml does), or name them <image>:<tag>@sha256:<digest>.",
@@ -485,37 +715,45 @@ describe("images-pinned-by-digest: the real path refuses a tag, the deploy job's
   });
 
   it("VMs: compose image keys, IMAGE= and quoted references in scripts", () => {
-    expect(imagesInText("services:\n  web:\n    image: nginx:1.27.3-alpine\n  db:\n    image: \"postgres:15.10-alpine\"\n")).toEqual(["nginx:1.27.3-alpine", "postgres:15.10-alpine"]);
-    expect(imagesInText("IMAGE='r-docker.pkg.dev/p/co-images/backend:1.0.0'\nexec docker run --rm 'edoburu/pgbouncer:v1.24.1-p1' /usr/bin/pgbouncer\nIMAGE=$1")).toEqual([
-      "r-docker.pkg.dev/p/co-images/backend:1.0.0",
-      "edoburu/pgbouncer:v1.24.1-p1",
+    expect(imagesInText('services:\n  web:\n    image: nginx:1.27.3-alpine\n  db:\n    image: "postgres:15.10-alpine"\n')).toEqual([
+      "nginx:1.27.3-alpine",
+      "postgres:15.10-alpine",
     ]);
+    expect(
+      imagesInText("IMAGE='r-docker.pkg.dev/p/co-images/backend:1.0.0'\nexec docker run --rm 'edoburu/pgbouncer:v1.24.1-p1' /usr/bin/pgbouncer\nIMAGE=$1"),
+    ).toEqual(["r-docker.pkg.dev/p/co-images/backend:1.0.0", "edoburu/pgbouncer:v1.24.1-p1"]);
   });
 
-  it.each(["stage1", "stage3", "stage4"])("%s: a real preview without resolved digests fails closed; every image it finds is one the resolver resolves", async (stack) => {
-    const p = await plan(stack);
-    const found = new Set<string>();
-    const failures: string[] = [];
-    for (const r of p.resources.filter((x) => x.custom)) {
-      const out = await run(r.type, r.inputs);
-      failures.push(...out);
-      if (r.type.startsWith("kubernetes:")) imagesInObject(r.inputs).forEach((i) => found.add(i));
-      const md = (r.inputs as Record<string, any>).metadata;
-      if (r.type.startsWith("gcp:compute/") && md && typeof md === "object") for (const v of Object.values(md)) if (typeof v === "string") imagesInText(v).forEach((i) => found.add(i));
-    }
-    expect(failures.length).toBeGreaterThan(0);
-    // The resolver resolves the config's references; the program pulls Docker Hub ones through the project's
-    // mirror (src/images.ts), which serves the same manifests, so a digest resolved upstream pins the mirrored pull.
-    const resolved = stackImages(join(__dirname, ".."), stack).map((ref) => throughMirror(ref, String(p.outputs.imageMirror)));
-    expect([...found].filter((i) => !resolved.includes(i))).toEqual([]);
-    // With the resolver's digests in place, the same text passes.
-    for (const r of p.resources.filter((x) => x.custom && x.type.startsWith("gcp:compute/"))) {
-      const md = (r.inputs as Record<string, any>).metadata;
-      if (!md || typeof md !== "object") continue;
-      const pinned = Object.fromEntries(Object.entries(md).map(([k, v]) => [k, typeof v === "string" ? resolved.reduce((t, ref) => t.split(ref).join(`${ref}@sha256:${D}`), v) : v]));
-      expect(await run(r.type, { ...r.inputs, metadata: pinned }), r.name).toEqual([]);
-    }
-  });
+  it.each(["stage1", "stage3", "stage4"])(
+    "%s: a real preview without resolved digests fails closed; every image it finds is one the resolver resolves",
+    async (stack) => {
+      const p = await plan(stack);
+      const found = new Set<string>();
+      const failures: string[] = [];
+      for (const r of p.resources.filter((x) => x.custom)) {
+        const out = await run(r.type, r.inputs);
+        failures.push(...out);
+        if (r.type.startsWith("kubernetes:")) imagesInObject(r.inputs).forEach((i) => found.add(i));
+        const md = (r.inputs as Record<string, any>).metadata;
+        if (r.type.startsWith("gcp:compute/") && md && typeof md === "object")
+          for (const v of Object.values(md)) if (typeof v === "string") imagesInText(v).forEach((i) => found.add(i));
+      }
+      expect(failures.length).toBeGreaterThan(0);
+      // The resolver resolves the config's references; the program pulls Docker Hub ones through the project's
+      // mirror (src/images.ts), which serves the same manifests, so a digest resolved upstream pins the mirrored pull.
+      const resolved = stackImages(join(__dirname, ".."), stack).map((ref) => throughMirror(ref, String(p.outputs.imageMirror)));
+      expect([...found].filter((i) => !resolved.includes(i))).toEqual([]);
+      // With the resolver's digests in place, the same text passes.
+      for (const r of p.resources.filter((x) => x.custom && x.type.startsWith("gcp:compute/"))) {
+        const md = (r.inputs as Record<string, any>).metadata;
+        if (!md || typeof md !== "object") continue;
+        const pinned = Object.fromEntries(
+          Object.entries(md).map(([k, v]) => [k, typeof v === "string" ? resolved.reduce((t, ref) => t.split(ref).join(`${ref}@sha256:${D}`), v) : v]),
+        );
+        expect(await run(r.type, { ...r.inputs, metadata: pinned }), r.name).toEqual([]);
+      }
+    },
+  );
 
   it("the program pins what the digest file names and refuses a malformed file", () => {
     const dir = mkdtempSync(join(tmpdir(), "digests-"));

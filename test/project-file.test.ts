@@ -12,7 +12,8 @@ import { projectDir } from "./helpers/plan";
 import { projectConfigProblems, readStackConfig } from "../src/plan/stackfile";
 import { configKeys } from "../src/config/schema";
 
-const projectFile = (dir: string) => parse(readFileSync(join(dir, "Pulumi.yaml"), "utf8")) as { name: string; config: Record<string, { type: string; default?: unknown }> };
+const projectFile = (dir: string) =>
+  parse(readFileSync(join(dir, "Pulumi.yaml"), "utf8")) as { name: string; config: Record<string, { type: string; default?: unknown }> };
 
 describe("Pulumi.yaml's config declarations", () => {
   it.each([projectDir, join(projectDir, "bootstrap")])("%s: only the types Pulumi's project schema allows", (dir) => {
@@ -36,7 +37,11 @@ describe("Pulumi.yaml's config declarations", () => {
   it("declares stage, domain and alertEmails as required and prefix with the presets' default", () => {
     const c = projectFile(projectDir).config;
     expect(Object.keys(c)).toEqual(["course-organizer:stage", "course-organizer:prefix", "course-organizer:domain", "course-organizer:alertEmails"]);
-    expect(Object.entries(c).filter(([, d]) => d.default === undefined).map(([k]) => k)).toEqual(["course-organizer:stage", "course-organizer:domain", "course-organizer:alertEmails"]);
+    expect(
+      Object.entries(c)
+        .filter(([, d]) => d.default === undefined)
+        .map(([k]) => k),
+    ).toEqual(["course-organizer:stage", "course-organizer:domain", "course-organizer:alertEmails"]);
     expect(c["course-organizer:prefix"]!.default).toBe("co");
   });
 
@@ -73,7 +78,9 @@ describe("stacks read as the CLI merges them with Pulumi.yaml", () => {
   });
 
   it("refuses a value of another type than the declared one", () => {
-    const dir = tmpProject("config:\n  course-organizer:stage: one\n  course-organizer:domain: a.example.org\n  course-organizer:alertEmails: [a@example.org]\n");
+    const dir = tmpProject(
+      "config:\n  course-organizer:stage: one\n  course-organizer:domain: a.example.org\n  course-organizer:alertEmails: [a@example.org]\n",
+    );
     expect(() => readStackConfig(dir, "s")).toThrow("Stack 's': course-organizer:stage: \"one\" is not of the declared type integer");
   });
 

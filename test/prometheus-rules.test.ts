@@ -11,7 +11,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { alertRules, grafanaProvisioning, prometheusConfig, promMetrics, vmMonitoringFiles, vmPrometheusFiles, websocketMetricScript, type AlertThresholds, type PrometheusOptions } from "../src/files/prometheus";
+import {
+  alertRules,
+  grafanaProvisioning,
+  prometheusConfig,
+  promMetrics,
+  vmMonitoringFiles,
+  vmPrometheusFiles,
+  websocketMetricScript,
+  type AlertThresholds,
+  type PrometheusOptions,
+} from "../src/files/prometheus";
 import { opsAgentConfig, opsAgentPolicyScript } from "../src/files/ops-agent";
 import { presetFor } from "../src/config/presets";
 import { VM_WS_PER_DAPHNE } from "../src/config/capacity";
@@ -63,7 +73,11 @@ describe("prometheus.yml", () => {
     expect(jobs.node).toEqual({ job_name: "node", static_configs: [{ targets: ["node-exporter:9100"] }] });
     expect(jobs.postgres).toEqual({ job_name: "postgres", static_configs: [{ targets: ["postgres-exporter:9187"] }] });
     expect(jobs.redis).toEqual({ job_name: "redis", static_configs: [{ targets: ["redis-exporter:9121"] }] });
-    expect(jobs.django).toEqual({ job_name: "django", metrics_path: "/metrics", dns_sd_configs: [{ names: ["backend"], type: "A", port: 8000, refresh_interval: "30s" }] });
+    expect(jobs.django).toEqual({
+      job_name: "django",
+      metrics_path: "/metrics",
+      dns_sd_configs: [{ names: ["backend"], type: "A", port: 8000, refresh_interval: "30s" }],
+    });
   });
 
   it("passes promtool check config with its rules alongside", () => {
@@ -111,14 +125,18 @@ describe("alert rules", () => {
       ["ErrorRate", "course_organizer:error_rate:percent", 1, "Alert on-call"],
       ["ErrorRate", "course_organizer:error_rate:percent", 5, "Alert on-call"],
     ];
-    expect(alerts.map((a) => [a.alert.replace(/Warning$|Critical$/, ""), a.expr.split(" > ")[0], Number(a.expr.split(" > ")[1]), a.annotations.action])).toEqual(expected);
+    expect(
+      alerts.map((a) => [a.alert.replace(/Warning$|Critical$/, ""), a.expr.split(" > ")[0], Number(a.expr.split(" > ")[1]), a.annotations.action]),
+    ).toEqual(expected);
     expect(alerts.map((a) => a.labels.severity)).toEqual(expected.map((_, i) => (i % 2 === 0 ? "warning" : "critical")));
     expect(alerts.map((a) => a.alert.endsWith(a.labels.severity === "warning" ? "Warning" : "Critical"))).toEqual(expected.map(() => true));
     for (const a of alerts) expect(a.for).toBe("300s");
   });
 
   it("take thresholds, duration and WebSocket capacity from the options", () => {
-    const custom = parse(alertRules({ ...opts, durationSeconds: 120, websocketCapacity: 2500, thresholds: { ...thresholds, cpuPercent: { warning: 60, critical: 80 } } }));
+    const custom = parse(
+      alertRules({ ...opts, durationSeconds: 120, websocketCapacity: 2500, thresholds: { ...thresholds, cpuPercent: { warning: 60, critical: 80 } } }),
+    );
     const rules = custom.groups[1].rules as Record<string, any>[];
     expect(rules.find((r) => r.alert === "CpuUsageWarning")).toMatchObject({ expr: "course_organizer:cpu_usage:percent > 60", for: "120s" });
     expect(rules.find((r) => r.alert === "CpuUsageCritical")).toMatchObject({ expr: "course_organizer:cpu_usage:percent > 80", for: "120s" });
@@ -138,7 +156,10 @@ function seriesAt(key: keyof AlertThresholds, v: number): { series: { series: st
   switch (key) {
     case "cpuPercent":
       // One CPU: idle seconds grow by 60 x (1 - v/100) per minute.
-      return { series: [{ series: 'node_cpu_seconds_total{cpu="0",mode="idle",instance="node-exporter:9100",job="node"}', values: counter(60 * (1 - v / 100)) }], labels: { instance: "node-exporter:9100", job: "node" } };
+      return {
+        series: [{ series: 'node_cpu_seconds_total{cpu="0",mode="idle",instance="node-exporter:9100",job="node"}', values: counter(60 * (1 - v / 100)) }],
+        labels: { instance: "node-exporter:9100", job: "node" },
+      };
     case "memoryPercent":
       return {
         series: [
@@ -160,19 +181,32 @@ function seriesAt(key: keyof AlertThresholds, v: number): { series: { series: st
     case "apiLatencyMs": {
       // All requests in the first bucket (0, le]: histogram_quantile interpolates p95 = 0.95 x le.
       const le = v / 1000 / 0.95;
-      const b = (bound: string) => `django_http_requests_latency_seconds_by_view_method_bucket{le="${bound}",method="GET",view="api",instance="backend:8000",job="django"}`;
-      return { series: [{ series: b(String(le)), values: counter(600) }, { series: b("+Inf"), values: counter(600) }], labels: {} };
+      const b = (bound: string) =>
+        `django_http_requests_latency_seconds_by_view_method_bucket{le="${bound}",method="GET",view="api",instance="backend:8000",job="django"}`;
+      return {
+        series: [
+          { series: b(String(le)), values: counter(600) },
+          { series: b("+Inf"), values: counter(600) },
+        ],
+        labels: {},
+      };
     }
     case "dbConnectionsPercent":
       return {
         series: [
-          { series: 'pg_stat_activity_count{datname="course_organizer",state="active",instance="postgres-exporter:9187",job="postgres"}', values: steady((v / 100) * 1000) },
+          {
+            series: 'pg_stat_activity_count{datname="course_organizer",state="active",instance="postgres-exporter:9187",job="postgres"}',
+            values: steady((v / 100) * 1000),
+          },
           { series: 'pg_settings_max_connections{instance="postgres-exporter:9187",job="postgres"}', values: steady(1000) },
         ],
         labels: {},
       };
     case "websocketConnectionsPercent":
-      return { series: [{ series: 'course_organizer_websocket_connections{instance="node-exporter:9100",job="node"}', values: steady((v / 100) * VM_WS_PER_DAPHNE) }], labels: {} };
+      return {
+        series: [{ series: 'course_organizer_websocket_connections{instance="node-exporter:9100",job="node"}', values: steady((v / 100) * VM_WS_PER_DAPHNE) }],
+        labels: {},
+      };
     case "errorRatePercent":
       // 1,000 requests a minute, v % of them 500s.
       return {
@@ -318,7 +352,9 @@ describe("VM monitoring files and scripts", () => {
     });
     const vm = parse(opsAgentConfig({ postgres: true }));
     expect(vm.metrics).toEqual({
-      receivers: { postgresql: { type: "postgresql", collection_interval: "60s", endpoint: "/var/run/postgresql/.s.PGSQL.5432", username: "course_organizer" } },
+      receivers: {
+        postgresql: { type: "postgresql", collection_interval: "60s", endpoint: "/var/run/postgresql/.s.PGSQL.5432", username: "course_organizer" },
+      },
       service: { pipelines: { postgresql: { receivers: ["postgresql"] } } },
     });
     expect(opsAgentConfig({ postgres: true })).not.toMatch(/password/i);

@@ -18,7 +18,12 @@ let emulator: ChildProcess | undefined;
 let dir = "";
 
 async function call(method: string, path: string, body: unknown): Promise<any> {
-  const r = await fetch(`${BASE}/${path}`, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const r = await fetch(`${BASE}/${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
   const json = await r.json();
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
   return json;

@@ -42,7 +42,13 @@ describe.each([false, true])("Pub/Sub at stage 4 (preview %s)", (preview) => {
     });
     expect(s.dependencies).toContain(get(p, TOPIC, "queue-dead-letter-topic").urn);
     const dl = get(p, SUB, "queue-dead-letter-subscription");
-    expect(dl.inputs).toMatchObject({ name: "email-queue-dead-letter", ackDeadlineSeconds: 60, messageRetentionDuration: "604800s", retainAckedMessages: true, expirationPolicy: { ttl: "" } });
+    expect(dl.inputs).toMatchObject({
+      name: "email-queue-dead-letter",
+      ackDeadlineSeconds: 60,
+      messageRetentionDuration: "604800s",
+      retainAckedMessages: true,
+      expirationPolicy: { ttl: "" },
+    });
     expect(dl.inputs.deadLetterPolicy).toBeUndefined();
   });
 });

@@ -141,7 +141,7 @@ describe("redis.conf for stage 1 in a real redis-server", () => {
 });
 
 describe("redis.conf options", () => {
-  it("renders save \"\" when snapshots are off", () => {
+  it('renders save "" when snapshots are off', () => {
     expect(redisConf({ maxmemory: "1gb", maxmemoryPolicy: "noeviction", save: [] })).toContain('save ""\nappendonly no\n');
   });
 
@@ -158,6 +158,8 @@ describe("redis.conf options", () => {
       'redisConf options.bind: "localhost" is not a list of addresses; allowed: IP addresses separated by spaces',
       'redisConf options.aclFile: "users.acl" is not an absolute path; allowed: an absolute path of [A-Za-z0-9._/-]',
     ]);
-    expect(() => redisConf({ maxmemory: "x", maxmemoryPolicy: "allkeys-lru", save: [] })).toThrow('redisConf options.maxmemory: "x" is not a redis size; allowed: a number with an optional kb, mb or gb, e.g. 512mb, 2gb');
+    expect(() => redisConf({ maxmemory: "x", maxmemoryPolicy: "allkeys-lru", save: [] })).toThrow(
+      'redisConf options.maxmemory: "x" is not a redis size; allowed: a number with an optional kb, mb or gb, e.g. 512mb, 2gb',
+    );
   });
 });

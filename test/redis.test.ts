@@ -82,7 +82,9 @@ describe("Memorystore at stage 3", () => {
     const p = await plan("stage3", { preview: true });
     expect(get(p, REDIS, "cache-instance").inputs.name).toBe("co-cache");
     expect(p.outputs.redisHost).toBe("[unknown]");
-    expect(JSON.stringify(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "cache-auth-version").inputs.secretData ?? "[unknown]")).toContain("[unknown]");
+    expect(JSON.stringify(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "cache-auth-version").inputs.secretData ?? "[unknown]")).toContain(
+      "[unknown]",
+    );
   });
 });
 

@@ -46,7 +46,10 @@ function scene(existing: Record<string, string>, args: string[], today = "2026-1
   for (const [n, content] of Object.entries(existing)) writeFileSync(join(t, "exists", n), content);
   const r = spawnSync("bash", [script, ...args], { encoding: "utf8", env: { PATH: `${join(t, "bin")}:/usr/bin:/bin`, T: t, TODAY: today } });
   const calls = existsSync(join(t, "calls.log")) ? readFileSync(join(t, "calls.log"), "utf8").trim().split("\n") : [];
-  const left = spawnSync("ls", [join(t, "exists")], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+  const left = spawnSync("ls", [join(t, "exists")], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n")
+    .filter(Boolean);
   rmSync(t, { recursive: true, force: true });
   return { status: r.status, out: r.stdout + r.stderr, calls, left };
 }
@@ -72,7 +75,9 @@ describe("scripts/release-retired.sh (stand-in gcloud)", () => {
     expect(r.status).toBe(0);
     expect(r.left.sort()).toEqual(Object.keys(everything).sort());
     expect(r.calls.filter((c) => / (create|delete|update|remove-iam-policy-binding|rm) /.test(c))).toEqual([]);
-    expect(r.out).toContain("+ gcloud compute snapshots create co-data-archive-20261205 --project=demo --source-disk=co-data --source-disk-zone=us-central1-b --snapshot-type=ARCHIVE --storage-location=us-central1 --labels=purpose=final-archive,prefix=co,expires=2027-12-05");
+    expect(r.out).toContain(
+      "+ gcloud compute snapshots create co-data-archive-20261205 --project=demo --source-disk=co-data --source-disk-zone=us-central1-b --snapshot-type=ARCHIVE --storage-location=us-central1 --labels=purpose=final-archive,prefix=co,expires=2027-12-05",
+    );
     expect(r.out).toContain("+ gcloud compute disks delete co-data --zone=us-central1-b --project=demo --quiet");
   });
 
@@ -80,9 +85,13 @@ describe("scripts/release-retired.sh (stand-in gcloud)", () => {
     const r = scene(everything, [...base, "--confirm-migrated", "--yes"]);
     expect(r.status, r.out).toBe(0);
     expect(r.left.sort()).toEqual(["co-data-archive-20261205", "demo-co-backups"]);
-    const changes = r.calls.filter((c) => / (create|delete|update|remove-iam-policy-binding) /.test(c)).map((c) => c.replace(/--lifecycle-file=\S+/, "--lifecycle-file=RULES"));
+    const changes = r.calls
+      .filter((c) => / (create|delete|update|remove-iam-policy-binding) /.test(c))
+      .map((c) => c.replace(/--lifecycle-file=\S+/, "--lifecycle-file=RULES"));
     expect(changes).toEqual([
-      "gcloud compute snapshots create co-data-archive-20261205 --project=demo --source-disk=co-data --source-disk-zone=us-central1-b --snapshot-type=ARCHIVE --storage-location=us-central1 --labels=purpose=final-archive,prefix=co,expires=2027-12-05 --description=Final archive of co-data (retired VM data); delete after 2027-12-05: " + script + " --expire",
+      "gcloud compute snapshots create co-data-archive-20261205 --project=demo --source-disk=co-data --source-disk-zone=us-central1-b --snapshot-type=ARCHIVE --storage-location=us-central1 --labels=purpose=final-archive,prefix=co,expires=2027-12-05 --description=Final archive of co-data (retired VM data); delete after 2027-12-05: " +
+        script +
+        " --expire",
       "gcloud storage buckets update gs://demo-co-backups --project=demo --lifecycle-file=RULES --update-labels=purpose=final-archive,expires=2027-12-05",
       "gcloud storage buckets remove-iam-policy-binding gs://demo-co-backups --project=demo --member=serviceAccount:co-vm@demo.iam.gserviceaccount.com --role=roles/storage.objectAdmin",
       "gcloud compute instances update co-vm --zone=us-central1-b --project=demo --no-deletion-protection",
@@ -96,7 +105,14 @@ describe("scripts/release-retired.sh (stand-in gcloud)", () => {
   });
 
   it("--expire deletes archives and the bucket past their expiry and keeps the others", () => {
-    const r = scene({ "co-data-archive-20251201": "2026-12-01", "co-data-archive-20261205": "2027-12-05", "demo-co-backups": "2026-12-01" }, ["--project", "demo", "--prefix", "co", "--expire", "--yes"]);
+    const r = scene({ "co-data-archive-20251201": "2026-12-01", "co-data-archive-20261205": "2027-12-05", "demo-co-backups": "2026-12-01" }, [
+      "--project",
+      "demo",
+      "--prefix",
+      "co",
+      "--expire",
+      "--yes",
+    ]);
     expect(r.status, r.out).toBe(0);
     expect(r.left).toEqual(["co-data-archive-20261205"]);
     expect(r.out).toContain("keep co-data-archive-20261205 until 2027-12-05");

@@ -24,7 +24,9 @@ describe.each(["stage1", "stage3"])("npm run render -- --stack %s", (stack) => {
       const files = p.files ?? [];
       expect(files.length).toBeGreaterThan(0);
       expect(stdout).toContain(`wrote ${files.length} files`);
-      const written = walk(out).map((f) => relative(out, f)).sort();
+      const written = walk(out)
+        .map((f) => relative(out, f))
+        .sort();
       expect(written).toEqual(files.map((f) => `${f.role}/${f.path}`).sort());
       for (const f of files) expect(readFileSync(join(out, f.role, f.path), "utf8")).toBe(f.content);
     } finally {

@@ -86,7 +86,10 @@ describe("scripts/cloudsql-restore-drill.sh (stand-in gcloud, real PostgreSQL)",
   });
 
   it("refuses a time that is not RFC 3339 UTC, before calling gcloud", () => {
-    const r = spawnSync("bash", [script, "--project", "demo", "--instance", "co-db", "--time", "2026-12-05 08:15"], { encoding: "utf8", env: { PATH: "/nonexistent:/usr/bin:/bin" } });
+    const r = spawnSync("bash", [script, "--project", "demo", "--instance", "co-db", "--time", "2026-12-05 08:15"], {
+      encoding: "utf8",
+      env: { PATH: "/nonexistent:/usr/bin:/bin" },
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--time 2026-12-05 08:15: expected RFC 3339 in UTC");
   });
@@ -100,7 +103,11 @@ describe("scripts/cloudsql-restore-drill.sh (stand-in gcloud, real PostgreSQL)",
         spawnSync("install", ["-d", "-m", "0755", join(t, "bin")]);
         writeFileSync(join(t, "bin", "gcloud"), fakeGcloud, { mode: 0o755 });
         writeFileSync(join(t, "scene.sh"), scene, { mode: 0o755 });
-        const r = spawnSync("unshare", ["-m", "-n", "bash", join(t, "scene.sh")], { encoding: "utf8", env: { ...process.env, T: t, SCRIPT: script }, timeout: 90_000 });
+        const r = spawnSync("unshare", ["-m", "-n", "bash", join(t, "scene.sh")], {
+          encoding: "utf8",
+          env: { ...process.env, T: t, SCRIPT: script },
+          timeout: 90_000,
+        });
         const read = (f: string) => readFileSync(join(t, f), "utf8").trim();
         const logs = ["drill.log", "swap.log"].map((f) => spawnSync("cat", [join(t, f)], { encoding: "utf8" }).stdout).join("\n");
         expect(r.status, `${r.stderr}\n${logs}`).toBe(0);

@@ -46,7 +46,9 @@ export function runbookSteps(text: string): Step[] {
 
 /** The backend a request reaches through the URL map's inputs: host rule, then the longest matching path rule. */
 export function routeOf(urlMap: Record<string, any>, host: string, path: string): string {
-  const matcherName = (urlMap.hostRules ?? []).find((r: any) => r.hosts.includes(host))?.pathMatcher ?? (urlMap.hostRules ?? []).find((r: any) => r.hosts.includes("*"))?.pathMatcher;
+  const matcherName =
+    (urlMap.hostRules ?? []).find((r: any) => r.hosts.includes(host))?.pathMatcher ??
+    (urlMap.hostRules ?? []).find((r: any) => r.hosts.includes("*"))?.pathMatcher;
   const pm = (urlMap.pathMatchers ?? []).find((x: any) => x.name === matcherName);
   if (!pm) return urlMap.defaultService;
   const matches = (p: string) => (p.endsWith("/*") ? path.startsWith(p.slice(0, -1)) : path === p);
@@ -85,27 +87,37 @@ describe("docs/runbooks/2-to-3.md, replayed", () => {
     expect(steps[2]!.sets).toEqual(expect.arrayContaining(["database.cutover=true", "database.migrateFromVm=false", "database.adoptDatabases=true"]));
   });
 
-  it.each([false, true])("phase A (preview %s): the VM serves every route, the meet host included; the job is created NOT_STARTED, then started", async (preview) => {
-    for (const [i, state] of [[0, "NOT_STARTED"], [1, "RUNNING"]] as const) {
-      const p = await plan("stage2", { sets: steps[i]!.sets, preview });
-      if (!preview) {
-        expect(routing(p)).toEqual([
-          "courses.example.org/ -> backendServices/co-be-default-vm",
-          "courses.example.org/api/courses/ -> backendServices/co-be-default-vm",
-          "courses.example.org/ws/notifications/ -> backendServices/co-be-ws-vm",
-          "meet.courses.example.org/ -> backendServices/co-be-ws-vm",
-          "courses.example.org/static/app.css -> backendBuckets/co-static-cdn",
-          "courses.example.org/media/file.pdf -> backendBuckets/co-media-cdn",
-        ]);
+  it.each([false, true])(
+    "phase A (preview %s): the VM serves every route, the meet host included; the job is created NOT_STARTED, then started",
+    async (preview) => {
+      for (const [i, state] of [
+        [0, "NOT_STARTED"],
+        [1, "RUNNING"],
+      ] as const) {
+        const p = await plan("stage2", { sets: steps[i]!.sets, preview });
+        if (!preview) {
+          expect(routing(p)).toEqual([
+            "courses.example.org/ -> backendServices/co-be-default-vm",
+            "courses.example.org/api/courses/ -> backendServices/co-be-default-vm",
+            "courses.example.org/ws/notifications/ -> backendServices/co-be-ws-vm",
+            "meet.courses.example.org/ -> backendServices/co-be-ws-vm",
+            "courses.example.org/static/app.css -> backendBuckets/co-static-cdn",
+            "courses.example.org/media/file.pdf -> backendBuckets/co-media-cdn",
+          ]);
+        }
+        // No backend service of the pools while the VM serves: nothing can route a write to the demoted destination.
+        expect(
+          ofType(p, "gcp:compute/backendService:BackendService")
+            .map((b) => b.name)
+            .sort(),
+        ).toEqual(["lb-be-default-vm", "lb-be-ws-vm"]);
+        const job = get(p, DMS_JOB, "database-migration");
+        expect(job.inputs.desiredState).toBe(state);
+        // The demote script is called with the job the plan creates.
+        if (i === 1) expect(steps[1]!.commands[0]).toContain(` ${job.inputs.migrationJobId} `);
       }
-      // No backend service of the pools while the VM serves: nothing can route a write to the demoted destination.
-      expect(ofType(p, "gcp:compute/backendService:BackendService").map((b) => b.name).sort()).toEqual(["lb-be-default-vm", "lb-be-ws-vm"]);
-      const job = get(p, DMS_JOB, "database-migration");
-      expect(job.inputs.desiredState).toBe(state);
-      // The demote script is called with the job the plan creates.
-      if (i === 1) expect(steps[1]!.commands[0]).toContain(` ${job.inputs.migrationJobId} `);
-    }
-  });
+    },
+  );
 
   it("phase B: the cut-over sends every app route to the instance groups, the job is gone", async () => {
     const p = await plan("stage2", { sets: steps[2]!.sets });

@@ -40,9 +40,33 @@ describe("GKE node capacity (plan-node-sizes reservation rules)", () => {
 describe("load from the seed's per-user figures", () => {
   it.each([
     // stage-1 band: 50 req/s, 300 WebSockets, 100 queries/s, 10 GB, 50 participants, 100 GB egress per 500 users
-    [250, { concurrentUsers: 250, requestsPerSecond: 25, websocketConnections: 150, dbQueriesPerSecond: 50, mediaStorageGb: 5, videoParticipants: 25, egressGbPerMonth: 50, pubsubGbPerMonth: 0 }],
+    [
+      250,
+      {
+        concurrentUsers: 250,
+        requestsPerSecond: 25,
+        websocketConnections: 150,
+        dbQueriesPerSecond: 50,
+        mediaStorageGb: 5,
+        videoParticipants: 25,
+        egressGbPerMonth: 50,
+        pubsubGbPerMonth: 0,
+      },
+    ],
     // stage-4 band beyond 50,000: x 4 of the stage-4 preset
-    [200000, { concurrentUsers: 200000, requestsPerSecond: 20000, websocketConnections: 100000, dbQueriesPerSecond: 40000, mediaStorageGb: 40960, videoParticipants: 30000, egressGbPerMonth: 80000, pubsubGbPerMonth: 200 }],
+    [
+      200000,
+      {
+        concurrentUsers: 200000,
+        requestsPerSecond: 20000,
+        websocketConnections: 100000,
+        dbQueriesPerSecond: 40000,
+        mediaStorageGb: 40960,
+        videoParticipants: 30000,
+        egressGbPerMonth: 80000,
+        pubsubGbPerMonth: 200,
+      },
+    ],
   ])("%i users", (users, load) => expect(loadFor(users)).toEqual(load));
 
   it("takes the participants when given", () => expect(loadFor(6000, 1200).videoParticipants).toBe(1200));
@@ -59,7 +83,15 @@ describe("load from the seed's per-user figures", () => {
 
 describe("database layout: the cheapest that serves the queries and holds the connections", () => {
   it("10,000 users: 2,400 queries/s and 375 connections -> 4 vCPU primary + 1 replica", () => {
-    const d = sizeDatabase({ qps: 2000, clients: 15, perClientConnections: 25, crossRegionReplicas: 0, analyticsReplica: false, shardsAllowed: false, diskGb: 100 });
+    const d = sizeDatabase({
+      qps: 2000,
+      clients: 15,
+      perClientConnections: 25,
+      crossRegionReplicas: 0,
+      analyticsReplica: false,
+      shardsAllowed: false,
+      diskGb: 100,
+    });
     // 2 vCPU x 3 instances would serve 3,000 but 500 connections need 8,000 MB (db-custom-2-7680 holds 480).
     expect(d).toMatchObject({ tier: "db-custom-4-15360", readReplicas: 1, shards: 0, maxConnections: 500, capacity: 4000 });
     // (197.25 + 17) x (2 HA + 1 replica)
@@ -68,7 +100,15 @@ describe("database layout: the cheapest that serves the queries and holds the co
 
   it("raises max_connections for the pods' PgBouncers and a tier that holds them", () => {
     // 340 pods x 3 = 1,020 / 0.8 = 1,275 -> 1,300; 1,300 x 16 MB = 20,800 MB: 8 vCPU (30,720 MB) and up
-    const d = sizeDatabase({ qps: 40000, clients: 340, perClientConnections: 3, crossRegionReplicas: 1, analyticsReplica: true, shardsAllowed: true, diskGb: 100 });
+    const d = sizeDatabase({
+      qps: 40000,
+      clients: 340,
+      perClientConnections: 3,
+      crossRegionReplicas: 1,
+      analyticsReplica: true,
+      shardsAllowed: true,
+      diskGb: 100,
+    });
     expect(d.maxConnections).toBe(1300);
     expect(Number(/db-custom-([0-9]+)-/.exec(d.tier)![1])).toBeGreaterThanOrEqual(8);
     expect(Number(/db-custom-([0-9]+)-/.exec(d.shardTier)![1])).toBeGreaterThanOrEqual(8);

@@ -89,8 +89,14 @@ describe("shards (seed 'Database Sharding Strategy')", () => {
       });
     }
     const analyticsIp = (p.outputs.databaseReplicaIps as string[])[3];
-    expect(map.analytics).toMatchObject({ NAME: "course_organizer", HOST: analyticsIp, OPTIONS: { sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem", options: "-c default_transaction_read_only=on" } });
-    expect(JSON.stringify((get(p, SQL, "database-replica-analytics").inputs.settings as { databaseFlags: unknown[] }).databaseFlags)).not.toContain("default_transaction_read_only");
+    expect(map.analytics).toMatchObject({
+      NAME: "course_organizer",
+      HOST: analyticsIp,
+      OPTIONS: { sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem", options: "-c default_transaction_read_only=on" },
+    });
+    expect(JSON.stringify((get(p, SQL, "database-replica-analytics").inputs.settings as { databaseFlags: unknown[] }).databaseFlags)).not.toContain(
+      "default_transaction_read_only",
+    );
     expect(env.DATABASE_SHARD_COUNT).toBe("4");
     // No password in the map: every generated value of the plan is absent from it.
     const passwords = ofType(p, "gcp:secretmanager/secretVersion:SecretVersion").filter((v) => v.name.includes("password"));
@@ -117,16 +123,28 @@ describe("shards (seed 'Database Sharding Strategy')", () => {
   it("databasesMap leaves analytics out when there is no such replica; without a pooler default goes direct over verified TLS", () => {
     const m = databasesMap({ user: "u", usersDatabase: "users", primary: { host: "10.0.0.1", passwordSecret: "p" }, shards: [] });
     expect(Object.keys(m)).toEqual(["default"]);
-    expect(m.default).toMatchObject({ HOST: "10.0.0.1", PORT: "5432", OPTIONS: { sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem" } });
+    expect(m.default).toMatchObject({
+      HOST: "10.0.0.1",
+      PORT: "5432",
+      OPTIONS: { sslmode: "verify-ca", sslrootcert: "/run/course-organizer/database-ca.pem" },
+    });
   });
 
   it("plans in preview mode with unknown hosts (the secret's content is unknown, nothing breaks)", async () => {
     const p = await plan("stage4", { preview: true });
     // Four shard primaries, each with a cross-region replica in europe-west1 (region loss: docs/runbooks/region-loss.md).
     expect(ofType(p, SQL).filter((r) => r.name.startsWith("database-shard-") && r.name.endsWith("-primary"))).toHaveLength(4);
-    expect(ofType(p, SQL).filter((r) => r.name.startsWith("database-shard-") && r.name.endsWith("-replica-europe-west1")).map((r) => r.inputs.region)).toEqual(Array(4).fill("europe-west1"));
+    expect(
+      ofType(p, SQL)
+        .filter((r) => r.name.startsWith("database-shard-") && r.name.endsWith("-replica-europe-west1"))
+        .map((r) => r.inputs.region),
+    ).toEqual(Array(4).fill("europe-west1"));
     // The settings name hosts that are unknown before their instances exist: the version's content is unknown too.
-    expect(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version").inputs).toEqual({ deletionPolicy: "DISABLE", secret: "[unknown]", secretData: "[unknown]" });
+    expect(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version").inputs).toEqual({
+      deletionPolicy: "DISABLE",
+      secret: "[unknown]",
+      secretData: "[unknown]",
+    });
   });
 });
 
@@ -193,7 +211,9 @@ describe("caches", () => {
     });
     expect(c.dependencies).toContain(policy.urn);
     const connectors = ofType(p, "gcp:projects/iAMMember:IAMMember").filter((m) => m.name.startsWith("cache-cluster-connector-"));
-    expect(connectors.map((m) => [m.inputs.role, m.inputs.member])).toEqual(["api", "ws", "worker"].map((w) => ["roles/redis.dbConnectionUser", `serviceAccount:${gke(w)}`]));
+    expect(connectors.map((m) => [m.inputs.role, m.inputs.member])).toEqual(
+      ["api", "ws", "worker"].map((w) => ["roles/redis.dbConnectionUser", `serviceAccount:${gke(w)}`]),
+    );
     expect((await settings()).REDIS_CLUSTER_ENDPOINT).toBe(p.outputs.redisClusterDiscoveryEndpoint);
     expect(p.outputs.redisClusterDiscoveryEndpoint).toMatch(/^10\.100\.\d+\.\d+:6379$/);
     // TLS with server authentication: the client gets the cluster's CA to verify the nodes.
@@ -202,7 +222,9 @@ describe("caches", () => {
 
   it("managedCaPem joins every CA certificate of the cluster, PEM by PEM", () => {
     const pem = (n: string) => `-----BEGIN CERTIFICATE-----\n${n}\n-----END CERTIFICATE-----`;
-    expect(managedCaPem([{ caCerts: [{ certificates: [pem("A") + "\n", pem("B")] }] }, { caCerts: [{ certificates: [pem("C")] }] }])).toBe([pem("A"), pem("B"), pem("C")].join("\n"));
+    expect(managedCaPem([{ caCerts: [{ certificates: [pem("A") + "\n", pem("B")] }] }, { caCerts: [{ certificates: [pem("C")] }] }])).toBe(
+      [pem("A"), pem("B"), pem("C")].join("\n"),
+    );
     expect(managedCaPem([])).toBe("");
   });
 
@@ -268,7 +290,16 @@ describe("caches", () => {
       .filter(([k, v]) => /ENDPOINT|NODES|HOST|URL/.test(k) || /\b10\.\d+\.\d+\.\d+\b/.test(v))
       .map(([k]) => k)
       .sort();
-    expect(endpointKeys).toEqual(["CDN_HOST", "CHANNEL_LAYER_REDIS_URLS", "DATABASES", "DATABASE_DIRECT_HOST", "DATABASE_REPLICA_URL", "DATABASE_URL", "REDIS_CLUSTER_ENDPOINT", "REDIS_URL"]);
+    expect(endpointKeys).toEqual([
+      "CDN_HOST",
+      "CHANNEL_LAYER_REDIS_URLS",
+      "DATABASES",
+      "DATABASE_DIRECT_HOST",
+      "DATABASE_REPLICA_URL",
+      "DATABASE_URL",
+      "REDIS_CLUSTER_ENDPOINT",
+      "REDIS_URL",
+    ]);
   });
 
   it("every enum these resources set is one Google's definitions allow", async () => {
@@ -373,13 +404,21 @@ describe("stage 3 -> 4", () => {
     expect(d.updates.find((u) => u.name === "lb-ip")?.paths).toEqual(["labels.stage"]);
     // The only replacement: the app settings get stage 4's keys, a new Secret Manager version (versions are
     // immutable); it is derived, unprotected, and the old version is disabled, not destroyed.
-    expect(d.replaces.map((r) => [r.type, r.name, r.replacePaths])).toEqual([["gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version", ["secretData.[secret]"]]]);
+    expect(d.replaces.map((r) => [r.type, r.name, r.replacePaths])).toEqual([
+      ["gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version", ["secretData.[secret]"]],
+    ]);
     const settings = get(to, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version");
     expect([settings.protect, settings.inputs.deletionPolicy]).toEqual([false, "DISABLE"]);
     expect(get(to, "gcp:secretmanager/secretVersion:SecretVersion", "database-password-version").protect).toBe(true);
     // Stage 4 adds; every new stateful thing of this section is created, protected.
     const created = d.creates.map((r) => `${r.type} ${r.name}`);
-    for (const c of [`${CLUSTER} cache-cluster-cluster`, `${MEMCACHE} memcached-instance`, `${ZONE} dns-zone`, "gcp:pubsub/topic:Topic queue-topic", "gcp:container/cluster:Cluster gke-us-central1-cluster"]) {
+    for (const c of [
+      `${CLUSTER} cache-cluster-cluster`,
+      `${MEMCACHE} memcached-instance`,
+      `${ZONE} dns-zone`,
+      "gcp:pubsub/topic:Topic queue-topic",
+      "gcp:container/cluster:Cluster gke-us-central1-cluster",
+    ]) {
       expect(created).toContain(c);
     }
   });
@@ -395,7 +434,10 @@ describe("video at stage 4 (seed 'Jitsi Scaling')", () => {
       expect(compose).toContain('ENABLE_OCTO: "1"');
     }
     // Sized at 500 participants per bridge (seed: "Each handles ~500 participants"): Jicofo's per-bridge cap.
-    const signaling = (p.files ?? []).filter((f) => f.role === "jitsi-signaling").map((f) => f.content).join("\n");
+    const signaling = (p.files ?? [])
+      .filter((f) => f.role === "jitsi-signaling")
+      .map((f) => f.content)
+      .join("\n");
     expect(signaling).toContain(`MAX_BRIDGE_PARTICIPANTS: "500"`);
     const noRelay = await plan("stage4", { sets: ["video.relay=false"], withFiles: true });
     const c = (noRelay.files ?? []).find((f) => f.role === "video-bridges-europe-west1" && f.path === "docker-compose.yml")!.content;

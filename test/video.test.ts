@@ -68,9 +68,17 @@ describe("stage 3: the signaling VM", () => {
     });
     expect(Object.keys(metadata).sort()).toEqual(["block-project-ssh-keys", "enable-oslogin", "user-data"]);
     expect(networkInterfaces).toEqual([
-      { network: NET, subnetwork: subnet("us-central1"), networkIp: p.outputs.jitsiSignalingInternalIp, accessConfigs: [{ natIp: p.outputs.meetIp, networkTier: "PREMIUM" }] },
+      {
+        network: NET,
+        subnetwork: subnet("us-central1"),
+        networkIp: p.outputs.jitsiSignalingInternalIp,
+        accessConfigs: [{ natIp: p.outputs.meetIp, networkTier: "PREMIUM" }],
+      },
     ]);
-    for (const [name, type] of [["jitsi-signaling-ip", "EXTERNAL"], ["jitsi-signaling-internal-ip", "INTERNAL"]] as const) {
+    for (const [name, type] of [
+      ["jitsi-signaling-ip", "EXTERNAL"],
+      ["jitsi-signaling-internal-ip", "INTERNAL"],
+    ] as const) {
       const a = get(p, T.address, name);
       expect([a.inputs.addressType, a.protect, a.retainOnDelete]).toEqual([type, true, true]);
     }
@@ -84,7 +92,11 @@ describe("stage 3: the signaling VM", () => {
       targetTags: ["co-signaling"],
     });
     const member = `serviceAccount:co-jitsi-signaling@${P}.iam.gserviceaccount.com`;
-    expect(ofType(p, T.secretIam).filter((r) => r.inputs.member === member).map((r) => r.inputs.secretId)).toEqual(["co-jitsi-jicofo-password", "co-jitsi-jvb-password", "co-jitsi-jwt-secret"]);
+    expect(
+      ofType(p, T.secretIam)
+        .filter((r) => r.inputs.member === member)
+        .map((r) => r.inputs.secretId),
+    ).toEqual(["co-jitsi-jicofo-password", "co-jitsi-jvb-password", "co-jitsi-jwt-secret"]);
   });
 });
 
@@ -106,7 +118,12 @@ describe("stage 3: the Videobridge pool", () => {
       tags: ["co-video"],
       labels: labels("video-bridges"),
       // GCE waits up to the drain window (1800 s) plus a minute for the shutdown script.
-      scheduling: { automaticRestart: true, onHostMaintenance: "MIGRATE", preemptible: false, gracefulShutdown: { enabled: true, maxDuration: { seconds: 1860 } } },
+      scheduling: {
+        automaticRestart: true,
+        onHostMaintenance: "MIGRATE",
+        preemptible: false,
+        gracefulShutdown: { enabled: true, maxDuration: { seconds: 1860 } },
+      },
     });
     expect(Object.keys(metadata).sort()).toEqual(["block-project-ssh-keys", "enable-oslogin", "shutdown-script", "user-data"]);
     expect(metadata["shutdown-script"]).toBe(file(p, "video-bridges-us-central1", "shutdown-script.sh"));
@@ -127,7 +144,11 @@ describe("stage 3: the Videobridge pool", () => {
     });
     // Deleting the group waits for every bridge's 1860 s graceful shutdown: 31 min + the provider's 15 min default.
     expect(m.customTimeouts).toEqual({ create: undefined, update: undefined, delete: "46m" });
-    expect(get(p, T.health, "video-bridges-us-central1-pool-health").inputs.httpHealthCheck).toEqual({ port: 8080, requestPath: "/about/health", portSpecification: "USE_FIXED_PORT" });
+    expect(get(p, T.health, "video-bridges-us-central1-pool-health").inputs.httpHealthCheck).toEqual({
+      port: 8080,
+      requestPath: "/about/health",
+      portSpecification: "USE_FIXED_PORT",
+    });
     expect(get(p, T.firewall, "video-bridges-us-central1-fw-health").inputs).toMatchObject({
       allows: [{ protocol: "tcp", ports: ["8080"] }],
       sourceRanges: ["130.211.0.0/22", "35.191.0.0/16"],
@@ -279,7 +300,8 @@ describe.each([
       ]);
       expect(file(p, role, "systemd/co-drain-watch.service")).toContain("ExecStart=/opt/jitsi/bin/watch-shutdown.sh\n");
     }
-    for (const u of units) writeFileSync(join(unitDir, u.path.slice(8)), u.content.replaceAll("/opt/jitsi/bin", join(root, "bin")).replaceAll("/usr/bin/docker", docker));
+    for (const u of units)
+      writeFileSync(join(unitDir, u.path.slice(8)), u.content.replaceAll("/opt/jitsi/bin", join(root, "bin")).replaceAll("/usr/bin/docker", docker));
     writeFileSync(join(unitDir, "docker.service"), `[Unit]\nDescription=stub\n[Service]\nExecStart=${docker}\n`);
     const v = run("systemd-analyze", ["verify", "--man=no", ...units.map((u) => u.path.slice(8))], { SYSTEMD_UNIT_PATH: `${unitDir}:` });
     expect(v.out).toBe("");
@@ -307,7 +329,14 @@ describe("the graceful-shutdown watch against a stub metadata server", () => {
     writeFileSync(drain, "#!/bin/sh\necho drain-ran\n");
     chmodSync(drain, 0o755);
     const watch = join(dir, "watch-shutdown.sh");
-    writeFileSync(watch, shutdownWatchScript({ stateUrl: `http://127.0.0.1:${PORTS.metadata}/computeMetadata/v1/instance/shutdown-details/stop-state`, drainPath: drain, pollSeconds: 0.1 }));
+    writeFileSync(
+      watch,
+      shutdownWatchScript({
+        stateUrl: `http://127.0.0.1:${PORTS.metadata}/computeMetadata/v1/instance/shutdown-details/stop-state`,
+        drainPath: drain,
+        pollSeconds: 0.1,
+      }),
+    );
     // Asynchronously: the stub server answers from this process's event loop.
     const r = await new Promise<{ status: number | null; out: string }>((resolve, reject) => {
       const c = spawn("bash", [watch], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });

@@ -122,7 +122,9 @@ describe.each(["stage1", "stage2"])("the %s VM files pass their real tools", (st
     expect(app).toContain("RequiresMountsFor=/mnt/data");
     expect(app).toContain("After=docker.service co-secrets.service co-data-disk.service network-online.target cloud-config.service");
     expect(app).toContain("Requires=docker.service co-secrets.service co-data-disk.service");
-    expect(app).toContain("ExecStart=/usr/bin/docker compose --env-file /run/course-organizer/app.env -f /opt/course-organizer/docker-compose.yml up -d --remove-orphans");
+    expect(app).toContain(
+      "ExecStart=/usr/bin/docker compose --env-file /run/course-organizer/app.env -f /opt/course-organizer/docker-compose.yml up -d --remove-orphans",
+    );
     expect(app).toContain("WantedBy=multi-user.target");
   });
 });
@@ -183,7 +185,10 @@ describe("what the containers get", () => {
   });
 
   it("images come from config, PostgreSQL 15 and Redis 7, data on the data disk", async () => {
-    const p = await plan("stage1", { withFiles: true, sets: ["images.backend=us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend@sha256:" + "a".repeat(64)] });
+    const p = await plan("stage1", {
+      withFiles: true,
+      sets: ["images.backend=us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend@sha256:" + "a".repeat(64)],
+    });
     const c = parse(file(p, "vm", "docker-compose.yml")).services;
     expect(c.backend.image).toBe(`us-central1-docker.pkg.dev/course-organizer-demo/co-images/backend@sha256:${"a".repeat(64)}`);
     expect(c.daphne.image).toBe(c.backend.image);
@@ -244,7 +249,9 @@ describe("the VM's self-hosted monitoring (src/files/prometheus.ts)", () => {
     const { root } = await renderVm("stage1");
     const p = await plan("stage1", { withFiles: true });
     const services = Object.keys(parse(file(p, "vm", "docker-compose.yml")).services);
-    const prom = parse(file(p, "vm", "prometheus/prometheus.yml")) as { scrape_configs: { static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[] }[] }[] };
+    const prom = parse(file(p, "vm", "prometheus/prometheus.yml")) as {
+      scrape_configs: { static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[] }[] }[];
+    };
     const hosts = prom.scrape_configs.flatMap((j) => [
       ...(j.static_configs ?? []).flatMap((sc) => sc.targets.map((t) => t.split(":")[0]!)),
       ...(j.dns_sd_configs ?? []).flatMap((d) => d.names),
@@ -265,8 +272,33 @@ describe("the VM's self-hosted monitoring (src/files/prometheus.ts)", () => {
 
 describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
   it("names the bucket with the contract's settings (as stage 3) and drops the disk's media mounts", () => {
-    const images = { backend: "b:1", nginx: "n:1", postgres: "postgres:15", redis: "redis:7", jitsiWeb: "w:1", jitsiProsody: "p:1", jitsiJicofo: "j:1", jitsiJvb: "v:1", prometheus: "pr:1", nodeExporter: "ne:1", postgresExporter: "pe:1", redisExporter: "re:1", grafana: "g:1", certbot: "c:1" };
-    const base = { images, domain: "courses.example.org", meetDomain: "meet.courses.example.org", tls: false, backendReplicas: 2, gunicornWorkers: 4, gunicornThreads: 2, dbName: "course_organizer", dbUser: "course_organizer" };
+    const images = {
+      backend: "b:1",
+      nginx: "n:1",
+      postgres: "postgres:15",
+      redis: "redis:7",
+      jitsiWeb: "w:1",
+      jitsiProsody: "p:1",
+      jitsiJicofo: "j:1",
+      jitsiJvb: "v:1",
+      prometheus: "pr:1",
+      nodeExporter: "ne:1",
+      postgresExporter: "pe:1",
+      redisExporter: "re:1",
+      grafana: "g:1",
+      certbot: "c:1",
+    };
+    const base = {
+      images,
+      domain: "courses.example.org",
+      meetDomain: "meet.courses.example.org",
+      tls: false,
+      backendReplicas: 2,
+      gunicornWorkers: 4,
+      gunicornThreads: 2,
+      dbName: "course_organizer",
+      dbUser: "course_organizer",
+    };
     const c = parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media" })).services;
     expect(c.backend.environment).toMatchObject({ MEDIA_BUCKET: "course-organizer-demo-co-media", CDN_HOST: "courses.example.org" });
     // No django-storages names: the app's settings module derives them from the contract's (examples/app).
@@ -277,7 +309,10 @@ describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
     // Private media is signed (CDN_SIGNING_KEY_NAME set); public media is not.
     const priv = parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", cdnSigningKeyName: "co-media-key" })).services.backend.environment;
     expect(priv.CDN_SIGNING_KEY_NAME).toBe("co-media-key");
-    expect(parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", publicMedia: true, cdnSigningKeyName: "co-media-key" })).services.backend.environment.CDN_SIGNING_KEY_NAME).toBeUndefined();
+    expect(
+      parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", publicMedia: true, cdnSigningKeyName: "co-media-key" })).services.backend
+        .environment.CDN_SIGNING_KEY_NAME,
+    ).toBeUndefined();
     expect(c.backend.environment.STATIC_BUCKET).toBeUndefined();
     const st = parse(composeFile({ ...base, mediaBucket: "course-organizer-demo-co-media", staticBucket: "course-organizer-demo-co-static" })).services;
     expect(st.daphne.environment).toMatchObject({ STATIC_BUCKET: "course-organizer-demo-co-static", CDN_HOST: "courses.example.org" });
@@ -286,7 +321,16 @@ describe("media in Cloud Storage (stage 2 with the media bucket)", () => {
 
 describe("the VM's PostgreSQL as the migration source (database.migrateFromVm)", () => {
   it("listens on the internal address with DMS's logical-decoding settings, and passes docker-compose", async () => {
-    const sets = ["vm.enabled=true", "vm.retained=false", "database.migrateFromVm=true", "database.cutover=false", "video.mode=vm", "load.videoParticipants=500", "load.dbQueriesPerSecond=1000", "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10"];
+    const sets = [
+      "vm.enabled=true",
+      "vm.retained=false",
+      "database.migrateFromVm=true",
+      "database.cutover=false",
+      "video.mode=vm",
+      "load.videoParticipants=500",
+      "load.dbQueriesPerSecond=1000",
+      "images.postgres=us-central1-docker.pkg.dev/course-organizer-demo/co-images/postgres-pglogical:15.10",
+    ];
     const p = await plan("stage3", { withFiles: true, sets });
     const text = file(p, "vm", "docker-compose.yml");
     const pg = parse(text).services.postgres;
@@ -377,7 +421,16 @@ describe("scripts behave", () => {
     const script = join(root, "mount.sh");
     writeFileSync(
       script,
-      mountDataDiskScript({ deviceName: "data", devicePath: image, fstab, mountPoint: mnt, directories: [{ path: "postgres", owner: "70:70" }, { path: "grafana", owner: "472:0" }] }),
+      mountDataDiskScript({
+        deviceName: "data",
+        devicePath: image,
+        fstab,
+        mountPoint: mnt,
+        directories: [
+          { path: "postgres", owner: "70:70" },
+          { path: "grafana", owner: "472:0" },
+        ],
+      }),
     );
     const env = { PATH: `${process.env.PATH}:/usr/sbin:/sbin` };
     try {
@@ -395,7 +448,11 @@ describe("scripts behave", () => {
       expect(second.status).toBe(0);
       expect(second.out).not.toContain("formatting");
       expect(readFileSync(join(mnt, "postgres", "PG_VERSION"), "utf8")).toBe("15\n");
-      expect(readFileSync(fstab, "utf8").split("\n").filter((l) => l.includes(image))).toHaveLength(1);
+      expect(
+        readFileSync(fstab, "utf8")
+          .split("\n")
+          .filter((l) => l.includes(image)),
+      ).toHaveLength(1);
     } finally {
       run("umount", [mnt]);
     }
@@ -431,7 +488,12 @@ describe("scripts behave", () => {
     );
     const r = run("bash", [script], { PATH: `${bin}:${process.env.PATH}` });
     expect(r.status, r.out).toBe(0);
-    expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual(["co-vm-db-password", "co-vm-db-password", "co-vm-redis-password", "co-vm-redis-password"]);
+    expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual([
+      "co-vm-db-password",
+      "co-vm-db-password",
+      "co-vm-redis-password",
+      "co-vm-redis-password",
+    ]);
     const envFile = readFileSync(join(runtime, "app.env"), "utf8").split("\n").filter(Boolean).sort();
     expect(envFile).toEqual([
       "POSTGRES_PASSWORD=value-co-vm-db-password",

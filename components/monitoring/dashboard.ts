@@ -26,8 +26,13 @@ export function dashboardJsonOf(a: MonitoringArgs, specs: MetricSpec[] = metricS
       const query = c.promql
         ? { prometheusQuery: c.promql.replace(/ > [0-9.]+$/, "") }
         : c.denominatorFilter
-        ? { timeSeriesFilterRatio: { numerator: { filter: c.filter, aggregation: aggregation(c) }, denominator: { filter: c.denominatorFilter, aggregation: aggregation(c) } } }
-        : { timeSeriesFilter: { filter: c.filter, aggregation: aggregation(c) } };
+          ? {
+              timeSeriesFilterRatio: {
+                numerator: { filter: c.filter, aggregation: aggregation(c) },
+                denominator: { filter: c.denominatorFilter, aggregation: aggregation(c) },
+              },
+            }
+          : { timeSeriesFilter: { filter: c.filter, aggregation: aggregation(c) } };
       tiles.push({
         xPos: (i % 2) * 24,
         yPos: Math.floor(i / 2) * 16,

@@ -30,7 +30,10 @@ export const VM_POSTGRES_BACKENDS_METRIC = "workload.googleapis.com/postgresql.b
  * once; the agent's own descriptor create later updates the same type (metricDescriptors.create updates an
  * existing descriptor and never removes labels). Kinds, value types and labels are what the writers send.
  */
-export const HOST_METRIC_DESCRIPTORS: Record<string, { logicalName: string; displayName: string; description: string; labels: { key: string; valueType: string; description: string }[] }> = {
+export const HOST_METRIC_DESCRIPTORS: Record<
+  string,
+  { logicalName: string; displayName: string; description: string; labels: { key: string; valueType: string; description: string }[] }
+> = {
   [WS_CONNECTIONS_METRIC]: {
     logicalName: "websocket-connections",
     displayName: "Course Organizer WebSocket connections",
@@ -158,9 +161,29 @@ function loadSpecs(a: MonitoringArgs, s: SpecScope): MetricSpec[] {
     unit: "%",
     runbook: bullet(scaleUp),
     conditions: (level) => [
-      ...(instances ? [{ source: "Compute Engine instances", filter: `metric.type = "compute.googleapis.com/instance/cpu/utilization" AND ${gceLabel}`, ...mean, value: pct(level) }] : []),
-      ...(a.cloudSql ? [{ source: "Cloud SQL", filter: `metric.type = "cloudsql.googleapis.com/database/cpu/utilization" AND ${sql}`, ...mean, value: pct(level) }] : []),
-      ...(a.gke ? [{ source: "GKE containers (of their CPU limit)", filter: `metric.type = "kubernetes.io/container/cpu/limit_utilization" AND ${gke}`, ...mean, value: pct(level) }] : []),
+      ...(instances
+        ? [
+            {
+              source: "Compute Engine instances",
+              filter: `metric.type = "compute.googleapis.com/instance/cpu/utilization" AND ${gceLabel}`,
+              ...mean,
+              value: pct(level),
+            },
+          ]
+        : []),
+      ...(a.cloudSql
+        ? [{ source: "Cloud SQL", filter: `metric.type = "cloudsql.googleapis.com/database/cpu/utilization" AND ${sql}`, ...mean, value: pct(level) }]
+        : []),
+      ...(a.gke
+        ? [
+            {
+              source: "GKE containers (of their CPU limit)",
+              filter: `metric.type = "kubernetes.io/container/cpu/limit_utilization" AND ${gke}`,
+              ...mean,
+              value: pct(level),
+            },
+          ]
+        : []),
     ],
   });
   specs.push({
@@ -171,10 +194,28 @@ function loadSpecs(a: MonitoringArgs, s: SpecScope): MetricSpec[] {
     runbook: bullet([...scaleUp, ...(a.vm ? ["VM: check `docker stats` for a leaking container before resizing."] : [])]),
     conditions: (level) => [
       ...(instances
-        ? [{ source: "Compute Engine instances (Ops Agent)", filter: `metric.type = "agent.googleapis.com/memory/percent_used" AND metric.label.state = "used" AND ${gceLabel}`, ...mean, value: level }]
+        ? [
+            {
+              source: "Compute Engine instances (Ops Agent)",
+              filter: `metric.type = "agent.googleapis.com/memory/percent_used" AND metric.label.state = "used" AND ${gceLabel}`,
+              ...mean,
+              value: level,
+            },
+          ]
         : []),
-      ...(a.cloudSql ? [{ source: "Cloud SQL", filter: `metric.type = "cloudsql.googleapis.com/database/memory/utilization" AND ${sql}`, ...mean, value: pct(level) }] : []),
-      ...(a.gke ? [{ source: "GKE containers (of their memory limit)", filter: `metric.type = "kubernetes.io/container/memory/limit_utilization" AND ${gke}`, ...mean, value: pct(level) }] : []),
+      ...(a.cloudSql
+        ? [{ source: "Cloud SQL", filter: `metric.type = "cloudsql.googleapis.com/database/memory/utilization" AND ${sql}`, ...mean, value: pct(level) }]
+        : []),
+      ...(a.gke
+        ? [
+            {
+              source: "GKE containers (of their memory limit)",
+              filter: `metric.type = "kubernetes.io/container/memory/limit_utilization" AND ${gke}`,
+              ...mean,
+              value: pct(level),
+            },
+          ]
+        : []),
     ],
   });
   specs.push({
@@ -184,7 +225,9 @@ function loadSpecs(a: MonitoringArgs, s: SpecScope): MetricSpec[] {
     unit: "ms",
     runbook: bullet([
       "Open the dashboard: is it one backend, the database (connections, CPU) or Redis?",
-      a.vm && !a.loadBalancer ? "VM: `docker compose logs nginx | grep rt=` shows slow URLs; `pg_stat_statements` the slow queries." : "Logs Explorer: the load balancer's request logs (httpRequest.latency) show slow URLs; Cloud SQL Query Insights the slow queries.",
+      a.vm && !a.loadBalancer
+        ? "VM: `docker compose logs nginx | grep rt=` shows slow URLs; `pg_stat_statements` the slow queries."
+        : "Logs Explorer: the load balancer's request logs (httpRequest.latency) show slow URLs; Cloud SQL Query Insights the slow queries.",
       "Seed stage 2: check the database indexes (`vm.databaseIndexes`) and Redis caching before scaling.",
     ]),
     conditions: (level) => {
@@ -233,8 +276,16 @@ function dbConnectionsSpec(a: MonitoringArgs, { app, sql, bullet }: SpecScope): 
     action: "Add a read replica",
     unit: "%",
     runbook: bullet([
-      ...(a.vm ? ["VM: `docker compose exec postgres psql -c 'select state, count(*) from pg_stat_activity group by 1'`; idle connections point at Gunicorn workers x threads above max_connections."] : []),
-      ...(a.cloudSql ? ["Cloud SQL: raise `database.readReplicas` (reads go to the replica through DATABASE_REPLICA_HOST) or `database.maxConnections`; check PgBouncer's pool size (`database.pgbouncerPoolSize`)."] : []),
+      ...(a.vm
+        ? [
+            "VM: `docker compose exec postgres psql -c 'select state, count(*) from pg_stat_activity group by 1'`; idle connections point at Gunicorn workers x threads above max_connections.",
+          ]
+        : []),
+      ...(a.cloudSql
+        ? [
+            "Cloud SQL: raise `database.readReplicas` (reads go to the replica through DATABASE_REPLICA_HOST) or `database.maxConnections`; check PgBouncer's pool size (`database.pgbouncerPoolSize`).",
+          ]
+        : []),
       ...(a.vm && !a.cloudSql ? ["The seed's next step is Cloud SQL with read replicas (docs/runbooks/2-to-3.md)."] : []),
     ]),
     conditions: (level) => [
@@ -283,9 +334,11 @@ function capacitySpecs(a: MonitoringArgs, { instances, gceLabel, sql, pct, mean,
     unit: "%",
     runbook: bullet([
       `Capacity is ${a.websocketCapacity} connections (src/config/capacity.ts).`,
-      ...(a.vm && !a.websocketPool && !a.gke ? ["VM: one Daphne process holds ~10,000 connections (seed); the next step is the WebSocket instance group (docs/runbooks/2-to-3.md)."] : []),
+      ...(a.vm && !a.websocketPool && !a.gke
+        ? ["VM: one Daphne process holds ~10,000 connections (seed); the next step is the WebSocket instance group (docs/runbooks/2-to-3.md)."]
+        : []),
       ...(a.websocketPool ? ["Instance groups: raise `wsPool.maxReplicas` or `wsPool.connectionsPerInstance` after a load test."] : []),
-      ...(a.gke ? ["GKE: raise `kubernetes.*.ws.max` (seed \"Scale WS pods\")."] : []),
+      ...(a.gke ? ['GKE: raise `kubernetes.*.ws.max` (seed "Scale WS pods").'] : []),
     ]),
     conditions: (level) => {
       if (a.websocketCapacity <= 0) return [];
@@ -304,8 +357,26 @@ function capacitySpecs(a: MonitoringArgs, { instances, gceLabel, sql, pct, mean,
           },
         ];
       }
-      if (wsGke) return [{ source: "GKE ws pods (Managed Prometheus, all pods summed)", filter: `metric.type = ${q(GKE_WEBSOCKET_METRIC)} AND resource.type = "prometheus_target"`, ...sum, value, promql: `sum(${GKE_WEBSOCKET_METRIC_PROMQL}) > ${value}` }];
-      if (wsGce) return [{ source: "Daphne hosts (custom metric, all hosts summed)", filter: `metric.type = ${q(WEBSOCKET_METRIC)}`, ...sum, value, promql: `sum(${WEBSOCKET_METRIC_PROMQL}) > ${value}` }];
+      if (wsGke)
+        return [
+          {
+            source: "GKE ws pods (Managed Prometheus, all pods summed)",
+            filter: `metric.type = ${q(GKE_WEBSOCKET_METRIC)} AND resource.type = "prometheus_target"`,
+            ...sum,
+            value,
+            promql: `sum(${GKE_WEBSOCKET_METRIC_PROMQL}) > ${value}`,
+          },
+        ];
+      if (wsGce)
+        return [
+          {
+            source: "Daphne hosts (custom metric, all hosts summed)",
+            filter: `metric.type = ${q(WEBSOCKET_METRIC)}`,
+            ...sum,
+            value,
+            promql: `sum(${WEBSOCKET_METRIC_PROMQL}) > ${value}`,
+          },
+        ];
       return [];
     },
   });
@@ -315,7 +386,9 @@ function capacitySpecs(a: MonitoringArgs, { instances, gceLabel, sql, pct, mean,
     action: "Expand storage",
     unit: "%",
     runbook: bullet([
-      ...(a.vm ? ["VM: raise `vm.dataDiskGb` (grows in place), then `sudo resize2fs /dev/disk/by-id/google-data` on the VM; old Prometheus data can go first."] : []),
+      ...(a.vm
+        ? ["VM: raise `vm.dataDiskGb` (grows in place), then `sudo resize2fs /dev/disk/by-id/google-data` on the VM; old Prometheus data can go first."]
+        : []),
       ...(a.instancePools ? ["Instance groups: boot disks hold only logs and images: `docker system prune`; raise the template's disk size."] : []),
       ...(a.cloudSql ? ["Cloud SQL: storage auto-increase grows the disk up to `database.diskAutoresizeLimitGb`; raise that limit."] : []),
     ]),
@@ -331,7 +404,9 @@ function capacitySpecs(a: MonitoringArgs, { instances, gceLabel, sql, pct, mean,
             },
           ]
         : []),
-      ...(a.cloudSql ? [{ source: "Cloud SQL", filter: `metric.type = "cloudsql.googleapis.com/database/disk/utilization" AND ${sql}`, ...mean, value: pct(level) }] : []),
+      ...(a.cloudSql
+        ? [{ source: "Cloud SQL", filter: `metric.type = "cloudsql.googleapis.com/database/disk/utilization" AND ${sql}`, ...mean, value: pct(level) }]
+        : []),
     ],
   });
   specs.push({
@@ -341,7 +416,9 @@ function capacitySpecs(a: MonitoringArgs, { instances, gceLabel, sql, pct, mean,
     unit: "%",
     runbook: bullet([
       "Page the on-call engineer; check the last deploy (roll back the backend image) and the uptime checks.",
-      a.loadBalancer ? "Logs Explorer: `resource.type=\"http_load_balancer\" httpRequest.status>=500` shows which backend answers 5xx (statusDetails)." : "VM: `docker compose logs backend daphne` and `docker compose ps` for restarting containers.",
+      a.loadBalancer
+        ? 'Logs Explorer: `resource.type="http_load_balancer" httpRequest.status>=500` shows which backend answers 5xx (statusDetails).'
+        : "VM: `docker compose logs backend daphne` and `docker compose ps` for restarting containers.",
     ]),
     conditions: (level) => {
       if (a.loadBalancer) {
@@ -369,7 +446,8 @@ function capacitySpecs(a: MonitoringArgs, { instances, gceLabel, sql, pct, mean,
             crossSeriesReducer: "REDUCE_SUM",
             groupByFields: [],
             value: pct(level),
-            promql: ((m) => `sum(rate(${m}{monitored_resource="gce_instance",status_class="5"}[5m])) / sum(rate(${m}{monitored_resource="gce_instance"}[5m])) > ${pct(level)}`)(
+            promql: ((m) =>
+              `sum(rate(${m}{monitored_resource="gce_instance",status_class="5"}[5m])) / sum(rate(${m}{monitored_resource="gce_instance"}[5m])) > ${pct(level)}`)(
               promqlName(`logging.googleapis.com/user/${nginxMetricNames(a.prefix).requests}`),
             ),
           },
@@ -391,7 +469,6 @@ export function conditionsAt(spec: MetricSpec, t: ThresholdPair, severity: Sever
   return spec.conditions(severity === "WARNING" ? t.warning : t.critical);
 }
 
-
 /** "cpuPercent" -> "cpu-percent" (logical and physical names). */
 /** Whether a condition reads the logs-based metric `metric` (its filters name it as `logging.googleapis.com/user/<metric>`). */
 export const usesMetric = (c: ConditionSpec, metric: string) =>
@@ -402,7 +479,11 @@ export const namesMetric = (c: ConditionSpec, type: string) => [c.filter, c.deno
 
 export const kebab = (s: string) => s.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
 /** A logical-name-safe slug of an e-mail address. */
-export const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+export const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 
 /** A threshold condition: the series above the value for `duration`; ratios with their denominator. */
 export function thresholdOf(c: ConditionSpec, duration: string) {

@@ -51,7 +51,14 @@ export function uptimeChecks(
           // Google's recommended uptime condition: count the failing regions; one region alone can be its network.
           thresholdValue: 1,
           duration: "60s",
-          aggregations: [{ alignmentPeriod: "1200s", perSeriesAligner: "ALIGN_NEXT_OLDER", crossSeriesReducer: "REDUCE_COUNT_FALSE", groupByFields: ["resource.label.host"] }],
+          aggregations: [
+            {
+              alignmentPeriod: "1200s",
+              perSeriesAligner: "ALIGN_NEXT_OLDER",
+              crossSeriesReducer: "REDUCE_COUNT_FALSE",
+              groupByFields: ["resource.label.host"],
+            },
+          ],
           trigger: { count: 1 },
         },
       })),

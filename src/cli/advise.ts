@@ -14,7 +14,8 @@ const usage = "usage: npm run advise -- --users N [--participants P] [--regions 
 
 function wholeNumber(name: string, raw: string | undefined): number {
   const n = Number(raw);
-  if (raw === undefined || raw.trim() === "" || !Number.isInteger(n) || n < 0) throw new Error(`--${name}: ${JSON.stringify(raw)} is not a whole number; ${usage}`);
+  if (raw === undefined || raw.trim() === "" || !Number.isInteger(n) || n < 0)
+    throw new Error(`--${name}: ${JSON.stringify(raw)} is not a whole number; ${usage}`);
   return n;
 }
 
@@ -23,7 +24,11 @@ export async function runAdviseCli(argv: string[]): Promise<number> {
   if (!args.values.has("users")) throw new Error(usage);
   const users = wholeNumber("users", args.values.get("users"));
   const participants = args.values.has("participants") ? wholeNumber("participants", args.values.get("participants")) : undefined;
-  const regions = args.values.get("regions")?.split(",").map((r) => r.trim()).filter(Boolean);
+  const regions = args.values
+    .get("regions")
+    ?.split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
   const a = await advise({ users, participants, regions });
   if (args.flags.has("json")) {
     process.stdout.write(JSON.stringify(a, null, 2) + "\n");
@@ -47,7 +52,8 @@ export async function runAdviseCli(argv: string[]): Promise<number> {
     "",
     "Monthly cost (USD) by pricing option:",
     ...a.cost.options.map(
-      (o) => `  ${o.name === a.cost.option ? "*" : " "} ${o.name.padEnd(14)} minimum ${money(o.totalMonthlyUsd).padStart(11)}   at the maxima ${money(o.atMaxMonthlyUsd).padStart(11)}   per user at peak $${o.perUserAtPeakUsd.toFixed(4)}   ${o.description}`,
+      (o) =>
+        `  ${o.name === a.cost.option ? "*" : " "} ${o.name.padEnd(14)} minimum ${money(o.totalMonthlyUsd).padStart(11)}   at the maxima ${money(o.atMaxMonthlyUsd).padStart(11)}   per user at peak $${o.perUserAtPeakUsd.toFixed(4)}   ${o.description}`,
     ),
     `  chosen: ${a.cost.option}, $${a.cost.perUserAtPeakUsd.toFixed(4)} per user at peak against the seed's $${a.cost.seedPerUserUsd.toFixed(2)} (${a.cost.meetsSeed ? "at or below" : "ABOVE"})`,
     "",

@@ -40,7 +40,8 @@ export async function runPlanCli(argv: string[]): Promise<number> {
   }
   const config = parseConfig(readStackConfig(process.cwd(), stack, args.sets).config);
   const commitment = args.values.get("commitment") ?? "none";
-  if (!(COMMITMENTS as string[]).includes(commitment)) throw new Error(`--commitment: ${JSON.stringify(commitment)} is not allowed; allowed: ${COMMITMENTS.join(", ")}`);
+  if (!(COMMITMENTS as string[]).includes(commitment))
+    throw new Error(`--commitment: ${JSON.stringify(commitment)} is not allowed; allowed: ${COMMITMENTS.join(", ")}`);
   const cost = args.flags.has("cost") ? estimateCost(plan, config, { commitment: commitment as Commitment }) : undefined;
   const capacity = args.flags.has("capacity") ? { load: config.load, capacity: capacityOf(config) } : undefined;
   const time = args.flags.has("deploy-time") ? deployTime(plan) : undefined;

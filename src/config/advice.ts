@@ -105,7 +105,13 @@ export async function advise(input: SizingInput, opts: { projectDir?: string; pl
   const options = candidates.map(option);
   // Per commitment the cheaper of the variants; then the least commitment that reaches the seed's figure, or the
   // cheapest of all when none does.
-  const best = COMMITMENTS.map((c) => candidates.map((x, i) => ({ x, i })).filter(({ x }) => x.c === c).sort((a, b) => options[a.i]!.atMaxMonthlyUsd - options[b.i]!.atMaxMonthlyUsd)[0]!.i);
+  const best = COMMITMENTS.map(
+    (c) =>
+      candidates
+        .map((x, i) => ({ x, i }))
+        .filter(({ x }) => x.c === c)
+        .sort((a, b) => options[a.i]!.atMaxMonthlyUsd - options[b.i]!.atMaxMonthlyUsd)[0]!.i,
+  );
   const reaching = best.find((i) => options[i]!.perUserAtPeakUsd <= target);
   const idx = reaching ?? best.reduce((m, i) => (options[i]!.atMaxMonthlyUsd < options[m]!.atMaxMonthlyUsd ? i : m), best[0]!);
   const chosen = options[idx]!;
@@ -114,8 +120,12 @@ export async function advise(input: SizingInput, opts: { projectDir?: string; pl
   const config = pick.config;
   const { basis: capBasis, ...atMax } = capacityOf(config);
   const notes: string[] = [];
-  if (reaching === undefined) notes.push(`no pricing option reaches the seed's $${target} per user at peak; the cheapest is ${chosen.name} at $${chosen.perUserAtPeakUsd}`);
-  if (pick.c !== "none") notes.push(`${chosen.name}: buy the commitment (Compute Engine, Cloud SQL, Memorystore) sized to the advised maxima; it bills every month whether the autoscalers use it or not`);
+  if (reaching === undefined)
+    notes.push(`no pricing option reaches the seed's $${target} per user at peak; the cheapest is ${chosen.name} at $${chosen.perUserAtPeakUsd}`);
+  if (pick.c !== "none")
+    notes.push(
+      `${chosen.name}: buy the commitment (Compute Engine, Cloud SQL, Memorystore) sized to the advised maxima; it bills every month whether the autoscalers use it or not`,
+    );
   // The budget alert follows the estimate (rounded up to the next $100).
   const budget = Math.ceil(chosen.atMaxMonthlyUsd / 100) * 100;
   const sets: Record<string, SetValue> = { ...s.sets, "monitoring.monthlyBudgetUsd": Math.min(1_000_000, Math.max(1, budget)) };

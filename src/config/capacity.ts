@@ -56,7 +56,9 @@ export function capacityOf(c: Config): Capacity {
   if (c.vm.enabled) {
     const v = c.vm.backendReplicas * c.vm.gunicornWorkers * c.vm.gunicornThreads * VM_RPS_PER_THREAD;
     rps += v;
-    rpsParts.push(`VM ${c.vm.backendReplicas} replicas x ${c.vm.gunicornWorkers} workers x ${c.vm.gunicornThreads} threads x ${VM_RPS_PER_THREAD} req/s = ${v}`);
+    rpsParts.push(
+      `VM ${c.vm.backendReplicas} replicas x ${c.vm.gunicornWorkers} workers x ${c.vm.gunicornThreads} threads x ${VM_RPS_PER_THREAD} req/s = ${v}`,
+    );
     ws += VM_WS_PER_DAPHNE;
     wsParts.push(`VM one Daphne process ~${VM_WS_PER_DAPHNE}`);
   }
@@ -134,10 +136,35 @@ export function capacityProblems(c: Config): string[] {
       );
     }
   };
-  check(c.load.requestsPerSecond, cap.requestsPerSecond, "requestsPerSecond", "httpPool.maxReplicas, kubernetes.*.api.max or the VM's gunicorn workers", cap.basis.requestsPerSecond);
-  check(c.load.websocketConnections, cap.websocketConnections, "websocketConnections", "wsPool.maxReplicas or kubernetes.*.ws.max", cap.basis.websocketConnections);
+  check(
+    c.load.requestsPerSecond,
+    cap.requestsPerSecond,
+    "requestsPerSecond",
+    "httpPool.maxReplicas, kubernetes.*.api.max or the VM's gunicorn workers",
+    cap.basis.requestsPerSecond,
+  );
+  check(
+    c.load.websocketConnections,
+    cap.websocketConnections,
+    "websocketConnections",
+    "wsPool.maxReplicas or kubernetes.*.ws.max",
+    cap.basis.websocketConnections,
+  );
   check(c.load.videoParticipants, cap.videoParticipants, "videoParticipants", "video.maxBridgesPerRegion", cap.basis.videoParticipants);
-  check(c.load.dbQueriesPerSecond, cap.dbQueriesPerSecond, "dbQueriesPerSecond", "database.tier, database.readReplicas or database.shards (vm.machineType on the VM)", cap.basis.dbQueriesPerSecond);
-  if (cap.mediaStorageGb !== null) check(c.load.mediaStorageGb, cap.mediaStorageGb, "mediaStorageGb", "vm.dataDiskGb, or move media to Cloud Storage (media.enabled)", cap.basis.mediaStorageGb);
+  check(
+    c.load.dbQueriesPerSecond,
+    cap.dbQueriesPerSecond,
+    "dbQueriesPerSecond",
+    "database.tier, database.readReplicas or database.shards (vm.machineType on the VM)",
+    cap.basis.dbQueriesPerSecond,
+  );
+  if (cap.mediaStorageGb !== null)
+    check(
+      c.load.mediaStorageGb,
+      cap.mediaStorageGb,
+      "mediaStorageGb",
+      "vm.dataDiskGb, or move media to Cloud Storage (media.enabled)",
+      cap.basis.mediaStorageGb,
+    );
   return out;
 }

@@ -38,7 +38,12 @@ interface Catalog {
     shards: { min: number; max: number };
     replicasPerShard: { min: number; max: number };
   };
-  memorystoreMemcached: { source: string; nodes: { min: number; max: number }; memoryMbPerNode: { min: number; max: number; multipleMb: number }; maxMemoryMbPerVcpu: number };
+  memorystoreMemcached: {
+    source: string;
+    nodes: { min: number; max: number };
+    memoryMbPerNode: { min: number; max: number; multipleMb: number };
+    maxMemoryMbPerVcpu: number;
+  };
   cloudStorage: { source: string; multiRegions: Record<string, { regions: "us-*" | string[] }>; dualRegions: Record<string, { regions: string[] }> };
   labels: {
     source: string;
@@ -107,7 +112,13 @@ export function machineType(name: string): { ok: true; facts: MachineFacts } | {
   const series = name.split("-")[0]!;
   const s = catalog.machineSeries.series[series];
   const names = machineTypeNames();
-  if (!s) return { ok: false, problem: "is not a Compute Engine machine series", allowed: `a type of series ${Object.keys(catalog.machineSeries.series).join(", ")}`, nearest: nearestName(name, names) };
+  if (!s)
+    return {
+      ok: false,
+      problem: "is not a Compute Engine machine series",
+      allowed: `a type of series ${Object.keys(catalog.machineSeries.series).join(", ")}`,
+      nearest: nearestName(name, names),
+    };
   const custom = /^([a-z0-9]+)-custom-([0-9]+)-([0-9]+)$/.exec(name);
   if (custom) {
     const c = s.custom;
@@ -125,7 +136,8 @@ export function machineType(name: string): { ok: true; facts: MachineFacts } | {
     if (!inRanges(vcpus, c.vcpuRanges)) problems.push(`${vcpus} vCPUs is not offered`);
     if (mb % 256 !== 0) problems.push(`${mb} MiB is not a multiple of 256`);
     const perVcpu = mb / 1024 / vcpus;
-    if (perVcpu < c.memoryPerVcpuGb.min || perVcpu > c.memoryPerVcpuGb.max) problems.push(`${perVcpu.toFixed(2)} GB per vCPU is outside ${c.memoryPerVcpuGb.min}-${c.memoryPerVcpuGb.max}`);
+    if (perVcpu < c.memoryPerVcpuGb.min || perVcpu > c.memoryPerVcpuGb.max)
+      problems.push(`${perVcpu.toFixed(2)} GB per vCPU is outside ${c.memoryPerVcpuGb.min}-${c.memoryPerVcpuGb.max}`);
     if (mb / 1024 > c.maxMemoryGb) problems.push(`${mb / 1024} GB is above ${c.maxMemoryGb} GB`);
     if (problems.length === 0) return { ok: true, facts: { name, series, vcpus, memoryGb: mb / 1024, custom: true } };
     const vOk = inRanges(vcpus, c.vcpuRanges) ? vcpus : nearestInRanges(vcpus, c.vcpuRanges);
@@ -190,9 +202,15 @@ export function nearestTypeInRegion(facts: MachineFacts, region: string): string
   const candidates = [...predefinedTypes().values()].filter(
     (f) => seriesInRegion(f.series, region) && (f.series === "t2a") === arm && /^[a-z0-9]+-(standard|highmem|highcpu)-[0-9]+$/.test(f.name),
   );
-  const vcpus = nearestNumber(facts.vcpus, candidates.map((f) => f.vcpus));
+  const vcpus = nearestNumber(
+    facts.vcpus,
+    candidates.map((f) => f.vcpus),
+  );
   const sameVcpus = candidates.filter((f) => f.vcpus === vcpus);
-  const memoryGb = nearestNumber(facts.memoryGb, sameVcpus.map((f) => f.memoryGb));
+  const memoryGb = nearestNumber(
+    facts.memoryGb,
+    sameVcpus.map((f) => f.memoryGb),
+  );
   const closest = sameVcpus.filter((f) => f.memoryGb === memoryGb).map((f) => f.name);
   return nearestName(facts.name, closest) ?? closest[0];
 }
@@ -205,7 +223,12 @@ export function sqlTier(tier: string): { ok: true; vcpus: number; memoryMb: numb
   const c = sql.custom;
   const allowed = `${Object.keys(sql.sharedCore).join(", ")}, or db-custom-<vCPUs>-<MiB> with 1 or an even number of vCPUs up to ${c.maxVcpus}, ${c.memoryPerVcpuMb.min / 1024}-${c.memoryPerVcpuMb.max / 1024} GiB per vCPU in multiples of ${c.memoryMultipleMb} MiB, at least ${c.minMemoryMb} MiB`;
   if (/^db-perf-optimized-N-[0-9]+$/.test(tier)) {
-    return { ok: false, problem: "is an Enterprise Plus tier; the instances are ENTERPRISE edition, which refuses it", allowed, nearest: `db-custom-${tier.split("-").pop()}-${Number(tier.split("-").pop()) * 3840}` };
+    return {
+      ok: false,
+      problem: "is an Enterprise Plus tier; the instances are ENTERPRISE edition, which refuses it",
+      allowed,
+      nearest: `db-custom-${tier.split("-").pop()}-${Number(tier.split("-").pop()) * 3840}`,
+    };
   }
   const m = /^db-custom-([0-9]+)-([0-9]+)$/.exec(tier);
   if (!m) return { ok: false, problem: "is not a Cloud SQL for PostgreSQL tier", allowed };

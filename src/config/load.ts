@@ -71,7 +71,11 @@ function candidatesFor(path: readonly PropertyKey[], merged: unknown): readonly 
 
 function nearestFor(issue: z.core.$ZodIssue, value: unknown, merged: unknown): unknown {
   if (typeof value === "string") {
-    if (issue.code === "invalid_value") return nearestName(value, issue.values.filter((v): v is string => typeof v === "string"));
+    if (issue.code === "invalid_value")
+      return nearestName(
+        value,
+        issue.values.filter((v): v is string => typeof v === "string"),
+      );
     return nearestName(value, candidatesFor(issue.path, merged));
   }
   if (typeof value === "number" && Number.isFinite(value)) {
@@ -89,14 +93,29 @@ function formatIssues(error: z.ZodError, merged: unknown): string[] {
       const parent = valueAt(merged, issue.path) as Record<string, unknown>;
       const allowed = Object.keys(parent ?? {}).filter((k) => !issue.keys.includes(k));
       for (const k of issue.keys) {
-        lines.push(refusal({ key: keyOf([...issue.path, k]), value: parent?.[k], problem: "is set on an unknown key", allowed: `the keys ${allowed.join(", ")}`, nearest: nearestName(k, allowed) }));
+        lines.push(
+          refusal({
+            key: keyOf([...issue.path, k]),
+            value: parent?.[k],
+            problem: "is set on an unknown key",
+            allowed: `the keys ${allowed.join(", ")}`,
+            nearest: nearestName(k, allowed),
+          }),
+        );
       }
       continue;
     }
     if (issue.code === "invalid_key") {
       // A record's key (labels): the key itself is the refused value.
       const inner = issue.issues[0];
-      lines.push(refusal({ key: keyOf(issue.path), value: issue.path[issue.path.length - 1], problem: "is not allowed as a key", allowed: inner ? allowedText(inner as z.core.$ZodIssue) : issue.message }));
+      lines.push(
+        refusal({
+          key: keyOf(issue.path),
+          value: issue.path[issue.path.length - 1],
+          problem: "is not allowed as a key",
+          allowed: inner ? allowedText(inner as z.core.$ZodIssue) : issue.message,
+        }),
+      );
       continue;
     }
     const value = valueAt(merged, issue.path);
@@ -130,7 +149,9 @@ function parseValue(key: string, raw: string, problems: string[]): unknown {
   try {
     return JSON.parse(raw);
   } catch {
-    problems.push(refusal({ key, value: raw, problem: "is not a structured value", allowed: `an object or list (use 'pulumi config set --path ${key}.<field> <value>')` }));
+    problems.push(
+      refusal({ key, value: raw, problem: "is not a structured value", allowed: `an object or list (use 'pulumi config set --path ${key}.<field> <value>')` }),
+    );
     return undefined;
   }
 }
@@ -148,7 +169,15 @@ export function parseConfig(raw: Record<string, string>): Config {
     const name = key.slice(colon + 1);
     if (ns !== NAMESPACE) continue;
     if (!configKeys.includes(name)) {
-      problems.push(refusal({ key, value, problem: "is set on an unknown key", allowed: `the keys ${configKeys.map((k2) => `${NAMESPACE}:${k2}`).join(", ")}`, nearest: nearestName(name, configKeys) }));
+      problems.push(
+        refusal({
+          key,
+          value,
+          problem: "is set on an unknown key",
+          allowed: `the keys ${configKeys.map((k2) => `${NAMESPACE}:${k2}`).join(", ")}`,
+          nearest: nearestName(name, configKeys),
+        }),
+      );
       continue;
     }
     const parsed = parseValue(key, value, problems);
@@ -157,15 +186,27 @@ export function parseConfig(raw: Record<string, string>): Config {
 
   const stage = values.stage;
   if (stage === undefined) {
-    problems.push(refusal({ key: `${NAMESPACE}:stage`, value: undefined, problem: "is required", allowed: "1, 2, 3, 4 (pulumi config set course-organizer:stage 1)" }));
+    problems.push(
+      refusal({ key: `${NAMESPACE}:stage`, value: undefined, problem: "is required", allowed: "1, 2, 3, 4 (pulumi config set course-organizer:stage 1)" }),
+    );
   } else if (![1, 2, 3, 4].includes(stage as number)) {
-    problems.push(refusal({ key: `${NAMESPACE}:stage`, value: stage, allowed: "1, 2, 3, 4", nearest: typeof stage === "number" && Number.isFinite(stage) ? Math.min(4, Math.max(1, Math.round(stage))) : undefined }));
+    problems.push(
+      refusal({
+        key: `${NAMESPACE}:stage`,
+        value: stage,
+        allowed: "1, 2, 3, 4",
+        nearest: typeof stage === "number" && Number.isFinite(stage) ? Math.min(4, Math.max(1, Math.round(stage))) : undefined,
+      }),
+    );
   }
   const project = raw[gcpKeys.project];
   const region = raw[gcpKeys.region];
-  if (project === undefined) problems.push(refusal({ key: "gcp:project", value: undefined, problem: "is required", allowed: "a GCP project id (pulumi config set gcp:project <id>)" }));
-  if (region === undefined) problems.push(refusal({ key: "gcp:region", value: undefined, problem: "is required", allowed: "a GCP region such as us-central1" }));
-  if (values.domain === undefined) problems.push(refusal({ key: `${NAMESPACE}:domain`, value: undefined, problem: "is required", allowed: "the site's domain, e.g. courses.example.org" }));
+  if (project === undefined)
+    problems.push(refusal({ key: "gcp:project", value: undefined, problem: "is required", allowed: "a GCP project id (pulumi config set gcp:project <id>)" }));
+  if (region === undefined)
+    problems.push(refusal({ key: "gcp:region", value: undefined, problem: "is required", allowed: "a GCP region such as us-central1" }));
+  if (values.domain === undefined)
+    problems.push(refusal({ key: `${NAMESPACE}:domain`, value: undefined, problem: "is required", allowed: "the site's domain, e.g. courses.example.org" }));
   if (problems.length > 0) throw new ConfigError(problems);
 
   // The preset derives names (image paths, bucket locations) from these: check them first, so that one bad

@@ -52,7 +52,8 @@ export function memoryMiOf(machineType: string): number {
 export function allocatable(machineType: string): { cpuMilli: number; memoryMi: number } {
   const cores = vcpusOf(machineType);
   const cpuReserved =
-    1000 * (0.06 * Math.min(cores, 1) + 0.01 * Math.min(Math.max(cores - 1, 0), 1) + 0.005 * Math.min(Math.max(cores - 2, 0), 2) + 0.0025 * Math.max(cores - 4, 0));
+    1000 *
+    (0.06 * Math.min(cores, 1) + 0.01 * Math.min(Math.max(cores - 1, 0), 1) + 0.005 * Math.min(Math.max(cores - 2, 0), 2) + 0.0025 * Math.max(cores - 4, 0));
   const mem = memoryMiOf(machineType);
   const gib = 1024;
   const bands: [number, number][] = [

@@ -66,7 +66,8 @@ export function refusal(r: Refusal): string {
  * `<owner> <param>.<path>`, e.g. `RedisCluster args.shards: 0 is below 1; allowed: 1-250`.
  */
 export function argRefuser(owner: string, param = "args"): (path: string, value: unknown, problem: string, allowed: string, nearest?: unknown) => string {
-  return (path, value, problem, allowed, nearest) => refusal({ key: param ? `${owner} ${param}.${path}` : `${owner} ${path}`, value, problem, allowed, nearest });
+  return (path, value, problem, allowed, nearest) =>
+    refusal({ key: param ? `${owner} ${param}.${path}` : `${owner} ${path}`, value, problem, allowed, nearest });
 }
 
 /** The full stack-file key of a dotted Config path: `project`/`region` are the provider's gcp:project/gcp:region. */

@@ -11,9 +11,7 @@ import { z } from "zod";
 import { ALERT_METRICS, type AlertMetric, type AlertThresholds } from "../thresholds";
 
 /** GCP region names: two lowercase words and a digit, e.g. us-central1, europe-west1. */
-export const regionSchema = z
-  .string()
-  .regex(/^[a-z]+-[a-z]+[0-9]+$/, "a GCP region name such as us-central1 or europe-west1");
+export const regionSchema = z.string().regex(/^[a-z]+-[a-z]+[0-9]+$/, "a GCP region name such as us-central1 or europe-west1");
 
 /** GCP project ids: 6-30 chars, lowercase letters, digits, hyphens, starting with a letter. */
 export const projectIdSchema = z
@@ -22,10 +20,7 @@ export const projectIdSchema = z
 
 const hostnameSchema = z
   .string()
-  .regex(
-    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
-    "a lowercase fully qualified domain name such as courses.example.org",
-  );
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "a lowercase fully qualified domain name such as courses.example.org");
 
 const emailSchema = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an e-mail address");
 
@@ -39,7 +34,10 @@ const imageSchema = z
 
 const machineTypeSchema = z
   .string()
-  .regex(/^(e2|n1|n2|n2d|c2|c2d|c3|c3d|c4|t2d|t2a|m1|m3|n4)-(micro|small|medium|standard|highcpu|highmem|custom)(-[0-9]+)?(-[0-9]+)?$/, "a Compute Engine machine type such as e2-standard-2 or n2-highcpu-8");
+  .regex(
+    /^(e2|n1|n2|n2d|c2|c2d|c3|c3d|c4|t2d|t2a|m1|m3|n4)-(micro|small|medium|standard|highcpu|highmem|custom)(-[0-9]+)?(-[0-9]+)?$/,
+    "a Compute Engine machine type such as e2-standard-2 or n2-highcpu-8",
+  );
 
 const percent = z.number().min(1).max(100);
 const hhmm = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "a UTC time HH:MM");
@@ -131,7 +129,10 @@ export const vmSchema = z
     retained: z.boolean(),
     machineType: machineTypeSchema,
     /** Zone of the VM; GCP zones are not all a/b/c (europe-west1 has b, c, d), so the preset uses -b. */
-    zone: z.string().regex(/^[a-z]+-[a-z]+[0-9]+-[a-z]$/, "a zone such as us-central1-b").optional(),
+    zone: z
+      .string()
+      .regex(/^[a-z]+-[a-z]+[0-9]+-[a-z]$/, "a zone such as us-central1-b")
+      .optional(),
     bootDiskGb: z.number().int().min(20).max(500),
     dataDiskGb: z.number().int().min(10).max(65536),
     dataDiskType: z.enum(["pd-ssd", "pd-balanced", "pd-standard"]),
@@ -322,9 +323,7 @@ const replicaRange = z
   })
   .strict();
 
-const regionWorkloads = z
-  .object({ api: replicaRange, ws: replicaRange, worker: replicaRange })
-  .strict();
+const regionWorkloads = z.object({ api: replicaRange, ws: replicaRange, worker: replicaRange }).strict();
 
 export const kubernetesSchema = z
   .object({
@@ -338,7 +337,9 @@ export const kubernetesSchema = z
     masterCidrBase: z.string().regex(/^172\.16\.[0-9]{1,3}\.0\/28$/, "a 172.16.x.0/28 range; each further region takes the next /28"),
     /** CIDRs allowed to reach the clusters' control-plane endpoint (CI runners, operators); nodes' subnets always are. */
     masterAuthorizedNetworks: z.array(
-      z.object({ cidr: z.string().regex(/^[0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2}$/, "an IPv4 CIDR such as 203.0.113.0/24"), name: z.string().min(1).max(60) }).strict(),
+      z
+        .object({ cidr: z.string().regex(/^[0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2}$/, "an IPv4 CIDR such as 203.0.113.0/24"), name: z.string().min(1).max(60) })
+        .strict(),
     ),
     maintenanceStartTime: hhmm,
     /** Replica ranges in the primary region and in every further region (seed: Stage 4 drawing). */
@@ -420,7 +421,10 @@ export const monitoringSchema = z
     webhookUrl: z.string().url().optional(),
     pagerdutyServiceKeySecret: z.string().optional(),
     sentryDsn: z.string().url().optional(),
-    billingAccount: z.string().regex(/^[A-F0-9]{6}-[A-F0-9]{6}-[A-F0-9]{6}$/, "a billing account id XXXXXX-XXXXXX-XXXXXX").optional(),
+    billingAccount: z
+      .string()
+      .regex(/^[A-F0-9]{6}-[A-F0-9]{6}-[A-F0-9]{6}$/, "a billing account id XXXXXX-XXXXXX-XXXXXX")
+      .optional(),
     monthlyBudgetUsd: z.number().min(1).max(1_000_000),
     uptimeRegions: z.array(z.enum(["USA", "EUROPE", "SOUTH_AMERICA", "ASIA_PACIFIC", "USA_OREGON", "USA_IOWA", "USA_VIRGINIA"])).min(3),
   })

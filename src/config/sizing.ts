@@ -136,7 +136,15 @@ interface DbChoice {
  * The cheapest Cloud SQL layout whose vCPUs serve the queries with headroom and whose tiers hold the connection
  * budget: primary tier x read replicas (x shards from SHARDING_FROM_USERS), priced from data/prices.json.
  */
-export function sizeDatabase(o: { qps: number; clients: number; perClientConnections: number; crossRegionReplicas: number; analyticsReplica: boolean; shardsAllowed: boolean; diskGb: number }): DbChoice {
+export function sizeDatabase(o: {
+  qps: number;
+  clients: number;
+  perClientConnections: number;
+  crossRegionReplicas: number;
+  analyticsReplica: boolean;
+  shardsAllowed: boolean;
+  diskGb: number;
+}): DbChoice {
   const needQps = Math.ceil(o.qps * (1 + FIXED_HEADROOM));
   const needConn = o.clients * o.perClientConnections;
   const maxConnections = Math.max(DB_MIN_MAX_CONNECTIONS, Math.ceil(needConn / DB_CONNECTION_SHARE / 100) * 100);
@@ -162,7 +170,10 @@ export function sizeDatabase(o: { qps: number; clients: number; perClientConnect
       }
     }
   }
-  if (!best) throw new Error(`no Cloud SQL layout of up to ${DB_TIER_VCPUS[DB_TIER_VCPUS.length - 1]} vCPUs x ${1 + DB_MAX_READ_REPLICAS} serves ${needQps} queries/s with ${maxConnections} connections`);
+  if (!best)
+    throw new Error(
+      `no Cloud SQL layout of up to ${DB_TIER_VCPUS[DB_TIER_VCPUS.length - 1]} vCPUs x ${1 + DB_MAX_READ_REPLICAS} serves ${needQps} queries/s with ${maxConnections} connections`,
+    );
   return best;
 }
 
@@ -214,29 +225,38 @@ export function size(input: SizingInput): Sizing {
     const vm = preset.vm;
     const perWorker = vm.backendReplicas * vm.gunicornThreads * VM_RPS_PER_THREAD;
     const workers = Math.max(vm.gunicornWorkers, Math.ceil(fixed(load.requestsPerSecond) / perWorker));
-    if (workers > 2 * vcpusOf(vm.machineType) + 1) throw new Error(`${users} users need ${workers} Gunicorn workers per replica, more than ${vm.machineType} runs; move to stage 3`);
+    if (workers > 2 * vcpusOf(vm.machineType) + 1)
+      throw new Error(`${users} users need ${workers} Gunicorn workers per replica, more than ${vm.machineType} runs; move to stage 3`);
     sets["vm.gunicornWorkers"] = workers;
-    basis.push(`vm.gunicornWorkers ${workers}: ${fixed(load.requestsPerSecond)} req/s (load + ${FIXED_HEADROOM * 100} %) / (${vm.backendReplicas} replicas x ${vm.gunicornThreads} threads x ${VM_RPS_PER_THREAD} req/s)`);
+    basis.push(
+      `vm.gunicornWorkers ${workers}: ${fixed(load.requestsPerSecond)} req/s (load + ${FIXED_HEADROOM * 100} %) / (${vm.backendReplicas} replicas x ${vm.gunicornThreads} threads x ${VM_RPS_PER_THREAD} req/s)`,
+    );
     const dbQps = vcpusOf(vm.machineType) * VM_DB_CPU_SHARE * DB_QPS_PER_VCPU;
     if (dbQps < fixed(load.dbQueriesPerSecond)) throw new Error(`${load.dbQueriesPerSecond} queries/s exceed the VM's PostgreSQL (${dbQps}); move to stage 3`);
-    if (load.websocketConnections > VM_WS_PER_DAPHNE) throw new Error(`${load.websocketConnections} WebSockets exceed one Daphne (${VM_WS_PER_DAPHNE}); move to stage 3`);
+    if (load.websocketConnections > VM_WS_PER_DAPHNE)
+      throw new Error(`${load.websocketConnections} WebSockets exceed one Daphne (${VM_WS_PER_DAPHNE}); move to stage 3`);
     if (!preset.media.enabled) {
       const disk = Math.max(vm.dataDiskGb, Math.ceil(fixed(load.mediaStorageGb) / VM_MEDIA_DISK_SHARE / 10) * 10);
       sets["vm.dataDiskGb"] = disk;
-      basis.push(`vm.dataDiskGb ${disk}: media ${load.mediaStorageGb} GB + ${FIXED_HEADROOM * 100} % on ${VM_MEDIA_DISK_SHARE * 100} % of the disk (never below the preset's ${vm.dataDiskGb}: a disk cannot shrink)`);
+      basis.push(
+        `vm.dataDiskGb ${disk}: media ${load.mediaStorageGb} GB + ${FIXED_HEADROOM * 100} % on ${VM_MEDIA_DISK_SHARE * 100} % of the disk (never below the preset's ${vm.dataDiskGb}: a disk cannot shrink)`,
+      );
     }
     return { stage, load, sets, basis };
   }
 
   // Stages 3-4: regions.
-  const regions = stage === 4 ? (input.regions && input.regions.length > 0 ? input.regions : [BASE.region, ...preset.secondaryRegions]) : [input.regions?.[0] ?? BASE.region];
+  const regions =
+    stage === 4 ? (input.regions && input.regions.length > 0 ? input.regions : [BASE.region, ...preset.secondaryRegions]) : [input.regions?.[0] ?? BASE.region];
   const nRegions = regions.length;
   if (input.regions && input.regions.length > 0) sets["gcp:region"] = regions[0]!;
   if (stage === 4) sets.secondaryRegions = regions.slice(1);
   const bridgesMax = Math.max(HA_MIN, Math.ceil(load.videoParticipants / preset.video.participantsPerBridge / nRegions));
   sets["video.bridgesPerRegion"] = Math.min(HA_MIN, bridgesMax);
   sets["video.maxBridgesPerRegion"] = bridgesMax;
-  basis.push(`video: ${bridgesMax} bridges per region (${load.videoParticipants} participants / ${preset.video.participantsPerBridge} per bridge / ${nRegions} region(s), at least ${HA_MIN}); ${HA_MIN} at rest`);
+  basis.push(
+    `video: ${bridgesMax} bridges per region (${load.videoParticipants} participants / ${preset.video.participantsPerBridge} per bridge / ${nRegions} region(s), at least ${HA_MIN}); ${HA_MIN} at rest`,
+  );
 
   let clients: number;
   let perClient: number;
@@ -282,9 +302,12 @@ export function size(input: SizingInput): Sizing {
     const cluster = sizeRedisCluster(cacheGb);
     sets["cache.clusterShards"] = cluster.shards;
     sets["cache.clusterNodeType"] = cluster.nodeType;
-    basis.push(`Redis Cluster ${cluster.shards} shards of ${cluster.nodeType} + 1 replica each: ${Math.ceil(cacheGb)} GB (${users} users x ${CACHE_MB_PER_USER} MB), cheapest node type`);
+    basis.push(
+      `Redis Cluster ${cluster.shards} shards of ${cluster.nodeType} + 1 replica each: ${Math.ceil(cacheGb)} GB (${users} users x ${CACHE_MB_PER_USER} MB), cheapest node type`,
+    );
     const channels = Math.min(8, Math.max(preset.cache.channelLayerInstances, Math.ceil(load.websocketConnections / CHANNEL_LAYER_CONNECTIONS)));
-    if (load.websocketConnections > 8 * CHANNEL_LAYER_CONNECTIONS) throw new Error(`${load.websocketConnections} WebSockets exceed 8 channel-layer instances (${CHANNEL_LAYER_CONNECTIONS} each)`);
+    if (load.websocketConnections > 8 * CHANNEL_LAYER_CONNECTIONS)
+      throw new Error(`${load.websocketConnections} WebSockets exceed 8 channel-layer instances (${CHANNEL_LAYER_CONNECTIONS} each)`);
     sets["cache.channelLayerInstances"] = channels;
     basis.push(`cache.channelLayerInstances ${channels}: ${load.websocketConnections} connections / ${CHANNEL_LAYER_CONNECTIONS}`);
     const memcached = Math.min(20, Math.max(MEMCACHED_NODES_PER_25K, Math.ceil((users / nRegions / 25000) * MEMCACHED_NODES_PER_25K)));

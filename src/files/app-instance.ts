@@ -114,7 +114,14 @@ export function appPort(kind: AppKind): number {
 }
 
 /** Secret Manager -> /run/course-organizer: env file, multi-line values, PgBouncer's userlist. */
-export function fetchSettingsScript(o: { project: string; settingsSecretId: string; secrets: { env: string; secretId: string }[]; runtimeDir?: string; retryDelaySeconds?: number; pgbouncerOwner?: string }): string {
+export function fetchSettingsScript(o: {
+  project: string;
+  settingsSecretId: string;
+  secrets: { env: string; secretId: string }[];
+  runtimeDir?: string;
+  retryDelaySeconds?: number;
+  pgbouncerOwner?: string;
+}): string {
   const owner = (o.pgbouncerOwner ?? PGBOUNCER_UID).split(":");
   const extra = o.secrets.map((s) => `extra ${q(s.env)} ${q(s.secretId)}`).join("\n");
   return `#!/usr/bin/env bash
@@ -184,7 +191,15 @@ echo "settings written to $RUNTIME_DIR ($(jq 'length' "$SETTINGS") keys)"
 }
 
 /** Start the backend container in the foreground (systemd keeps it running). */
-export function runAppScript(o: { kind: AppKind; image: string; domain: string; gunicornWorkers: number; gunicornThreads: number; cdnSigningKeyName?: string; runtimeDir?: string }): string {
+export function runAppScript(o: {
+  kind: AppKind;
+  image: string;
+  domain: string;
+  gunicornWorkers: number;
+  gunicornThreads: number;
+  cdnSigningKeyName?: string;
+  runtimeDir?: string;
+}): string {
   const rt = o.runtimeDir ?? APP_RUNTIME;
   const port = appPort(o.kind);
   const process =
@@ -375,7 +390,16 @@ echo "published $COUNT connections on port $PORT"
 }
 
 /** A long-running service (restarted on failure), for the containers. */
-export function serviceUnit(o: { description: string; exec: string; requires?: string[]; after?: string[]; wants?: string[]; execStartPre?: string[]; execStop?: string; stopTimeoutSec?: number }): string {
+export function serviceUnit(o: {
+  description: string;
+  exec: string;
+  requires?: string[];
+  after?: string[];
+  wants?: string[];
+  execStartPre?: string[];
+  execStop?: string;
+  stopTimeoutSec?: number;
+}): string {
   const u = ["[Unit]", `Description=${o.description}`];
   if (o.wants?.length) u.push(`Wants=${o.wants.join(" ")}`);
   if (o.requires?.length) u.push(`Requires=${o.requires.join(" ")}`);
@@ -426,7 +450,17 @@ export function appInstanceFiles(o: AppInstanceOptions): AppFile[] {
   script("fetch-settings.sh", fetchSettingsScript({ project: o.project, settingsSecretId: o.settingsSecretId, secrets: o.secrets ?? [] }));
   script("registry-login.sh", registryLoginScript({ hosts: o.registryHosts }));
   script("run-pgbouncer.sh", runPgbouncerScript({ image: o.pgbouncerImage }));
-  script("run-app.sh", runAppScript({ kind: o.kind, image: o.backendImage, domain: o.domain, gunicornWorkers: workers, gunicornThreads: threads, cdnSigningKeyName: o.cdnSigningKeyName }));
+  script(
+    "run-app.sh",
+    runAppScript({
+      kind: o.kind,
+      image: o.backendImage,
+      domain: o.domain,
+      gunicornWorkers: workers,
+      gunicornThreads: threads,
+      cdnSigningKeyName: o.cdnSigningKeyName,
+    }),
+  );
   script("install-ops-agent.sh", installOpsAgentScript());
 
   unit(
@@ -513,7 +547,13 @@ export function appInstanceFiles(o: AppInstanceOptions): AppFile[] {
 export function appInstanceUserData(o: AppInstanceOptions, files: AppFile[] = appInstanceFiles(o)): string {
   const units = files.filter((f) => f.path.startsWith("/etc/systemd/system/")).map((f) => f.path.split("/").pop()!);
   const timers = units.filter((u) => u.endsWith(".timer"));
-  const services = ["co-settings.service", "co-pgbouncer.service", "co-app.service", "co-ops-agent.service", ...(o.kind === "http" ? ["co-migrate.service"] : [])];
+  const services = [
+    "co-settings.service",
+    "co-pgbouncer.service",
+    "co-app.service",
+    "co-ops-agent.service",
+    ...(o.kind === "http" ? ["co-migrate.service"] : []),
+  ];
   return cloudInit({
     files: files.map((f) => ({ path: f.path, content: f.content, permissions: f.permissions })),
     // jq reads the settings JSON; curl is in the image already.

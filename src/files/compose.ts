@@ -194,12 +194,7 @@ export function composeFile(o: ComposeOptions): string {
   }
   const backendVolumes = [`${data}/static:${IMAGE.staticRoot}`, ...(o.mediaBucket ? [] : [`${data}/media:${IMAGE.mediaRoot}`])];
   const dependsOnData = { postgres: { condition: "service_healthy" }, redis: { condition: "service_healthy" } };
-  const py = (url: string) => [
-    "CMD",
-    "python",
-    "-c",
-    `import urllib.request; urllib.request.urlopen('${url}', timeout=4)`,
-  ];
+  const py = (url: string) => ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('${url}', timeout=4)`];
 
   // Jitsi's internal XMPP domains (docker-jitsi-meet defaults); the public host is PUBLIC_URL.
   const xmpp = {
@@ -283,7 +278,13 @@ export function composeFile(o: ComposeOptions): string {
       ...(postgresCommand(o) ? { command: postgresCommand(o) } : {}),
       ...(o.migrationSource ? { ports: [`${env("VM_INTERNAL_IP")}:5432:5432`] } : {}),
       shm_size: "256mb",
-      healthcheck: { test: ["CMD", "pg_isready", "-q", "-h", "/var/run/postgresql", "-U", o.dbUser, "-d", o.dbName], interval: "10s", timeout: "5s", retries: 5, start_period: "30s" },
+      healthcheck: {
+        test: ["CMD", "pg_isready", "-q", "-h", "/var/run/postgresql", "-U", o.dbUser, "-d", o.dbName],
+        interval: "10s",
+        timeout: "5s",
+        retries: 5,
+        start_period: "30s",
+      },
       stop_grace_period: "60s",
       logging,
     },

@@ -89,7 +89,8 @@ export function indexProblems(indexes: readonly IndexSpec[]): string[] {
   const names = indexes.map((ix) => ix.name);
   indexes.forEach((ix, i) => {
     if (!IDENT.test(ix.name)) p.push(refuse(`indexes[${i}].name`, ix.name, "is not a plain identifier", ident));
-    if (names.indexOf(ix.name) < i) p.push(refuse(`indexes[${i}].name`, ix.name, `is used twice (also indexes[${names.indexOf(ix.name)}])`, "each index name once"));
+    if (names.indexOf(ix.name) < i)
+      p.push(refuse(`indexes[${i}].name`, ix.name, `is used twice (also indexes[${names.indexOf(ix.name)}])`, "each index name once"));
     if (!IDENT.test(ix.table)) p.push(refuse(`indexes[${i}].table`, ix.table, "is not a plain identifier", ident));
     if (ix.columns.length === 0) p.push(refuse(`indexes[${i}].columns`, ix.columns, "is empty", "at least one column"));
     ix.columns.forEach((c, j) => {
@@ -129,7 +130,7 @@ export function indexStatements(indexes: readonly IndexSpec[] = seedIndexes): Sq
 export function indexesSql(indexes: readonly IndexSpec[] = seedIndexes): string {
   const byName = new Map(indexes.map((ix) => [createIndexStatement(ix), ix]));
   const out = [
-    "-- Rendered by src/files/db-indexes.ts: the seed's stage-2 \"Database Optimization\".",
+    '-- Rendered by src/files/db-indexes.ts: the seed\'s stage-2 "Database Optimization".',
     "-- CONCURRENTLY cannot run inside a transaction block: run statement by statement (psql -f, no -1).",
     "-- The VM runs apply-db-indexes.sh, which also skips tables that do not exist yet and rebuilds invalid indexes.",
     "",

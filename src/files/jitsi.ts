@@ -410,7 +410,12 @@ function registryLoginFiles(hosts: string[] | undefined): JitsiFile[] {
 export function signalingFiles(o: SignalingOptions): JitsiFile[] {
   const region: JitsiFile[] = o.relay
     ? [
-        { path: `${JITSI_DIR}/config/web/nginx/custom-meet.conf`, renderPath: "config/web/nginx/custom-meet.conf", content: userRegionNginx(o.regions), permissions: "0644" },
+        {
+          path: `${JITSI_DIR}/config/web/nginx/custom-meet.conf`,
+          renderPath: "config/web/nginx/custom-meet.conf",
+          content: userRegionNginx(o.regions),
+          permissions: "0644",
+        },
         { path: `${JITSI_DIR}/config/web/custom-config.js`, renderPath: "config/web/custom-config.js", content: userRegionConfig(), permissions: "0644" },
       ]
     : [];
@@ -418,7 +423,12 @@ export function signalingFiles(o: SignalingOptions): JitsiFile[] {
     ...registryLoginFiles(o.registryHosts),
     ...region,
     { path: `${JITSI_DIR}/docker-compose.yml`, renderPath: "docker-compose.yml", content: signalingCompose(o), permissions: "0640" },
-    { path: `${JITSI_BIN}/fetch-secrets.sh`, renderPath: "bin/fetch-secrets.sh", content: fetchSecretsScript({ project: o.project, secrets: o.secrets }), permissions: "0755" },
+    {
+      path: `${JITSI_BIN}/fetch-secrets.sh`,
+      renderPath: "bin/fetch-secrets.sh",
+      content: fetchSecretsScript({ project: o.project, secrets: o.secrets }),
+      permissions: "0755",
+    },
     { path: "/etc/systemd/system/co-secrets.service", renderPath: "systemd/co-secrets.service", content: secretsUnit(), permissions: "0644" },
     {
       path: "/etc/systemd/system/co-jitsi.service",
@@ -434,7 +444,12 @@ export function bridgeFiles(o: BridgeOptions): JitsiFile[] {
   return [
     ...registryLoginFiles(o.registryHosts),
     { path: `${JITSI_DIR}/docker-compose.yml`, renderPath: "docker-compose.yml", content: bridgeCompose(o), permissions: "0640" },
-    { path: `${JITSI_BIN}/fetch-secrets.sh`, renderPath: "bin/fetch-secrets.sh", content: fetchSecretsScript({ project: o.project, secrets: o.secrets }), permissions: "0755" },
+    {
+      path: `${JITSI_BIN}/fetch-secrets.sh`,
+      renderPath: "bin/fetch-secrets.sh",
+      content: fetchSecretsScript({ project: o.project, secrets: o.secrets }),
+      permissions: "0755",
+    },
     { path: `${JITSI_BIN}/drain.sh`, renderPath: "bin/drain.sh", content: drainScript({ drainSeconds: o.drainSeconds }), permissions: "0755" },
     { path: `${JITSI_BIN}/watch-shutdown.sh`, renderPath: "bin/watch-shutdown.sh", content: shutdownWatchScript(), permissions: "0755" },
     { path: "/etc/systemd/system/co-secrets.service", renderPath: "systemd/co-secrets.service", content: secretsUnit(), permissions: "0644" },
@@ -443,7 +458,13 @@ export function bridgeFiles(o: BridgeOptions): JitsiFile[] {
       path: "/etc/systemd/system/co-jitsi.service",
       renderPath: "systemd/co-jitsi.service",
       // Stopping the unit (shutdown, reboot) drains first; systemd allows the drain window plus a minute.
-      content: composeUnit("Course Organizer: Jitsi Videobridge", JITSI_DIR, [`${JITSI_BIN}/drain.sh`], o.drainSeconds + 60, (o.registryHosts ?? []).length > 0),
+      content: composeUnit(
+        "Course Organizer: Jitsi Videobridge",
+        JITSI_DIR,
+        [`${JITSI_BIN}/drain.sh`],
+        o.drainSeconds + 60,
+        (o.registryHosts ?? []).length > 0,
+      ),
       permissions: "0644",
     },
   ];

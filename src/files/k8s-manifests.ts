@@ -601,7 +601,12 @@ export function metricsAdapterManifests(a: Pick<WorkloadManifestArgs, "adapterSe
     {
       apiVersion: "v1",
       kind: "ServiceAccount",
-      metadata: { name: ADAPTER_NAME, namespace: ADAPTER_NAMESPACE, labels: a.labels, annotations: { "iam.gke.io/gcp-service-account": a.adapterServiceAccount } },
+      metadata: {
+        name: ADAPTER_NAME,
+        namespace: ADAPTER_NAMESPACE,
+        labels: a.labels,
+        annotations: { "iam.gke.io/gcp-service-account": a.adapterServiceAccount },
+      },
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",

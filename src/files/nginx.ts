@@ -112,8 +112,6 @@ export const DEFAULT_RATE_LIMITS: RateLimits = { apiPerSecond: 10, apiBurst: 300
  */
 export const LOGIN_PATHS = ["/accounts/login/", "/admin/login/", "/api/auth/"] as const;
 
-
-
 const HOST_PORT = /^[A-Za-z0-9.-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 const PATH = /^\/[A-Za-z0-9._/-]*$/;
@@ -139,7 +137,8 @@ export function nginxProblems(o: NginxOptions): string[] {
   const upstreams = (field: string, v: string[]) => {
     if (v.length === 0) p.push(refuse(field, v, "is empty", 'at least one "host:port"'));
     v.forEach((u, i) => {
-      if (!HOST_PORT.test(u)) p.push(refuse(field === "jitsiUpstream" ? field : `${field}[${i}]`, u, "is not an upstream address", '"host:port" or "[ipv6]:port"'));
+      if (!HOST_PORT.test(u))
+        p.push(refuse(field === "jitsiUpstream" ? field : `${field}[${i}]`, u, "is not an upstream address", '"host:port" or "[ipv6]:port"'));
     });
   };
   host("serverName", o.serverName);
@@ -148,7 +147,14 @@ export function nginxProblems(o: NginxOptions): string[] {
   upstreams("wsUpstreams", o.wsUpstreams);
   if (o.jitsiUpstream !== undefined) upstreams("jitsiUpstream", [o.jitsiUpstream]);
   if (o.jitsiUpstream !== undefined && o.meetServerName === undefined) {
-    p.push(refuse("jitsiUpstream", o.jitsiUpstream, "is set without options.meetServerName (the Jitsi server block needs its host name)", "unset, or set meetServerName too"));
+    p.push(
+      refuse(
+        "jitsiUpstream",
+        o.jitsiUpstream,
+        "is set without options.meetServerName (the Jitsi server block needs its host name)",
+        "unset, or set meetServerName too",
+      ),
+    );
   }
   path("staticRoot", o.staticRoot);
   path("mediaRoot", o.mediaRoot);
@@ -158,13 +164,20 @@ export function nginxProblems(o: NginxOptions): string[] {
   path("mimeTypes", o.mimeTypes);
   path("healthPath", o.healthPath);
   (o.loadBalancerRanges ?? []).forEach((r, i) => {
-    if (!CIDR.test(r)) p.push(refuse(`loadBalancerRanges[${i}]`, r, "is not an address or CIDR range", "an IPv4 or IPv6 address or range, e.g. 130.211.0.0/22"));
+    if (!CIDR.test(r))
+      p.push(refuse(`loadBalancerRanges[${i}]`, r, "is not an address or CIDR range", "an IPv4 or IPv6 address or range, e.g. 130.211.0.0/22"));
   });
   port("httpPort", o.httpPort);
   port("httpsPort", o.httpsPort);
-  if (o.listenAddress !== undefined && !CIDR.test(o.listenAddress)) p.push(refuse("listenAddress", o.listenAddress, "is not an IP address", "an IPv4 or IPv6 address"));
-  if (o.clientMaxBodySize !== undefined && !/^[0-9]+[kmg]?$/.test(o.clientMaxBodySize)) p.push(refuse("clientMaxBodySize", o.clientMaxBodySize, "is not an nginx size", "a number with an optional k, m or g, e.g. 50m"));
-  for (const [f, v] of [["wsReadTimeoutSeconds", o.wsReadTimeoutSeconds], ["staticCacheDays", o.staticCacheDays], ["mediaCacheDays", o.mediaCacheDays]] as const) {
+  if (o.listenAddress !== undefined && !CIDR.test(o.listenAddress))
+    p.push(refuse("listenAddress", o.listenAddress, "is not an IP address", "an IPv4 or IPv6 address"));
+  if (o.clientMaxBodySize !== undefined && !/^[0-9]+[kmg]?$/.test(o.clientMaxBodySize))
+    p.push(refuse("clientMaxBodySize", o.clientMaxBodySize, "is not an nginx size", "a number with an optional k, m or g, e.g. 50m"));
+  for (const [f, v] of [
+    ["wsReadTimeoutSeconds", o.wsReadTimeoutSeconds],
+    ["staticCacheDays", o.staticCacheDays],
+    ["mediaCacheDays", o.mediaCacheDays],
+  ] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) p.push(refuse(f, v, "is not a positive whole number", "1 or more"));
   }
   return p;
@@ -233,7 +246,7 @@ export function nginxConf(o: NginxOptions): string {
     "}",
     "",
     "# Django's collectstatic output: file names carry a content hash, so a month and immutable is safe",
-    "# (seed stage 2 \"Enable CDN\": static files cached 30 days).",
+    '# (seed stage 2 "Enable CDN": static files cached 30 days).',
     "location /static/ {",
     `    alias ${withSlash(o.staticRoot)};`,
     ...indent(common),
@@ -242,7 +255,7 @@ export function nginxConf(o: NginxOptions): string {
     ...(o.mediaRoot
       ? [
           "",
-          "# Uploads while they live on the VM's disk (seed stage 2 \"Enable CDN\": media cached 7 days). Served",
+          '# Uploads while they live on the VM\'s disk (seed stage 2 "Enable CDN": media cached 7 days). Served',
           "# neutralised: an uploaded HTML or SVG file must not run as script on the app's origin (stored XSS with",
           "# its cookies): CSP sandbox, nosniff, and a download (attachment) for every type not known to be passive.",
           "location /media/ {",
@@ -354,10 +367,7 @@ export function nginxConf(o: NginxOptions): string {
   const servers: string[][] = [];
   const names = [o.serverName, ...(o.meetServerName && o.jitsiUpstream ? [o.meetServerName] : [])];
   if (o.tls) {
-    const tlsLines = [
-      `ssl_certificate ${withSlash(o.certDir)}fullchain.pem;`,
-      `ssl_certificate_key ${withSlash(o.certDir)}privkey.pem;`,
-    ];
+    const tlsLines = [`ssl_certificate ${withSlash(o.certDir)}fullchain.pem;`, `ssl_certificate_key ${withSlash(o.certDir)}privkey.pem;`];
     const redirectTarget = httpsPort === 443 ? "https://$host$request_uri" : `https://$host:${httpsPort}$request_uri`;
     servers.push([
       "# Port 80 only answers ACME HTTP-01 challenges; everything else goes to HTTPS.",
@@ -413,7 +423,7 @@ export function nginxConf(o: NginxOptions): string {
       `client_max_body_size ${o.clientMaxBodySize ?? "50m"};`,
       "",
       "log_format main '$client_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent '",
-      "                '\"$http_referer\" \"$http_user_agent\" rt=$request_time urt=$upstream_response_time';",
+      '                \'"$http_referer" "$http_user_agent" rt=$request_time urt=$upstream_response_time\';',
       ...(rt
         ? [
             `access_log ${rt}/access.log main;`,
@@ -455,7 +465,7 @@ export function nginxConf(o: NginxOptions): string {
       ...ranges.map((r) => `    ${r} 1;`),
       "}",
       "",
-      "# Google's front end appends \"<client>, <forwarding rule IP>\" to X-Forwarded-For: the client is the",
+      '# Google\'s front end appends "<client>, <forwarding rule IP>" to X-Forwarded-For: the client is the',
       "# second-to-last entry (anything before it is whatever the client sent).",
       "map $http_x_forwarded_for $xff_client {",
       '    "~(?:^|,)\\s*(?<xffclient>[^,\\s]+)\\s*,\\s*[^,\\s]+\\s*$" $xffclient;',

@@ -91,11 +91,7 @@ export function pgbackrestConf(o: PgBackRestOptions): string {
  * the Database Migration Service source needs `logical`, which includes everything `replica` archives.
  */
 export function archiveSettings(archiveTimeoutSeconds: number): string[] {
-  return [
-    "archive_mode=on",
-    `archive_command=pgbackrest --stanza=${STANZA} archive-push %p`,
-    `archive_timeout=${archiveTimeoutSeconds}`,
-  ];
+  return ["archive_mode=on", `archive_command=pgbackrest --stanza=${STANZA} archive-push %p`, `archive_timeout=${archiveTimeoutSeconds}`];
 }
 
 /** The Dockerfile of the postgres image with pgBackRest: the configured image plus its distribution's package. */
@@ -118,10 +114,7 @@ export function postgresImageTag(baseImage: string): string {
   return `course-organizer/postgres-pgbackrest:${h}`;
 }
 
-const HEADER = [
-  "# Rendered by src/files/pgbackrest.ts. Runs as root on the Course Organizer VM.",
-  'PATH="$PATH:/snap/bin"',
-].join("\n");
+const HEADER = ["# Rendered by src/files/pgbackrest.ts. Runs as root on the Course Organizer VM.", 'PATH="$PATH:/snap/bin"'].join("\n");
 
 function q(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;

@@ -91,7 +91,8 @@ export function pgbouncerProblems(o: PgbouncerOptions): string[] {
   const modes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
   const mode = o.serverTlsSslmode ?? "require";
   if (!modes.includes(mode)) p.push(refuse("serverTlsSslmode", mode, "is not a PgBouncer sslmode", modes.join(", ")));
-  if ((mode === "verify-ca" || mode === "verify-full") && !o.serverTlsCaFile) p.push(refuse("serverTlsCaFile", o.serverTlsCaFile, `is not set while options.serverTlsSslmode is ${mode}`, "the path of the server's CA certificate"));
+  if ((mode === "verify-ca" || mode === "verify-full") && !o.serverTlsCaFile)
+    p.push(refuse("serverTlsCaFile", o.serverTlsCaFile, `is not set while options.serverTlsSslmode is ${mode}`, "the path of the server's CA certificate"));
   if (!o.authFile.startsWith("/")) p.push(refuse("authFile", o.authFile, "is not an absolute path", "an absolute path, e.g. /etc/pgbouncer/userlist.txt"));
   if (/\s/.test(o.dbHost) || o.dbHost === "") p.push(refuse("dbHost", o.dbHost, "is not a host", "a host name or IP address without spaces"));
   return p;

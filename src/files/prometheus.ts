@@ -187,13 +187,21 @@ export function alertRules(o: PrometheusOptions): string {
 export function grafanaProvisioning(o: PrometheusOptions): { path: string; content: string }[] {
   const datasource = stringify({
     apiVersion: 1,
-    datasources: [{ name: "Prometheus", uid: "prometheus", type: "prometheus", access: "proxy", url: "http://prometheus:9090", isDefault: true, editable: false }],
+    datasources: [
+      { name: "Prometheus", uid: "prometheus", type: "prometheus", access: "proxy", url: "http://prometheus:9090", isDefault: true, editable: false },
+    ],
   });
   const provider = stringify({
     apiVersion: 1,
     providers: [
       // The dashboards live next to this file (the provisioning folder is mounted read-only into Grafana).
-      { name: "course-organizer", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: "/etc/grafana/provisioning/dashboards", foldersFromFilesStructure: false } },
+      {
+        name: "course-organizer",
+        type: "file",
+        disableDeletion: true,
+        allowUiUpdates: false,
+        options: { path: "/etc/grafana/provisioning/dashboards", foldersFromFilesStructure: false },
+      },
     ],
   });
   const panels = promMetrics(o).map((m, i) => ({

@@ -47,14 +47,21 @@ const POLICIES = ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", 
 export function redisConfProblems(o: RedisConfOptions): string[] {
   const refuse = argRefuser("redisConf", "options");
   const p: string[] = [];
-  if (!/^[0-9]+(kb|mb|gb)?$/i.test(o.maxmemory)) p.push(refuse("maxmemory", o.maxmemory, "is not a redis size", "a number with an optional kb, mb or gb, e.g. 512mb, 2gb"));
-  if (!POLICIES.includes(o.maxmemoryPolicy)) p.push(refuse("maxmemoryPolicy", o.maxmemoryPolicy, "is not a maxmemory policy", POLICIES.join(", "), nearestName(o.maxmemoryPolicy, POLICIES)));
+  if (!/^[0-9]+(kb|mb|gb)?$/i.test(o.maxmemory))
+    p.push(refuse("maxmemory", o.maxmemory, "is not a redis size", "a number with an optional kb, mb or gb, e.g. 512mb, 2gb"));
+  if (!POLICIES.includes(o.maxmemoryPolicy))
+    p.push(refuse("maxmemoryPolicy", o.maxmemoryPolicy, "is not a maxmemory policy", POLICIES.join(", "), nearestName(o.maxmemoryPolicy, POLICIES)));
   o.save.forEach(([s, c], i) => {
-    if (!Number.isInteger(s) || s < 1 || !Number.isInteger(c) || c < 1) p.push(refuse(`save[${i}]`, [s, c], "is not a snapshot point", "two positive whole numbers [seconds, changes]"));
+    if (!Number.isInteger(s) || s < 1 || !Number.isInteger(c) || c < 1)
+      p.push(refuse(`save[${i}]`, [s, c], "is not a snapshot point", "two positive whole numbers [seconds, changes]"));
   });
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) p.push(refuse("port", o.port, "is not a TCP port", "1-65535"));
-  if (o.bind !== undefined && !/^[0-9A-Fa-f.:*\- ]+$/.test(o.bind)) p.push(refuse("bind", o.bind, "is not a list of addresses", "IP addresses separated by spaces"));
-  for (const [f, v] of [["dir", o.dir], ["aclFile", o.aclFile]] as const) {
+  if (o.bind !== undefined && !/^[0-9A-Fa-f.:*\- ]+$/.test(o.bind))
+    p.push(refuse("bind", o.bind, "is not a list of addresses", "IP addresses separated by spaces"));
+  for (const [f, v] of [
+    ["dir", o.dir],
+    ["aclFile", o.aclFile],
+  ] as const) {
     if (v !== undefined && !/^\/[A-Za-z0-9._/-]*$/.test(v)) p.push(refuse(f, v, "is not an absolute path", "an absolute path of [A-Za-z0-9._/-]"));
   }
   return p;
@@ -79,12 +86,12 @@ export function redisConf(o: RedisConfOptions): string {
     "# Users and passwords (written at boot from Secret Manager; no secret in this file).",
     `aclfile ${o.aclFile ?? "/run/secrets/redis-users.acl"}`,
     "",
-    "# Seed stage 2 \"Redis Configuration\". The limit counts data only: a BGSAVE fork can add up to the same again",
+    '# Seed stage 2 "Redis Configuration". The limit counts data only: a BGSAVE fork can add up to the same again',
     "# in copy-on-write pages under heavy writes, which the VM's memory must leave room for.",
     `maxmemory ${o.maxmemory}`,
     `maxmemory-policy ${o.maxmemoryPolicy}`,
     "",
-    "# RDB snapshots (seed: \"Enable persistence for sessions\"); AOF off, RDB is what the seed asks for.",
+    '# RDB snapshots (seed: "Enable persistence for sessions"); AOF off, RDB is what the seed asks for.',
     ...(o.save.length > 0 ? o.save.map(([s, c]) => `save ${s} ${c}`) : ['save ""']),
     "appendonly no",
     `dir ${o.dir ?? "/data"}`,

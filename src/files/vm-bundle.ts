@@ -114,8 +114,7 @@ function minimalPrometheus(): string {
 /** Every file the VM receives (without the user-data itself). */
 export function vmFiles(o: VmBundleOptions): VmFile[] {
   const files: VmFile[] = [];
-  const app = (rel: string, content: string, permissions = "0644") =>
-    files.push({ vmPath: `${APP_DIR}/${rel}`, renderPath: rel, content, permissions });
+  const app = (rel: string, content: string, permissions = "0644") => files.push({ vmPath: `${APP_DIR}/${rel}`, renderPath: rel, content, permissions });
   const unit = (unitName: string, content: string) =>
     files.push({ vmPath: `/etc/systemd/system/${unitName}`, renderPath: `systemd/${unitName}`, content, permissions: "0644" });
   const script = (n: string, content: string) => app(`bin/${n}`, content, "0755");
@@ -181,7 +180,13 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
   script("apply-db-indexes.sh", applyIndexesScript());
   script(
     "migrate.sh",
-    migrateScript({ databaseIndexes: o.databaseIndexes, indexesScript: `${BIN_DIR}/apply-db-indexes.sh`, dbUser: DB_USER, dbName: DB_NAME, collectstatic: !o.staticBucket }),
+    migrateScript({
+      databaseIndexes: o.databaseIndexes,
+      indexesScript: `${BIN_DIR}/apply-db-indexes.sh`,
+      dbUser: DB_USER,
+      dbName: DB_NAME,
+      collectstatic: !o.staticBucket,
+    }),
   );
   script("config-sync.sh", configSyncScript());
   if (o.backup) {
@@ -283,7 +288,10 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       }),
     );
     // Every minute: Cloud Monitoring's custom-metric alignment period and Prometheus' scrape both see fresh values.
-    unit("co-websocket-metric.timer", timerUnit({ description: "Course Organizer: WebSocket gauge", onBootSec: "2min", onUnitActiveSec: "1min", accuracySec: "1s" }));
+    unit(
+      "co-websocket-metric.timer",
+      timerUnit({ description: "Course Organizer: WebSocket gauge", onBootSec: "2min", onUnitActiveSec: "1min", accuracySec: "1s" }),
+    );
     timers.push("co-websocket-metric.timer");
   }
   if (o.mediaBucket && o.copyMedia) {
@@ -316,7 +324,10 @@ export function vmFiles(o: VmBundleOptions): VmFile[] {
       }),
     );
     // Let's Encrypt recommends two renewal attempts a day; certbot renews only within 30 days of expiry.
-    unit("co-cert.timer", timerUnit({ description: "Course Organizer: certificate issue/renewal", onBootSec: "2min", onUnitActiveSec: "12h", randomizedDelaySec: "1h" }));
+    unit(
+      "co-cert.timer",
+      timerUnit({ description: "Course Organizer: certificate issue/renewal", onBootSec: "2min", onUnitActiveSec: "12h", randomizedDelaySec: "1h" }),
+    );
     timers.push("co-cert.timer");
   }
   return files;

@@ -8,7 +8,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SECRET_MARK, UNKNOWN_MARK, type Plan, type PlannedResource } from "./engine";
 
-export const RULE_KINDS = ["range", "enum", "pattern", "notPattern", "maxLength", "conflicts", "requiresWith", "createOnlyValues", "immutable", "eventual"] as const;
+export const RULE_KINDS = [
+  "range",
+  "enum",
+  "pattern",
+  "notPattern",
+  "maxLength",
+  "conflicts",
+  "requiresWith",
+  "createOnlyValues",
+  "immutable",
+  "eventual",
+] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 /** A condition on another input of the same resource: the row applies only when it holds. */
@@ -96,7 +107,9 @@ function numeric(v: unknown): number | undefined {
 export function holds(r: PlannedResource, w: When): boolean {
   const vs = valuesAt(r.inputs, w.path).filter((v) => !isUnknown(v));
   if (w.present !== undefined) return w.present ? valuesAt(r.inputs, w.path).length > 0 : valuesAt(r.inputs, w.path).length === 0;
-  return vs.some((v) => (w.equals !== undefined ? v === w.equals : w.in ? w.in.includes(v) : w.pattern ? typeof v === "string" && new RegExp(`^(?:${w.pattern})$`).test(v) : true));
+  return vs.some((v) =>
+    w.equals !== undefined ? v === w.equals : w.in ? w.in.includes(v) : w.pattern ? typeof v === "string" && new RegExp(`^(?:${w.pattern})$`).test(v) : true,
+  );
 }
 
 /** Resources a resource waits for: its dependencies, transitively; a component stands for everything under it. */
@@ -137,7 +150,8 @@ export function evaluate(p: Plan, rows: ConstraintRow[], opts: { fromEmpty: bool
   for (const row of rows) {
     for (const r of p.resources.filter((x) => x.type === row.type)) {
       if (row.when && !holds(r, row.when)) continue;
-      const bad = (problem: string) => violations.push({ row, resource: r.name, problem: `${row.type} ${r.name}: ${row.path} ${problem} (${row.rule}; ${row.source})` });
+      const bad = (problem: string) =>
+        violations.push({ row, resource: r.name, problem: `${row.type} ${r.name}: ${row.path} ${problem} (${row.rule}; ${row.source})` });
       const vs = valuesAt(r.inputs, row.path).filter((v) => !isUnknown(v));
       switch (row.rule) {
         case "range":
@@ -145,7 +159,8 @@ export function evaluate(p: Plan, rows: ConstraintRow[], opts: { fromEmpty: bool
             checked++;
             const n = numeric(v);
             if (n === undefined) bad(`= ${JSON.stringify(v)} is not a number or duration`);
-            else if ((row.min !== undefined && n < row.min) || (row.max !== undefined && n > row.max)) bad(`= ${JSON.stringify(v)} outside ${row.min ?? "-inf"}..${row.max ?? "inf"}`);
+            else if ((row.min !== undefined && n < row.min) || (row.max !== undefined && n > row.max))
+              bad(`= ${JSON.stringify(v)} outside ${row.min ?? "-inf"}..${row.max ?? "inf"}`);
           }
           break;
         case "enum":
@@ -153,7 +168,8 @@ export function evaluate(p: Plan, rows: ConstraintRow[], opts: { fromEmpty: bool
           if (row.rule === "createOnlyValues" && !opts.fromEmpty) break;
           for (const v of vs) {
             checked++;
-            if (!row.values!.includes(v)) bad(`= ${JSON.stringify(v)}; allowed${row.rule === "createOnlyValues" ? " at create" : ""}: ${JSON.stringify(row.values)}`);
+            if (!row.values!.includes(v))
+              bad(`= ${JSON.stringify(v)}; allowed${row.rule === "createOnlyValues" ? " at create" : ""}: ${JSON.stringify(row.values)}`);
           }
           break;
         case "pattern":
@@ -182,7 +198,8 @@ export function evaluate(p: Plan, rows: ConstraintRow[], opts: { fromEmpty: bool
           for (const w of row.with as When[]) {
             const all = valuesAt(r.inputs, w.path);
             if (all.length === 0) bad(`needs ${w.path}`);
-            else if (all.every((v) => !isUnknown(v)) && !holds(r, w)) bad(`needs ${w.path} ${JSON.stringify(w.in ?? w.equals ?? w.pattern)}; it is ${JSON.stringify(all)}`);
+            else if (all.every((v) => !isUnknown(v)) && !holds(r, w))
+              bad(`needs ${w.path} ${JSON.stringify(w.in ?? w.equals ?? w.pattern)}; it is ${JSON.stringify(all)}`);
           }
           break;
         case "immutable": {
@@ -191,7 +208,8 @@ export function evaluate(p: Plan, rows: ConstraintRow[], opts: { fromEmpty: bool
           const [a, b] = [valuesAt(before.inputs, row.path), valuesAt(r.inputs, row.path)];
           if ([...a, ...b].some(isUnknown)) break;
           checked++;
-          if (JSON.stringify(a) !== JSON.stringify(b)) bad(`changes ${JSON.stringify(a)} -> ${JSON.stringify(b)} on a protected resource (the change would replace it)`);
+          if (JSON.stringify(a) !== JSON.stringify(b))
+            bad(`changes ${JSON.stringify(a)} -> ${JSON.stringify(b)} on a protected resource (the change would replace it)`);
           break;
         }
         case "eventual":

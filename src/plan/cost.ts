@@ -114,7 +114,14 @@ export function listMonthly(machineType: string): number {
   if (listed) return listed.usd;
   const m = /^([a-z0-9]+)-(standard|highcpu|highmem)-(\d+)$/.exec(machineType);
   const fam = m ? p.familyHourly[m[1]!] : undefined;
-  if (!m || !fam) throw new Error(unpriced("machine type", machineType, `a type listed in machineMonthly, or <family>-standard|highcpu|highmem-<vCPUs> of a family in familyHourly (${Object.keys(p.familyHourly).join(", ")})`));
+  if (!m || !fam)
+    throw new Error(
+      unpriced(
+        "machine type",
+        machineType,
+        `a type listed in machineMonthly, or <family>-standard|highcpu|highmem-<vCPUs> of a family in familyHourly (${Object.keys(p.familyHourly).join(", ")})`,
+      ),
+    );
   const vcpu = Number(m[3]);
   const gbPerVcpu = { standard: 4, highcpu: 1, highmem: 8 }[m[2] as "standard"];
   return (vcpu * fam.vcpu + vcpu * gbPerVcpu * fam.gbRam) * p.hoursPerMonth;
@@ -129,7 +136,16 @@ export function machinePrice(machineType: string, model: Commitment | "spot"): {
   const list = listMonthly(machineType);
   if (model === "spot") {
     const rate = Number(prices().spot[machineType.split("-")[0]!]);
-    if (!Number.isFinite(rate)) throw new Error(unpriced("Spot machine type", machineType, `a type of a family in spot (${Object.keys(prices().spot).filter((f) => f !== "source").join(", ")})`));
+    if (!Number.isFinite(rate))
+      throw new Error(
+        unpriced(
+          "Spot machine type",
+          machineType,
+          `a type of a family in spot (${Object.keys(prices().spot)
+            .filter((f) => f !== "source")
+            .join(", ")})`,
+        ),
+      );
     return { usd: list * (1 - rate), basis: `${machineType} Spot: list ${round(list)} less ${pct(rate)} %` };
   }
   if (SHARED_CORE.test(machineType)) return machineMonthly(machineType);
@@ -141,10 +157,18 @@ export function machinePrice(machineType: string, model: Commitment | "spot"): {
 export function machineMonthly(machineType: string): { usd: number; basis: string } {
   const p = prices();
   const listed = p.machineMonthly[machineType];
-  if (listed) return { usd: listed.sud ?? listed.usd, basis: listed.sud ? `${machineType} ${listed.sud}/month (sustained use)` : `${machineType} ${listed.usd}/month` };
+  if (listed)
+    return { usd: listed.sud ?? listed.usd, basis: listed.sud ? `${machineType} ${listed.sud}/month (sustained use)` : `${machineType} ${listed.usd}/month` };
   const m = /^([a-z0-9]+)-(standard|highcpu|highmem)-(\d+)$/.exec(machineType);
   const fam = m ? p.familyHourly[m[1]!] : undefined;
-  if (!m || !fam) throw new Error(unpriced("machine type", machineType, `a type listed in machineMonthly, or <family>-standard|highcpu|highmem-<vCPUs> of a family in familyHourly (${Object.keys(p.familyHourly).join(", ")})`));
+  if (!m || !fam)
+    throw new Error(
+      unpriced(
+        "machine type",
+        machineType,
+        `a type listed in machineMonthly, or <family>-standard|highcpu|highmem-<vCPUs> of a family in familyHourly (${Object.keys(p.familyHourly).join(", ")})`,
+      ),
+    );
   const vcpu = Number(m[3]);
   const gbPerVcpu = { standard: 4, highcpu: 1, highmem: 8 }[m[2] as "standard"];
   const usd = (vcpu * fam.vcpu + vcpu * gbPerVcpu * fam.gbRam) * p.hoursPerMonth * fam.sudFactor;
@@ -223,7 +247,8 @@ export const ZERO_PRICED: Record<string, string> = {
   "gcp:monitoring/notificationChannel:NotificationChannel": "no charge",
   "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": "within the free uptime-check executions",
   "gcp:logging/metric:Metric": "no charge for the metric (log volume not estimated)",
-  "gcp:projects/iAMAuditConfig:IAMAuditConfig": "no charge for the setting; the Data Access logs it turns on are log volume beyond Cloud Logging's free allotment, not estimated",
+  "gcp:projects/iAMAuditConfig:IAMAuditConfig":
+    "no charge for the setting; the Data Access logs it turns on are log volume beyond Cloud Logging's free allotment, not estimated",
   "gcp:osconfig/osPolicyAssignment:OsPolicyAssignment": "VM Manager is free up to 100 VMs per billing account (the plan has fewer)",
   // Objects inside other resources.
   "gcp:sql/database:Database": "inside its Cloud SQL instance",
@@ -281,7 +306,14 @@ function pricer(plan: Plan, options: CostOptions): Pricer {
     byUrn,
     lines,
     add: (r, item, min, max, basis, type) =>
-      lines.push({ component: typeof r === "string" ? r : top(r), type: type ?? (typeof r === "string" ? "usage" : r.type), item, monthlyUsd: round(min), atMaxMonthlyUsd: round(max), basis }),
+      lines.push({
+        component: typeof r === "string" ? r : top(r),
+        type: type ?? (typeof r === "string" ? "usage" : r.type),
+        item,
+        monthlyUsd: round(min),
+        atMaxMonthlyUsd: round(max),
+        basis,
+      }),
     vms: { min: 0, max: 0 },
   };
 }
@@ -332,9 +364,17 @@ function priceMachines(plan: Plan, r: PlannedResource, x: Pricer): boolean {
     case "gcp:compute/disk:Disk": {
       const gb = Number(i.size ?? 10);
       const d = diskMonthly(i.type, gb);
-      const scheduled = (i.resourcePolicies ?? []).length > 0 || plan.resources.some((a) => a.type === "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment" && a.inputs.disk === i.name);
+      const scheduled =
+        (i.resourcePolicies ?? []).length > 0 ||
+        plan.resources.some((a) => a.type === "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment" && a.inputs.disk === i.name);
       const snap = scheduled ? gb * p.snapshotGbMonth.usd : 0;
-      add(r, `${r.name} (${gb} GB ${i.type ?? "pd-balanced"}${scheduled ? " + daily snapshots" : ""})`, d + snap, d + snap, scheduled ? `disk + snapshots stored ~ one full copy (${gb} GB x ${p.snapshotGbMonth.usd})` : "disk");
+      add(
+        r,
+        `${r.name} (${gb} GB ${i.type ?? "pd-balanced"}${scheduled ? " + daily snapshots" : ""})`,
+        d + snap,
+        d + snap,
+        scheduled ? `disk + snapshots stored ~ one full copy (${gb} GB x ${p.snapshotGbMonth.usd})` : "disk",
+      );
       return true;
     }
     case "gcp:compute/snapshot:Snapshot": {
@@ -355,13 +395,20 @@ function priceMachines(plan: Plan, r: PlannedResource, x: Pricer): boolean {
     case "gcp:container/nodePool:NodePool": {
       const zones = ((i.nodeLocations as string[] | undefined) ?? []).length || 3;
       const nc = (i.nodeConfig ?? {}) as Record<string, any>;
-      const min = Number(i.autoscaling?.minNodeCount ?? i.autoscaling?.totalMinNodeCount ?? i.initialNodeCount ?? 1) * (i.autoscaling?.totalMinNodeCount ? 1 : zones);
+      const min =
+        Number(i.autoscaling?.minNodeCount ?? i.autoscaling?.totalMinNodeCount ?? i.initialNodeCount ?? 1) * (i.autoscaling?.totalMinNodeCount ? 1 : zones);
       const max = Number(i.autoscaling?.maxNodeCount ?? i.autoscaling?.totalMaxNodeCount ?? min) * (i.autoscaling?.totalMaxNodeCount ? 1 : zones);
       // Spot nodes are never committed: a commitment cannot cover preemptible capacity.
       const spot = nc.spot === true;
       const mp = machinePrice(nc.machineType ?? "e2-medium", spot ? "spot" : x.commitment);
       const per = mp.usd + diskMonthly(nc.diskType, Number(nc.diskSizeGb ?? 100));
-      add(r, `${r.name} (${min}-${max} x ${nc.machineType}${spot ? ", Spot" : ""})`, (x.committed && !spot ? max : min) * per, max * per, `${mp.basis} + boot disk, ${zones} zones`);
+      add(
+        r,
+        `${r.name} (${min}-${max} x ${nc.machineType}${spot ? ", Spot" : ""})`,
+        (x.committed && !spot ? max : min) * per,
+        max * per,
+        `${mp.basis} + boot disk, ${zones} zones`,
+      );
       x.vms.min += min;
       x.vms.max += max;
       return true;
@@ -386,7 +433,13 @@ function priceInstanceGroup(plan: Plan, r: PlannedResource, x: Pricer): void {
   const mp = machinePrice(machineType, x.commitment);
   const per = mp.usd + diskMonthly(bootType, bootGb);
   // A commitment sized to the maximum bills it every month.
-  x.add(r, `${r.name} (${min}-${max} x ${machineType})`, (x.committed ? max : min) * per, max * per, `${mp.basis} + ${bootGb} GB boot disk, x ${min} (min) / x ${max} (max)`);
+  x.add(
+    r,
+    `${r.name} (${min}-${max} x ${machineType})`,
+    (x.committed ? max : min) * per,
+    max * per,
+    `${mp.basis} + ${bootGb} GB boot disk, x ${min} (min) / x ${max} (max)`,
+  );
   x.vms.min += min;
   x.vms.max += max;
 }
@@ -404,7 +457,13 @@ function priceDataServices(r: PlannedResource, x: Pricer): boolean {
       const inst = sqlTierMonthly(s.tier) * ha * (1 - cud("cloudSql"));
       const disk = gb * p.cloudSql.ssdGbMonth.usd * ha;
       const backups = i.masterInstanceName ? 0 : gb * p.cloudSql.backupGbMonth.usd;
-      add(r, `${i.name} (${s.tier}${ha > 1 ? ", HA" : ""}${i.masterInstanceName ? ", replica" : ""})`, inst + disk + backups, inst + disk + backups, `tier ${round(sqlTierMonthly(s.tier))}/month${ha > 1 ? " x 2 (HA)" : ""}${less("cloudSql")} + ${gb} GB SSD${backups ? " + backups ~ disk size" : ""}`);
+      add(
+        r,
+        `${i.name} (${s.tier}${ha > 1 ? ", HA" : ""}${i.masterInstanceName ? ", replica" : ""})`,
+        inst + disk + backups,
+        inst + disk + backups,
+        `tier ${round(sqlTierMonthly(s.tier))}/month${ha > 1 ? " x 2 (HA)" : ""}${less("cloudSql")} + ${gb} GB SSD${backups ? " + backups ~ disk size" : ""}`,
+      );
       return true;
     }
     case "gcp:redis/instance:Instance": {
@@ -419,9 +478,18 @@ function priceDataServices(r: PlannedResource, x: Pricer): boolean {
     case "gcp:redis/cluster:Cluster": {
       const nodes = Number(i.shardCount) * (1 + Number(i.replicaCount ?? 0));
       const listed = p.redisClusterNodeMonth[String(i.nodeType)];
-      if (!listed) throw new Error(unpriced("Redis Cluster node type", i.nodeType, `a node type of redisClusterNodeMonth (${Object.keys(p.redisClusterNodeMonth).join(", ")})`));
+      if (!listed)
+        throw new Error(
+          unpriced("Redis Cluster node type", i.nodeType, `a node type of redisClusterNodeMonth (${Object.keys(p.redisClusterNodeMonth).join(", ")})`),
+        );
       const per = listed.usd * (1 - cud("memorystore"));
-      add(r, `${i.name} (Redis Cluster ${nodes} nodes ${i.nodeType})`, nodes * per, nodes * per, `${i.shardCount} shards x (1 + ${i.replicaCount ?? 0} replicas) x ${listed.usd}${less("memorystore")}`);
+      add(
+        r,
+        `${i.name} (Redis Cluster ${nodes} nodes ${i.nodeType})`,
+        nodes * per,
+        nodes * per,
+        `${i.shardCount} shards x (1 + ${i.replicaCount ?? 0} replicas) x ${listed.usd}${less("memorystore")}`,
+      );
       return true;
     }
     case "gcp:memcache/instance:Instance": {
@@ -429,7 +497,13 @@ function priceDataServices(r: PlannedResource, x: Pricer): boolean {
       const cpu = Number(i.nodeConfig?.cpuCount);
       const gb = Number(i.nodeConfig?.memorySizeMb) / 1024;
       const perNode = (cpu * p.memcached.vcpuHour + gb * p.memcached.gbRamHour) * p.hoursPerMonth * (1 - cud("memorystore"));
-      add(r, `${i.name} (Memcached ${nodes} nodes)`, nodes * perNode, nodes * perNode, `${nodes} nodes x (${cpu} vCPU x ${p.memcached.vcpuHour} + ${gb} GB x ${p.memcached.gbRamHour}) per hour${less("memorystore")}`);
+      add(
+        r,
+        `${i.name} (Memcached ${nodes} nodes)`,
+        nodes * perNode,
+        nodes * perNode,
+        `${nodes} nodes x (${cpu} vCPU x ${p.memcached.vcpuHour} + ${gb} GB x ${p.memcached.gbRamHour}) per hour${less("memorystore")}`,
+      );
       return true;
     }
   }
@@ -470,13 +544,26 @@ function priceSharedNetworking(plan: Plan, x: Pricer): void {
   const nats = plan.resources.filter((r) => r.type === "gcp:compute/routerNat:RouterNat");
   if (nats.length > 0) {
     const perGw = (vms: number) => Math.min(Math.ceil(vms / nats.length), p.natVmHour.capVms) * p.natVmHour.usd * p.hoursPerMonth;
-    for (const n of nats) add(n, `${n.name} (Cloud NAT)`, perGw(x.vms.min), perGw(x.vms.max), `${p.natVmHour.usd}/VM-hour, VMs split across ${nats.length} gateway(s), cap ${p.natVmHour.capVms}`);
+    for (const n of nats)
+      add(
+        n,
+        `${n.name} (Cloud NAT)`,
+        perGw(x.vms.min),
+        perGw(x.vms.max),
+        `${p.natVmHour.usd}/VM-hour, VMs split across ${nats.length} gateway(s), cap ${p.natVmHour.capVms}`,
+      );
   }
   const forwardingRules = forwardingRulesOf(plan);
   if (forwardingRules.length > 0) {
     const n = forwardingRules.length;
     const c = p.lbForwardingRuleMonth.firstFive + Math.max(0, n - 5) * p.lbForwardingRuleMonth.extra;
-    add(forwardingRules[0]!, `${n} forwarding rules`, c, c, `first five ${p.lbForwardingRuleMonth.firstFive} together, ${p.lbForwardingRuleMonth.extra} each after`);
+    add(
+      forwardingRules[0]!,
+      `${n} forwarding rules`,
+      c,
+      c,
+      `first five ${p.lbForwardingRuleMonth.firstFive} together, ${p.lbForwardingRuleMonth.extra} each after`,
+    );
   }
 }
 
@@ -489,29 +576,73 @@ function priceUsage(plan: Plan, config: Config, x: Pricer): string[] {
   const hasBuckets = plan.resources.some((r) => r.type === "gcp:storage/bucket:Bucket" && (r.parent ?? "").includes("::course-organizer:media:Media::"));
   const hasLb = forwardingRulesOf(plan).length > 0;
   if (hasBuckets) {
-    add("usage", `Cloud Storage ${l.mediaStorageGb} GB media`, l.mediaStorageGb * p.gcsStandardGbMonth.usd, l.mediaStorageGb * p.gcsStandardGbMonth.usd, `${l.mediaStorageGb} GB x ${p.gcsStandardGbMonth.usd}`, "gcp:storage/bucket:Bucket");
+    add(
+      "usage",
+      `Cloud Storage ${l.mediaStorageGb} GB media`,
+      l.mediaStorageGb * p.gcsStandardGbMonth.usd,
+      l.mediaStorageGb * p.gcsStandardGbMonth.usd,
+      `${l.mediaStorageGb} GB x ${p.gcsStandardGbMonth.usd}`,
+      "gcp:storage/bucket:Bucket",
+    );
     assumptions.push(`media stored: ${l.mediaStorageGb} GB (config load.mediaStorageGb)`);
   } else {
     assumptions.push(`media on the VM's data disk (${l.mediaStorageGb} GB fits the disk)`);
   }
   // The VM's backup bucket (components/backup-bucket.ts, multi-region): at most the kept full backups of a database
   // that fits the data disk (beside the media while they are on it); differentials and WAL add little to that bound.
-  const backupBucket = plan.resources.find((r) => r.type === "gcp:storage/bucket:Bucket" && (r.parent ?? "").includes("::course-organizer:backup:BackupBucket::"));
+  const backupBucket = plan.resources.find(
+    (r) => r.type === "gcp:storage/bucket:Bucket" && (r.parent ?? "").includes("::course-organizer:backup:BackupBucket::"),
+  );
   if (backupBucket) {
     const mediaOnDisk = hasBuckets ? 0 : l.mediaStorageGb;
     const gb = Math.max(0, config.vm.dataDiskGb - mediaOnDisk) * config.vm.backup.fullBackupsKept;
     const usd = gb * p.gcsStandardGbMonth.multiRegion;
-    add(backupBucket, `${backupBucket.inputs.name} (database backups, at most ${gb} GB)`, usd, usd, `${config.vm.backup.fullBackupsKept} full backups x (data disk ${config.vm.dataDiskGb} GB - media on it ${mediaOnDisk} GB) x ${p.gcsStandardGbMonth.multiRegion} (multi-region)`);
+    add(
+      backupBucket,
+      `${backupBucket.inputs.name} (database backups, at most ${gb} GB)`,
+      usd,
+      usd,
+      `${config.vm.backup.fullBackupsKept} full backups x (data disk ${config.vm.dataDiskGb} GB - media on it ${mediaOnDisk} GB) x ${p.gcsStandardGbMonth.multiRegion} (multi-region)`,
+    );
   }
   const cdnGb = hasBuckets && hasLb ? l.egressGbPerMonth * CDN_EGRESS_SHARE : 0;
   const originGb = l.egressGbPerMonth - cdnGb;
-  if (cdnGb > 0) add("usage", `Cloud CDN egress ${Math.round(cdnGb)} GB`, cdnGb * p.cdnEgressGb.usd, cdnGb * p.cdnEgressGb.usd, `${CDN_EGRESS_SHARE * 100} % of ${l.egressGbPerMonth} GB served from cache x ${p.cdnEgressGb.usd}`);
-  add("usage", `internet egress ${Math.round(originGb)} GB`, originGb * p.internetEgressGb.usd, originGb * p.internetEgressGb.usd, `${Math.round(originGb)} GB x ${p.internetEgressGb.usd} (premium tier)`);
-  if (hasLb) add("usage", `load balancer data processed ${Math.round(originGb)} GB`, originGb * p.lbDataProcessedGb.usd, originGb * p.lbDataProcessedGb.usd, `${p.lbDataProcessedGb.usd}/GB`);
-  assumptions.push(`egress: ${l.egressGbPerMonth} GB/month (config load.egressGbPerMonth)${cdnGb > 0 ? `, ${CDN_EGRESS_SHARE * 100} % of it from the CDN` : ""}`);
+  if (cdnGb > 0)
+    add(
+      "usage",
+      `Cloud CDN egress ${Math.round(cdnGb)} GB`,
+      cdnGb * p.cdnEgressGb.usd,
+      cdnGb * p.cdnEgressGb.usd,
+      `${CDN_EGRESS_SHARE * 100} % of ${l.egressGbPerMonth} GB served from cache x ${p.cdnEgressGb.usd}`,
+    );
+  add(
+    "usage",
+    `internet egress ${Math.round(originGb)} GB`,
+    originGb * p.internetEgressGb.usd,
+    originGb * p.internetEgressGb.usd,
+    `${Math.round(originGb)} GB x ${p.internetEgressGb.usd} (premium tier)`,
+  );
+  if (hasLb)
+    add(
+      "usage",
+      `load balancer data processed ${Math.round(originGb)} GB`,
+      originGb * p.lbDataProcessedGb.usd,
+      originGb * p.lbDataProcessedGb.usd,
+      `${p.lbDataProcessedGb.usd}/GB`,
+    );
+  assumptions.push(
+    `egress: ${l.egressGbPerMonth} GB/month (config load.egressGbPerMonth)${cdnGb > 0 ? `, ${CDN_EGRESS_SHARE * 100} % of it from the CDN` : ""}`,
+  );
   if (plan.resources.some((r) => r.type === "gcp:pubsub/topic:Topic")) {
     const billable = Math.max(0, l.pubsubGbPerMonth - p.pubsubTib.freeGib);
-    add("usage", `Pub/Sub ${l.pubsubGbPerMonth} GB`, (billable / 1024) * p.pubsubTib.usd, (billable / 1024) * p.pubsubTib.usd, `${p.pubsubTib.usd}/TiB after ${p.pubsubTib.freeGib} GiB free`, "gcp:pubsub/topic:Topic");
+    add(
+      "usage",
+      `Pub/Sub ${l.pubsubGbPerMonth} GB`,
+      (billable / 1024) * p.pubsubTib.usd,
+      (billable / 1024) * p.pubsubTib.usd,
+      `${p.pubsubTib.usd}/TiB after ${p.pubsubTib.freeGib} GiB free`,
+      "gcp:pubsub/topic:Topic",
+    );
     assumptions.push(`Pub/Sub: ${l.pubsubGbPerMonth} GB/month (config load.pubsubGbPerMonth)`);
   }
   return assumptions;

@@ -52,7 +52,14 @@ export function diagramDot(plan: Plan): string {
   for (const t of tops) {
     if (region.get(t.urn) !== "global") continue;
     const providers = (descendants.get(t.urn) ?? []).map((d) => d.provider?.replace(/::[^:]*$/, "")).filter((u): u is string => Boolean(u));
-    const clusters = [...new Set(providers.map((u) => byUrn.get(u)).filter((r): r is PlannedResource => Boolean(r)).map((r) => region.get(topOf(r).urn)))];
+    const clusters = [
+      ...new Set(
+        providers
+          .map((u) => byUrn.get(u))
+          .filter((r): r is PlannedResource => Boolean(r))
+          .map((r) => region.get(topOf(r).urn)),
+      ),
+    ];
     if (clusters.length === 1 && clusters[0] && clusters[0] !== "global") region.set(t.urn, clusters[0]);
   }
   const summary = (t: PlannedResource): string => {
@@ -66,7 +73,9 @@ export function diagramDot(plan: Plan): string {
   lines.push(`digraph "course-organizer-stage${plan.stage}" {`);
   // newrank: ranks across clusters in one pass; without it dot 2.43 loses edges between the regions' clusters
   // ("lost ... edge", exit 1) once stage 4 has data paths from both regions' workloads to the primary's databases.
-  lines.push(`  graph [rankdir=LR, fontname="Helvetica", fontsize=12, label="Course Organizer, stage ${plan.stage} (generated from the plan of ${esc(plan.stack)})", labelloc=t, compound=true, newrank=true];`);
+  lines.push(
+    `  graph [rankdir=LR, fontname="Helvetica", fontsize=12, label="Course Organizer, stage ${plan.stage} (generated from the plan of ${esc(plan.stack)})", labelloc=t, compound=true, newrank=true];`,
+  );
   lines.push(`  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];`);
   lines.push(`  edge [fontname="Helvetica", fontsize=9];`);
   lines.push(`  users [label="Users\\n(browsers, apps)", shape=ellipse, fillcolor="#fff6d5"];`);
@@ -125,7 +134,8 @@ export function diagramDot(plan: Plan): string {
         for (const t of targets) for (const c of servingComponents(t)) addEdge(lb, c, (rule.paths as string[]).join(" "));
       }
       for (const c of servingComponents(pm.defaultService)) addEdge(lb, c, "default");
-      for (const w of (pm.defaultRouteAction?.weightedBackendServices ?? []) as Record<string, unknown>[]) for (const c of servingComponents(w.backendService)) addEdge(lb, c, "default");
+      for (const w of (pm.defaultRouteAction?.weightedBackendServices ?? []) as Record<string, unknown>[])
+        for (const c of servingComponents(w.backendService)) addEdge(lb, c, "default");
     }
   }
   if (urlMaps.length === 0) {
@@ -137,7 +147,9 @@ export function diagramDot(plan: Plan): string {
   }
   // Video media goes straight to the bridges (Jicofo picks them; no load balancer in front).
   for (const t of tops) {
-    const video = (descendants.get(t.urn) ?? []).some((d) => /Instance|InstanceTemplate/.test(d.type) && JSON.stringify(d.inputs.tags ?? d.inputs.properties ?? []).includes("video"));
+    const video = (descendants.get(t.urn) ?? []).some(
+      (d) => /Instance|InstanceTemplate/.test(d.type) && JSON.stringify(d.inputs.tags ?? d.inputs.properties ?? []).includes("video"),
+    );
     if (video) addEdge("users", t.urn, "video UDP 10000");
   }
   // Data dependencies between components (what a component's resources take from another's).

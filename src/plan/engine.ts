@@ -132,7 +132,10 @@ class RecordingMonitor extends MockMonitorBase {
         replaceOnChanges: req.getReplaceonchangesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         importId: req.getImportid?.() || undefined,
-        customTimeouts: timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete()) ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined } : undefined,
+        customTimeouts:
+          timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete())
+            ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined }
+            : undefined,
       });
     }
     await super.registerResource(req, callback);
@@ -145,7 +148,11 @@ class RecordingMonitor extends MockMonitorBase {
     if (String(req.getUrn()).includes("::pulumi:pulumi:Stack::")) {
       this.stackOutputs = plain(rpc.deserializeProperties(req.getOutputs(), true)) as Record<string, unknown>;
     }
-    (MockMonitor.prototype as unknown as { registerResourceOutputs(req: any, cb: (err: any, resp: any) => void): void }).registerResourceOutputs.call(this, req, callback);
+    (MockMonitor.prototype as unknown as { registerResourceOutputs(req: any, cb: (err: any, resp: any) => void): void }).registerResourceOutputs.call(
+      this,
+      req,
+      callback,
+    );
   }
 }
 

@@ -78,6 +78,8 @@ export function formatDiff(d: PlanDiff): string {
     lines.push(` -   delete   ${r.type}  ${r.name}  [${how}${r.protect ? "; protected: unprotect first" : ""}]`);
   }
   lines.push("");
-  lines.push(`${d.creates.length} to create, ${d.updates.length} to update, ${d.replaces.length} to replace, ${d.deletes.length} to delete (${d.deletes.filter((x) => x.retained).length} retained), ${d.same} unchanged`);
+  lines.push(
+    `${d.creates.length} to create, ${d.updates.length} to update, ${d.replaces.length} to replace, ${d.deletes.length} to delete (${d.deletes.filter((x) => x.retained).length} retained), ${d.same} unchanged`,
+  );
   return lines.join("\n");
 }

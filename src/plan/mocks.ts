@@ -15,7 +15,7 @@ function h(s: string, n = 8): string {
 /** A deterministic address in a /16 picked by the seed string. */
 function ip(prefix: string, seed: string): string {
   const b = Buffer.from(h(seed, 4), "hex");
-  return `${prefix}.${b[0]! % 250 + 2}.${b[1]! % 250 + 2}`;
+  return `${prefix}.${(b[0]! % 250) + 2}.${(b[1]! % 250) + 2}`;
 }
 
 const computeCollections: Record<string, [scope: "global" | "regions" | "zones", collection: string]> = {
@@ -60,7 +60,8 @@ export function computedOutputs(type: string, name: string, inputs: Record<strin
   const coll = computeCollections[type];
   if (coll) {
     const [scope, collection] = coll;
-    const path = scope === "global" ? `projects/${project}/global/${collection}/${physical}` : `projects/${project}/${scope}/${where}/${collection}/${physical}`;
+    const path =
+      scope === "global" ? `projects/${project}/global/${collection}/${physical}` : `projects/${project}/${scope}/${where}/${collection}/${physical}`;
     out.name = physical;
     out.selfLink = `https://www.googleapis.com/compute/v1/${path}`;
     out.selfLinkUnique = `${out.selfLink}?uniqueId=${BigInt("0x" + h(path, 12)).toString()}`;
@@ -225,7 +226,12 @@ function platformOutputs(type: string, name: string, inputs: Record<string, any>
       return true;
     }
     case "gcp:dns/managedZone:ManagedZone":
-      out.nameServers = ["ns-cloud-a1.googledomains.com.", "ns-cloud-a2.googledomains.com.", "ns-cloud-a3.googledomains.com.", "ns-cloud-a4.googledomains.com."];
+      out.nameServers = [
+        "ns-cloud-a1.googledomains.com.",
+        "ns-cloud-a2.googledomains.com.",
+        "ns-cloud-a3.googledomains.com.",
+        "ns-cloud-a4.googledomains.com.",
+      ];
       out.id = `projects/${project}/managedZones/${physical}`;
       return true;
     case "gcp:artifactregistry/repository:Repository":
@@ -233,7 +239,9 @@ function platformOutputs(type: string, name: string, inputs: Record<string, any>
       out.name = inputs.repositoryId;
       return true;
     case "gcp:certificatemanager/dnsAuthorization:DnsAuthorization":
-      out.dnsResourceRecords = [{ name: `_acme-challenge.${inputs.domain}.`, type: "CNAME", data: `${h(String(inputs.domain), 12)}.authorize.certificatemanager.goog.` }];
+      out.dnsResourceRecords = [
+        { name: `_acme-challenge.${inputs.domain}.`, type: "CNAME", data: `${h(String(inputs.domain), 12)}.authorize.certificatemanager.goog.` },
+      ];
       out.id = `projects/${project}/locations/global/dnsAuthorizations/${physical}`;
       return true;
     case "gcp:certificatemanager/certificate:Certificate":
@@ -307,7 +315,14 @@ export function invokeResult(token: string, inputs: Record<string, any>, project
       // A secret someone stored by hand (e.g. monitoring.pagerdutyServiceKeySecret): a fake 32-hex value.
       const p = inputs.project ?? project;
       const version = inputs.version ?? "1";
-      return { project: p, secret: inputs.secret, version, name: `projects/${PROJECT_NUMBER}/secrets/${inputs.secret}/versions/${version}`, secretData: `mock${h(String(inputs.secret), 28)}`, id: `projects/${p}/secrets/${inputs.secret}/versions/${version}` };
+      return {
+        project: p,
+        secret: inputs.secret,
+        version,
+        name: `projects/${PROJECT_NUMBER}/secrets/${inputs.secret}/versions/${version}`,
+        secretData: `mock${h(String(inputs.secret), 28)}`,
+        id: `projects/${p}/secrets/${inputs.secret}/versions/${version}`,
+      };
     }
     default:
       throw new Error(`unexpected invoke ${token} in the offline plan: add a realistic answer in src/plan/mocks.ts`);

@@ -50,7 +50,8 @@ export function applySets(config: Record<string, string>, sets: string[]): Recor
   const out = { ...config };
   for (const s of sets) {
     const eq = s.indexOf("=");
-    if (eq <= 0) throw new Error(refusal({ key: "--set", value: s, problem: "is not a key=value pair", allowed: "key=value, e.g. vm.machineType=n2-standard-8" }));
+    if (eq <= 0)
+      throw new Error(refusal({ key: "--set", value: s, problem: "is not a key=value pair", allowed: "key=value, e.g. vm.machineType=n2-standard-8" }));
     const [top, ...path] = qualify(s.slice(0, eq)).split(".");
     const value = s.slice(eq + 1);
     if (path.length === 0) {
@@ -160,7 +161,12 @@ export function readStackConfig(projectDir: string, stack: string, sets: string[
     }
   }
   if (missing.length > 0) {
-    throw new Error(`Stack '${stack}' is missing configuration ${missing.length > 1 ? "values" : "value"} ${missing.sort().map((m) => `'${m}'`).join(", ")} (required by Pulumi.yaml)`);
+    throw new Error(
+      `Stack '${stack}' is missing configuration ${missing.length > 1 ? "values" : "value"} ${missing
+        .sort()
+        .map((m) => `'${m}'`)
+        .join(", ")} (required by Pulumi.yaml)`,
+    );
   }
   if (mistyped.length > 0) throw new Error(`Stack '${stack}': ${mistyped.join("; ")}`);
   return { config: { ...config, ...given }, secretKeys };

@@ -85,7 +85,9 @@ function appPool(ctx: NetworkedContext, kind: AppKind, { id, media, database, ap
   const jitsiJwtSecret = id.secret("JITSI_JWT_APP_SECRET");
   // Private media: Gunicorn signs the CDN URLs with the media step's key (its secret, granted below).
   const signing =
-    kind === "http" && media?.signingKey && media.keyName ? { secretId: media.signingKey.secretId, keyName: media.keyName, version: media.signingKey.version } : undefined;
+    kind === "http" && media?.signingKey && media.keyName
+      ? { secretId: media.signingKey.secretId, keyName: media.keyName, version: media.signingKey.version }
+      : undefined;
   const extraSecrets = [
     { env: "DJANGO_SECRET_KEY", secretId: djangoSecret.secretId },
     // Gunicorn signs Jitsi room tokens (src/files/jitsi-auth.ts); Daphne has no use for the secret.
@@ -131,7 +133,12 @@ function appPool(ctx: NetworkedContext, kind: AppKind, { id, media, database, ap
     // Gunicorn stores uploads in the media bucket; Daphne only reads settings. Nobody at runtime writes the
     // static bucket: the release identity publishes it (components/media.ts staticPublisher).
     writableBuckets: kind === "http" && media ? [media.mediaBucketName] : [],
-    bootDependencies: [...appSettings.bootDependencies, djangoSecret.version, ...(kind === "http" ? [jitsiJwtSecret.version] : []), ...(signing ? [signing.version] : [])],
+    bootDependencies: [
+      ...appSettings.bootDependencies,
+      djangoSecret.version,
+      ...(kind === "http" ? [jitsiJwtSecret.version] : []),
+      ...(signing ? [signing.version] : []),
+    ],
     namedPorts: [{ name: kind, port }],
     healthCheck: {
       port,
@@ -165,7 +172,13 @@ function appInstanceInputs(
       const files = appInstanceFiles(opts);
       return { files, userData: appInstanceUserData(opts, files) };
     });
-  const paths = appInstanceFiles({ ...o, settingsSecretId: "x", dbHost: "10.0.0.1", dbCaCert: "x", secrets: o.secrets.map((s) => ({ env: s.env, secretId: "x" })) }).map((f) => f.renderPath);
+  const paths = appInstanceFiles({
+    ...o,
+    settingsSecretId: "x",
+    dbHost: "10.0.0.1",
+    dbCaCert: "x",
+    secrets: o.secrets.map((s) => ({ env: s.env, secretId: "x" })),
+  }).map((f) => f.renderPath);
   return {
     userData: resolved.apply((r) => r.userData),
     files: paths.map((p) => ({ path: p, content: resolved.apply((r) => r.files.find((f) => f.renderPath === p)!.content) })),

@@ -62,7 +62,11 @@ export function lbRoutes(c: Config, b: LbBackends): LoadBalancerArgs["routes"] |
   });
   const gkeShare = c.loadBalancer.gkeTrafficPercent;
   const split = (mig: BackendTarget | undefined, gke: BackendTarget | undefined): BackendTarget[] => {
-    if (mig && gke) return [{ ...mig, weight: 100 - gkeShare }, { ...gke, weight: gkeShare }];
+    if (mig && gke)
+      return [
+        { ...mig, weight: 100 - gkeShare },
+        { ...gke, weight: gkeShare },
+      ];
     return [mig, gke].filter((t): t is BackendTarget => t !== undefined);
   };
   const neg = (groups: pulumi.Input<string>[], rate: number, path: string, port: number): BackendTarget => ({
@@ -95,4 +99,3 @@ export function lbRoutes(c: Config, b: LbBackends): LoadBalancerArgs["routes"] |
   if (apiTargets.length === 0) return undefined;
   return { default: api(apiTargets), api: api(apiTargets), ...(wsTargets.length > 0 ? { ws: ws(wsTargets) } : {}) };
 }
-

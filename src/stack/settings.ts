@@ -25,7 +25,8 @@ export function buildSettings(ctx: StackContext, data: Data, caches: Caches, que
       user: database.userName,
       password: database.password.value,
       directHost: database.privateIp,
-      replicaHost: database.replicas.find((r) => r.region === ctx.failover.activeRegion && r.key !== "analytics" && r.key !== c.failover.activeRegion)?.privateIp,
+      replicaHost: database.replicas.find((r) => r.region === ctx.failover.activeRegion && r.key !== "analytics" && r.key !== c.failover.activeRegion)
+        ?.privateIp,
     },
     redisUrl: cache.url,
     redisCaCert: cache.caCert,
@@ -124,7 +125,12 @@ export function databasesMap(a: DatabasesMapArgs): Record<string, Record<string,
   // `default` goes through the PgBouncer every app instance and pod runs on loopback (transaction pooling, TLS to
   // Cloud SQL is PgBouncer's): the primary's connection budget holds only with it (src/config/load.ts).
   const primary = a.pooler
-    ? { ...entry(a.usersDatabase, a.pooler.host, a.primary.passwordSecret), OPTIONS: { sslmode: "disable" }, PORT: String(a.pooler.port), DISABLE_SERVER_SIDE_CURSORS: true }
+    ? {
+        ...entry(a.usersDatabase, a.pooler.host, a.primary.passwordSecret),
+        OPTIONS: { sslmode: "disable" },
+        PORT: String(a.pooler.port),
+        DISABLE_SERVER_SIDE_CURSORS: true,
+      }
     : entry(a.usersDatabase, a.primary.host, a.primary.passwordSecret);
   const map: Record<string, Record<string, unknown>> = { default: primary };
   a.shards.forEach((s, i) => (map[`shard_${i}`] = entry(s.name, s.host, s.passwordSecret)));

@@ -32,7 +32,8 @@ export interface WorkloadInputs {
  */
 function grants({ id, gke, data, media, appSettings }: WorkloadInputs): pulumi.Resource[] {
   const identities = gke.identities!;
-  const podSecrets = appSettings && data.database ? { settings: appSettings.secret, django: id.secret("DJANGO_SECRET_KEY"), "db-password": data.database.password } : {};
+  const podSecrets =
+    appSettings && data.database ? { settings: appSettings.secret, django: id.secret("DJANGO_SECRET_KEY"), "db-password": data.database.password } : {};
   const secretGrants = Object.entries(podSecrets).flatMap(([key, secret]) => identities.grantSecretAccess(key, secret.secret.id));
   // The api stores uploads in the media bucket and signs media URLs (as the stage-3 HTTP pool); the static bucket
   // is the release identity's alone (components/media.ts staticPublisher).
@@ -74,7 +75,9 @@ export function buildWorkloads(ctx: NetworkedContext, inputs: WorkloadInputs): {
             // The app signs Jitsi room tokens with it (src/files/jitsi-auth.ts).
             { file: "jitsi-jwt-app-secret", secretId: jitsiJwtSecret.secretId, setting: "JITSI_JWT_APP_SECRET", workloads: ["api" as const] },
             // Private media: the api signs Cloud CDN URLs with the media step's key.
-            ...(media?.signingKeySecretId ? [{ file: "cdn-signing-key", secretId: media.signingKeySecretId, setting: "CDN_SIGNING_KEY" as const, workloads: ["api" as const] }] : []),
+            ...(media?.signingKeySecretId
+              ? [{ file: "cdn-signing-key", secretId: media.signingKeySecretId, setting: "CDN_SIGNING_KEY" as const, workloads: ["api" as const] }]
+              : []),
           ],
           cdnSigningKeyName: media?.signingKeySecretId ? media.keyName : undefined,
           googleServiceAccounts: { api: identities.accounts.api.email, ws: identities.accounts.ws.email, worker: identities.accounts.worker.email },
@@ -98,7 +101,13 @@ export function buildWorkloads(ctx: NetworkedContext, inputs: WorkloadInputs): {
           labels: ctx.labels("workloads"),
           // The settings' DATABASE_URL is 127.0.0.1:6432 in every pod too: a PgBouncer sidecar forwarding to the
           // primary's database, as on the stage-3 instances, within the pods' connection budget (config load.ts).
-          pgbouncer: { image: id.images.pgbouncer, dbHost: database.privateIp, dbCaCert: caBundle, databases: [APP_DATABASE], poolSize: k.pgbouncerPoolSizePerPod },
+          pgbouncer: {
+            image: id.images.pgbouncer,
+            dbHost: database.privateIp,
+            dbCaCert: caBundle,
+            databases: [APP_DATABASE],
+            poolSize: k.pgbouncerPoolSizePerPod,
+          },
           // The egress NetworkPolicy's managed-service ranges (Memorystore and Cloud SQL sit outside the cluster).
           egress: { privateServicesRange: ctx.network.privateServicesRange ?? "", regionSubnet: ctx.network.subnets[cluster.region]!.ipCidrRange },
           podDependencies: [...appSettings.bootDependencies, djangoKey.version, jitsiJwtSecret.version, ...podGrants, ...identities.bindings],

@@ -46,7 +46,19 @@ export async function startPostgres(port: number, prefix = "pg-"): Promise<TempP
   writeFileSync(pwfile, "not-used-over-tcp\n");
   chownSync(pwfile, uid, gid);
   const as = (args: string[]) => run("runuser", ["-u", "postgres", "--", ...args], { maxBuffer: 16 << 20 });
-  await as([`${pgBin}/initdb`, "-D", data, "-U", "postgres", "-E", "UTF8", "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`]);
+  await as([
+    `${pgBin}/initdb`,
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "-E",
+    "UTF8",
+    "--no-sync",
+    "--auth-local=trust",
+    "--auth-host=scram-sha-256",
+    `--pwfile=${pwfile}`,
+  ]);
   rmSync(pwfile);
   const opts = [
     `-p ${port}`,

@@ -8,7 +8,10 @@ import * as https from "node:https";
 import type { Duplex } from "node:stream";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-const accept = (key: string) => createHash("sha1").update(key + GUID).digest("base64");
+const accept = (key: string) =>
+  createHash("sha1")
+    .update(key + GUID)
+    .digest("base64");
 
 /** Encode one text frame; clients must mask, servers must not (RFC 6455 5.1). */
 function encode(text: string, mask: boolean): Buffer {

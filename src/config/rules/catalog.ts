@@ -102,7 +102,15 @@ export function memorystoreProblems(c: Config): string[] {
   const tiers = catalog.memorystoreRedis.tiers;
   const t = tiers[c.cache.tier];
   if (t && (c.cache.memoryGb < t.minGb || c.cache.memoryGb > t.maxGb)) {
-    p.push(refuse("cache.memoryGb", c.cache.memoryGb, `is outside the ${c.cache.tier} tier's sizes`, `${t.minGb}-${t.maxGb} GB`, Math.min(t.maxGb, Math.max(t.minGb, c.cache.memoryGb))));
+    p.push(
+      refuse(
+        "cache.memoryGb",
+        c.cache.memoryGb,
+        `is outside the ${c.cache.tier} tier's sizes`,
+        `${t.minGb}-${t.maxGb} GB`,
+        Math.min(t.maxGb, Math.max(t.minGb, c.cache.memoryGb)),
+      ),
+    );
   }
   // The channel-layer instances are Standard tier (components/redis.ts).
   const std = tiers.STANDARD_HA!;
@@ -111,13 +119,28 @@ export function memorystoreProblems(c: Config): string[] {
   }
   const rc = catalog.memorystoreRedisCluster;
   if (!(c.cache.clusterNodeType in rc.nodeTypes)) {
-    p.push(refuse("cache.clusterNodeType", c.cache.clusterNodeType, "is not a Redis Cluster node type", Object.keys(rc.nodeTypes).join(", "), nearestName(c.cache.clusterNodeType, Object.keys(rc.nodeTypes))));
+    p.push(
+      refuse(
+        "cache.clusterNodeType",
+        c.cache.clusterNodeType,
+        "is not a Redis Cluster node type",
+        Object.keys(rc.nodeTypes).join(", "),
+        nearestName(c.cache.clusterNodeType, Object.keys(rc.nodeTypes)),
+      ),
+    );
   }
   if (c.cache.clusterShards < rc.shards.min || c.cache.clusterShards > rc.shards.max) {
     p.push(refuse("cache.clusterShards", c.cache.clusterShards, "is outside Redis Cluster's shard counts", `${rc.shards.min}-${rc.shards.max}`));
   }
   if (c.cache.clusterReplicasPerShard < rc.replicasPerShard.min || c.cache.clusterReplicasPerShard > rc.replicasPerShard.max) {
-    p.push(refuse("cache.clusterReplicasPerShard", c.cache.clusterReplicasPerShard, "is outside the replicas per shard this program supports", `${rc.replicasPerShard.min}-${rc.replicasPerShard.max}`));
+    p.push(
+      refuse(
+        "cache.clusterReplicasPerShard",
+        c.cache.clusterReplicasPerShard,
+        "is outside the replicas per shard this program supports",
+        `${rc.replicasPerShard.min}-${rc.replicasPerShard.max}`,
+      ),
+    );
   }
   const mc = catalog.memorystoreMemcached;
   const cpu = c.cache.memcachedCpu;
@@ -128,7 +151,15 @@ export function memorystoreProblems(c: Config): string[] {
   const maxMem = Math.min(mc.memoryMbPerNode.max, Math.floor((cpu * mc.maxMemoryMbPerVcpu) / mc.memoryMbPerNode.multipleMb) * mc.memoryMbPerNode.multipleMb);
   if (mem % mc.memoryMbPerNode.multipleMb !== 0 || mem < mc.memoryMbPerNode.min || mem > maxMem) {
     const near = Math.min(maxMem, Math.max(mc.memoryMbPerNode.min, Math.round(mem / mc.memoryMbPerNode.multipleMb) * mc.memoryMbPerNode.multipleMb));
-    p.push(refuse("cache.memcachedMemoryMb", mem, `does not fit a ${cpu}-vCPU Memcached node`, `a multiple of ${mc.memoryMbPerNode.multipleMb} MB from ${mc.memoryMbPerNode.min} to ${maxMem} (${mc.maxMemoryMbPerVcpu} MB per vCPU)`, near));
+    p.push(
+      refuse(
+        "cache.memcachedMemoryMb",
+        mem,
+        `does not fit a ${cpu}-vCPU Memcached node`,
+        `a multiple of ${mc.memoryMbPerNode.multipleMb} MB from ${mc.memoryMbPerNode.min} to ${maxMem} (${mc.maxMemoryMbPerVcpu} MB per vCPU)`,
+        near,
+      ),
+    );
   }
   return p;
 }
@@ -162,15 +193,34 @@ export function labelProblems(c: Config): string[] {
   for (const [key, value] of Object.entries(c.labels)) {
     if (!keyRe.test(key)) p.push(refuse(`labels.${key}`, key, "is not a label key", rules.key.text));
     else if (rules.reservedKeyPrefixes.some((pre) => key.startsWith(pre))) {
-      p.push(refuse(`labels.${key}`, key, `starts with a prefix Google reserves (${rules.reservedKeyPrefixes.join(", ")})`, `${rules.key.text}, not starting with ${rules.reservedKeyPrefixes.join(" or ")}`, key.replace(/^goog-?/, "") || undefined));
+      p.push(
+        refuse(
+          `labels.${key}`,
+          key,
+          `starts with a prefix Google reserves (${rules.reservedKeyPrefixes.join(", ")})`,
+          `${rules.key.text}, not starting with ${rules.reservedKeyPrefixes.join(" or ")}`,
+          key.replace(/^goog-?/, "") || undefined,
+        ),
+      );
     } else if ((PROGRAM_LABEL_KEYS as readonly string[]).includes(key)) {
-      p.push(refuse(`labels.${key}`, key, "is a label the program sets on every resource", `any other key (the program's own: ${PROGRAM_LABEL_KEYS.join(", ")})`));
+      p.push(
+        refuse(`labels.${key}`, key, "is a label the program sets on every resource", `any other key (the program's own: ${PROGRAM_LABEL_KEYS.join(", ")})`),
+      );
     }
     if (!valueRe.test(value)) p.push(refuse(`labels.${key}`, value, "is not a label value", rules.value.text));
   }
   const room = rules.maxPerResource - PROGRAM_LABEL_KEYS.length;
   const n = Object.keys(c.labels).length;
-  if (n > room) p.push(refuse("labels", `${n} labels`, `is too many: with the program's ${PROGRAM_LABEL_KEYS.length} a resource would carry ${n + PROGRAM_LABEL_KEYS.length}`, `at most ${room} (GCP: ${rules.maxPerResource} labels per resource)`, undefined));
+  if (n > room)
+    p.push(
+      refuse(
+        "labels",
+        `${n} labels`,
+        `is too many: with the program's ${PROGRAM_LABEL_KEYS.length} a resource would carry ${n + PROGRAM_LABEL_KEYS.length}`,
+        `at most ${room} (GCP: ${rules.maxPerResource} labels per resource)`,
+        undefined,
+      ),
+    );
   return p;
 }
 
@@ -182,7 +232,15 @@ export function pitrProblems(c: Config): string[] {
     p.push(refuse("database.pitrDays", c.database.pitrDays, "is more than the ENTERPRISE edition keeps", `1-${max} days of transaction logs`, max));
   }
   if (c.database.backupRetainedCount <= c.database.pitrDays) {
-    p.push(refuse("database.backupRetainedCount", c.database.backupRetainedCount, `is not above ${k("database.pitrDays")} ${c.database.pitrDays} (Cloud SQL refuses a backup retention shorter than the log retention)`, `more than ${c.database.pitrDays}`, Math.min(c.database.pitrDays, max) + 1));
+    p.push(
+      refuse(
+        "database.backupRetainedCount",
+        c.database.backupRetainedCount,
+        `is not above ${k("database.pitrDays")} ${c.database.pitrDays} (Cloud SQL refuses a backup retention shorter than the log retention)`,
+        `more than ${c.database.pitrDays}`,
+        Math.min(c.database.pitrDays, max) + 1,
+      ),
+    );
   }
   return p;
 }

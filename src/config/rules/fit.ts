@@ -60,7 +60,15 @@ export function fitProblems(c: Config): string[] {
   const pool = machineType(c.httpPool.machineType);
   if (c.httpPool.enabled && pool.ok && c.httpPool.gunicornWorkers > gunicornMaxWorkers(pool.facts.vcpus)) {
     const max = gunicornMaxWorkers(pool.facts.vcpus);
-    p.push(refuse("httpPool.gunicornWorkers", c.httpPool.gunicornWorkers, `is more than ${k("httpPool.machineType")} ${c.httpPool.machineType}'s ${pool.facts.vcpus} vCPUs run (2 x vCPUs + 1)`, `at most ${max}`, max));
+    p.push(
+      refuse(
+        "httpPool.gunicornWorkers",
+        c.httpPool.gunicornWorkers,
+        `is more than ${k("httpPool.machineType")} ${c.httpPool.machineType}'s ${pool.facts.vcpus} vCPUs run (2 x vCPUs + 1)`,
+        `at most ${max}`,
+        max,
+      ),
+    );
   }
   return p;
 }

@@ -4,7 +4,16 @@
  * (src/config/refusal.ts); a new self-contained rule is a new module here and one line in `configRules`.
  */
 import type { Config } from "../schema";
-import { machineTypeProblems, labelProblems, mediaLocationProblems, memorystoreProblems, pitrProblems, regionProblems, sqlTierProblems, zoneProblems } from "./catalog";
+import {
+  machineTypeProblems,
+  labelProblems,
+  mediaLocationProblems,
+  memorystoreProblems,
+  pitrProblems,
+  regionProblems,
+  sqlTierProblems,
+  zoneProblems,
+} from "./catalog";
 import { failoverProblems } from "./failover";
 import { fitProblems } from "./fit";
 import { migrationProblems } from "./migration";

@@ -34,9 +34,24 @@ export function needsProblems(c: Config): string[] {
     p.push(refuse("vm.retained", true, `excludes ${k("vm.enabled")}=true (a retained VM is stopped)`, `false, or set ${k("vm.enabled")}=false`));
   }
   const serving = c.vm.enabled || c.httpPool.enabled || c.kubernetes.enabled;
-  if (!serving) p.push(refuse("vm.enabled", false, `with ${k("httpPool.enabled")}=false and ${k("kubernetes.enabled")}=false leaves nothing serving the app`, "true, or enable httpPool or kubernetes"));
+  if (!serving)
+    p.push(
+      refuse(
+        "vm.enabled",
+        false,
+        `with ${k("httpPool.enabled")}=false and ${k("kubernetes.enabled")}=false leaves nothing serving the app`,
+        "true, or enable httpPool or kubernetes",
+      ),
+    );
   if (c.httpPool.enabled !== c.wsPool.enabled) {
-    p.push(refuse("wsPool.enabled", c.wsPool.enabled, `differs from ${k("httpPool.enabled")}=${c.httpPool.enabled}; the two pools go together behind /api and /ws`, `${c.httpPool.enabled}`));
+    p.push(
+      refuse(
+        "wsPool.enabled",
+        c.wsPool.enabled,
+        `differs from ${k("httpPool.enabled")}=${c.httpPool.enabled}; the two pools go together behind /api and /ws`,
+        `${c.httpPool.enabled}`,
+      ),
+    );
   }
   const several = c.httpPool.enabled || c.kubernetes.enabled;
   if (several && !c.loadBalancer.enabled) {
@@ -44,10 +59,24 @@ export function needsProblems(c: Config): string[] {
   }
   // The pods and instances read the app settings secret, which needs both (src/stack/settings.ts).
   if (several && !c.database.enabled) {
-    p.push(refuse("database.enabled", false, "but several app instances (httpPool or kubernetes) need a shared database (Cloud SQL)", "true while httpPool or kubernetes is enabled"));
+    p.push(
+      refuse(
+        "database.enabled",
+        false,
+        "but several app instances (httpPool or kubernetes) need a shared database (Cloud SQL)",
+        "true while httpPool or kubernetes is enabled",
+      ),
+    );
   }
   if (several && !c.cache.enabled) {
-    p.push(refuse("cache.enabled", false, "but several app instances (httpPool or kubernetes) need a shared Redis (Memorystore)", "true while httpPool or kubernetes is enabled"));
+    p.push(
+      refuse(
+        "cache.enabled",
+        false,
+        "but several app instances (httpPool or kubernetes) need a shared Redis (Memorystore)",
+        "true while httpPool or kubernetes is enabled",
+      ),
+    );
   }
   // src/stack/edge.ts builds the load balancer only with the media buckets.
   if (c.loadBalancer.enabled && !c.media.enabled) {
@@ -58,7 +87,14 @@ export function needsProblems(c: Config): string[] {
     p.push(needs("dns.enabled", "loadBalancer.enabled", "the zone's A record is the load balancer's address"));
   }
   if (c.database.migrateFromVm && !(c.vm.enabled && c.database.enabled)) {
-    p.push(refuse("database.migrateFromVm", true, `needs ${k("vm.enabled")}=true (the source) and ${k("database.enabled")}=true (the target)`, "false, or enable both"));
+    p.push(
+      refuse(
+        "database.migrateFromVm",
+        true,
+        `needs ${k("vm.enabled")}=true (the source) and ${k("database.enabled")}=true (the target)`,
+        "false, or enable both",
+      ),
+    );
   }
   if (c.database.migrateFromVm && c.database.cutover) {
     p.push(refuse("database.cutover", true, `while ${k("database.migrateFromVm")}=true; finish the migration job first`, "false while the migration runs"));
@@ -87,13 +123,22 @@ function regionAndDomainProblems(c: Config): string[] {
   // Regions: further regions are distinct from the primary and from each other.
   c.secondaryRegions.forEach((r, i) => {
     if (r === c.region) p.push(refuse(`secondaryRegions[${i}]`, r, `is the primary region (${k("region")})`, "a further region, distinct from the primary"));
-    else if (c.secondaryRegions.indexOf(r) < i) p.push(refuse(`secondaryRegions[${i}]`, r, `is listed twice (also secondaryRegions[${c.secondaryRegions.indexOf(r)}])`, "each region once"));
+    else if (c.secondaryRegions.indexOf(r) < i)
+      p.push(refuse(`secondaryRegions[${i}]`, r, `is listed twice (also secondaryRegions[${c.secondaryRegions.indexOf(r)}])`, "each region once"));
   });
   if (c.loadBalancer.gkeTrafficPercent > 0 && !c.kubernetes.enabled) {
     p.push(refuse("loadBalancer.gkeTrafficPercent", c.loadBalancer.gkeTrafficPercent, `needs ${k("kubernetes.enabled")}=true`, "0 without GKE", 0));
   }
   if (c.loadBalancer.gkeTrafficPercent < 100 && c.kubernetes.enabled && !c.httpPool.enabled) {
-    p.push(refuse("loadBalancer.gkeTrafficPercent", c.loadBalancer.gkeTrafficPercent, `sends traffic to instance groups, but ${k("httpPool.enabled")}=false`, "100, or enable the pools", 100));
+    p.push(
+      refuse(
+        "loadBalancer.gkeTrafficPercent",
+        c.loadBalancer.gkeTrafficPercent,
+        `sends traffic to instance groups, but ${k("httpPool.enabled")}=false`,
+        "100, or enable the pools",
+        100,
+      ),
+    );
   }
   // Domains: one certificate entry and one host route each (components/load-balancer.ts refuses duplicates).
   if (c.meetDomain === c.domain) {
@@ -101,14 +146,29 @@ function regionAndDomainProblems(c: Config): string[] {
   }
   c.loadBalancer.extraDomains.forEach((d, i) => {
     if (d === c.domain || d === c.meetDomain) {
-      p.push(refuse(`loadBalancer.extraDomains[${i}]`, d, `repeats ${d === c.domain ? k("domain") : k("meetDomain")}, which is always on the certificate`, "further domains only"));
+      p.push(
+        refuse(
+          `loadBalancer.extraDomains[${i}]`,
+          d,
+          `repeats ${d === c.domain ? k("domain") : k("meetDomain")}, which is always on the certificate`,
+          "further domains only",
+        ),
+      );
     } else if (c.loadBalancer.extraDomains.indexOf(d) < i) {
       p.push(refuse(`loadBalancer.extraDomains[${i}]`, d, "is listed twice", "each domain once"));
     }
   });
   // components/dns.ts: the zone is the domain; the meet domain's records go in it.
   if (c.dns.enabled && c.meetDomain !== c.domain && !c.meetDomain.endsWith(`.${c.domain}`)) {
-    p.push(refuse("meetDomain", c.meetDomain, `is not inside the Cloud DNS zone of ${k("domain")} ${c.domain} (${k("dns.enabled")}=true)`, `a host under ${c.domain}`, `meet.${c.domain}`));
+    p.push(
+      refuse(
+        "meetDomain",
+        c.meetDomain,
+        `is not inside the Cloud DNS zone of ${k("domain")} ${c.domain} (${k("dns.enabled")}=true)`,
+        `a host under ${c.domain}`,
+        `meet.${c.domain}`,
+      ),
+    );
   }
   return p;
 }

@@ -57,7 +57,15 @@ export function networkProblems(c: Config): string[] {
   const psaShape = cidrShape(psa);
   if (n.privateServiceAccess && psaShape) {
     bad = true;
-    p.push(refuse("network.privateServicesAddress", n.privateServicesAddress, `${psaShape.problem} with ${k("network.privateServicesPrefixLength")} ${n.privateServicesPrefixLength}`, `an address aligned to /${n.privateServicesPrefixLength}`, psaShape.aligned?.split("/")[0]));
+    p.push(
+      refuse(
+        "network.privateServicesAddress",
+        n.privateServicesAddress,
+        `${psaShape.problem} with ${k("network.privateServicesPrefixLength")} ${n.privateServicesPrefixLength}`,
+        `an address aligned to /${n.privateServicesPrefixLength}`,
+        psaShape.aligned?.split("/")[0],
+      ),
+    );
   }
 
   // Each further region takes the next /20 subnet and services block and the next /14 pods block.
@@ -72,7 +80,15 @@ export function networkProblems(c: Config): string[] {
     ["network.podsCidr", n.podsCidr, needPods, "second octet"],
   ];
   for (const [path, cidr, need, where] of exhausted) {
-    if (need > 255 && !shapes.some(([sp]) => sp === path && cidrShape(cidr))) p.push(refuse(path, cidr, `leaves no room for ${regions.length} regions (the last would need ${where} ${need})`, `a base whose ${where} + ${path === "network.podsCidr" ? 4 : 16} x ${regions.length - 1} stays <= 255`));
+    if (need > 255 && !shapes.some(([sp]) => sp === path && cidrShape(cidr)))
+      p.push(
+        refuse(
+          path,
+          cidr,
+          `leaves no room for ${regions.length} regions (the last would need ${where} ${need})`,
+          `a base whose ${where} + ${path === "network.podsCidr" ? 4 : 16} x ${regions.length - 1} stays <= 255`,
+        ),
+      );
   }
   // Overlaps are only meaningful between real, aligned blocks that all fit.
   if (bad || p.length > 0) return p;
@@ -83,7 +99,9 @@ export function networkProblems(c: Config): string[] {
     blocks.push({ path: "network.servicesCidr", what: `services range of ${r.region}`, cidr: r.servicesCidr });
   }
   if (c.kubernetes.enabled) {
-    regions.forEach((region, i) => blocks.push({ path: "kubernetes.masterCidrBase", what: `GKE control plane of ${region}`, cidr: masterCidr(c.kubernetes.masterCidrBase, i) }));
+    regions.forEach((region, i) =>
+      blocks.push({ path: "kubernetes.masterCidrBase", what: `GKE control plane of ${region}`, cidr: masterCidr(c.kubernetes.masterCidrBase, i) }),
+    );
   }
   if (n.privateServiceAccess) blocks.push({ path: "network.privateServicesAddress", what: "Private Service Access range", cidr: psa });
   const seen = new Set<string>();
@@ -96,8 +114,24 @@ export function networkProblems(c: Config): string[] {
         const key = `${blocks[i]!.path}|${blocks[j]!.path}|${blocks[i]!.what}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        const value = blocks[i]!.path === "network.privateServicesAddress" ? n.privateServicesAddress : blocks[i]!.path === "kubernetes.masterCidrBase" ? c.kubernetes.masterCidrBase : (blocks[i]!.path === "network.subnetCidr" ? n.subnetCidr : blocks[i]!.path === "network.podsCidr" ? n.podsCidr : n.servicesCidr);
-        p.push(refuse(blocks[i]!.path, value, `makes the ${blocks[i]!.what} ${blocks[i]!.cidr} overlap the ${blocks[j]!.what} ${blocks[j]!.cidr}`, "ranges that overlap no other range of any region"));
+        const value =
+          blocks[i]!.path === "network.privateServicesAddress"
+            ? n.privateServicesAddress
+            : blocks[i]!.path === "kubernetes.masterCidrBase"
+              ? c.kubernetes.masterCidrBase
+              : blocks[i]!.path === "network.subnetCidr"
+                ? n.subnetCidr
+                : blocks[i]!.path === "network.podsCidr"
+                  ? n.podsCidr
+                  : n.servicesCidr;
+        p.push(
+          refuse(
+            blocks[i]!.path,
+            value,
+            `makes the ${blocks[i]!.what} ${blocks[i]!.cidr} overlap the ${blocks[j]!.what} ${blocks[j]!.cidr}`,
+            "ranges that overlap no other range of any region",
+          ),
+        );
       }
     }
   }

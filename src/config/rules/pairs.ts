@@ -25,7 +25,15 @@ export function pairProblems(c: Config): string[] {
       const at = `kubernetes.${where}.${wl}`;
       p.push(...minMax(`${at}.min`, r.min, `${at}.max`, r.max));
       if (r.min <= r.max && (r.initial < r.min || r.initial > r.max)) {
-        p.push(refuse(`${at}.initial`, r.initial, `is outside ${k(`${at}.min`)}..max (${r.min}..${r.max})`, `${r.min}-${r.max}`, Math.min(r.max, Math.max(r.min, r.initial))));
+        p.push(
+          refuse(
+            `${at}.initial`,
+            r.initial,
+            `is outside ${k(`${at}.min`)}..max (${r.min}..${r.max})`,
+            `${r.min}-${r.max}`,
+            Math.min(r.max, Math.max(r.min, r.initial)),
+          ),
+        );
       }
     }
   }
@@ -37,7 +45,15 @@ export function pairProblems(c: Config): string[] {
   }
   // 0 is "no limit"; a limit under the disk's own size would stop autoresize at once.
   if (c.database.diskAutoresizeLimitGb !== 0 && c.database.diskAutoresizeLimitGb < c.database.diskGb) {
-    p.push(refuse("database.diskAutoresizeLimitGb", c.database.diskAutoresizeLimitGb, `is below ${k("database.diskGb")} ${c.database.diskGb}`, `0 (no limit) or at least ${c.database.diskGb}`, c.database.diskGb));
+    p.push(
+      refuse(
+        "database.diskAutoresizeLimitGb",
+        c.database.diskAutoresizeLimitGb,
+        `is below ${k("database.diskGb")} ${c.database.diskGb}`,
+        `0 (no limit) or at least ${c.database.diskGb}`,
+        c.database.diskGb,
+      ),
+    );
   }
   return p;
 }
