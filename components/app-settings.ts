@@ -4,6 +4,7 @@ import type { SettingName } from "../src/contract";
 import { Secret } from "./secret";
 import { JITSI_JWT_APP_ID } from "../src/files/jitsi-auth";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext } from "./context";
 
 /** PgBouncer's port on every app instance (src/files/pgbouncer.ts listens on 127.0.0.1 there). */
 export const PGBOUNCER_PORT = 6432;
@@ -20,9 +21,7 @@ export interface AppSettingsDatabase {
   replicaHost?: pulumi.Input<string>;
 }
 
-export interface AppSettingsArgs {
-  prefix: string;
-  labels: Record<string, string>;
+export interface AppSettingsArgs extends Pick<ComponentContext, "prefix" | "labels"> {
   /** Role in the secret id. @default "app-settings" */
   role?: string;
   database: AppSettingsDatabase;

@@ -2,14 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
+import type { ComponentContext } from "./context";
 
-export interface ArtifactRegistryArgs {
-  /** Physical-name prefix: the repository is `<prefix>-images`. */
-  prefix: string;
-  project: string;
+export interface ArtifactRegistryArgs extends ComponentContext {
   /** Region of the repository (the primary region: pulls stay in-region and free of egress). */
   location: string;
-  labels: Record<string, string>;
   /** Members (`serviceAccount:...`) granted roles/artifactregistry.reader on this repository only. @default [] */
   readers?: pulumi.Input<string>[];
   /** Members granted roles/artifactregistry.writer (the deploy pipeline). @default [] */

@@ -2,11 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { promqlName } from "./monitoring";
+import type { ComponentContext } from "./context";
 
-export interface AuditLoggingArgs {
-  prefix: string;
-  project: string;
-  labels: Record<string, string>;
+export interface AuditLoggingArgs extends ComponentContext {
   /** Notification channel ids the configuration-change alerts go to. */
   notificationChannels: pulumi.Input<string>[];
 }

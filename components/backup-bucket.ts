@@ -4,12 +4,9 @@ import { bucketName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { ACCESS_LABEL } from "./media";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext } from "./context";
 
-export interface BackupBucketArgs {
-  prefix: string;
-  /** The GCP project id: part of the bucket name, which is global (src/naming.ts bucketName). */
-  project: string;
-  labels: Record<string, string>;
+export interface BackupBucketArgs extends ComponentContext {
   /**
    * Cloud Storage location. A multi-region (US, EU, ASIA) keeps the backups readable when the VM's whole region
    * is lost, which is what a backup outside the VM's disk snapshots is for.

@@ -4,6 +4,7 @@ import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { Secret } from "./secret";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext, PrivateServicePlacement } from "./context";
 
 export type Weekday = "MONDAY" | "TUESDAY" | "WEDNESDAY" | "THURSDAY" | "FRIDAY" | "SATURDAY" | "SUNDAY";
 
@@ -56,23 +57,9 @@ export interface DatabaseMigrationSource {
   state?: "NOT_STARTED" | "RUNNING";
 }
 
-export interface DatabaseArgs {
-  /** Physical-name prefix. */
-  prefix: string;
-  labels: Record<string, string>;
+export interface DatabaseArgs extends ComponentContext, PrivateServicePlacement {
   /** Role in the physical names: "db" for the stage-3 primary, "db-shard-0".. for stage-4 shards. */
   role: string;
-  /** Project id (names the databases' ids when they are adopted after a migration). */
-  project: string;
-  /** Region of the primary. Never changes for an instance (it forces replacement). */
-  region: string;
-  /** VPC the private IP lives in (network id, `projects/<p>/global/networks/<name>`). */
-  network: pulumi.Input<string>;
-  /**
-   * The Private Service Access peering (`Network.privateServiceConnection`); the instance cannot get a private
-   * IP before it exists.
-   */
-  privateServiceConnection?: pulumi.Resource;
   version: string;
   /** Machine tier, e.g. "db-custom-4-15360". Changes in place (a restart), never a replacement. */
   tier: string;

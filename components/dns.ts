@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext } from "./context";
 
 /** A DNS record the load balancer's certificate needs (Certificate Manager DNS authorization: a CNAME). */
 export interface DnsAuthorizationRecord {
@@ -12,9 +13,7 @@ export interface DnsAuthorizationRecord {
   data: pulumi.Input<string>;
 }
 
-export interface DnsArgs {
-  prefix: string;
-  labels: Record<string, string>;
+export interface DnsArgs extends Pick<ComponentContext, "prefix" | "labels"> {
   /** The site's domain (the zone's apex). */
   domain: string;
   /** Jitsi's host (meet.<domain>); must be inside the zone. */

@@ -5,6 +5,7 @@ import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { GOOGLE_LB_RANGES } from "./network";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext, RegionalPlacement } from "./context";
 
 /** The i-th /28 after `base` (a 172.16.x.0/28): each region's control plane gets its own range. */
 export function masterCidr(base: string, index: number): string {
@@ -23,21 +24,12 @@ export const NODE_ROLES = [
   "roles/artifactregistry.reader",
 ];
 
-export interface GkeClusterArgs {
-  prefix: string;
-  labels: Record<string, string>;
-  project: string;
-  /** Region of the regional cluster (control plane replicated across its zones). */
-  region: string;
+export interface GkeClusterArgs extends ComponentContext, RegionalPlacement {
   /**
    * Zones of the node pool, pinned (not GKE's choice): the NEG controller creates the standalone NEGs in exactly
    * these zones, and the load balancer refers to them by zone.
    */
   nodeZones: string[];
-  /** VPC network id. */
-  network: pulumi.Input<string>;
-  /** The region's subnet id; it carries the secondary ranges `pods` and `services` (components/network.ts). */
-  subnetwork: pulumi.Input<string>;
   /** Control-plane /28 for the private cluster (masterCidr(kubernetes.masterCidrBase, regionIndex)). */
   masterCidr: string;
   /** CIDRs allowed to reach the control plane's public endpoint (CI, operators; the VPC subnet). */

@@ -2,14 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
+import type { ComponentContext } from "./context";
 
-export interface ImageMirrorArgs {
-  /** Physical-name prefix: the repository is `<prefix>-dockerhub`. */
-  prefix: string;
-  project: string;
+export interface ImageMirrorArgs extends ComponentContext {
   /** Region of the repository (the primary region, as the images repository). */
   location: string;
-  labels: Record<string, string>;
   /** Members (`serviceAccount:...`) granted roles/artifactregistry.reader on this repository only. @default [] */
   readers?: pulumi.Input<string>[];
 }

@@ -5,6 +5,7 @@ import { fileRecorder, type RenderedFile } from "../src/render/registry";
 import { ServiceAccount } from "./service-account";
 import { VM_IMAGE } from "./vm-platform";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext, RegionalPlacement } from "./context";
 
 /** One per-instance Cloud Monitoring metric the autoscaler keeps at `target` (resource gce_instance). */
 export interface AutoscalerMetric {
@@ -51,17 +52,11 @@ export interface PoolHealthCheck {
   unhealthyThreshold?: number;
 }
 
-export interface InstancePoolArgs {
-  prefix: string;
+export interface InstancePoolArgs extends ComponentContext, RegionalPlacement {
   /** Role in physical names (`<prefix>-<role>-...`), e.g. "http", "ws", "jvb-us-central1". */
   role: string;
-  labels: Record<string, string>;
-  project: string;
-  region: string;
   /** Zones of the region the group spreads over (three, as GCP's regional default). */
   zones: string[];
-  network: pulumi.Input<string>;
-  subnetwork: pulumi.Input<string>;
   machineType: string;
   /** Boot image. @default "ubuntu-os-cloud/ubuntu-2404-lts-amd64" (cloud-init user-data, gcloud, Ops Agent) */
   image?: string;

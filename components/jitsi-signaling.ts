@@ -8,16 +8,11 @@ import { ServiceAccount } from "./service-account";
 import { registryHostsOf } from "../src/images";
 import { tags } from "./network";
 import { VM_IMAGE } from "./vm-platform";
+import type { ComponentContext, RegionalPlacement } from "./context";
 
-export interface JitsiSignalingArgs {
-  prefix: string;
-  project: string;
-  region: string;
+export interface JitsiSignalingArgs extends ComponentContext, RegionalPlacement {
   /** Zone of the VM. */
   zone: string;
-  labels: Record<string, string>;
-  network: pulumi.Input<string>;
-  subnetwork: pulumi.Input<string>;
   machineType: string;
   images: JitsiImages;
   /** The Docker Hub mirror the images come from (src/images.ts): the VM's account reads it. @default undefined */

@@ -5,6 +5,7 @@ import { statefulOptions } from "../src/options";
 import { asHeaderLines, HSTS, mediaSecurityHeaders } from "../src/files/security-headers";
 import { argRefuser } from "../src/config/refusal";
 import { WAF_FIRST_PRIORITY, WAF_RULES, WAF_SENSITIVITY, wafExpression } from "../src/files/armor";
+import type { ComponentContext } from "./context";
 
 /** One instance group or network endpoint group behind a backend service. */
 export interface BackendGroup {
@@ -62,9 +63,7 @@ export interface RouteArgs {
   drainingTimeoutSec: number;
 }
 
-export interface LoadBalancerArgs {
-  prefix: string;
-  labels: Record<string, string>;
+export interface LoadBalancerArgs extends Pick<ComponentContext, "prefix" | "labels"> {
   /** Hosts the certificate covers; the first is the main domain (served to clients without SNI). */
   domains: string[];
   staticBucketName: pulumi.Input<string>;

@@ -5,12 +5,9 @@ import { bucketName, physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { Secret } from "./secret";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext } from "./context";
 
-export interface MediaArgs {
-  prefix: string;
-  /** The GCP project id: part of the bucket names, which are global (src/naming.ts bucketName). */
-  project: string;
-  labels: Record<string, string>;
+export interface MediaArgs extends ComponentContext {
   /** Cloud Storage location of both buckets (e.g. US-CENTRAL1, next to the machines that write them). */
   location: string;
   /** Web origins' hosts: CORS allows `https://<domain>` for each (the first is the main domain). */

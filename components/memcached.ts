@@ -4,20 +4,14 @@ import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import type { Weekday } from "./database";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext, PrivateServicePlacement } from "./context";
 
 /** Memorystore for Memcached's weekly maintenance window: 3 h, the API's minimum (its range is 3-8 h). */
 export const MEMCACHE_MAINTENANCE_WINDOW = "10800s";
 
-export interface MemcachedArgs {
-  prefix: string;
-  labels: Record<string, string>;
+export interface MemcachedArgs extends Pick<ComponentContext, "prefix" | "labels">, PrivateServicePlacement {
   /** Role in the physical name. */
   role: string;
-  region: string;
-  /** VPC network id (authorized network; forces replacement). */
-  network: pulumi.Input<string>;
-  /** The Private Service Access peering: Memcached nodes get addresses from its range. */
-  privateServiceConnection?: pulumi.Resource;
   nodes: number;
   /** vCPUs per node. */
   cpu: number;

@@ -10,15 +10,13 @@ import { uptimeChecks } from "./monitoring/uptime-checks";
 import { dashboard } from "./monitoring/dashboard";
 import { opsAgentPolicies } from "./monitoring/ops-agent";
 import { billingBudget } from "./monitoring/budget";
+import type { ComponentContext } from "./context";
 
 export * from "./monitoring/metrics";
 export { dashboardJsonOf } from "./monitoring/dashboard";
 export { OPS_AGENT_CONFIG_PATH, OPS_AGENT_OS } from "./monitoring/ops-agent";
 
-export interface MonitoringArgs {
-  prefix: string;
-  project: string;
-  labels: Record<string, string>;
+export interface MonitoringArgs extends ComponentContext {
   /** The site's host name: uptime checks request https://<domain><path>. */
   domain: string;
   /** One e-mail channel per address; every policy notifies them. */

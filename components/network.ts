@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext } from "./context";
 
 /** Google's front-end and health-check ranges for external Application Load Balancers. */
 export const GOOGLE_LB_RANGES = ["130.211.0.0/22", "35.191.0.0/16"];
@@ -25,11 +26,7 @@ export interface RegionRanges {
   servicesCidr: string;
 }
 
-export interface NetworkArgs {
-  /** Physical-name prefix. */
-  prefix: string;
-  /** Labels for the labelable children (VPC networks, subnets and routers take none; addresses do). */
-  labels: Record<string, string>;
+export interface NetworkArgs extends Pick<ComponentContext, "prefix" | "labels"> {
   /** Regions with their ranges; the first is the primary region. */
   regions: RegionRanges[];
   /**

@@ -2,10 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { statefulOptions } from "../src/options";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext } from "./context";
 
-export interface QueueArgs {
-  labels: Record<string, string>;
-  project: string;
+export interface QueueArgs extends Pick<ComponentContext, "project" | "labels"> {
   /** The seed's topic name ("Message Queue for Async Tasks": topic_path(..., 'email-queue')). */
   topicName: string;
   /** The seed's subscription name (subscription_path(..., 'email-worker')). */

@@ -4,19 +4,11 @@ import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
 import type { Weekday } from "./database";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext, RegionalPlacement } from "./context";
 
-export interface RedisClusterArgs {
-  prefix: string;
-  labels: Record<string, string>;
-  project: string;
+export interface RedisClusterArgs extends ComponentContext, RegionalPlacement {
   /** Role in the physical names. */
   role: string;
-  /** Region; forces replacement. */
-  region: string;
-  /** VPC network id the cluster's Private Service Connect endpoints live in. */
-  network: pulumi.Input<string>;
-  /** The region's subnet id: the service connection policy allocates the PSC endpoints' addresses from it. */
-  subnetwork: pulumi.Input<string>;
   shards: number;
   /** Replicas per shard, in other zones (MULTI_ZONE). */
   replicasPerShard: number;

@@ -5,19 +5,11 @@ import { statefulOptions } from "../src/options";
 import { Secret } from "./secret";
 import type { Weekday } from "./database";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext, PrivateServicePlacement } from "./context";
 
-export interface RedisArgs {
-  /** Physical-name prefix. */
-  prefix: string;
-  labels: Record<string, string>;
+export interface RedisArgs extends Pick<ComponentContext, "prefix" | "labels">, PrivateServicePlacement {
   /** Role in the physical names: "cache" (stage 3 on), "channels-0", "channels-1" (stage 4 channel layer). */
   role: string;
-  /** Region; it forces replacement, so it never changes for an instance. */
-  region: string;
-  /** VPC the instance is reachable from (network id). */
-  network: pulumi.Input<string>;
-  /** The Private Service Access peering (`Network.privateServiceConnection`); the instance is created after it. */
-  privateServiceConnection?: pulumi.Resource;
   /** "STANDARD_HA": a replica in another zone with automatic failover (seed: "<60 seconds"). Forces replacement. */
   tier: "BASIC" | "STANDARD_HA";
   memoryGb: number;

@@ -3,10 +3,9 @@ import * as gcp from "@pulumi/gcp";
 import * as random from "@pulumi/random";
 import { physicalName } from "../src/naming";
 import { statefulOptions } from "../src/options";
+import type { ComponentContext } from "./context";
 
-export interface SecretArgs {
-  prefix: string;
-  labels: Record<string, string>;
+export interface SecretArgs extends Pick<ComponentContext, "prefix" | "labels"> {
   /** Role in the physical secret id: `<prefix>-<role>`. */
   role: string;
   /**

@@ -2,10 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { physicalName } from "../src/naming";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext } from "./context";
 
-export interface ServiceAccountArgs {
-  prefix: string;
-  project: string;
+export interface ServiceAccountArgs extends Pick<ComponentContext, "prefix" | "project"> {
   /** Role in the account id: `<prefix>-<role>` (30 characters at most, cut deterministically). */
   role: string;
   description: string;

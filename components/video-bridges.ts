@@ -8,17 +8,11 @@ import { InstancePool } from "./instance-pool";
 import { argRefuser } from "../src/config/refusal";
 import { registryHostsOf } from "../src/images";
 import { GOOGLE_LB_RANGES, tags } from "./network";
+import type { ComponentContext, RegionalPlacement } from "./context";
 
-export interface VideoBridgePoolArgs {
-  prefix: string;
-  project: string;
-  /** The bridges' region: it names the pool and is advertised to Jicofo (region-based bridge selection). */
-  region: string;
+export interface VideoBridgePoolArgs extends ComponentContext, RegionalPlacement {
   /** Zones of the region the bridges spread over. */
   zones: string[];
-  labels: Record<string, string>;
-  network: pulumi.Input<string>;
-  subnetwork: pulumi.Input<string>;
   /** Seed "Configuration per JVB": n2-highcpu-8 (8 vCPU, 8 GB). */
   machineType: string;
   image: string;

@@ -7,6 +7,7 @@ import type { ComposeEnv, ComposeImages } from "../src/files/compose";
 import { DATA_DEVICE_NAME, vmFiles, vmUserData, type VmBundleOptions } from "../src/files/vm-bundle";
 import { tags } from "./network";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext, RegionalPlacement } from "./context";
 
 /**
  * Project roles of the VM's service account: write logs and metrics (the Ops Agent / docker's journald logs).
@@ -30,19 +31,11 @@ export interface VmSecret {
   secretId: pulumi.Input<string>;
 }
 
-export interface VmPlatformArgs {
+export interface VmPlatformArgs extends ComponentContext, RegionalPlacement {
   /** Error reporting DSN passed to the app (config monitoring.sentryDsn). */
   sentryDsn?: string;
-  prefix: string;
-  project: string;
-  /** Region of the static IP and the snapshot schedule (the VM's zone is in it). */
-  region: string;
   /** Zone of the VM and its data disk. */
   zone: string;
-  labels: Record<string, string>;
-  /** The VPC (instance group membership) and the subnet of the VM's interface. */
-  network: pulumi.Input<string>;
-  subnetwork: pulumi.Input<string>;
   /** The VM's dedicated service account (components/service-account.ts, roles VM_PROJECT_ROLES). */
   serviceAccountEmail: pulumi.Input<string>;
   /**

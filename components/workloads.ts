@@ -6,6 +6,7 @@ import { stringify } from "yaml";
 import { ServiceAccount } from "./service-account";
 import { fileRecorder, type RenderedFile } from "../src/render/registry";
 import { argRefuser } from "../src/config/refusal";
+import type { ComponentContext } from "./context";
 import {
   ADAPTER_NAME,
   ADAPTER_NAMESPACE,
@@ -20,9 +21,7 @@ import {
   type WorkloadManifestArgs,
 } from "../src/files/k8s-manifests";
 
-export interface WorkloadIdentitiesArgs {
-  prefix: string;
-  project: string;
+export interface WorkloadIdentitiesArgs extends Pick<ComponentContext, "prefix" | "project"> {
   /**
    * Resources after which the project's workload pool `<project>.svc.id.goog` exists: the GKE clusters with
    * Workload Identity. IAM refuses a binding that names the pool before ("Identity Pool does not exist").
