@@ -177,7 +177,9 @@ describe("deploy.yml: who holds which token", () => {
     // Debian 12 with Node 20 as root: PostgreSQL 15 and the other tools come from Debian, as on a developer's machine.
     expect(jobs.check.container).toBe(`node:20-bookworm@sha256:${NODE_DIGEST}`);
     expect(jobs.check.steps.map((s: any) => s.run ?? s.uses)).toEqual([CHECKOUT, "bash scripts/test-all.sh"]);
-    expect(readFileSync(join(root, "scripts/test-all.sh"), "utf8")).toMatch(/npm ci[^\n]*\nnpx tsc --noEmit -p tsconfig.json\nnpx vitest run/);
+    expect(readFileSync(join(root, "scripts/test-all.sh"), "utf8")).toMatch(
+      /npm ci[^\n]*\nnpx tsc --noEmit -p tsconfig.json\n(#[^\n]*\n)?npx eslint \.\nnpx prettier --check \.\nnpx vitest run/,
+    );
     expect(jobs.plan.strategy.matrix.stack).toEqual(["stage1", "stage2", "stage3", "stage4"]);
     const runs = jobs.plan.steps.map((s: any) => s.run ?? "").join("\n");
     expect(runs).toContain('git show "${BASE_SHA}:Pulumi.${STACK}.yaml" > "Pulumi.${STACK}.base.yaml"');
