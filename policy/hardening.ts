@@ -2,7 +2,7 @@
  * Hardening rules a later change could quietly undo (the Course Organizer policy pack, appended to the list in
  * ./policies.ts): Cloud SQL's audit flags (CIS GCP 6.2.x), the Cloud Armor WAF rules and Adaptive Protection,
  * edge policies and neutralised uploads on the CDN buckets, the static bucket's single writer, and the GKE
- * containers' restricted security context. Each message names the input to change and the value it needs.
+ * containers' restricted security context, database TLS that verifies the server. Each message names the input to change and the value it needs.
  */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { WAF_RULES, wafExpression } from "../src/files/armor";
@@ -130,10 +130,51 @@ export const k8sRestrictedContainers: ResourceValidationPolicy = {
   }),
 };
 
+/**
+ * Text that configures a PostgreSQL client of Cloud SQL: PgBouncer's ini (the pods' ConfigMap) and the app instances'
+ * cloud-init (its pgbouncer.ini and fetch-settings.sh, which writes the migration's DATABASE_URL).
+ */
+function databaseClientTexts(type: string, p: Props): string[] {
+  // A value unknown in a preview (the ini names the primary's IP) is not text yet: judged at the update.
+  if (type === "kubernetes:core/v1:ConfigMap") {
+    const ini: unknown = p.data?.["pgbouncer.ini"];
+    return typeof ini === "string" && ini.includes("[pgbouncer]") ? [ini] : [];
+  }
+  const ud = p.metadata?.["user-data"];
+  return typeof ud === "string" && ud.includes("pgbouncer.ini") ? [ud] : [];
+}
+
+export const databaseTlsVerifyCa: ResourceValidationPolicy = {
+  name: "database-tls-verify-ca",
+  description:
+    "Every rendered Cloud SQL client verifies the server's certificate against the instances' CA (verify-ca): PgBouncer's server_tls_sslmode and the migration's URL, never require, prefer or disable toward Cloud SQL.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forTypes(
+    ["kubernetes:core/v1:ConfigMap", "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate", "gcp:compute/instanceTemplate:InstanceTemplate"],
+    (p, a, report) => {
+      for (const text of databaseClientTexts(a.type, p)) {
+        const mode = /^[ \t]*server_tls_sslmode = (\S+)[ \t]*$/m.exec(text)?.[1];
+        if (mode !== "verify-ca" && mode !== "verify-full")
+          report(
+            `pgbouncer.ini: server_tls_sslmode is ${JSON.stringify(mode ?? null)}; it must be verify-ca (src/files/pgbouncer.ts, with server_tls_ca_file).`,
+          );
+        if (!/^[ \t]*server_tls_ca_file = \S+[ \t]*$/m.test(text)) report("pgbouncer.ini: server_tls_ca_file must name the instances' CA bundle.");
+        const weak = /sslmode=(require|prefer|allow|disable)\b/.exec(text);
+        if (weak && a.type !== "kubernetes:core/v1:ConfigMap")
+          report(
+            `a direct database URL uses ${weak[0]}: direct connections to Cloud SQL need sslmode=verify-ca&sslrootcert=... (src/contract.ts verifiedTlsQuery).`,
+          );
+      }
+    },
+  ),
+};
+
 export const hardeningPolicies: ResourceValidationPolicy[] = [
   cloudSqlAuditFlags,
   armorWafRules,
   cdnBucketsHardened,
   staticBucketWriter,
   k8sRestrictedContainers,
+  databaseTlsVerifyCa,
 ];

@@ -8,7 +8,7 @@ import * as H from "../policy/hardening";
 import { policies } from "../policy/policies";
 import { databaseFlags } from "../components/database";
 import { MEDIA_BUCKET_HEADERS, WAF_RULES, wafExpression } from "../components/load-balancer";
-import { restrictedContainer } from "../src/files/k8s-manifests";
+import { podPgbouncerIni, restrictedContainer } from "../src/files/k8s-manifests";
 
 async function check(pol: ResourceValidationPolicy, type: string, props: Record<string, unknown>): Promise<string[]> {
   const out: string[] = [];
@@ -26,6 +26,7 @@ describe("the hardening rules are in the pack", () => {
       "cdn-bucket-edge-policy-uploads",
       "static-bucket-release-writer-only",
       "k8s-restricted-containers",
+      "database-tls-verify-ca",
     ]);
     for (const p of H.hardeningPolicies) expect(policies).toContain(p);
   });
@@ -127,6 +128,41 @@ describe("k8s-restricted-containers", () => {
     const spec = { template: { spec: { containers: [{ name: "app", securityContext: restrictedContainer(10001) }, { name: "sidecar" }] } } };
     expect(await check(H.k8sRestrictedContainers, D, { spec })).toEqual([
       'container sidecar: securityContext needs runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities.drop: ["ALL"], seccompProfile.type: "RuntimeDefault", readOnlyRootFilesystem: true (src/files/k8s-manifests.ts restrictedContainer).',
+    ]);
+  });
+});
+
+describe("database-tls-verify-ca", () => {
+  const CM = "kubernetes:core/v1:ConfigMap";
+  const TPL = "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate";
+  const ini = podPgbouncerIni({ dbHost: "10.100.0.5", databases: ["course_organizer"], poolSize: 2 });
+  const userData = (text: string) => ({
+    metadata: { "user-data": `#cloud-config\nwrite_files:\n  - path: /opt/course-organizer/pgbouncer/pgbouncer.ini\n${text}` },
+  });
+
+  it("passes the pods' ini, the instances' cloud-init, and what is not a database client", async () => {
+    expect(await check(H.databaseTlsVerifyCa, CM, { data: { "pgbouncer.ini": ini, "server-ca.pem": "x" } })).toEqual([]);
+    expect(
+      await check(
+        H.databaseTlsVerifyCa,
+        TPL,
+        userData(`${ini}\nDATABASE_URL=postgres://u:p@h:5432/d?sslmode=verify-ca&sslrootcert=/run/course-organizer/database-ca.pem`),
+      ),
+    ).toEqual([]);
+    expect(await check(H.databaseTlsVerifyCa, CM, { data: { "config.yaml": "sslmode=disable" } })).toEqual([]);
+    expect(await check(H.databaseTlsVerifyCa, TPL, { metadata: { "user-data": "#cloud-config\n" } })).toEqual([]);
+    // In a preview the ini is unknown (it names the primary's IP): judged at the update, when it is text.
+    expect(await check(H.databaseTlsVerifyCa, CM, { data: { "pgbouncer.ini": "04da6b54-80e4-46f7-96ec-b56ff0331ba9" } })).toEqual([]);
+  });
+
+  it("fails PgBouncer with require, a missing CA file, and a direct URL with sslmode=require", async () => {
+    const weak = ini.replace("server_tls_sslmode = verify-ca", "server_tls_sslmode = require").replace(/^server_tls_ca_file = .*\n/m, "");
+    expect(await check(H.databaseTlsVerifyCa, CM, { data: { "pgbouncer.ini": weak } })).toEqual([
+      'pgbouncer.ini: server_tls_sslmode is "require"; it must be verify-ca (src/files/pgbouncer.ts, with server_tls_ca_file).',
+      "pgbouncer.ini: server_tls_ca_file must name the instances' CA bundle.",
+    ]);
+    expect(await check(H.databaseTlsVerifyCa, TPL, userData(`${ini}\nDATABASE_URL=postgres://u:p@h:5432/d?sslmode=require`))).toEqual([
+      "a direct database URL uses sslmode=require: direct connections to Cloud SQL need sslmode=verify-ca&sslrootcert=... (src/contract.ts verifiedTlsQuery).",
     ]);
   });
 });

@@ -58,6 +58,7 @@ describe("the policy pack", () => {
       "cdn-bucket-edge-policy-uploads",
       "static-bucket-release-writer-only",
       "k8s-restricted-containers",
+      "database-tls-verify-ca",
     ]);
     for (const p of P.policies) expect(p.enforcementLevel).toBe("mandatory");
   });
