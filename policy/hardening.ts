@@ -4,7 +4,7 @@
  * edge policies and neutralised uploads on the CDN buckets, the static bucket's single writer, and the GKE
  * containers' restricted security context, database TLS that verifies the server. Each message names the input to change and the value it needs.
  */
-import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { WAF_RULES, wafExpression } from "../src/files/armor";
 import { MEDIA_CSP } from "../src/files/security-headers";
 
@@ -170,11 +170,44 @@ export const databaseTlsVerifyCa: ResourceValidationPolicy = {
   ),
 };
 
-export const hardeningPolicies: ResourceValidationPolicy[] = [
+/** A NetworkPolicy that selects every pod of its namespace and allows nothing in either direction. */
+function isDefaultDeny(p: Props): boolean {
+  const types = list(p.spec?.policyTypes);
+  const selectsAll = Object.keys(p.spec?.podSelector ?? {}).length === 0;
+  return selectsAll && types.includes("Ingress") && types.includes("Egress") && list(p.spec?.ingress).length === 0 && list(p.spec?.egress).length === 0;
+}
+
+export const k8sNamespacesDefaultDeny: StackValidationPolicy = {
+  name: "k8s-namespaces-default-deny",
+  description:
+    "Every namespace the program creates enforces the restricted Pod Security Standard and has a default-deny NetworkPolicy (ingress and egress), so only the allow list reaches its pods (Memcached has no auth).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, report) => {
+    const namespaces = args.resources.filter((r) => r.type === "kubernetes:core/v1:Namespace");
+    const denies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && isDefaultDeny(r.props));
+    const count = (xs: { props: Props }[], ns: string, key: (p: Props) => unknown) => xs.filter((x) => key(x.props) === ns).length;
+    for (const n of namespaces) {
+      const ns = n.props.metadata?.name;
+      if (typeof ns !== "string") continue;
+      if (n.props.metadata?.labels?.["pod-security.kubernetes.io/enforce"] !== "restricted")
+        report(`namespace ${ns}: metadata.labels["pod-security.kubernetes.io/enforce"] must be "restricted" (src/files/k8s-manifests.ts).`, n.urn);
+      // One per cluster: as many default-deny policies in the namespace as namespaces of that name.
+      if (count(denies, ns, (p) => p.metadata?.namespace) < count(namespaces, ns, (p) => p.metadata?.name))
+        report(
+          `namespace ${ns}: no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules) in it (src/files/k8s-manifests.ts networkPolicyManifests).`,
+          n.urn,
+        );
+    }
+  },
+};
+
+export const hardeningPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   cloudSqlAuditFlags,
   armorWafRules,
   cdnBucketsHardened,
   staticBucketWriter,
   k8sRestrictedContainers,
   databaseTlsVerifyCa,
+  k8sNamespacesDefaultDeny,
 ];

@@ -3,12 +3,12 @@
  * stage plans themselves pass every rule in test/policy.test.ts (the rules are in the exported list).
  */
 import { describe, expect, it } from "vitest";
-import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs } from "@pulumi/policy";
 import * as H from "../policy/hardening";
 import { policies } from "../policy/policies";
 import { databaseFlags } from "../components/database";
 import { MEDIA_BUCKET_HEADERS, WAF_RULES, wafExpression } from "../components/load-balancer";
-import { podPgbouncerIni, restrictedContainer } from "../src/files/k8s-manifests";
+import { namespaceManifest, networkPolicyManifests, podPgbouncerIni, restrictedContainer } from "../src/files/k8s-manifests";
 
 async function check(pol: ResourceValidationPolicy, type: string, props: Record<string, unknown>): Promise<string[]> {
   const out: string[] = [];
@@ -27,6 +27,7 @@ describe("the hardening rules are in the pack", () => {
       "static-bucket-release-writer-only",
       "k8s-restricted-containers",
       "database-tls-verify-ca",
+      "k8s-namespaces-default-deny",
     ]);
     for (const p of H.hardeningPolicies) expect(policies).toContain(p);
   });
@@ -163,6 +164,41 @@ describe("database-tls-verify-ca", () => {
     ]);
     expect(await check(H.databaseTlsVerifyCa, TPL, userData(`${ini}\nDATABASE_URL=postgres://u:p@h:5432/d?sslmode=require`))).toEqual([
       "a direct database URL uses sslmode=require: direct connections to Cloud SQL need sslmode=verify-ca&sslrootcert=... (src/contract.ts verifiedTlsQuery).",
+    ]);
+  });
+});
+
+describe("k8s-namespaces-default-deny", () => {
+  const asResource = (m: { kind: string; apiVersion: string; metadata: { name: string } }, i: number) =>
+    ({
+      type: `kubernetes:${m.apiVersion === "v1" ? "core/v1" : m.apiVersion}:${m.kind}`,
+      props: m,
+      urn: `urn:pulumi:test::p::${m.kind}::r${i}`,
+      name: `r${i}`,
+    }) as unknown as PolicyResource;
+  async function stack(manifests: any[]): Promise<string[]> {
+    const out: string[] = [];
+    await H.k8sNamespacesDefaultDeny.validateStack({ resources: manifests.map(asResource) } as unknown as StackValidationArgs, (m) => out.push(m));
+    return out;
+  }
+  const ns = namespaceManifest({ app: "course-organizer" }) as any;
+  const nps = networkPolicyManifests({ labels: {}, egress: { privateServicesRange: "10.100.0.0/16", regionSubnet: "10.10.0.0/20" } }) as any[];
+
+  it("passes the rendered namespaces and NetworkPolicies, in one cluster or two", async () => {
+    expect(ns.metadata.name).toBe("course-organizer");
+    expect(await stack([ns, ...nps])).toEqual([]);
+    expect(await stack([ns, ...nps, ns, ...nps])).toEqual([]);
+  });
+
+  it("fails a namespace without its default deny (or a second cluster without one), or without the restricted label", async () => {
+    const withoutDeny = nps.filter((n) => !(n.metadata.namespace === "course-organizer" && n.metadata.name === "default-deny"));
+    const why =
+      "namespace course-organizer: no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules) in it (src/files/k8s-manifests.ts networkPolicyManifests).";
+    expect(await stack([ns, ...withoutDeny])).toEqual([why]);
+    expect(await stack([ns, ...nps, ns, ...withoutDeny])).toEqual([why, why]);
+    const open = { ...ns, metadata: { ...ns.metadata, labels: { ...ns.metadata.labels, "pod-security.kubernetes.io/enforce": "baseline" } } };
+    expect(await stack([open, ...nps])).toEqual([
+      'namespace course-organizer: metadata.labels["pod-security.kubernetes.io/enforce"] must be "restricted" (src/files/k8s-manifests.ts).',
     ]);
   });
 });

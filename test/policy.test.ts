@@ -59,6 +59,7 @@ describe("the policy pack", () => {
       "static-bucket-release-writer-only",
       "k8s-restricted-containers",
       "database-tls-verify-ca",
+      "k8s-namespaces-default-deny",
     ]);
     for (const p of P.policies) expect(p.enforcementLevel).toBe("mandatory");
   });
