@@ -138,6 +138,12 @@ export function wsExchange(opts: { port: number; path: string; host: string; mes
       res.resume();
     });
     req.on("upgrade", (res, socket, head) => {
+      // The server may reset the connection after our close frame (TLS especially): an error after the replies
+      // arrived settles nothing, and without a listener it would be an uncaught exception of the test run.
+      socket.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
       if (res.headers["sec-websocket-accept"] !== accept(key)) {
         clearTimeout(timer);
         socket.destroy();
