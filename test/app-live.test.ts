@@ -35,6 +35,7 @@ import { shardDatabaseName } from "../src/stack/data";
 import { databasesMap } from "../src/stack/settings";
 import { file, plan, projectDir } from "./helpers/plan";
 import { pgBin } from "./helpers/postgres";
+import { waitForPid } from "./helpers/pid";
 
 const run = promisify(execFile);
 const APP = join(projectDir, "examples/app");
@@ -393,7 +394,7 @@ beforeAll(async () => {
     "30",
     "start",
   ]);
-  pgPid = Number(readFileSync(join(D, "pg/data/postmaster.pid"), "utf8").split("\n")[0]);
+  pgPid = waitForPid(join(D, "pg/data/postmaster.pid"));
   mark("scene ready (certificates, namespaces, PostgreSQL)");
 }, 120_000);
 
@@ -401,7 +402,8 @@ afterAll(async () => {
   mark("done");
   if (process.env.APP_LIVE_TIMINGS) process.stderr.write(`app-live phases:\n  ${marks.join("\n  ")}\n`);
   await stop(procs.map((p) => p.name));
-  if (pgPid) {
+  // Never 0 or 1: process.kill(0, ...) would signal the test runner's whole process group.
+  if (pgPid > 1) {
     try {
       process.kill(pgPid, "SIGINT");
       for (let i = 0; i < 100; i++) {

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { appInstanceFiles, PGBOUNCER_CA_FILE } from "../src/files/app-instance";
@@ -17,6 +17,7 @@ import { settingsEnv } from "../components/app-settings";
 import { DATABASE_CA_FILE } from "../src/contract";
 import { databasesMap } from "../src/stack/settings";
 import { userlistLine } from "../src/files/pgbouncer";
+import { stopPid, waitForPid } from "./helpers/pid";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const PG_PORT = 15461;
@@ -59,25 +60,10 @@ function startPgbouncer(ini: string, name: string, port: number, caFile: string)
   writeFileSync(path, t);
   give(path);
   asPostgres("pgbouncer", ["-d", path]);
-  for (let i = 0; i < 50 && !existsSync(join(dir, `${name}.pid`)); i++) spawnSync("sleep", ["0.1"]);
-  pids.push(Number(readFileSync(join(dir, `${name}.pid`), "utf8").trim()));
+  pids.push(waitForPid(join(dir, `${name}.pid`)));
 }
 
-function stop(pid: number): void {
-  try {
-    process.kill(pid, "SIGINT");
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    spawnSync("sleep", ["0.1"]);
-  }
-}
+const stop = (pid: number) => stopPid(pid);
 
 const instanceIni = () =>
   appInstanceFiles({
@@ -166,7 +152,7 @@ beforeAll(() => {
     `-p ${PG_PORT} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=20 -c ssl=on -c ssl_cert_file=${f("server.pem")} -c ssl_key_file=${f("server.key")}`,
     "start",
   ]);
-  pids.push(Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]));
+  pids.push(waitForPid(join(data, "postmaster.pid")));
   const local = (sql: string) => asPostgres("psql", ["-h", dir, "-p", String(PG_PORT), "-U", "postgres", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]);
   local(`CREATE ROLE ${USER} LOGIN PASSWORD '${PASSWORD}'`);
   local(`CREATE DATABASE ${DB} OWNER ${USER}`);

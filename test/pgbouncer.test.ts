@@ -8,11 +8,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pgbouncerIni, pgbouncerProblems, userlistLine, type PgbouncerOptions } from "../src/files/pgbouncer";
 import { podPgbouncerIni, writeUserlistScript } from "../src/files/k8s-manifests";
+import { stopPid, waitForPid } from "./helpers/pid";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const PG_PORT = 15451;
@@ -84,25 +85,10 @@ function startPgbouncer(ini: string, name: string): void {
   // -d: daemonize, so the pid file names the PgBouncer process itself (runuser would otherwise sit between).
   asPostgres("pgbouncer", ["-d", path]);
   const pidFile = /^pidfile = (.*)$/m.exec(ini)![1]!;
-  for (let i = 0; i < 50 && !existsSync(pidFile); i++) spawnSync("sleep", ["0.1"]);
-  pids.push(Number(readFileSync(pidFile, "utf8").trim()));
+  pids.push(waitForPid(pidFile));
 }
 
-function stop(pid: number): void {
-  try {
-    process.kill(pid, "SIGINT");
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    spawnSync("sleep", ["0.1"]);
-  }
-}
+const stop = (pid: number) => stopPid(pid);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "pgbouncer-test-"));
@@ -123,7 +109,7 @@ beforeAll(() => {
     `-p ${PG_PORT} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=20 -c ssl=off`,
     "start",
   ]);
-  pids.push(Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]));
+  pids.push(waitForPid(join(data, "postmaster.pid")));
   const local = (sql: string) => asPostgres("psql", ["-h", dir, "-p", String(PG_PORT), "-U", "postgres", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]);
   local(`CREATE ROLE ${APP_USER} LOGIN PASSWORD '${APP_PASSWORD}'`);
   local(`CREATE DATABASE ${DB} OWNER ${APP_USER}`);

@@ -3,9 +3,10 @@
  * the postgres user (both refuse root), the caller stops it by PID. Plus the seed's tables with generated rows.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitForPid } from "./pid";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -70,13 +71,13 @@ export async function startPostgres(port: number, prefix = "pg-"): Promise<TempP
     "-c full_page_writes=off",
   ].join(" ");
   await as([`${pgBin}/pg_ctl`, "-D", data, "-l", join(logDir, "postgres.log"), "-o", opts, "-w", "-t", "30", "start"]);
-  const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+  const pid = waitForPid(join(data, "postmaster.pid"));
   return { dir, port, socketDir, pid };
 }
 
 /** Fast shutdown by PID (SIGINT), wait for the postmaster to go, remove the temp dir. */
 export async function stopPostgres(pg: TempPostgres | undefined): Promise<void> {
-  if (!pg) return;
+  if (!pg || !(pg.pid > 1)) return;
   const alive = () => {
     try {
       process.kill(pg.pid, 0);
