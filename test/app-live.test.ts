@@ -36,6 +36,7 @@ import { databasesMap } from "../src/stack/settings";
 import { file, plan, projectDir } from "./helpers/plan";
 import { pgBin } from "./helpers/postgres";
 import { waitForPid } from "./helpers/pid";
+import { selfSigned, signedBy } from "./helpers/tls";
 
 const run = promisify(execFile);
 const APP = join(projectDir, "examples/app");
@@ -245,55 +246,15 @@ beforeAll(async () => {
     mkdirSync(join(D, d), { recursive: true });
   // Certificates: one CA; the server's for 127.0.0.1 and the names the stand-ins answer.
   const t = (f: string) => join(D, "tls", f);
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    t("ca.key"),
-    "-out",
-    t("ca.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=app-live test CA",
-  ]);
-  await run("openssl", [
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    t("server.key"),
-    "-out",
-    t("server.csr"),
-    "-subj",
-    "/CN=127.0.0.1",
-  ]);
-  writeFileSync(t("san.ext"), `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:secretmanager.googleapis.com,DNS:${DOMAIN}\n`);
-  await run("openssl", [
-    "x509",
-    "-req",
-    "-in",
-    t("server.csr"),
-    "-CA",
-    t("ca.pem"),
-    "-CAkey",
-    t("ca.key"),
-    "-CAcreateserial",
-    "-out",
-    t("server.pem"),
-    "-days",
-    "2",
-    "-extfile",
-    t("san.ext"),
-  ]);
+  const ca = { key: t("ca.key"), cert: t("ca.pem") };
+  selfSigned({ ...ca, subject: "/CN=app-live test CA", days: 2 });
+  signedBy(ca, {
+    key: t("server.key"),
+    cert: t("server.pem"),
+    subject: "/CN=127.0.0.1",
+    days: 2,
+    altNames: ["IP:127.0.0.1", "DNS:localhost", "DNS:secretmanager.googleapis.com", `DNS:${DOMAIN}`],
+  });
   cpSync(t("server.pem"), join(D, "certs/fullchain.pem"));
   cpSync(t("server.key"), join(D, "certs/privkey.pem"));
   writeFileSync(

@@ -18,6 +18,7 @@ import { DATABASE_CA_FILE } from "../src/contract";
 import { databasesMap } from "../src/stack/settings";
 import { userlistLine } from "../src/files/pgbouncer";
 import { stopPid, waitForPid } from "./helpers/pid";
+import { selfSigned, signedBy } from "./helpers/tls";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const PG_PORT = 15461;
@@ -33,7 +34,6 @@ const idOf = (flag: "-u" | "-g") => Number(execFileSync("id", [flag, "postgres"]
 const give = (path: string) => chownSync(path, idOf("-u"), idOf("-g"));
 const asPostgres = (cmd: string, args: string[]) =>
   execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"] });
 
 function psql(port: number, sql: string): { status: number | null; out: string; err: string } {
   const r = spawnSync("psql", [`host=127.0.0.1 port=${port} dbname=${DB} user=${USER} connect_timeout=5`, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], {
@@ -86,55 +86,10 @@ beforeAll(() => {
   give(dir);
   // The test CA, the server certificate it signs (named after the instance), and an unrelated CA.
   const f = (n: string) => join(dir, n);
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "1",
-    "-keyout",
-    f("ca.key"),
-    "-out",
-    f("ca.pem"),
-    "-subj",
-    "/CN=Google Cloud SQL Server CA/O=Test",
-  );
-  openssl(
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    f("server.key"),
-    "-out",
-    f("server.csr"),
-    "-subj",
-    `/CN=${INSTANCE_NAME}`,
-  );
-  openssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-out", f("server.pem"));
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "1",
-    "-keyout",
-    f("other.key"),
-    "-out",
-    f("other-ca.pem"),
-    "-subj",
-    "/CN=Another CA",
-  );
+  const ca = { key: f("ca.key"), cert: f("ca.pem") };
+  selfSigned({ ...ca, subject: "/CN=Google Cloud SQL Server CA/O=Test" });
+  signedBy(ca, { key: f("server.key"), cert: f("server.pem"), subject: `/CN=${INSTANCE_NAME}` });
+  selfSigned({ key: f("other.key"), cert: f("other-ca.pem"), subject: "/CN=Another CA" });
   for (const n of ["server.key", "server.pem", "ca.pem", "other-ca.pem"]) give(f(n));
   chmodSync(f("server.key"), 0o600);
 

@@ -3,20 +3,19 @@
  * front of stub upstreams started and stopped here by PID: Jitsi rooms refused without the app's token, security
  * headers on the app and meet hosts, uploads served neutralised, and the per-client rate limits answering 429.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_RATE_LIMITS, LOGIN_PATHS, nginxConf, type NginxOptions } from "../src/files/nginx";
 import { MEDIA_CSP } from "../src/files/security-headers";
 import { startEchoServer, wsExchange, type EchoServer } from "./helpers/websocket";
+import { selfSigned } from "./helpers/tls";
 
-const run = promisify(execFile);
 const ports = { api: 18110, ws: 18111, jitsi: 18112, http: 18113, https: 18114 };
 const app = "app.example.org";
 const meet = "meet.example.org";
@@ -104,25 +103,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "media/uploads/evil.html"), "<script>fetch('/api/me')</script>\n");
   writeFileSync(join(dir, "media/uploads/evil.svg"), '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>\n');
   writeFileSync(join(dir, "media/uploads/photo.png"), "not really a png\n");
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "1",
-    "-keyout",
-    join(dir, "certs/privkey.pem"),
-    "-out",
-    join(dir, "certs/fullchain.pem"),
-    "-subj",
-    `/CN=${app}`,
-    "-addext",
-    `subjectAltName=DNS:${app},DNS:${meet}`,
-  ]);
+  selfSigned({ key: join(dir, "certs/privkey.pem"), cert: join(dir, "certs/fullchain.pem"), subject: `/CN=${app}`, altNames: [`DNS:${app}`, `DNS:${meet}`] });
   api = http.createServer((req, res) => {
     apiSeen.push(req.url ?? "");
     const html = req.url === "/";

@@ -16,6 +16,7 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nginxConf, nginxProblems, type NginxOptions } from "../src/files/nginx";
 import { startEchoServer, wsExchange, type EchoServer } from "./helpers/websocket";
+import { selfSigned } from "./helpers/tls";
 
 const run = promisify(execFile);
 
@@ -154,25 +155,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "media/uploads/notes.txt"), "lecture notes\n");
   writeFileSync(join(dir, "acme/.well-known/acme-challenge/token-123"), "token-123.thumbprint");
   // The self-signed placeholder the VM's boot script writes before certbot runs.
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "1",
-    "-keyout",
-    join(dir, "certs/privkey.pem"),
-    "-out",
-    join(dir, "certs/fullchain.pem"),
-    "-subj",
-    `/CN=${app}`,
-    "-addext",
-    `subjectAltName=DNS:${app},DNS:${meet}`,
-  ]);
+  selfSigned({ key: join(dir, "certs/privkey.pem"), cert: join(dir, "certs/fullchain.pem"), subject: `/CN=${app}`, altNames: [`DNS:${app}`, `DNS:${meet}`] });
 
   api = http.createServer((req, res) => {
     apiSeen.push({ url: req.url ?? "", headers: req.headers });
