@@ -260,6 +260,35 @@ interface SharedSettings {
   dependsOn: pulumi.Resource[];
 }
 
+/** The settings of a primary: the first one, or a replica promoted to replace it (region loss). */
+function primarySettings(
+  args: DatabaseArgs,
+  shared: SharedSettings,
+  diskSize: pulumi.Input<number>,
+  userLabels: Record<string, string>,
+): gcp.types.input.sql.DatabaseInstanceSettings {
+  return {
+    // Seed: db-n1-standard-4 (4 vCPU, 15 GB). N1 predefined tiers are legacy; db-custom-4-15360 is the same
+    // shape and needs the ENTERPRISE edition (ENTERPRISE_PLUS only offers db-perf-optimized tiers).
+    tier: args.tier,
+    edition: "ENTERPRISE",
+    availabilityType: args.availabilityType,
+    diskType: "PD_SSD",
+    diskSize,
+    diskAutoresize: true,
+    diskAutoresizeLimit: args.diskAutoresizeLimitGb,
+    backupConfiguration: shared.backupConfiguration,
+    // Keep automated backups if the instance is ever deleted.
+    retainBackupsOnDelete: true,
+    maintenanceWindow: shared.maintenanceWindow,
+    insightsConfig: shared.insightsConfig,
+    ipConfiguration: shared.ipConfiguration,
+    databaseFlags: shared.flags,
+    deletionProtectionEnabled: true,
+    userLabels,
+  };
+}
+
 function sharedSettings(args: DatabaseArgs): SharedSettings {
   return {
     flags: databaseFlags(args.maxConnections, args.extraFlags),
@@ -446,26 +475,7 @@ export class Database extends pulumi.ComponentResource {
         databaseVersion: args.version,
         // Pulumi/Terraform-side guard; settings.deletionProtectionEnabled below is GCP's own.
         deletionProtection: true,
-        settings: {
-          // Seed: db-n1-standard-4 (4 vCPU, 15 GB). N1 predefined tiers are legacy; db-custom-4-15360 is the same
-          // shape and needs the ENTERPRISE edition (ENTERPRISE_PLUS only offers db-perf-optimized tiers).
-          tier: args.tier,
-          edition: "ENTERPRISE",
-          availabilityType: args.availabilityType,
-          diskType: "PD_SSD",
-          diskSize: args.diskGb,
-          diskAutoresize: true,
-          diskAutoresizeLimit: args.diskAutoresizeLimitGb,
-          backupConfiguration: shared.backupConfiguration,
-          // Keep automated backups if the instance is ever deleted.
-          retainBackupsOnDelete: true,
-          maintenanceWindow: shared.maintenanceWindow,
-          insightsConfig: shared.insightsConfig,
-          ipConfiguration: shared.ipConfiguration,
-          databaseFlags: shared.flags,
-          deletionProtectionEnabled: true,
-          userLabels: args.labels,
-        },
+        settings: primarySettings(args, shared, args.diskGb, args.labels),
       },
       statefulOptions(this, {
         dependsOn: shared.dependsOn,
@@ -540,24 +550,11 @@ export class Database extends pulumi.ComponentResource {
         databaseVersion: args.version,
         instanceType: "CLOUD_SQL_INSTANCE",
         deletionProtection: true,
-        settings: {
-          tier: args.tier,
-          edition: "ENTERPRISE",
-          // HA rebuilt in the surviving region: a standby in another zone, as the lost primary had.
-          availabilityType: args.availabilityType,
-          diskType: "PD_SSD",
-          diskSize: primaryDiskGb,
-          diskAutoresize: true,
-          diskAutoresizeLimit: args.diskAutoresizeLimitGb,
-          backupConfiguration: shared.backupConfiguration,
-          retainBackupsOnDelete: true,
-          maintenanceWindow: shared.maintenanceWindow,
-          insightsConfig: shared.insightsConfig,
-          ipConfiguration: shared.ipConfiguration,
-          databaseFlags: shared.flags,
-          deletionProtectionEnabled: true,
-          userLabels: { ...args.labels, "promoted-from": physicalName(args.prefix, args.role, "sqlInstance").slice(0, 63) },
-        },
+        // HA rebuilt in the surviving region: a standby in another zone, as the lost primary had.
+        settings: primarySettings(args, shared, primaryDiskGb, {
+          ...args.labels,
+          "promoted-from": physicalName(args.prefix, args.role, "sqlInstance").slice(0, 63),
+        }),
       },
       // Now the primary: protected like one. retainOnDelete as before; the URN is the replica's, so no alias.
       statefulOptions(this, { ignoreChanges: ["settings.diskSize"], dependsOn: shared.dependsOn }),
