@@ -107,14 +107,15 @@ function unpriced(what: string, value: unknown, allowed: string): string {
   return refusal({ key: `cost estimate ${what}`, value, problem: "has no price in data/prices.json", allowed });
 }
 
-/** On-demand list price of a machine type for a month, before any discount. */
-export function listMonthly(machineType: string): number {
+/**
+ * A predefined machine type not listed by name, priced from its family's hourly rates: vCPUs and memory from the
+ * name (<family>-standard|highcpu|highmem-<vCPUs>: 4, 1 or 8 GB per vCPU).
+ */
+function familyShape(machineType: string) {
   const p = prices();
-  const listed = p.machineMonthly[machineType];
-  if (listed) return listed.usd;
   const m = /^([a-z0-9]+)-(standard|highcpu|highmem)-(\d+)$/.exec(machineType);
-  const fam = m ? p.familyHourly[m[1]!] : undefined;
-  if (!m || !fam)
+  const family = m ? p.familyHourly[m[1]!] : undefined;
+  if (!m || !family)
     throw new Error(
       unpriced(
         "machine type",
@@ -123,8 +124,16 @@ export function listMonthly(machineType: string): number {
       ),
     );
   const vcpu = Number(m[3]);
-  const gbPerVcpu = { standard: 4, highcpu: 1, highmem: 8 }[m[2] as "standard"];
-  return (vcpu * fam.vcpu + vcpu * gbPerVcpu * fam.gbRam) * p.hoursPerMonth;
+  return { family, familyName: m[1]!, vcpu, gb: vcpu * { standard: 4, highcpu: 1, highmem: 8 }[m[2] as "standard"] };
+}
+
+/** On-demand list price of a machine type for a month, before any discount. */
+export function listMonthly(machineType: string): number {
+  const p = prices();
+  const listed = p.machineMonthly[machineType];
+  if (listed) return listed.usd;
+  const { family, vcpu, gb } = familyShape(machineType);
+  return (vcpu * family.vcpu + gb * family.gbRam) * p.hoursPerMonth;
 }
 
 /**
@@ -159,20 +168,9 @@ export function machineMonthly(machineType: string): { usd: number; basis: strin
   const listed = p.machineMonthly[machineType];
   if (listed)
     return { usd: listed.sud ?? listed.usd, basis: listed.sud ? `${machineType} ${listed.sud}/month (sustained use)` : `${machineType} ${listed.usd}/month` };
-  const m = /^([a-z0-9]+)-(standard|highcpu|highmem)-(\d+)$/.exec(machineType);
-  const fam = m ? p.familyHourly[m[1]!] : undefined;
-  if (!m || !fam)
-    throw new Error(
-      unpriced(
-        "machine type",
-        machineType,
-        `a type listed in machineMonthly, or <family>-standard|highcpu|highmem-<vCPUs> of a family in familyHourly (${Object.keys(p.familyHourly).join(", ")})`,
-      ),
-    );
-  const vcpu = Number(m[3]);
-  const gbPerVcpu = { standard: 4, highcpu: 1, highmem: 8 }[m[2] as "standard"];
-  const usd = (vcpu * fam.vcpu + vcpu * gbPerVcpu * fam.gbRam) * p.hoursPerMonth * fam.sudFactor;
-  return { usd, basis: `${machineType}: ${vcpu} vCPU + ${vcpu * gbPerVcpu} GB at ${m[1]} rates${fam.sudFactor < 1 ? " (sustained use)" : ""}` };
+  const { family, familyName, vcpu, gb } = familyShape(machineType);
+  const usd = (vcpu * family.vcpu + gb * family.gbRam) * p.hoursPerMonth * family.sudFactor;
+  return { usd, basis: `${machineType}: ${vcpu} vCPU + ${gb} GB at ${familyName} rates${family.sudFactor < 1 ? " (sustained use)" : ""}` };
 }
 
 function diskMonthly(type: string | undefined, gb: number): number {
