@@ -311,6 +311,17 @@ export function nginxConf(o: NginxOptions): string {
   // connections (BOSH /http-bind, /xmpp-websocket) without the `token=` parameter lib-jitsi-meet appends
   // (modules/xmpp/xmpp.ts). Prosody enforces the rest: a forged, expired or other-room token is refused there,
   // and with no guest domain (ENABLE_GUESTS 0) nobody joins anonymously.
+  // 403 when the request lacks the query parameter carrying the app's token.
+  const refuseWithout = (arg: string): string[] => [`if ($arg_${arg} = "") {`, "    return 403;", "}"];
+  const jitsiProxy = (where: string, tokenArg: string): string[] => [
+    `location ${where} {`,
+    ...indent(refuseWithout(tokenArg)),
+    "    proxy_pass http://jitsi;",
+    "    proxy_http_version 1.1;",
+    '    proxy_set_header Connection "";',
+    ...indent(proxyHeaders),
+    "}",
+  ];
   const meetLocations = (): string[] => [
     "# The meet host's front page would let anyone start a room: rooms are opened from the app.",
     "location = / {",
@@ -318,25 +329,9 @@ export function nginxConf(o: NginxOptions): string {
     "}",
     "",
     "# A room page (one path segment without a dot; the client's assets all have a dot or a directory).",
-    'location ~ "^/[^/.]+$" {',
-    '    if ($arg_jwt = "") {',
-    "        return 403;",
-    "    }",
-    "    proxy_pass http://jitsi;",
-    "    proxy_http_version 1.1;",
-    '    proxy_set_header Connection "";',
-    ...indent(proxyHeaders),
-    "}",
+    ...jitsiProxy('~ "^/[^/.]+$"', "jwt"),
     "",
-    "location = /http-bind {",
-    '    if ($arg_token = "") {',
-    "        return 403;",
-    "    }",
-    "    proxy_pass http://jitsi;",
-    "    proxy_http_version 1.1;",
-    '    proxy_set_header Connection "";',
-    ...indent(proxyHeaders),
-    "}",
+    ...jitsiProxy("= /http-bind", "token"),
     "",
     `location = ${health} {`,
     "    access_log off;",
@@ -348,7 +343,7 @@ export function nginxConf(o: NginxOptions): string {
     ...["= /xmpp-websocket", "/colibri-ws/"].flatMap((where) => [
       `location ${where} {`,
       // The bridge's colibri websocket carries its own per-endpoint password (?pwd=) the bridge checks.
-      ...(where === "= /xmpp-websocket" ? ['    if ($arg_token = "") {', "        return 403;", "    }"] : []),
+      ...(where === "= /xmpp-websocket" ? indent(refuseWithout("token")) : []),
       "    proxy_pass http://jitsi;",
       ...indent(upgradeHeaders),
       ...indent(proxyHeaders),
