@@ -7,7 +7,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +14,7 @@ import { DEFAULT_RATE_LIMITS, LOGIN_PATHS, nginxConf, type NginxOptions } from "
 import { MEDIA_CSP } from "../src/files/security-headers";
 import { startEchoServer, wsExchange, type EchoServer } from "./helpers/websocket";
 import { selfSigned } from "./helpers/tls";
+import { waitForPort } from "./helpers/net";
 
 const ports = { api: 18110, ws: 18111, jitsi: 18112, http: 18113, https: 18114 };
 const app = "app.example.org";
@@ -79,23 +79,6 @@ function request(o: { path: string; host?: string; method?: string; localAddress
   });
 }
 
-async function waitForPort(port: number, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (nginx?.exitCode !== null) throw new Error(`nginx exited:\n${log()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nginx not listening on ${port}:\n${log()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "nginx-hardening-"));
   chmodSync(dir, 0o755);
@@ -120,7 +103,7 @@ beforeAll(async () => {
   nginx = spawn("nginx", ["-p", `${dir}/`, "-e", join(dir, "error.log"), "-c", conf, "-g", "daemon off;"], { stdio: ["ignore", "pipe", "pipe"] });
   nginx.stdout!.on("data", (d) => (out += d));
   nginx.stderr!.on("data", (d) => (out += d));
-  await waitForPort(ports.https, () => out);
+  await waitForPort(ports.https, nginx!, () => out);
 }, 60_000);
 
 afterAll(async () => {

@@ -7,7 +7,6 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
-import * as net from "node:net";
 import * as tls from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nginxConf, nginxProblems, type NginxOptions } from "../src/files/nginx";
 import { startEchoServer, wsExchange, type EchoServer } from "./helpers/websocket";
 import { selfSigned } from "./helpers/tls";
+import { waitForPort } from "./helpers/net";
 
 const run = promisify(execFile);
 
@@ -76,23 +76,6 @@ interface Nginx {
   proc: ChildProcess;
   exited: Promise<void>;
   log: () => string;
-}
-
-async function waitForPort(port: number, proc: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`nginx exited ${proc.exitCode}:\n${log()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nginx not listening on ${port}:\n${log()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function startNginx(conf: string, port: number): Promise<Nginx> {
